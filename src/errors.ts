@@ -1,0 +1,71 @@
+/**
+ * floe's error classes. Every error a caller can see extends `FloeError` and carries a stable `code`
+ * (the class name), so programs can branch on `err.code` across realms and releases.
+ *
+ * They live at the root of `src/` rather than in `src/api/` because every layer throws them at the
+ * boundary where a bad input enters; `src/api/` re-exports them as part of the public surface.
+ */
+export class FloeError extends Error {
+  /** Stable identifier of the error kind, e.g. `"SymbolNotFoundError"`. */
+  readonly code: string;
+
+  constructor(message: string, code: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = code;
+  }
+}
+
+function define(code: string) {
+  return class extends FloeError {
+    constructor(message: string, options?: { cause?: unknown }) {
+      super(message, code, options);
+    }
+  };
+}
+
+/** The `Arctic` URI has an unknown scheme, an unknown option or a malformed value. */
+export class InvalidUriError extends define("InvalidUriError") {}
+/** The library does not exist (and `createIfMissing` was not set). */
+export class LibraryNotFoundError extends define("LibraryNotFoundError") {}
+/** `createLibrary` was asked for a name that is already taken. */
+export class LibraryExistsError extends define("LibraryExistsError") {}
+/** The symbol has no live version (never written, or deleted). */
+export class SymbolNotFoundError extends define("SymbolNotFoundError") {}
+/** The symbol exists but not at the requested version or date. */
+export class VersionNotFoundError extends define("VersionNotFoundError") {}
+/** The snapshot does not exist. */
+export class SnapshotNotFoundError extends define("SnapshotNotFoundError") {}
+/** `snapshot` was asked for a name that is already taken. */
+export class SnapshotExistsError extends define("SnapshotExistsError") {}
+/** New data's columns or dtypes do not match the stored ones. */
+export class SchemaMismatchError extends define("SchemaMismatchError") {}
+/** Timestamps are out of order where order is required. */
+export class UnsortedIndexError extends define("UnsortedIndexError") {}
+/** An argument has the wrong type, shape or value. */
+export class InvalidArgumentError extends define("InvalidArgumentError") {}
+/** The storage backend failed (disk full, permissions, closed store, ...). */
+export class StorageError extends define("StorageError") {}
+
+/** Stored bytes fail their checksum or do not parse; names where the bad bytes were found. */
+export class CorruptSegmentError extends FloeError {
+  constructor(
+    message: string,
+    readonly where: { symbol?: string; version?: number; segment?: string } = {},
+    options?: { cause?: unknown },
+  ) {
+    const loc = [
+      where.symbol !== undefined ? `symbol '${where.symbol}'` : "",
+      where.version !== undefined ? `version ${where.version}` : "",
+      where.segment !== undefined ? `segment ${where.segment}` : "",
+    ]
+      .filter(Boolean)
+      .join(", ");
+    super(
+      `${message}${loc ? ` (${loc})` : ""}. The stored bytes are damaged; read an earlier version or ` +
+        "restore the store from a backup.",
+      "CorruptSegmentError",
+      options,
+    );
+  }
+}
