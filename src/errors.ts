@@ -49,6 +49,9 @@ export class StorageError extends define("StorageError") {}
 
 /** Stored bytes fail their checksum or do not parse; names where the bad bytes were found. */
 export class CorruptSegmentError extends FloeError {
+  /** The problem alone, without the location and advice that `message` adds. */
+  readonly detail: string;
+
   constructor(
     message: string,
     readonly where: { symbol?: string; version?: number; segment?: string } = {},
@@ -67,5 +70,11 @@ export class CorruptSegmentError extends FloeError {
       "CorruptSegmentError",
       options,
     );
+    this.detail = message;
+  }
+
+  /** The same problem, located in a symbol, version and segment. */
+  locate(where: { symbol?: string; version?: number; segment?: string }): CorruptSegmentError {
+    return new CorruptSegmentError(this.detail, { ...this.where, ...where }, { cause: this.cause });
   }
 }

@@ -1,0 +1,12 @@
+// floe's Wasm kernels. Every export works on pointers and lengths in linear memory; the JS side
+// (src/codec/wasm.ts) owns the memory above heapBase(), grows it and copies data in and out.
+
+export { checksum, hashFinal, hashInit, hashUpdate, xxh32 } from "./checksum";
+export { lz4Bound, lz4Compress, lz4Decompress } from "./lz4";
+export { shuffle, unshuffle } from "./shuffle";
+export { decimalDecode, decimalEncode, intPack, intPackSize, intUnpack } from "./bitpack";
+
+/** First free byte above the kernels' static data (hash tables, checksum state). */
+export function heapBase(): usize {
+  return __heap_base;
+}

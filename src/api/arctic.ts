@@ -1,0 +1,137 @@
+import { packRecord, unpackRecord } from "../codec/msgpack.ts";
+import { LibraryExistsError, LibraryNotFoundError, StorageError } from "../errors.ts";
+import { MemoryStorage } from "../storage/memory-storage.ts";
+import type { Storage } from "../storage/storage.ts";
+import { keys } from "../version/keys.ts";
+import type { LibraryConfig } from "../version/records.ts";
+import { VersionStore } from "../version/version-store.ts";
+import { Library } from "./library.ts";
+import { runtime } from "./runtime.ts";
+import type { LibraryOptions } from "./types.ts";
+import { parseUri } from "./uri.ts";
+import { checkInteger, checkName, checkOptions } from "./validate.ts";
+
+const LIBRARY_OPTIONS = ["rowsPerSegment", "columnsPerSegment", "dynamicSchema", "dedup"] as const;
+
+/**
+ * The entry point: a connection to one store, holding libraries.
+ *
+ * - `new Arctic("lmdb://data.lmdb")`: an LMDB store in the directory `data.lmdb`, created if missing.
+ *   Options in the query: `map_size` (initial map size, e.g. `2GB`; the map grows by itself when full)
+ *   and `sync` (`true` by default: a write has reached the disk when it resolves).
+ * - `new Arctic("mem://")`: an in-memory store owned by this instance and gone with it.
+ */
+export class Arctic {
+  /** The URI this instance was opened with. */
+  readonly uri: string;
+  private storage: Storage | null;
+
+  constructor(uri: string) {
+    const parsed = parseUri(uri);
+    this.uri = uri;
+    if (parsed.scheme === "mem") {
+      this.storage = new MemoryStorage();
+    } else {
+      const open = runtime().openLmdb;
+      if (!open) {
+        throw new StorageError(
+          `lmdb:// is not available in the ${runtime().name} runtime; use 'mem://' here, or run on Node, Bun or Deno.`,
+        );
+      }
+      this.storage = open({ path: parsed.path, mapSize: parsed.mapSize, sync: parsed.sync });
+    }
+  }
+
+  private live(): Storage {
+    if (!this.storage) throw new StorageError(`Arctic('${this.uri}') is closed; create a new Arctic to go on.`);
+    return this.storage;
+  }
+
+  /** Creates library `name`; `LibraryExistsError` if it already exists. */
+  async createLibrary(name: string, options?: LibraryOptions): Promise<Library> {
+    checkName("library", name);
+    const config = libraryConfig(options);
+    const storage = this.live();
+    storage.writeTransaction((tx) => {
+      if (tx.get(keys.library(name))) {
+        throw new LibraryExistsError(`Library '${name}' already exists in ${storage.description}; use getLibrary('${name}').`);
+      }
+      tx.put(keys.library(name), packRecord(config));
+    });
+    return new Library(name, new VersionStore(storage, name, config));
+  }
+
+  /**
+   * Returns library `name`. When it does not exist: creates it with `libraryOptions` if `createIfMissing`,
+   * else throws `LibraryNotFoundError`.
+   */
+  async getLibrary(
+    name: string,
+    options?: { createIfMissing?: boolean; libraryOptions?: LibraryOptions },
+  ): Promise<Library> {
+    checkName("library", name);
+    const opts = checkOptions("getLibrary", options, ["createIfMissing", "libraryOptions"]);
+    const storage = this.live();
+    const existing = storage.get(keys.library(name));
+    if (existing) {
+      const config = unpackRecord<LibraryConfig>(existing, `library config of '${name}'`);
+      return new Library(name, new VersionStore(storage, name, config));
+    }
+    if (!opts.createIfMissing) {
+      throw new LibraryNotFoundError(
+        `Library '${name}' does not exist in ${storage.description}. Create it with createLibrary('${name}') ` +
+          "or pass { createIfMissing: true }.",
+      );
+    }
+    try {
+      return await this.createLibrary(name, opts.libraryOptions);
+    } catch (err) {
+      // Another writer created it between our look and our create: use theirs.
+      if (err instanceof LibraryExistsError) return this.getLibrary(name);
+      throw err;
+    }
+  }
+
+  /** True when library `name` exists. */
+  async hasLibrary(name: string): Promise<boolean> {
+    checkName("library", name);
+    return this.live().getView(keys.library(name)) !== undefined;
+  }
+
+  /** Names of all libraries, sorted. */
+  async listLibraries(): Promise<string[]> {
+    return this.live().keys(keys.libraryPrefix()).map((k) => k.slice(keys.libraryPrefix().length));
+  }
+
+  /** Deletes library `name` and everything in it; `LibraryNotFoundError` if it does not exist. */
+  async deleteLibrary(name: string): Promise<void> {
+    checkName("library", name);
+    const storage = this.live();
+    storage.writeTransaction((tx) => {
+      if (!tx.get(keys.library(name))) {
+        throw new LibraryNotFoundError(`Library '${name}' does not exist in ${storage.description}; nothing was deleted.`);
+      }
+      tx.remove(keys.library(name));
+      for (const prefix of keys.libraryPrefixes(name)) for (const key of tx.keys(prefix)) tx.remove(key);
+    });
+  }
+
+  /** Releases the store (and, for `mem://`, its data). Later calls throw `StorageError`. */
+  async close(): Promise<void> {
+    const storage = this.storage;
+    this.storage = null;
+    storage?.close();
+  }
+}
+
+function libraryConfig(options: LibraryOptions | undefined): LibraryConfig {
+  const opts = checkOptions("library options", options, LIBRARY_OPTIONS);
+  return {
+    rowsPerSegment: checkInteger("rowsPerSegment", opts.rowsPerSegment ?? 100_000, 1, 2 ** 31 - 1),
+    columnsPerSegment: checkInteger("columnsPerSegment", opts.columnsPerSegment ?? 127, 1, 100_000),
+    dynamicSchema: opts.dynamicSchema === true,
+    dedup: opts.dedup === true,
+    created: Date.now(),
+  };
+}
+

@@ -1,0 +1,21 @@
+import { DataFrame } from "../frame/dataframe.ts";
+import type { FrameData } from "../version/frame-data.ts";
+
+/** A `DataFrame` as the version engine takes it; columns are shared, not copied. */
+export function toFrameData(df: DataFrame): FrameData {
+  const index = df.index;
+  return {
+    numRows: df.numRows,
+    columns: df.columnNames.map((name) => ({ name, dtype: df.dtypes[name], values: df.column(name) })),
+    index: index.kind === "timestamp" ? { kind: "timestamp", name: index.name, values: index.values } : { kind: "row" },
+  };
+}
+
+/** A frame read by the version engine as a `DataFrame`; `rowStart` numbers the rows of a row index. */
+export function fromFrameData(frame: FrameData, rowStart: number): DataFrame {
+  const index =
+    frame.index.kind === "timestamp"
+      ? { kind: "timestamp" as const, name: frame.index.name, values: frame.index.values }
+      : { kind: "row" as const, start: rowStart };
+  return DataFrame.fromColumns(frame.columns, index, frame.numRows);
+}

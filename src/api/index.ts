@@ -1,0 +1,7 @@
+export * from "../errors.ts";
+export { DataFrame } from "../frame/dataframe.ts";
+export type { DType, ColumnValues, StringArray } from "../frame/dtypes.ts";
+export { Arctic } from "./arctic.ts";
+export { Library, type ReadOptions } from "./library.ts";
+export type { Runtime } from "./runtime.ts";
+export type { AsOf, LibraryOptions, SymbolDescription, VersionedItem, VersionInfo } from "./types.ts";

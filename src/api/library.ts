@@ -1,0 +1,285 @@
+import { packMetadata, unpackMetadata } from "../codec/msgpack.ts";
+import { type Kernels, loadKernels } from "../codec/wasm.ts";
+import { InvalidArgumentError, SnapshotNotFoundError, VersionNotFoundError } from "../errors.ts";
+import { DataFrame } from "../frame/dataframe.ts";
+import type { ReadRequest } from "../version/read-plan.ts";
+import type { VersionRecord } from "../version/records.ts";
+import type { VersionStore } from "../version/version-store.ts";
+import { fromFrameData, toFrameData } from "./convert.ts";
+import type { AsOf, SymbolDescription, VersionedItem, VersionInfo } from "./types.ts";
+import { checkInteger, checkName, checkOptions, describe } from "./validate.ts";
+
+/** Options of `Library.read`. */
+export interface ReadOptions {
+  asOf?: AsOf;
+  rowRange?: [number, number];
+  columns?: string[];
+}
+
+/**
+ * A library: a namespace of symbols, each a chain of immutable versions. Obtain one from
+ * `Arctic.getLibrary` or `Arctic.createLibrary`. Every method that touches storage returns a Promise.
+ */
+export class Library {
+  /** @internal */
+  constructor(
+    /** The library's name. */
+    readonly name: string,
+    private readonly store: VersionStore,
+  ) {}
+
+  /** The options this library was created with. */
+  get options() {
+    const { rowsPerSegment, columnsPerSegment, dynamicSchema, dedup } = this.store.config;
+    return { rowsPerSegment, columnsPerSegment, dynamicSchema, dedup };
+  }
+
+  /**
+   * Writes `data` as a new version of `symbol` (version 0 for a new symbol). `data` is a `DataFrame` or a
+   * record of columns. `metadata` is any msgpack-able value stored with the version;
+   * `prunePreviousVersions` deletes the older versions once the new one is in place.
+   */
+  async write(
+    symbol: string,
+    data: DataFrame | Record<string, unknown>,
+    options?: { metadata?: unknown; prunePreviousVersions?: boolean; staged?: boolean },
+  ): Promise<VersionedItem> {
+    checkName("symbol", symbol);
+    const opts = checkOptions("write", options, ["metadata", "prunePreviousVersions", "staged"]);
+    if (opts.staged) {
+      throw new InvalidArgumentError("write: staged writes are not supported by this version of floe yet.");
+    }
+    const frame = toFrameData(asDataFrame(data, "write"));
+    const meta = opts.metadata === undefined ? undefined : packMetadata(opts.metadata);
+    const k = await loadKernels();
+    const record = this.store.write(k, symbol, frame, { meta, prune: opts.prunePreviousVersions === true });
+    return this.item(symbol, record);
+  }
+
+  /**
+   * Appends the rows of `data` after the last row of `symbol`, as a new version; only the new rows are
+   * stored. With a timestamp index the new rows must not start before the last stored one
+   * (`UnsortedIndexError`); columns and dtypes must match (`SchemaMismatchError`). A missing symbol is
+   * written.
+   */
+  async append(
+    symbol: string,
+    data: DataFrame | Record<string, unknown>,
+    options?: { metadata?: unknown; prunePreviousVersions?: boolean },
+  ): Promise<VersionedItem> {
+    checkName("symbol", symbol);
+    const opts = checkOptions("append", options, ["metadata", "prunePreviousVersions"]);
+    const frame = toFrameData(asDataFrame(data, "append"));
+    const meta = opts.metadata === undefined ? undefined : packMetadata(opts.metadata);
+    const k = await loadKernels();
+    const record = this.store.append(k, symbol, frame, { meta, prune: opts.prunePreviousVersions === true });
+    return this.item(symbol, record);
+  }
+
+  /**
+   * Reads `symbol`: the latest version, or the one `asOf` names (a version number, negative counting back
+   * from the latest; a snapshot name; or a `Date`, meaning the latest version written at or before it).
+   * `rowRange: [start, end)` and `columns` narrow what is fetched and decoded.
+   */
+  async read(symbol: string, options?: ReadOptions): Promise<VersionedItem> {
+    checkName("symbol", symbol);
+    const opts = checkOptions("read", options, ["asOf", "rowRange", "columns"]);
+    const request: ReadRequest = {};
+    if (opts.rowRange !== undefined) request.rowRange = checkRowRange(opts.rowRange);
+    if (opts.columns !== undefined) request.columns = checkColumns(opts.columns);
+    return this.readWith(symbol, opts.asOf, request);
+  }
+
+  private async readWith(symbol: string, asOf: AsOf | undefined, request: ReadRequest): Promise<VersionedItem> {
+    const k: Kernels = await loadKernels();
+    const version = this.versionFor(symbol, asOf);
+    const { record, frame, rowStart } = this.store.read(k, symbol, version, request);
+    return { ...this.item(symbol, record), data: fromFrameData(frame, rowStart) };
+  }
+
+  /**
+   * The first `n` rows (default 5); a negative `n` means all rows but the last `-n`, as in pandas.
+   */
+  async head(symbol: string, n = 5, options?: { asOf?: AsOf; columns?: string[] }): Promise<VersionedItem> {
+    return this.edge("head", symbol, n, options);
+  }
+
+  /** The last `n` rows (default 5); a negative `n` means all rows but the first `-n`, as in pandas. */
+  async tail(symbol: string, n = 5, options?: { asOf?: AsOf; columns?: string[] }): Promise<VersionedItem> {
+    return this.edge("tail", symbol, n, options);
+  }
+
+  private async edge(
+    which: "head" | "tail",
+    symbol: string,
+    n: number,
+    options?: { asOf?: AsOf; columns?: string[] },
+  ): Promise<VersionedItem> {
+    checkName("symbol", symbol);
+    checkInteger(`${which}: n`, n, Number.MIN_SAFE_INTEGER);
+    const opts = checkOptions(which, options, ["asOf", "columns"]);
+    const version = this.versionFor(symbol, opts.asOf);
+    const rows = this.store.readIndex(this.store.resolve(symbol, version), symbol).rows;
+    const count = n >= 0 ? Math.min(n, rows) : Math.max(0, rows + n);
+    const rowRange: [number, number] = which === "head" ? [0, count] : [rows - count, rows];
+    const request: ReadRequest = { rowRange };
+    if (opts.columns !== undefined) request.columns = checkColumns(opts.columns);
+    return this.readWith(symbol, version, request);
+  }
+
+  /** The metadata of a version of `symbol`, without reading its data (`data` is absent). */
+  async readMetadata(symbol: string, options?: { asOf?: AsOf }): Promise<VersionedItem> {
+    checkName("symbol", symbol);
+    const opts = checkOptions("readMetadata", options, ["asOf"]);
+    return this.item(symbol, this.store.resolve(symbol, this.versionFor(symbol, opts.asOf)));
+  }
+
+  /** Names of the symbols with at least one live version, sorted. */
+  async listSymbols(options?: { snapshot?: string; regex?: string | RegExp }): Promise<string[]> {
+    const opts = checkOptions("listSymbols", options, ["snapshot", "regex"]);
+    if (opts.snapshot !== undefined) throw noSnapshot(opts.snapshot, this.name);
+    let symbols = this.store.listSymbols();
+    if (opts.regex !== undefined) {
+      const re = typeof opts.regex === "string" ? new RegExp(opts.regex) : opts.regex;
+      symbols = symbols.filter((s) => re.test(s));
+    }
+    return symbols;
+  }
+
+  /** True when `symbol` has a live version (at `asOf`, when given). */
+  async hasSymbol(symbol: string, options?: { asOf?: AsOf }): Promise<boolean> {
+    checkName("symbol", symbol);
+    const opts = checkOptions("hasSymbol", options, ["asOf"]);
+    try {
+      this.store.resolve(symbol, this.versionFor(symbol, opts.asOf));
+      return true;
+    } catch (err) {
+      if (err instanceof Error && "code" in err && /^(Symbol|Version|Snapshot)NotFoundError$/.test(String(err.code))) {
+        return false;
+      }
+      throw err;
+    }
+  }
+
+  /** Live versions of `symbol` (or of every symbol), newest first. */
+  async listVersions(symbol?: string): Promise<VersionInfo[]> {
+    if (symbol !== undefined) checkName("symbol", symbol);
+    return this.store.listVersions(symbol).map(({ symbol: s, record }) => ({
+      symbol: s,
+      version: record.v,
+      date: new Date(record.ts),
+      snapshots: [],
+      deleted: false,
+    }));
+  }
+
+  /**
+   * Deletes `symbol` entirely, or only `versions` of it. Storage that no remaining version references is
+   * freed. Version numbers are not reused: a later write continues after the highest ever written.
+   */
+  async delete(symbol: string, options?: { versions?: number | number[] }): Promise<void> {
+    checkName("symbol", symbol);
+    const opts = checkOptions("delete", options, ["versions"]);
+    let versions: number[] | undefined;
+    if (opts.versions !== undefined) {
+      versions = (Array.isArray(opts.versions) ? opts.versions : [opts.versions]).map((v) =>
+        checkInteger("delete: versions", v, 0),
+      );
+    }
+    this.store.delete(symbol, versions);
+  }
+
+  /** Schema, row count, index span and date of a version, read from its index without touching data. */
+  async getDescription(symbol: string, options?: { asOf?: AsOf }): Promise<SymbolDescription> {
+    checkName("symbol", symbol);
+    const opts = checkOptions("getDescription", options, ["asOf"]);
+    const record = this.store.resolve(symbol, this.versionFor(symbol, opts.asOf));
+    const index = this.store.readIndex(record, symbol);
+    const firstSeg = index.segments.find((s) => s.rows > 0);
+    const lastSeg = [...index.segments].reverse().find((s) => s.rows > 0);
+    return {
+      symbol,
+      version: record.v,
+      columns: index.columns.map((c) => ({ name: c.name, dtype: c.dtype })),
+      rowCount: index.rows,
+      index:
+        index.index.kind === "timestamp"
+          ? {
+              kind: "timestamp",
+              name: index.index.name,
+              first: firstSeg?.first ?? null,
+              last: lastSeg?.last ?? null,
+              sorted: index.index.sorted,
+            }
+          : { kind: "row" },
+      date: new Date(record.ts),
+      storedBytes: index.segments.reduce((sum, s) => sum + s.bytes, 0),
+      metadata: record.meta ? unpackMetadata(record.meta) : undefined,
+    };
+  }
+
+  /** Resolves `asOf` to a version number (undefined = latest). */
+  private versionFor(symbol: string, asOf: AsOf | undefined): number | undefined {
+    if (asOf === undefined || asOf === null) return undefined;
+    if (typeof asOf === "number") return checkInteger("asOf", asOf, Number.MIN_SAFE_INTEGER);
+    if (typeof asOf === "string") throw noSnapshot(asOf, this.name);
+    if (asOf instanceof Date) {
+      const at = asOf.getTime();
+      if (Number.isNaN(at)) throw new InvalidArgumentError("asOf is an invalid Date.");
+      const hit = this.store.listVersions(symbol).find((e) => e.record.ts <= at);
+      if (!hit) {
+        this.store.resolve(symbol); // SymbolNotFoundError when there is no version at all
+        throw new VersionNotFoundError(
+          `Symbol '${symbol}' has no version written at or before ${asOf.toISOString()}.`,
+        );
+      }
+      return hit.record.v;
+    }
+    throw new InvalidArgumentError(
+      `asOf must be a version number, a snapshot name or a Date, got ${describe(asOf)}.`,
+    );
+  }
+
+  private item(symbol: string, record: VersionRecord): VersionedItem {
+    return {
+      symbol,
+      library: this.name,
+      version: record.v,
+      metadata: record.meta ? unpackMetadata(record.meta) : undefined,
+      timestamp: new Date(record.ts),
+    };
+  }
+}
+
+function asDataFrame(data: unknown, call: string): DataFrame {
+  if (data instanceof DataFrame) return data;
+  if (data !== null && typeof data === "object" && !Array.isArray(data)) {
+    return new DataFrame(data as Record<string, never>);
+  }
+  throw new InvalidArgumentError(
+    `${call}: data must be a DataFrame or a record of columns such as { a: [1, 2, 3] }, got ${describe(data)}.`,
+  );
+}
+
+function checkRowRange(range: unknown): [number, number] {
+  if (!Array.isArray(range) || range.length !== 2) {
+    throw new InvalidArgumentError(`rowRange must be [start, end), got ${describe(range)}.`);
+  }
+  const start = checkInteger("rowRange start", range[0], 0);
+  const end = checkInteger("rowRange end", range[1], 0);
+  if (end < start) throw new InvalidArgumentError(`rowRange [${start}, ${end}) ends before it starts.`);
+  return [start, end];
+}
+
+function checkColumns(columns: unknown): string[] {
+  if (!Array.isArray(columns) || columns.some((c) => typeof c !== "string")) {
+    throw new InvalidArgumentError(`columns must be an array of column names, got ${describe(columns)}.`);
+  }
+  return columns as string[];
+}
+
+function noSnapshot(name: string, lib: string): SnapshotNotFoundError {
+  return new SnapshotNotFoundError(
+    `Snapshot '${name}' does not exist in library '${lib}'. Call listSnapshots() to see the snapshots.`,
+  );
+}

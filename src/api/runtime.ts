@@ -1,0 +1,24 @@
+import type { LmdbOptions } from "../storage/lmdb-storage.ts";
+import type { Storage } from "../storage/storage.ts";
+
+/**
+ * What a runtime provides to the portable core. Each entry in `runtimes/` registers one; `src/` never
+ * asks where it runs. A capability a runtime lacks is simply absent (a browser has no `openLmdb`).
+ */
+export interface Runtime {
+  readonly name: string;
+  /** Opens (creating if missing) an LMDB store. */
+  openLmdb?(options: LmdbOptions): Storage;
+}
+
+let current: Runtime = { name: "portable" };
+
+/** Installs the runtime; called once by the runtime entry module on import. */
+export function registerRuntime(runtime: Runtime): void {
+  current = runtime;
+}
+
+/** The runtime registered by the entry module in use. */
+export function runtime(): Runtime {
+  return current;
+}

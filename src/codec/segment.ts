@@ -1,0 +1,150 @@
+import { CorruptSegmentError } from "../errors.ts";
+import { DTYPES, type DType, type ColumnValues, type NumericArray, type StringArray } from "../frame/dtypes.ts";
+import { decodeColumnInto, decodeStrings, type EncodedColumn, encodeColumn } from "./column-codec.ts";
+import { packRecord, unpackRecord } from "./msgpack.ts";
+import type { Kernels } from "./wasm.ts";
+
+/**
+ * A segment is one storage value holding a tile of a frame:
+ *
+ *     "FLSG" | u32 header length | u32 header checksum | msgpack header | column blocks...
+ *
+ * The header (format version, row count, per column its name, dtype, codec, raw size, stored size and
+ * checksum) is checksummed itself, so a damaged header cannot send the decoder after wrong sizes.
+ * Little-endian throughout.
+ */
+const MAGIC = 0x47534c46; // "FLSG" read as a little-endian u32
+const PREFIX_BYTES = 12;
+export const SEGMENT_FORMAT = 1;
+
+interface HeaderColumn {
+  n: string; // name
+  t: DType;
+  c: number; // codec id
+  r: number; // raw bytes
+  l: number; // stored bytes
+  s: number; // checksum of the stored bytes
+}
+
+interface SegmentHeader {
+  f: number;
+  rows: number;
+  cols: HeaderColumn[];
+}
+
+/** A column as the segment writer receives it: rows [0, rows) of the tile. */
+export interface SegmentColumn {
+  name: string;
+  dtype: DType;
+  values: ColumnValues;
+}
+
+/** Encodes the columns of one tile (all of equal length `rows`) into one segment value. */
+export function encodeSegment(k: Kernels, rows: number, columns: SegmentColumn[]): Uint8Array {
+  const blocks: EncodedColumn[] = columns.map((c) => encodeColumn(k, c.values, c.dtype));
+  const header: SegmentHeader = {
+    f: SEGMENT_FORMAT,
+    rows,
+    cols: columns.map((c, i) => ({
+      n: c.name,
+      t: c.dtype,
+      c: blocks[i].codec,
+      r: blocks[i].rawBytes,
+      l: blocks[i].bytes.byteLength,
+      s: blocks[i].checksum,
+    })),
+  };
+  const head = packRecord(header);
+  let total = PREFIX_BYTES + head.byteLength;
+  for (const b of blocks) total += b.bytes.byteLength;
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, MAGIC, true);
+  view.setUint32(4, head.byteLength, true);
+  view.setUint32(8, k.checksum(head), true);
+  out.set(head, PREFIX_BYTES);
+  let at = PREFIX_BYTES + head.byteLength;
+  for (const b of blocks) {
+    out.set(b.bytes, at);
+    at += b.bytes.byteLength;
+  }
+  return out;
+}
+
+/** A parsed segment: its row count and, per column, where its block lies. */
+export interface ParsedSegment {
+  rows: number;
+  columns: Map<string, { dtype: DType; block: EncodedColumn }>;
+}
+
+/**
+ * Parses and checks a segment's header. `bytes` may be a view into storage memory: the returned blocks
+ * are views too and must be decoded before the next storage call. Any inconsistency (bad magic, sizes that
+ * overrun the value, a header checksum mismatch) throws `CorruptSegmentError` before anything is allocated.
+ */
+export function parseSegment(k: Kernels, bytes: Uint8Array): ParsedSegment {
+  if (bytes.byteLength < PREFIX_BYTES) throw new CorruptSegmentError("segment is truncated");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(0, true) !== MAGIC) throw new CorruptSegmentError("segment has a bad magic number");
+  const headLen = view.getUint32(4, true);
+  if (headLen > bytes.byteLength - PREFIX_BYTES) throw new CorruptSegmentError("segment header overruns it");
+  const head = bytes.subarray(PREFIX_BYTES, PREFIX_BYTES + headLen);
+  if (k.checksum(head) !== view.getUint32(8, true)) {
+    throw new CorruptSegmentError("segment header fails its checksum");
+  }
+  const header = unpackRecord<SegmentHeader>(head, "segment header");
+  if (header.f !== SEGMENT_FORMAT) {
+    throw new CorruptSegmentError(
+      `segment format ${header.f} is not known to this floe (knows ${SEGMENT_FORMAT}); upgrade floe`,
+    );
+  }
+  if (!Number.isSafeInteger(header.rows) || header.rows < 0 || !Array.isArray(header.cols)) {
+    throw new CorruptSegmentError("segment header is malformed");
+  }
+  const columns = new Map<string, { dtype: DType; block: EncodedColumn }>();
+  let at = PREFIX_BYTES + headLen;
+  for (const c of header.cols) {
+    if (!Number.isSafeInteger(c.l) || c.l < 0 || c.l > bytes.byteLength - at || !(c.t in DTYPES)) {
+      throw new CorruptSegmentError(`segment column '${c.n}' has an impossible size or dtype`);
+    }
+    columns.set(c.n, {
+      dtype: c.t,
+      block: { codec: c.c, rawBytes: c.r, bytes: bytes.subarray(at, at + c.l), checksum: c.s },
+    });
+    at += c.l;
+  }
+  return { rows: header.rows, columns };
+}
+
+/**
+ * Decodes segment rows [from, to) of one column into `out` starting at `outOffset`. Whole-segment
+ * numeric reads decode straight into `out`; partial ones go through a temporary of the segment's size.
+ */
+export function decodeSegmentColumn(
+  k: Kernels,
+  segment: ParsedSegment,
+  name: string,
+  out: NumericArray | StringArray,
+  outOffset: number,
+  from = 0,
+  to = segment.rows,
+): void {
+  const col = segment.columns.get(name);
+  if (!col) throw new CorruptSegmentError(`segment lacks column '${name}' that its index lists`);
+  const info = DTYPES[col.dtype];
+  if (info.array === null) {
+    const strings = decodeStrings(k, col.block, segment.rows);
+    const target = out as StringArray;
+    for (let i = from; i < to; i++) target[outOffset + i - from] = strings[i];
+    return;
+  }
+  const target = out as NumericArray;
+  if (from === 0 && to === segment.rows) {
+    decodeColumnInto(k, col.block, col.dtype, segment.rows, target, outOffset);
+    return;
+  }
+  const temp = new info.array(segment.rows);
+  decodeColumnInto(k, col.block, col.dtype, segment.rows, temp, 0);
+  // biome-ignore lint/suspicious/noExplicitAny: both arrays share one element type, which TS cannot see
+  (target as any).set((temp as any).subarray(from, to), outOffset);
+}

@@ -1,0 +1,526 @@
+import { CorruptSegmentError } from "../errors.ts";
+import { WASM_BASE64 } from "./wasm-bytes.ts";
+
+/**
+ * The Wasm kernels (built from `assembly/`) and the one place that touches their memory. A `Kernels`
+ * owns one instance: its memory, growth and every copy in and out. Each worker makes its own with
+ * `createKernels()`; `loadKernels()` gives this realm's shared one.
+ *
+ * Memory layout: the module's static data (LZ4 hash table, checksum state) ends at `heapBase()`; above it
+ * is scratch space that each call lays out afresh, so nothing in it outlives a call.
+ */
+
+/** Raw bytes per LZ4 block in a block container (also the copy-in granule: src, temp and output stay in L2). */
+export const CHUNK = 1 << 16;
+/** Bytes copied in per step when only checksumming or copying raw data. */
+const WINDOW = 1 << 16;
+/** Spare bytes after every scratch buffer: kernels may read or write a little past the end (wild copies). */
+const SLACK = 64;
+/** Compressed output kept in Wasm memory before it is moved out to JS in one piece. */
+const OUT_WINDOW = 1 << 22;
+/** Set in a container chunk's length word when the chunk is stored uncompressed. */
+const STORED = 0x80000000;
+/** No LZ4 block expands more than this (a 255 length byte is the densest encoding). */
+const LZ4_MAX_RATIO = 255;
+/** Largest decimal exponent the decimal float codec tries (10^15 is exact in f64). */
+const MAX_DECIMALS = 15;
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  checksum(p: number, n: number): number;
+  hashInit(): void;
+  hashUpdate(p: number, n: number): void;
+  hashFinal(): number;
+  xxh32(p: number, n: number, seed: number): number;
+  lz4Bound(n: number): number;
+  lz4Compress(src: number, n: number, dst: number, cap: number): number;
+  lz4Decompress(src: number, n: number, dst: number, outLen: number): number;
+  shuffle(src: number, n: number, width: number, dst: number): void;
+  unshuffle(src: number, n: number, width: number, dst: number): void;
+  intPackSize(src: number, n: number, width: number, signed: number, mode: number): number;
+  intPack(src: number, n: number, width: number, signed: number, mode: number, dst: number): number;
+  intUnpack(src: number, len: number, n: number, width: number, dst: number): number;
+  decimalEncode(src: number, n: number, k: number, dst: number): number;
+  decimalDecode(src: number, n: number, k: number, dst: number): void;
+}
+
+/** Encoded bytes and the floe checksum of exactly those bytes. */
+export interface Packed {
+  bytes: Uint8Array;
+  checksum: number;
+}
+
+const align = (n: number) => (n + 15) & ~15;
+
+function corrupt(message: string): CorruptSegmentError {
+  return new CorruptSegmentError(message);
+}
+
+function checkSum(expected: number | null, actual: number, what: string): void {
+  if (expected !== null && expected >>> 0 !== actual) {
+    throw corrupt(
+      `${what} fails its checksum (stored ${hex(expected >>> 0)}, computed ${hex(actual)})`,
+    );
+  }
+}
+
+const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
+
+/** One instance of the Wasm kernels with typed wrappers; see the file comment. */
+export class Kernels {
+  readonly #x: Exports;
+  readonly #base: number;
+  #u8: Uint8Array;
+
+  constructor(instance: WebAssembly.Instance) {
+    this.#x = instance.exports as unknown as Exports;
+    this.#base = align(this.#x.heapBase());
+    this.#u8 = new Uint8Array(this.#x.memory.buffer);
+  }
+
+  /** Lays out scratch buffers of the given sizes (each followed by SLACK) and returns their addresses. */
+  #alloc(...sizes: number[]): number[] {
+    const at: number[] = [];
+    let end = this.#base;
+    for (const s of sizes) {
+      at.push(end);
+      end += align(s + SLACK);
+    }
+    const mem = this.#x.memory;
+    const have = mem.buffer.byteLength;
+    if (end > have) {
+      // Grow by at least a quarter so a run of slightly larger calls does not grow every time.
+      const want = Math.max(end, have + (have >> 2));
+      mem.grow(Math.ceil((want - have) / 65536));
+    }
+    return at;
+  }
+
+  /** A byte view of the whole memory, renewed after growth detached the old one. */
+  #mem(): Uint8Array {
+    const buffer = this.#x.memory.buffer;
+    if (this.#u8.buffer !== buffer) this.#u8 = new Uint8Array(buffer);
+    return this.#u8;
+  }
+
+  /** Bytes of Wasm memory currently reserved (static data plus scratch); for tests and diagnostics. */
+  get memoryBytes(): number {
+    return this.#x.memory.buffer.byteLength;
+  }
+
+  // ---- checksums ------------------------------------------------------------------------------------
+
+  /**
+   * floe's block checksum (v1, "xxh32 x16", defined in assembly/checksum.ts) of `bytes`, as an unsigned
+   * 32-bit number. Large inputs stream through a 64 KB window.
+   */
+  checksum(bytes: Uint8Array): number {
+    const x = this.#x;
+    const n = bytes.byteLength;
+    if (n <= WINDOW) {
+      const [p] = this.#alloc(n);
+      this.#mem().set(bytes, p);
+      return x.checksum(p, n) >>> 0;
+    }
+    const [p] = this.#alloc(WINDOW);
+    const mem = this.#mem();
+    x.hashInit();
+    for (let off = 0; off < n; off += WINDOW) {
+      const len = Math.min(WINDOW, n - off);
+      mem.set(bytes.subarray(off, off + len), p);
+      x.hashUpdate(p, len);
+    }
+    return x.hashFinal() >>> 0;
+  }
+
+  /** Standard XXH32 of `bytes` (the building block of `checksum`; exported for tests). */
+  xxh32(bytes: Uint8Array, seed = 0): number {
+    const [p] = this.#alloc(bytes.byteLength);
+    this.#mem().set(bytes, p);
+    return this.#x.xxh32(p, bytes.byteLength, seed | 0) >>> 0;
+  }
+
+  // ---- single kernels ---------------------------------------------------------------------------------
+
+  /** Compresses `src` as one LZ4 block (standard block format, readable by any LZ4 decoder). */
+  lz4Compress(src: Uint8Array): Uint8Array {
+    const x = this.#x;
+    const n = src.byteLength;
+    const cap = x.lz4Bound(n);
+    const [pin, pout] = this.#alloc(n, cap);
+    const mem = this.#mem();
+    mem.set(src, pin);
+    const len = x.lz4Compress(pin, n, pout, cap);
+    return mem.slice(pout, pout + len);
+  }
+
+  /**
+   * Decompresses one LZ4 block that must expand to exactly `rawLen` bytes. Malformed input (bad offsets,
+   * lengths overrunning either buffer, a wrong size) throws `CorruptSegmentError`.
+   */
+  lz4Decompress(src: Uint8Array, rawLen: number): Uint8Array {
+    const n = src.byteLength;
+    if (!Number.isSafeInteger(rawLen) || rawLen < 0 || rawLen > n * LZ4_MAX_RATIO) {
+      throw corrupt(`LZ4 block of ${n} bytes cannot expand to ${rawLen} bytes`);
+    }
+    const [pin, pout] = this.#alloc(n, rawLen);
+    this.#mem().set(src, pin);
+    const r = this.#x.lz4Decompress(pin, n, pout, rawLen);
+    if (r !== rawLen) throw corrupt(`LZ4 block is malformed (error ${r})`);
+    return this.#mem().slice(pout, pout + rawLen);
+  }
+
+  /** Byte-shuffles `src` (elements of `width` bytes) into byte planes. */
+  shuffle(src: Uint8Array, width: number): Uint8Array {
+    return this.#transpose(src, width, true);
+  }
+
+  /** Inverse of `shuffle`. */
+  unshuffle(src: Uint8Array, width: number): Uint8Array {
+    return this.#transpose(src, width, false);
+  }
+
+  #transpose(src: Uint8Array, width: number, forward: boolean): Uint8Array {
+    const n = src.byteLength;
+    if (!(width >= 1 && Number.isInteger(width)) || n % width !== 0) {
+      throw new RangeError(`shuffle: ${n} bytes are not whole elements of ${width} bytes`);
+    }
+    const [pin, pout] = this.#alloc(n, n);
+    const mem = this.#mem();
+    mem.set(src, pin);
+    if (forward) this.#x.shuffle(pin, n / width, width, pout);
+    else this.#x.unshuffle(pin, n / width, width, pout);
+    return mem.slice(pout, pout + n);
+  }
+
+  // ---- block container: LZ4 (optionally shuffled) in 64 KB chunks ----------------------------------------
+  //
+  // The raw bytes are cut into chunks of CHUNK bytes (the last one shorter); rawBytes alone fixes the
+  // chunk count and sizes. Each chunk is stored as
+  //     u32 LE word | body
+  // where the word's low 31 bits are the body length and bit 31 says the body is stored as is (a chunk
+  // LZ4 cannot shrink); otherwise the body is one LZ4 block that expands to the chunk. With a width > 1
+  // each chunk is byte-shuffled (elements of `width` bytes) before compression, and stored chunks hold the
+  // shuffled bytes. Independent 64 KB chunks lose little ratio (LZ4's window is 64 KB anyway) and let
+  // copy-in, shuffle, compress, checksum and copy-out all run on cache-resident data.
+
+  /**
+   * Compresses `raw` into a block container (see above), shuffling elements of `width` bytes first when
+   * width > 1 (raw.byteLength must be a multiple of it). The checksum covers the returned bytes.
+   */
+  compressBlocks(raw: Uint8Array, width: number): Packed {
+    const x = this.#x;
+    const n = raw.byteLength;
+    const shuffled = width > 1;
+    const window = Math.min(OUT_WINDOW, n + 4 * Math.ceil(n / CHUNK));
+    const [pin, ptmp, pout] = this.#alloc(Math.min(CHUNK, n), shuffled ? Math.min(CHUNK, n) : 0, window);
+    let mem = this.#mem();
+    const parts: Uint8Array[] = [];
+    let used = 0;
+    x.hashInit();
+    for (let off = 0; off < n; off += CHUNK) {
+      const len = Math.min(CHUNK, n - off);
+      if (window - used < len + 4) {
+        parts.push(mem.slice(pout, pout + used));
+        used = 0;
+      }
+      mem.set(raw.subarray(off, off + len), pin);
+      let data = pin;
+      if (shuffled) {
+        x.shuffle(pin, len / width, width, ptmp);
+        data = ptmp;
+      }
+      const at = pout + used;
+      // A cap below len makes LZ4 give up as soon as the chunk cannot shrink.
+      let body = x.lz4Compress(data, len, at + 4, len - 1);
+      let word = body;
+      mem = this.#mem();
+      if (body <= 0) {
+        mem.copyWithin(at + 4, data, data + len);
+        body = len;
+        word = (len | STORED) >>> 0;
+      }
+      mem[at] = word & 0xff;
+      mem[at + 1] = (word >>> 8) & 0xff;
+      mem[at + 2] = (word >>> 16) & 0xff;
+      mem[at + 3] = word >>> 24;
+      x.hashUpdate(at, body + 4);
+      used += body + 4;
+    }
+    const last = mem.slice(pout, pout + used);
+    const checksum = x.hashFinal() >>> 0;
+    if (parts.length === 0) return { bytes: last, checksum };
+    parts.push(last);
+    return { bytes: concat(parts), checksum };
+  }
+
+  /**
+   * Bytes the first `sampleLen` bytes of `raw` take in a block container (one chunk at most): a cheap
+   * probe of how well the whole would compress.
+   */
+  sampleBlocks(raw: Uint8Array, width: number, sampleLen: number): number {
+    const x = this.#x;
+    let len = Math.min(sampleLen, CHUNK, raw.byteLength);
+    len -= len % width;
+    if (len === 0) return 0;
+    const [pin, ptmp, pout] = this.#alloc(len, len, len);
+    this.#mem().set(raw.subarray(0, len), pin);
+    let data = pin;
+    if (width > 1) {
+      x.shuffle(pin, len / width, width, ptmp);
+      data = ptmp;
+    }
+    const body = x.lz4Compress(data, len, pout, len - 1);
+    return 4 + (body > 0 ? body : len);
+  }
+
+  /**
+   * Decodes a block container into `out` (whose length is the raw size), unshuffling with `width`.
+   * Verifies the checksum of `stored` against `expected` (unless null) after decoding; malformed or
+   * mismatching input throws `CorruptSegmentError` (and may have left partial data in `out`).
+   */
+  decompressBlocksInto(stored: Uint8Array, width: number, out: Uint8Array, expected: number | null): void {
+    const x = this.#x;
+    const n = out.byteLength;
+    const total = stored.byteLength;
+    const shuffled = width > 1;
+    const maxBody = x.lz4Bound(CHUNK);
+    const first = Math.min(CHUNK, n);
+    const [pin, ptmp, pdst] = this.#alloc(Math.min(maxBody, total) + 4, first, shuffled ? first : 0);
+    const mem = this.#mem();
+    const view = new DataView(stored.buffer, stored.byteOffset, total);
+    let pos = 0;
+    x.hashInit();
+    for (let off = 0; off < n; off += CHUNK) {
+      const len = Math.min(CHUNK, n - off);
+      if (total - pos < 4) throw corrupt("compressed column is truncated");
+      const word = view.getUint32(pos, true);
+      const body = word & 0x7fffffff;
+      const isStored = (word & STORED) !== 0;
+      if (body > total - pos - 4 || body > maxBody || (isStored && body !== len)) {
+        throw corrupt(`compressed column has a chunk of impossible size ${body}`);
+      }
+      mem.set(stored.subarray(pos, pos + 4 + body), pin);
+      x.hashUpdate(pin, body + 4);
+      pos += 4 + body;
+      let data = pin + 4;
+      if (!isStored) {
+        const r = x.lz4Decompress(pin + 4, body, ptmp, len);
+        if (r !== len) throw corrupt(`compressed column has a malformed LZ4 chunk (error ${r})`);
+        data = ptmp;
+      }
+      if (shuffled) {
+        x.unshuffle(data, len / width, width, pdst);
+        data = pdst;
+      }
+      out.set(mem.subarray(data, data + len), off);
+    }
+    if (pos !== total) throw corrupt(`compressed column has ${total - pos} bytes after its last chunk`);
+    checkSum(expected, x.hashFinal() >>> 0, "column block");
+  }
+
+  /**
+   * Copies stored raw bytes into `out` (same length) through Wasm memory, checksumming on the way, and
+   * throws `CorruptSegmentError` when the checksum differs from `expected`.
+   */
+  copyRawInto(stored: Uint8Array, out: Uint8Array, expected: number): void {
+    const x = this.#x;
+    const n = stored.byteLength;
+    if (out.byteLength !== n) throw corrupt(`raw column holds ${n} bytes, expected ${out.byteLength}`);
+    const [p] = this.#alloc(Math.min(WINDOW, n));
+    const mem = this.#mem();
+    x.hashInit();
+    for (let off = 0; off < n; off += WINDOW) {
+      const len = Math.min(WINDOW, n - off);
+      mem.set(stored.subarray(off, off + len), p);
+      x.hashUpdate(p, len);
+      out.set(mem.subarray(p, p + len), off);
+    }
+    checkSum(expected, x.hashFinal() >>> 0, "column block");
+  }
+
+  // ---- integers: frame of reference + bit-packing (format in assembly/bitpack.ts) -----------------------
+
+  /**
+   * Packs the integers in `raw` (elements of `width` = 1, 2, 4 or 8 bytes, `signed` or not). `mode` 0
+   * packs values, 1 packs deltas; "auto" (default) picks the smaller.
+   */
+  packInts(raw: Uint8Array, width: number, signed: boolean, mode: 0 | 1 | "auto" = "auto"): Packed {
+    checkWidth(raw, width);
+    const n = raw.byteLength / width;
+    const [pin, pout] = this.#alloc(raw.byteLength, packBound(n, width));
+    this.#mem().set(raw, pin);
+    return this.#packStaged(pin, n, width, signed, mode, pout, null);
+  }
+
+  #packStaged(
+    pin: number,
+    n: number,
+    width: number,
+    signed: boolean,
+    mode: 0 | 1 | "auto",
+    pout: number,
+    prefix: number | null,
+  ): Packed {
+    const x = this.#x;
+    const s = signed ? 1 : 0;
+    let m = mode === "auto" ? 0 : mode;
+    if (n === 0) m = 0;
+    else if (mode === "auto" && x.intPackSize(pin, n, width, s, 1) < x.intPackSize(pin, n, width, s, 0)) m = 1;
+    const head = prefix === null ? 0 : 1;
+    const len = x.intPack(pin, n, width, s, m, pout + head) + head;
+    const mem = this.#mem();
+    if (prefix !== null) mem[pout] = prefix;
+    return { bytes: mem.slice(pout, pout + len), checksum: x.checksum(pout, len) >>> 0 };
+  }
+
+  /**
+   * Unpacks integers packed by `packInts` into `out` (its length fixes the count: out.byteLength / width).
+   * Checks the checksum against `expected` (unless null) before decoding; malformed input throws
+   * `CorruptSegmentError`.
+   */
+  unpackIntsInto(packed: Uint8Array, width: number, out: Uint8Array, expected: number | null): void {
+    checkWidth(out, width);
+    const x = this.#x;
+    const len = packed.byteLength;
+    const n = out.byteLength / width;
+    const [pin, pout] = this.#alloc(len, out.byteLength);
+    const mem = this.#mem();
+    mem.set(packed, pin);
+    if (expected !== null) checkSum(expected, x.checksum(pin, len) >>> 0, "column block");
+    const r = x.intUnpack(pin, len, n, width, pout);
+    if (r !== len) throw corrupt(`packed integers are malformed (${r < 0 ? `error ${r}` : "size mismatch"})`);
+    out.set(mem.subarray(pout, pout + out.byteLength));
+  }
+
+  /**
+   * Unpacks `count` integers of `width` bytes from `packed` into new bytes. The count is checked against
+   * the most `packed` could hold before anything is allocated.
+   */
+  unpackInts(packed: Uint8Array, count: number, width: number): Uint8Array {
+    if (!Number.isSafeInteger(count) || count < 0 || count > maxPackedCount(packed.byteLength, width)) {
+      throw corrupt(`${packed.byteLength} packed bytes cannot hold ${count} integers`);
+    }
+    const out = new Uint8Array(count * width);
+    this.unpackIntsInto(packed, width, out, null);
+    return out;
+  }
+
+  // ---- decimal floats: f64 values that are exact decimals, as scaled integers --------------------------
+  //
+  // Format: u8 k (0..15), then the integers m[i] = v[i] * 10^k packed as signed 8-byte integers
+  // (packInts format); decoding computes f64(m[i]) / 10^k, which encoding checked gives v[i] bit for bit.
+
+  /**
+   * Encodes float64 bytes as decimals when every value is an exact decimal with at most 15 digits after
+   * the point (prices in cents, quantities in lots); returns null otherwise. Only a sample is copied in
+   * until some k fits it, so data that is not decimal costs next to nothing.
+   */
+  packDecimals(raw: Uint8Array): Packed | null {
+    checkWidth(raw, 8);
+    const x = this.#x;
+    const n = raw.byteLength / 8;
+    if (n === 0) return null;
+    const sample = Math.min(n, 256);
+    let [pin, pints, pout] = this.#alloc(sample * 8, sample * 8, 0);
+    this.#mem().set(raw.subarray(0, sample * 8), pin);
+    let k = 0;
+    while (k <= MAX_DECIMALS && x.decimalEncode(pin, sample, k, pints) !== sample) k++;
+    if (k > MAX_DECIMALS) return null;
+    [pin, pints, pout] = this.#alloc(raw.byteLength, raw.byteLength, packBound(n, 8) + 1);
+    this.#mem().set(raw, pin);
+    // The sample's k may be too few digits for later values: allow a couple more before giving up.
+    for (let tries = 0; x.decimalEncode(pin, n, k, pints) !== n; tries++) {
+      if (tries === 2 || k === MAX_DECIMALS) return null;
+      k++;
+    }
+    return this.#packStaged(pints, n, 8, true, "auto", pout, k);
+  }
+
+  /** Decodes `packDecimals` output into `out` (float64 bytes); see `unpackIntsInto` for checks. */
+  unpackDecimalsInto(packed: Uint8Array, out: Uint8Array, expected: number | null): void {
+    checkWidth(out, 8);
+    const x = this.#x;
+    const len = packed.byteLength;
+    const n = out.byteLength / 8;
+    const [pin, pout] = this.#alloc(len, out.byteLength);
+    const mem = this.#mem();
+    mem.set(packed, pin);
+    if (expected !== null) checkSum(expected, x.checksum(pin, len) >>> 0, "column block");
+    if (len < 1 || mem[pin] > MAX_DECIMALS) throw corrupt("decimal column has a bad scale");
+    const k = mem[pin];
+    const r = x.intUnpack(pin + 1, len - 1, n, 8, pout);
+    if (r !== len - 1) throw corrupt(`decimal column is malformed (${r < 0 ? `error ${r}` : "size mismatch"})`);
+    x.decimalDecode(pout, n, k, pout);
+    out.set(mem.subarray(pout, pout + out.byteLength));
+  }
+}
+
+function checkWidth(bytes: Uint8Array, width: number): void {
+  if (!(width === 1 || width === 2 || width === 4 || width === 8) || bytes.byteLength % width !== 0) {
+    throw new RangeError(`${bytes.byteLength} bytes are not whole integers of ${width} bytes`);
+  }
+}
+
+/** Largest packInts output for n elements of `width` bytes (all blocks at full width). */
+function packBound(n: number, width: number): number {
+  return 1 + width + Math.ceil(n / 128) * (1 + width) + n * width;
+}
+
+/** Most elements `len` packed bytes can describe (every block at 0 bits). */
+function maxPackedCount(len: number, width: number): number {
+  return Math.ceil(Math.max(0, len - 1) / (1 + width)) * 128;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const p of parts) total += p.byteLength;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(text);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+let compiled: Promise<WebAssembly.Module> | undefined;
+let shared: Kernels | undefined;
+let sharedPromise: Promise<Kernels> | undefined;
+
+/** Compiles the embedded module once per realm (async: browsers refuse large synchronous compiles). */
+function compile(): Promise<WebAssembly.Module> {
+  compiled ??= WebAssembly.compile(decodeBase64(WASM_BASE64));
+  return compiled;
+}
+
+/** A new, independent instance of the kernels (own memory), e.g. one per worker or per thread of work. */
+export async function createKernels(): Promise<Kernels> {
+  const instance = await WebAssembly.instantiate(await compile(), {});
+  return new Kernels(instance);
+}
+
+/** This realm's shared kernels, instantiated on first use. */
+export function loadKernels(): Promise<Kernels> {
+  sharedPromise ??= createKernels().then((k) => {
+    shared = k;
+    return k;
+  });
+  return sharedPromise;
+}
+
+/** The shared kernels once `loadKernels()` has resolved; throws if it has not. */
+export function kernels(): Kernels {
+  if (shared === undefined) {
+    throw new Error("floe's Wasm kernels are not loaded yet: await loadKernels() first");
+  }
+  return shared;
+}

@@ -1,0 +1,59 @@
+import { InvalidArgumentError } from "../errors.ts";
+import type { IndexRecord, SegmentRef } from "./records.ts";
+
+/** What a read asks for, already normalised by the API layer. */
+export interface ReadRequest {
+  /** Rows [start, end) of the stored frame; clamped to it. */
+  rowRange?: [number, number];
+  /** Column names to return, in this order; all when absent. */
+  columns?: string[];
+}
+
+/** The segments a read must fetch, and which of their rows land where in the result. */
+export interface ReadPlan {
+  rowStart: number;
+  rows: number;
+  /** Indices into `index.columns` of the columns to return, in result order. */
+  columns: number[];
+  /** Per segment: which rows of it [from, to) land at result row `outRow`. */
+  pieces: { segment: SegmentRef; from: number; to: number; outRow: number }[];
+}
+
+/**
+ * Plans a read from a version's index: keeps only the segments whose rows overlap the requested range
+ * and whose column slice holds a requested column, so a narrow read fetches and decodes little.
+ */
+export function planRead(index: IndexRecord, request: ReadRequest): ReadPlan {
+  const start = Math.max(0, Math.min(request.rowRange?.[0] ?? 0, index.rows));
+  const end = Math.max(start, Math.min(request.rowRange?.[1] ?? index.rows, index.rows));
+  let columns: number[];
+  if (request.columns) {
+    const where = new Map(index.columns.map((c, i) => [c.name, i]));
+    columns = request.columns.map((name) => {
+      const i = where.get(name);
+      if (i === undefined) {
+        throw new InvalidArgumentError(
+          `column '${name}' is not stored; the stored columns are ${index.columns.map((c) => `'${c.name}'`).join(", ") || "(none)"}`,
+        );
+      }
+      return i;
+    });
+  } else {
+    columns = index.columns.map((_, i) => i);
+  }
+  const wanted = new Set(columns);
+  const pieces: ReadPlan["pieces"] = [];
+  // The index column lives in every tile; take it from the first tile of each row slice that is fetched.
+  const needIndex = index.index.kind === "timestamp";
+  for (const seg of index.segments) {
+    const segEnd = seg.rowStart + seg.rows;
+    if (seg.rows > 0 && (segEnd <= start || seg.rowStart >= end)) continue;
+    let useful = false;
+    for (let c = seg.colStart; c < seg.colStart + seg.cols && !useful; c++) useful = wanted.has(c);
+    if (!useful && !(needIndex && columns.length === 0 && seg.colStart === 0)) continue;
+    const from = Math.max(start, seg.rowStart) - seg.rowStart;
+    const to = Math.min(end, segEnd) - seg.rowStart;
+    pieces.push({ segment: seg, from, to, outRow: seg.rowStart + from - start });
+  }
+  return { rowStart: start, rows: end - start, columns, pieces };
+}

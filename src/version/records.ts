@@ -1,0 +1,52 @@
+import type { DType } from "../frame/dtypes.ts";
+
+/** What `L:<lib>` holds. */
+export interface LibraryConfig {
+  rowsPerSegment: number;
+  columnsPerSegment: number;
+  dynamicSchema: boolean;
+  dedup: boolean;
+  created: number; // ms since the epoch
+}
+
+/** One tile of a stored frame: rows [rowStart, rowStart + rows) of columns [colStart, colStart + cols). */
+export interface SegmentRef {
+  key: string;
+  rowStart: number;
+  rows: number;
+  colStart: number;
+  cols: number;
+  /** Stored size in bytes. */
+  bytes: number;
+  /** First and last timestamp of the tile, for timestamp-indexed frames. */
+  first?: bigint;
+  last?: bigint;
+}
+
+/** What `I:<lib>/<symbol>/<id>` holds: the schema and the list of tiles of one stored frame. */
+export interface IndexRecord {
+  f: number;
+  rows: number;
+  columns: { name: string; dtype: DType }[];
+  index: { kind: "row" } | { kind: "timestamp"; name: string; sorted: boolean };
+  segments: SegmentRef[];
+}
+
+export const INDEX_FORMAT = 1;
+
+/** What `V:<lib>/<symbol>/<version>` holds. Written once, never changed. */
+export interface VersionRecord {
+  v: number;
+  /** When it was written, ms since the epoch. */
+  ts: number;
+  /** Key of its index record. */
+  index: string;
+  /** User metadata, msgpack-encoded, if any. */
+  meta?: Uint8Array;
+}
+
+/** What `R:<lib>/<symbol>` holds. */
+export interface SymbolRef {
+  /** The next version number to hand out; never decreases, so numbers are never reused. */
+  next: number;
+}

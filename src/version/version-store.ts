@@ -1,0 +1,439 @@
+import { type ParsedSegment, decodeSegmentColumn, encodeSegment, parseSegment } from "../codec/segment.ts";
+import { packRecord, unpackRecord } from "../codec/msgpack.ts";
+import type { Kernels } from "../codec/wasm.ts";
+import {
+  CorruptSegmentError,
+  SchemaMismatchError,
+  SymbolNotFoundError,
+  UnsortedIndexError,
+  VersionNotFoundError,
+} from "../errors.ts";
+import { DTYPES, type StringArray } from "../frame/dtypes.ts";
+import type { Storage, WriteTransaction } from "../storage/storage.ts";
+import type { ColumnData, FrameData } from "./frame-data.ts";
+import { keys, lastPart, newId, versionOfKey } from "./keys.ts";
+import { planRead, type ReadRequest } from "./read-plan.ts";
+import {
+  INDEX_FORMAT,
+  type IndexRecord,
+  type LibraryConfig,
+  type SegmentRef,
+  type SymbolRef,
+  type VersionRecord,
+} from "./records.ts";
+import { planTiles, tileColumns } from "./tiling.ts";
+
+/** Segments are committed in transactions of about this many bytes, bounding the memory a write holds. */
+const WRITE_BATCH_BYTES = 128 * 1024 * 1024;
+
+/** A version as listed: its number, record and symbol. */
+export interface VersionEntry {
+  symbol: string;
+  record: VersionRecord;
+}
+
+/**
+ * The version engine of one library: turns frames into segments, indexes and versions on write, and
+ * versions back into frames on read.
+ *
+ * Write order gives crash safety: segments first (in batches), then in one final transaction the index,
+ * the version and the symbol reference. A reader finds a version only through its key, which appears
+ * only once everything it points at is committed, so it never sees half a version; a writer that dies
+ * earlier leaves unreferenced segments (garbage), never damage.
+ */
+export class VersionStore {
+  constructor(
+    readonly storage: Storage,
+    readonly lib: string,
+    readonly config: LibraryConfig,
+  ) {}
+
+  /** Stores `frame` as a new version of `symbol` and returns its record. */
+  write(
+    k: Kernels,
+    symbol: string,
+    frame: FrameData,
+    options: { meta?: Uint8Array; prune?: boolean } = {},
+  ): VersionRecord {
+    const written: string[] = [];
+    try {
+      const index = this.writeSegments(k, symbol, frame, written);
+      return this.commitVersion(symbol, index, options);
+    } catch (err) {
+      this.discard(written);
+      throw err;
+    }
+  }
+
+  /**
+   * Appends the rows of `frame` after the last stored row of `symbol` as a new version. Only the new rows
+   * are encoded and stored; the new index lists the previous version's segments followed by the new
+   * ones. Appending to a symbol with no live version writes it.
+   *
+   * If another writer adds a version between our read and our commit, the commit re-checks against that
+   * version and appends after it, so concurrent appends are all kept, in commit order.
+   */
+  append(
+    k: Kernels,
+    symbol: string,
+    frame: FrameData,
+    options: { meta?: Uint8Array; prune?: boolean } = {},
+  ): VersionRecord {
+    const base = this.latest(symbol);
+    if (!base) return this.write(k, symbol, frame, options);
+    checkAppendable(symbol, this.readIndex(base, symbol), frame);
+    const written: string[] = [];
+    try {
+      const added = this.writeSegments(k, symbol, frame, written);
+      return this.storage.writeTransaction((tx) => {
+        const [latestKey] = tx.keys(keys.versionPrefix(this.lib, symbol), { reverse: true, limit: 1 });
+        const latestBytes = latestKey === undefined ? undefined : tx.get(latestKey);
+        if (!latestBytes) {
+          // Everything was deleted meanwhile: the appended rows become the whole symbol.
+          const indexKey = keys.index(this.lib, symbol, newId());
+          tx.put(indexKey, packRecord(added));
+          return this.addVersion(tx, symbol, indexKey, options);
+        }
+        const latest = unpackRecord<VersionRecord>(latestBytes, "version record");
+        const prior = unpackRecord<IndexRecord>(tx.get(latest.index) ?? new Uint8Array(0), "index record");
+        checkAppendable(symbol, prior, frame);
+        const combined: IndexRecord = {
+          ...prior,
+          rows: prior.rows + added.rows,
+          index:
+            prior.index.kind === "timestamp" && added.index.kind === "timestamp"
+              ? { ...prior.index, sorted: prior.index.sorted && added.index.sorted }
+              : prior.index,
+          segments: [...prior.segments, ...added.segments.map((s) => ({ ...s, rowStart: s.rowStart + prior.rows }))],
+        };
+        // Zero-row tiles only carry the schema of an empty frame; drop them once there are rows.
+        if (combined.rows > 0) combined.segments = combined.segments.filter((s) => s.rows > 0);
+        const indexKey = keys.index(this.lib, symbol, newId());
+        tx.put(indexKey, packRecord(combined));
+        return this.addVersion(tx, symbol, indexKey, options);
+      });
+    } catch (err) {
+      this.discard(written);
+      throw err;
+    }
+  }
+
+  /** Encodes and stores the tiles of `frame`; returns the index record describing them (not yet stored). */
+  private writeSegments(k: Kernels, symbol: string, frame: FrameData, written: string[]): IndexRecord {
+    const { rowsPerSegment, columnsPerSegment } = this.config;
+    const tiles = planTiles(frame.numRows, frame.columns.length, rowsPerSegment, columnsPerSegment);
+    const segments: SegmentRef[] = [];
+    let batch: { key: string; bytes: Uint8Array }[] = [];
+    let batchBytes = 0;
+    const flush = () => {
+      if (batch.length === 0) return;
+      const items = batch;
+      this.storage.writeTransaction((tx) => {
+        for (const item of items) tx.put(item.key, item.bytes);
+      });
+      for (const item of items) written.push(item.key);
+      batch = [];
+      batchBytes = 0;
+    };
+    const ts = frame.index.kind === "timestamp" ? frame.index.values : null;
+    for (const tile of tiles) {
+      const bytes = encodeSegment(k, tile.rows, tileColumns(frame, tile));
+      const key = keys.segment(this.lib, symbol, newId());
+      const ref: SegmentRef = { key, ...tile, bytes: bytes.byteLength };
+      if (ts && tile.rows > 0) {
+        ref.first = ts[tile.rowStart];
+        ref.last = ts[tile.rowStart + tile.rows - 1];
+      }
+      segments.push(ref);
+      batch.push({ key, bytes });
+      batchBytes += bytes.byteLength;
+      if (batchBytes >= WRITE_BATCH_BYTES) flush();
+    }
+    flush();
+    return {
+      f: INDEX_FORMAT,
+      rows: frame.numRows,
+      columns: frame.columns.map((c) => ({ name: c.name, dtype: c.dtype })),
+      index:
+        frame.index.kind === "timestamp"
+          ? { kind: "timestamp", name: frame.index.name, sorted: isSorted(frame.index.values) }
+          : { kind: "row" },
+      segments,
+    };
+  }
+
+  /** The final transaction of a write: index, version number, version record and reference. */
+  private commitVersion(
+    symbol: string,
+    index: IndexRecord,
+    options: { meta?: Uint8Array; prune?: boolean },
+  ): VersionRecord {
+    const indexKey = keys.index(this.lib, symbol, newId());
+    const packedIndex = packRecord(index);
+    return this.storage.writeTransaction((tx) => {
+      tx.put(indexKey, packedIndex);
+      return this.addVersion(tx, symbol, indexKey, options);
+    });
+  }
+
+  /** Allocates the next version number of `symbol` and stores its record, inside `tx`. */
+  addVersion(
+    tx: WriteTransaction,
+    symbol: string,
+    indexKey: string,
+    options: { meta?: Uint8Array; prune?: boolean },
+  ): VersionRecord {
+    const refKey = keys.ref(this.lib, symbol);
+    const refBytes = tx.get(refKey);
+    const ref: SymbolRef = refBytes ? unpackRecord<SymbolRef>(refBytes, "symbol reference") : { next: 0 };
+    const record: VersionRecord = { v: ref.next, ts: Date.now(), index: indexKey };
+    if (options.meta) record.meta = options.meta;
+    tx.put(keys.version(this.lib, symbol, record.v), packRecord(record));
+    tx.put(refKey, packRecord({ next: record.v + 1 } satisfies SymbolRef));
+    if (options.prune) {
+      const older = tx.keys(keys.versionPrefix(this.lib, symbol)).filter((key) => versionOfKey(key) < record.v);
+      this.removeVersions(tx, symbol, older);
+    }
+    return record;
+  }
+
+  /** Best-effort removal of segments a failed write left behind. */
+  private discard(written: string[]): void {
+    if (written.length === 0) return;
+    try {
+      this.storage.writeTransaction((tx) => {
+        for (const key of written) tx.remove(key);
+      });
+    } catch {
+      // The store itself is failing; the orphans stay unreferenced and harmless.
+    }
+  }
+
+  /** The latest live version of `symbol`, or undefined. */
+  latest(symbol: string): VersionRecord | undefined {
+    const [key] = this.storage.keys(keys.versionPrefix(this.lib, symbol), { reverse: true, limit: 1 });
+    return key === undefined ? undefined : this.versionAt(key);
+  }
+
+  private versionAt(key: string): VersionRecord | undefined {
+    const bytes = this.storage.getView(key);
+    return bytes ? unpackRecord<VersionRecord>(bytes, `version record ${key}`) : undefined;
+  }
+
+  /** The record of `symbol` at `version` (latest when absent); typed errors when there is none. */
+  resolve(symbol: string, version?: number): VersionRecord {
+    if (version === undefined) {
+      const record = this.latest(symbol);
+      if (!record) throw this.symbolNotFound(symbol);
+      return record;
+    }
+    const key = keys.version(this.lib, symbol, version < 0 ? this.negativeVersion(symbol, version) : version);
+    const record = this.versionAt(key);
+    if (record) return record;
+    if (!this.latest(symbol)) throw this.symbolNotFound(symbol);
+    const live = this.versionNumbers(symbol);
+    throw new VersionNotFoundError(
+      `Symbol '${symbol}' in library '${this.lib}' has no version ${version}; its versions are ` +
+        `${live.join(", ")}. Call listVersions('${symbol}') to see them.`,
+    );
+  }
+
+  // ArcticDB reads as_of=-1 as the latest, -2 as the one before, and so on.
+  private negativeVersion(symbol: string, version: number): number {
+    const live = this.versionNumbers(symbol);
+    return live[live.length + version] ?? -1;
+  }
+
+  private versionNumbers(symbol: string): number[] {
+    return this.storage.keys(keys.versionPrefix(this.lib, symbol)).map(versionOfKey);
+  }
+
+  private symbolNotFound(symbol: string): SymbolNotFoundError {
+    return new SymbolNotFoundError(
+      `Symbol '${symbol}' does not exist in library '${this.lib}' (never written, or deleted). ` +
+        "Call listSymbols() to see what is stored.",
+    );
+  }
+
+  /** The index record a version points at. */
+  readIndex(record: VersionRecord, symbol: string): IndexRecord {
+    const bytes = this.storage.getView(record.index);
+    if (!bytes) {
+      throw new CorruptSegmentError("index record is missing", { symbol, version: record.v, segment: record.index });
+    }
+    try {
+      return unpackRecord<IndexRecord>(bytes, "index record");
+    } catch (err) {
+      throw err instanceof CorruptSegmentError
+        ? err.locate({ symbol, version: record.v, segment: record.index })
+        : err;
+    }
+  }
+
+  /** Reads a version of `symbol` (latest when `version` is absent), one consistent snapshot throughout. */
+  read(
+    k: Kernels,
+    symbol: string,
+    version: number | undefined,
+    request: ReadRequest = {},
+  ): { record: VersionRecord; index: IndexRecord; frame: FrameData; rowStart: number } {
+    return this.storage.readTransaction(() => {
+      const record = this.resolve(symbol, version);
+      const index = this.readIndex(record, symbol);
+      const plan = planRead(index, request);
+      const columns: ColumnData[] = plan.columns.map((i) => {
+        const { name, dtype } = index.columns[i];
+        const info = DTYPES[dtype];
+        const values = info.array ? new info.array(plan.rows) : (new Array(plan.rows).fill(null) as StringArray);
+        return { name, dtype, values };
+      });
+      const byName = new Map(columns.map((c) => [c.name, c]));
+      const indexValues = index.index.kind === "timestamp" ? new BigInt64Array(plan.rows) : null;
+      for (const piece of plan.pieces) {
+        const seg = piece.segment;
+        const where = { symbol, version: record.v, segment: `${seg.key} (rows ${seg.rowStart}..)` };
+        try {
+          const bytes = this.storage.getView(seg.key);
+          if (!bytes) throw new CorruptSegmentError("segment is missing");
+          const parsed: ParsedSegment = parseSegment(k, bytes);
+          if (parsed.rows !== seg.rows) throw new CorruptSegmentError("segment row count differs from its index");
+          for (let c = seg.colStart; c < seg.colStart + seg.cols; c++) {
+            const col = byName.get(index.columns[c].name);
+            if (col) decodeSegmentColumn(k, parsed, col.name, col.values, piece.outRow, piece.from, piece.to);
+          }
+          if (indexValues && index.index.kind === "timestamp" && seg.colStart === 0) {
+            decodeSegmentColumn(k, parsed, index.index.name, indexValues, piece.outRow, piece.from, piece.to);
+          }
+        } catch (err) {
+          throw err instanceof CorruptSegmentError ? err.locate(where) : err;
+        }
+      }
+      const frame: FrameData = {
+        numRows: plan.rows,
+        columns,
+        index:
+          indexValues && index.index.kind === "timestamp"
+            ? { kind: "timestamp", name: index.index.name, values: indexValues }
+            : { kind: "row" },
+      };
+      return { record, index, frame, rowStart: plan.rowStart };
+    });
+  }
+
+  /** Symbols with at least one live version, sorted. */
+  listSymbols(): string[] {
+    return this.storage
+      .keys(keys.refPrefix(this.lib))
+      .map(lastPart)
+      .filter((symbol) => this.storage.keys(keys.versionPrefix(this.lib, symbol), { limit: 1 }).length > 0);
+  }
+
+  /** Live versions, newest first, of one symbol or of all. */
+  listVersions(symbol?: string): VersionEntry[] {
+    return this.storage.readTransaction(() => {
+      const prefix = symbol === undefined ? `V:${this.lib}/` : keys.versionPrefix(this.lib, symbol);
+      const entries: VersionEntry[] = [];
+      for (const key of this.storage.keys(prefix, { reverse: true })) {
+        const record = this.versionAt(key);
+        const sym = key.slice(2 + this.lib.length + 1, key.lastIndexOf("/"));
+        if (record) entries.push({ symbol: sym, record });
+      }
+      return entries;
+    });
+  }
+
+  /**
+   * Deletes some versions of `symbol`, or all of them, and frees the indexes and segments nothing else
+   * references. The reference stays, so version numbers are never handed out twice.
+   */
+  delete(symbol: string, versions?: number[]): void {
+    this.storage.writeTransaction((tx) => {
+      const prefix = keys.versionPrefix(this.lib, symbol);
+      const existing = tx.keys(prefix);
+      if (existing.length === 0) throw this.symbolNotFound(symbol);
+      let doomed = existing;
+      if (versions) {
+        const have = new Set(existing.map(versionOfKey));
+        const missing = versions.filter((v) => !have.has(v));
+        if (missing.length > 0) {
+          throw new VersionNotFoundError(
+            `Symbol '${symbol}' has no version ${missing.join(", ")}; its versions are ${[...have].join(", ")}. ` +
+              "Nothing was deleted.",
+          );
+        }
+        const wanted = new Set(versions);
+        doomed = existing.filter((key) => wanted.has(versionOfKey(key)));
+      }
+      this.removeVersions(tx, symbol, doomed);
+    });
+  }
+
+  /** Removes version keys and the indexes and segments that only they referenced. */
+  private removeVersions(tx: WriteTransaction, symbol: string, versionKeys: string[]): void {
+    if (versionKeys.length === 0) return;
+    const doomedIndexes = new Set<string>();
+    for (const key of versionKeys) {
+      const bytes = tx.get(key);
+      if (bytes) doomedIndexes.add(unpackRecord<VersionRecord>(bytes, "version record").index);
+      tx.remove(key);
+    }
+    const liveIndexes = new Set<string>();
+    for (const key of tx.keys(keys.versionPrefix(this.lib, symbol))) {
+      const bytes = tx.get(key);
+      if (bytes) liveIndexes.add(unpackRecord<VersionRecord>(bytes, "version record").index);
+    }
+    const liveSegments = new Set<string>();
+    for (const indexKey of liveIndexes) {
+      for (const seg of this.segmentsOf(tx, indexKey)) liveSegments.add(seg);
+    }
+    for (const indexKey of doomedIndexes) {
+      if (liveIndexes.has(indexKey)) continue;
+      for (const seg of this.segmentsOf(tx, indexKey)) if (!liveSegments.has(seg)) tx.remove(seg);
+      tx.remove(indexKey);
+    }
+  }
+
+  private segmentsOf(tx: WriteTransaction, indexKey: string): string[] {
+    const bytes = tx.get(indexKey);
+    return bytes ? unpackRecord<IndexRecord>(bytes, "index record").segments.map((s) => s.key) : [];
+  }
+}
+
+/**
+ * Checks that `frame` can follow `stored`: same index kind and name, same columns with the same dtypes
+ * in the same order, and (for timestamps) no new row before the last stored one.
+ */
+function checkAppendable(symbol: string, stored: IndexRecord, frame: FrameData): void {
+  const storedIndex = stored.index.kind === "timestamp" ? `timestamp index '${stored.index.name}'` : "row-number index";
+  const newIndex = frame.index.kind === "timestamp" ? `timestamp index '${frame.index.name}'` : "row-number index";
+  if (storedIndex !== newIndex) {
+    throw new SchemaMismatchError(
+      `Cannot append to '${symbol}': it has a ${storedIndex} but the new data has a ${newIndex}. ` +
+        "Give the new rows the same kind of index.",
+    );
+  }
+  const want = stored.columns.map((c) => `${c.name}: ${c.dtype}`).join(", ");
+  const got = frame.columns.map((c) => `${c.name}: ${c.dtype}`).join(", ");
+  if (want !== got) {
+    throw new SchemaMismatchError(
+      `Cannot append to '${symbol}': stored columns are (${want}) but the new data has (${got}). ` +
+        "Match the names, order and dtypes, or write a new version with write().",
+    );
+  }
+  if (frame.index.kind === "timestamp" && frame.numRows > 0) {
+    const lastStored = [...stored.segments].reverse().find((s) => s.rows > 0)?.last;
+    const firstNew = frame.index.values[0];
+    if (lastStored !== undefined && firstNew < lastStored) {
+      throw new UnsortedIndexError(
+        `Cannot append to '${symbol}': the new rows start at ${firstNew} ns, before the last stored row ` +
+          `(${lastStored} ns). Append only rows at or after the end, or use update() to replace a range.`,
+      );
+    }
+  }
+}
+
+function isSorted(values: BigInt64Array): boolean {
+  for (let i = 1; i < values.length; i++) if (values[i] < values[i - 1]) return false;
+  return true;
+}
+

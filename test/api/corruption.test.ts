@@ -1,0 +1,84 @@
+import { join } from "node:path";
+import { open } from "lmdb";
+import { describe, expect, it } from "vitest";
+import { Arctic, DataFrame } from "../../runtimes/node.ts";
+import { rejectsWith, tempDir } from "../helpers.ts";
+
+/** Opens the store file behind floe's back, as a damaged disk or a stray program would. */
+function rawStore(path: string) {
+  return open<Uint8Array, string>({ path, encoding: "binary", noSubdir: false });
+}
+
+async function storeWithTwoVersions() {
+  const path = join(tempDir(), "c.lmdb");
+  const ac = new Arctic(`lmdb://${path}`);
+  const lib = await ac.createLibrary("lib", { rowsPerSegment: 1000 });
+  const v0 = new DataFrame({ x: new Float64Array(3000).map((_, i) => i), s: Array.from({ length: 3000 }, (_, i) => `row ${i}`) });
+  const v1 = new DataFrame({ x: new Float64Array(3000).map(() => Math.random()) });
+  await lib.write("sym", v0);
+  await lib.write("sym", v1);
+  return { path, ac, lib, v0, v1 };
+}
+
+describe("corruption", () => {
+  it("names symbol, version and segment when a segment's bytes are damaged", async () => {
+    const { path, ac, lib, v0 } = await storeWithTwoVersions();
+    const raw = rawStore(path);
+    const v1Index = [...raw.getKeys({ start: "V:lib/sym/", end: "V:lib/sym/\u{10ffff}" })];
+    expect(v1Index).toHaveLength(2);
+    // Damage one byte in the middle of every segment of the newest version.
+    const before = new Set([...raw.getKeys({ start: "S:", end: "S:\u{10ffff}" })] as string[]);
+    const ac2 = new Arctic(`lmdb://${path}`);
+    const fresh = await ac2.getLibrary("lib");
+    await fresh.write("other", { y: [1] });
+    const segs = [...raw.getKeys({ start: "S:lib/sym/", end: "S:lib/sym/\u{10ffff}" })] as string[];
+    let damaged = 0;
+    for (const key of segs) {
+      const bytes = new Uint8Array(raw.getBinary(key)!);
+      bytes[bytes.length >> 1] ^= 0x40;
+      raw.putSync(key, bytes);
+      damaged++;
+    }
+    expect(damaged).toBe(before.size);
+    const err = await rejectsWith(lib.read("sym"), "CorruptSegmentError");
+    expect(err.message).toMatch(/symbol 'sym'/);
+    expect(err.message).toMatch(/version 1/);
+    expect(err.message).toMatch(/segment S:lib\/sym\//);
+    const err0 = await rejectsWith(lib.read("sym", { asOf: 0 }), "CorruptSegmentError");
+    expect(err0.message).toMatch(/version 0/);
+    // Data outside the damage still reads.
+    expect((await lib.read("other")).data!.column("y")).toEqual(new Float64Array([1]));
+    expect(v0.numRows).toBe(3000);
+    raw.close();
+    await ac2.close();
+    await ac.close();
+  });
+
+  it("reports truncated and garbage segments as CorruptSegmentError", async () => {
+    const { path, ac, lib } = await storeWithTwoVersions();
+    const raw = rawStore(path);
+    const segs = [...raw.getKeys({ start: "S:lib/sym/", end: "S:lib/sym/\u{10ffff}" })] as string[];
+    const garbage = [new Uint8Array(0), new Uint8Array(5), new Uint8Array(4096).map((_, i) => (i * 31) & 255)];
+    for (const g of garbage) {
+      for (const key of segs) {
+        const bytes = raw.getBinary(key)!;
+        raw.putSync(key, g.length === 5 ? bytes.subarray(0, bytes.length - 7) : g);
+      }
+      await rejectsWith(lib.read("sym"), "CorruptSegmentError");
+      await rejectsWith(lib.read("sym", { asOf: 0 }), "CorruptSegmentError");
+    }
+    raw.close();
+    await ac.close();
+  });
+
+  it("a segment gone missing is reported, not read as zeros", async () => {
+    const { path, ac, lib } = await storeWithTwoVersions();
+    const raw = rawStore(path);
+    const [first] = [...raw.getKeys({ start: "S:lib/sym/", end: "S:lib/sym/\u{10ffff}" })] as string[];
+    raw.removeSync(first);
+    const results = await Promise.allSettled([lib.read("sym"), lib.read("sym", { asOf: 0 })]);
+    expect(results.some((r) => r.status === "rejected" && (r.reason as { code: string }).code === "CorruptSegmentError")).toBe(true);
+    raw.close();
+    await ac.close();
+  });
+});

@@ -1,0 +1,60 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { registerRuntime } from "../../src/api/runtime.ts";
+import { LmdbStorage } from "../../src/storage/lmdb-storage.ts";
+import type { Storage } from "../../src/storage/storage.ts";
+import { Arctic, DataFrame } from "../../runtimes/node.ts";
+import { rejectsWith, tempDir } from "../helpers.ts";
+
+/**
+ * Real LMDB storage whose Nth write transaction fails, as a full disk or an I/O error would make it.
+ * Everything else goes to LMDB unchanged.
+ */
+function failingLmdb(path: string, failAt: { n: number }): Storage {
+  const inner = new LmdbStorage({ path });
+  let count = 0;
+  return Object.assign(Object.create(inner), {
+    writeTransaction<T>(fn: Parameters<Storage["writeTransaction"]>[0]): T {
+      count++;
+      if (count === failAt.n) {
+        return inner.writeTransaction((tx) => {
+          fn(tx);
+          throw new Error("I/O error: simulated");
+        }) as T;
+      }
+      return inner.writeTransaction(fn) as T;
+    },
+  }) as Storage;
+}
+
+describe("a failed write", () => {
+  it("leaves earlier versions readable and lists no half-written version", async () => {
+    const path = join(tempDir(), "f.lmdb");
+    const failAt = { n: Number.POSITIVE_INFINITY };
+    registerRuntime({ name: "faulty", openLmdb: () => failingLmdb(path, failAt) });
+    try {
+      const ac = new Arctic(`lmdb://${path}`);
+      const lib = await ac.createLibrary("lib", { rowsPerSegment: 10 });
+      const v0 = new DataFrame({ x: new Float64Array(100).map((_, i) => i) });
+      await lib.write("sym", v0);
+      // Transactions so far: the library (1), v0's segments (2) and v0's version (3). The next write
+      // commits its segments (4), then fails on its version (5).
+      failAt.n = 5;
+      const err = await rejectsWith(lib.write("sym", { x: new Float64Array(100).fill(7) }), "StorageError");
+      expect(err.message).toMatch(/simulated/);
+      expect((await lib.listVersions("sym")).map((v) => v.version)).toEqual([0]);
+      expect((await lib.read("sym")).data!.equals(v0)).toBe(true);
+      failAt.n = Number.POSITIVE_INFINITY;
+      const after = await lib.write("sym", { x: [1] });
+      expect(after.version).toBe(1);
+      await ac.close();
+      // The failed write's segments were cleaned up: only the live versions' segments remain.
+      const check = new LmdbStorage({ path });
+      expect(check.keys("S:lib/sym/").length).toBe(10 + 1);
+      check.close();
+    } finally {
+      const { LmdbStorage: L } = await import("../../src/storage/lmdb-storage.ts");
+      registerRuntime({ name: "node", openLmdb: (o) => new L(o) });
+    }
+  });
+});

@@ -1,0 +1,78 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { LmdbStorage } from "../../src/storage/lmdb-storage.ts";
+import { MemoryStorage } from "../../src/storage/memory-storage.ts";
+import type { Storage } from "../../src/storage/storage.ts";
+import { tempDir } from "../helpers.ts";
+
+const backends: [string, () => Storage][] = [
+  ["MemoryStorage", () => new MemoryStorage()],
+  ["LmdbStorage", () => new LmdbStorage({ path: join(tempDir(), "s.lmdb") })],
+];
+
+const bytes = (...v: number[]) => new Uint8Array(v);
+
+describe.each(backends)("%s", (_name, make) => {
+  it("puts, gets and removes inside transactions", () => {
+    const s = make();
+    s.writeTransaction((tx) => {
+      tx.put("a:1", bytes(1));
+      tx.put("a:2", bytes(2, 2));
+      expect(tx.get("a:2")).toEqual(bytes(2, 2));
+    });
+    expect(s.get("a:1")).toEqual(bytes(1));
+    expect(s.getView("a:2")).toEqual(bytes(2, 2));
+    expect(s.get("missing")).toBeUndefined();
+    s.writeTransaction((tx) => tx.remove("a:1"));
+    expect(s.get("a:1")).toBeUndefined();
+    s.close();
+  });
+
+  it("keeps nothing of a transaction that throws", () => {
+    const s = make();
+    s.writeTransaction((tx) => tx.put("k", bytes(1)));
+    expect(() =>
+      s.writeTransaction((tx) => {
+        tx.put("k", bytes(9));
+        tx.put("other", bytes(9));
+        throw new Error("boom");
+      }),
+    ).toThrow("boom");
+    expect(s.get("k")).toEqual(bytes(1));
+    expect(s.get("other")).toBeUndefined();
+    s.close();
+  });
+
+  it("lists keys by prefix in byte order, reversed and limited", () => {
+    const s = make();
+    const names = ["V:l/s/0000000002", "V:l/s/0000000000", "V:l/s/0000000001", "V:l/t/0000000000", "R:l/s", "V:l/sé/1"];
+    s.writeTransaction((tx) => {
+      for (const n of names) tx.put(n, bytes(0));
+    });
+    expect(s.keys("V:l/s/")).toEqual(["V:l/s/0000000000", "V:l/s/0000000001", "V:l/s/0000000002"]);
+    expect(s.keys("V:l/s/", { reverse: true, limit: 1 })).toEqual(["V:l/s/0000000002"]);
+    expect(s.keys("V:l/s/", { limit: 2 })).toEqual(["V:l/s/0000000000", "V:l/s/0000000001"]);
+    expect(s.keys("V:l/")).toHaveLength(5);
+    expect(s.keys("nothing")).toEqual([]);
+    s.writeTransaction((tx) => {
+      tx.remove("V:l/s/0000000001");
+      expect(tx.keys("V:l/s/")).toEqual(["V:l/s/0000000000", "V:l/s/0000000002"]);
+    });
+    s.close();
+  });
+
+  it("returns owned copies from get", () => {
+    const s = make();
+    s.writeTransaction((tx) => tx.put("k", bytes(1, 2, 3)));
+    const a = s.get("k")!;
+    a[0] = 99;
+    expect(s.get("k")).toEqual(bytes(1, 2, 3));
+    s.close();
+  });
+
+  it("throws StorageError after close", () => {
+    const s = make();
+    s.close();
+    expect(() => s.get("k")).toThrow(expect.objectContaining({ code: "StorageError" }));
+  });
+});
