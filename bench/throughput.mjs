@@ -68,7 +68,12 @@ async function plainFile(fsName, dir) {
   const file = join(dir, "plain.bin");
   record(`${fsName} plain file write`, await time(() => writeFileSync(file, flatBytes)));
   let back;
-  record(`${fsName} plain file read`, await time(() => { back = readFileSync(file); }));
+  record(
+    `${fsName} plain file read`,
+    await time(() => {
+      back = readFileSync(file);
+    }),
+  );
   if (back.length !== bytes) throw new Error("plain file read short");
   rmSync(file);
 }
@@ -79,13 +84,25 @@ async function rawLmdb(fsName, dir) {
   const db = open({ path, encoding: "binary", noSubdir: false, overlappingSync: false });
   const chunk = 8 * 1024 * 1024;
   const n = Math.ceil(bytes / chunk);
-  record(`${fsName} lmdb put`, await time(() => db.transactionSync(() => {
-    for (let i = 0; i < n; i++) db.putSync(`k${String(i).padStart(6, "0")}`, flatBytes.subarray(i * chunk, Math.min(bytes, (i + 1) * chunk)));
-  })));
+  record(
+    `${fsName} lmdb put`,
+    await time(() =>
+      db.transactionSync(() => {
+        for (let i = 0; i < n; i++)
+          db.putSync(
+            `k${String(i).padStart(6, "0")}`,
+            flatBytes.subarray(i * chunk, Math.min(bytes, (i + 1) * chunk)),
+          );
+      }),
+    ),
+  );
   let got = 0;
-  record(`${fsName} lmdb get`, await time(() => {
-    for (let i = 0; i < n; i++) got += db.getBinary(`k${String(i).padStart(6, "0")}`).length;
-  }));
+  record(
+    `${fsName} lmdb get`,
+    await time(() => {
+      for (let i = 0; i < n; i++) got += db.getBinary(`k${String(i).padStart(6, "0")}`).length;
+    }),
+  );
   if (got !== bytes) throw new Error("raw lmdb read short");
   await db.close();
   rmSync(path, { recursive: true, force: true });
@@ -96,8 +113,14 @@ async function floe(name, uri, cleanup) {
   const lib = await ac.getLibrary("lib", { createIfMissing: true });
   record(`${name} floe write`, await time(() => lib.write("symbol", frame)));
   let back;
-  record(`${name} floe read`, await time(async () => { back = (await lib.read("symbol")).data; }));
-  if (back.numRows !== nrows || back.column("c9")[nrows - 1] !== columns.c9[nrows - 1]) throw new Error(`${name} read back wrong data`);
+  record(
+    `${name} floe read`,
+    await time(async () => {
+      back = (await lib.read("symbol")).data;
+    }),
+  );
+  if (back.numRows !== nrows || back.column("c9")[nrows - 1] !== columns.c9[nrows - 1])
+    throw new Error(`${name} read back wrong data`);
   back = null;
   await ac.close();
   cleanup?.();
@@ -107,7 +130,9 @@ const systems = [
   ["disk", args.disk],
   ["tmpfs", args.tmpfs],
 ];
-console.log(`floe throughput: ${ncols} float64 columns x ${nrows.toLocaleString()} rows = ${(bytes / 1e6).toFixed(0)} MB, ${repeats} repeats, Node ${process.version}`);
+console.log(
+  `floe throughput: ${ncols} float64 columns x ${nrows.toLocaleString()} rows = ${(bytes / 1e6).toFixed(0)} MB, ${repeats} repeats, Node ${process.version}`,
+);
 for (let r = 0; r < repeats; r++) {
   for (const [fsName, dir] of systems) {
     mkdirSync(dir, { recursive: true });
@@ -131,10 +156,18 @@ for (const [fsName] of systems) {
     [`${fsName} write / lmdb put`, med(`${fsName} floe write`) / med(`${fsName} lmdb put`), 0.8],
     [`${fsName} read / lmdb get`, med(`${fsName} floe read`) / med(`${fsName} lmdb get`), 0.8],
     [`${fsName} read / plain file read`, med(`${fsName} floe read`) / med(`${fsName} plain file read`), 1.0],
-    [`${fsName} write / plain file write`, med(`${fsName} floe write`) / med(`${fsName} plain file write`), null],
+    [
+      `${fsName} write / plain file write`,
+      med(`${fsName} floe write`) / med(`${fsName} plain file write`),
+      null,
+    ],
   ];
   for (const [label, ratio, bar] of rows) {
-    console.log(`  ${label.padEnd(34)} ${ratio.toFixed(2).padStart(6)}${bar === null ? "" : `  (bar >= ${bar.toFixed(1)}: ${ratio >= bar ? "met" : "NOT met"})`}`);
+    console.log(
+      `  ${label.padEnd(34)} ${ratio.toFixed(2).padStart(6)}${bar === null ? "" : `  (bar >= ${bar.toFixed(1)}: ${ratio >= bar ? "met" : "NOT met"})`}`,
+    );
   }
 }
-console.log(`  mem read ${(med("mem floe read") / 1000).toFixed(2)} GB/s (bar >= 1 GB/s: ${med("mem floe read") >= 1000 ? "met" : "NOT met"})`);
+console.log(
+  `  mem read ${(med("mem floe read") / 1000).toFixed(2)} GB/s (bar >= 1 GB/s: ${med("mem floe read") >= 1000 ? "met" : "NOT met"})`,
+);

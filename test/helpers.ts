@@ -17,7 +17,10 @@ afterEach(() => {
 });
 
 /** Asserts that `promise` rejects with a floe error of `code` and returns it. */
-export async function rejectsWith(promise: Promise<unknown>, code: string): Promise<Error & { code: string }> {
+export async function rejectsWith(
+  promise: Promise<unknown>,
+  code: string,
+): Promise<Error & { code: string }> {
   try {
     await promise;
   } catch (err) {

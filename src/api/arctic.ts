@@ -43,7 +43,8 @@ export class Arctic {
   }
 
   private live(): Storage {
-    if (!this.storage) throw new StorageError(`Arctic('${this.uri}') is closed; create a new Arctic to go on.`);
+    if (!this.storage)
+      throw new StorageError(`Arctic('${this.uri}') is closed; create a new Arctic to go on.`);
     return this.storage;
   }
 
@@ -54,7 +55,9 @@ export class Arctic {
     const storage = this.live();
     storage.writeTransaction((tx) => {
       if (tx.get(keys.library(name))) {
-        throw new LibraryExistsError(`Library '${name}' already exists in ${storage.description}; use getLibrary('${name}').`);
+        throw new LibraryExistsError(
+          `Library '${name}' already exists in ${storage.description}; use getLibrary('${name}').`,
+        );
       }
       tx.put(keys.library(name), packRecord(config));
     });
@@ -100,7 +103,9 @@ export class Arctic {
 
   /** Names of all libraries, sorted. */
   async listLibraries(): Promise<string[]> {
-    return this.live().keys(keys.libraryPrefix()).map((k) => k.slice(keys.libraryPrefix().length));
+    return this.live()
+      .keys(keys.libraryPrefix())
+      .map((k) => k.slice(keys.libraryPrefix().length));
   }
 
   /** Deletes library `name` and everything in it; `LibraryNotFoundError` if it does not exist. */
@@ -109,7 +114,9 @@ export class Arctic {
     const storage = this.live();
     storage.writeTransaction((tx) => {
       if (!tx.get(keys.library(name))) {
-        throw new LibraryNotFoundError(`Library '${name}' does not exist in ${storage.description}; nothing was deleted.`);
+        throw new LibraryNotFoundError(
+          `Library '${name}' does not exist in ${storage.description}; nothing was deleted.`,
+        );
       }
       tx.remove(keys.library(name));
       for (const prefix of keys.libraryPrefixes(name)) for (const key of tx.keys(prefix)) tx.remove(key);
@@ -134,4 +141,3 @@ function libraryConfig(options: LibraryOptions | undefined): LibraryConfig {
     created: Date.now(),
   };
 }
-

@@ -7,7 +7,10 @@ export function toFrameData(df: DataFrame): FrameData {
   return {
     numRows: df.numRows,
     columns: df.columnNames.map((name) => ({ name, dtype: df.dtypes[name], values: df.column(name) })),
-    index: index.kind === "timestamp" ? { kind: "timestamp", name: index.name, values: index.values } : { kind: "row" },
+    index:
+      index.kind === "timestamp"
+        ? { kind: "timestamp", name: index.name, values: index.values }
+        : { kind: "row" },
   };
 }
 

@@ -1,6 +1,6 @@
 export * from "../errors.ts";
 export { DataFrame } from "../frame/dataframe.ts";
-export type { DType, ColumnValues, StringArray } from "../frame/dtypes.ts";
+export type { ColumnValues, DType, StringArray } from "../frame/dtypes.ts";
 export { Arctic } from "./arctic.ts";
 export { Library, type ReadOptions } from "./library.ts";
 export type { Runtime } from "./runtime.ts";

@@ -90,7 +90,11 @@ export class Library {
     return this.readWith(symbol, opts.asOf, request);
   }
 
-  private async readWith(symbol: string, asOf: AsOf | undefined, request: ReadRequest): Promise<VersionedItem> {
+  private async readWith(
+    symbol: string,
+    asOf: AsOf | undefined,
+    request: ReadRequest,
+  ): Promise<VersionedItem> {
     const k: Kernels = await loadKernels();
     const version = this.versionFor(symbol, asOf);
     const { record, frame, rowStart } = this.store.read(k, symbol, version, request);
@@ -154,7 +158,11 @@ export class Library {
       this.store.resolve(symbol, this.versionFor(symbol, opts.asOf));
       return true;
     } catch (err) {
-      if (err instanceof Error && "code" in err && /^(Symbol|Version|Snapshot)NotFoundError$/.test(String(err.code))) {
+      if (
+        err instanceof Error &&
+        "code" in err &&
+        /^(Symbol|Version|Snapshot)NotFoundError$/.test(String(err.code))
+      ) {
         return false;
       }
       throw err;

@@ -1,9 +1,7 @@
 import { InvalidUriError } from "../errors.ts";
 
 /** A parsed `Arctic` URI. */
-export type ParsedUri =
-  | { scheme: "mem" }
-  | { scheme: "lmdb"; path: string; mapSize?: number; sync: boolean };
+export type ParsedUri = { scheme: "mem" } | { scheme: "lmdb"; path: string; mapSize?: number; sync: boolean };
 
 const UNITS: Record<string, number> = { KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
 
@@ -14,7 +12,9 @@ const UNITS: Record<string, number> = { KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
  */
 export function parseUri(uri: string): ParsedUri {
   if (typeof uri !== "string") {
-    throw new InvalidUriError(`The Arctic URI must be a string such as 'lmdb://data.lmdb' or 'mem://', got ${typeof uri}.`);
+    throw new InvalidUriError(
+      `The Arctic URI must be a string such as 'lmdb://data.lmdb' or 'mem://', got ${typeof uri}.`,
+    );
   }
   const match = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(.*)$/s.exec(uri);
   if (!match) {
@@ -32,10 +32,14 @@ export function parseUri(uri: string): ParsedUri {
     return { scheme: "mem" };
   }
   if (scheme !== "lmdb") {
-    throw new InvalidUriError(`'${uri}': unknown scheme '${scheme}://'; floe supports 'lmdb://<path>' and 'mem://'.`);
+    throw new InvalidUriError(
+      `'${uri}': unknown scheme '${scheme}://'; floe supports 'lmdb://<path>' and 'mem://'.`,
+    );
   }
   if (path === "") {
-    throw new InvalidUriError(`'${uri}': lmdb:// needs a path, e.g. 'lmdb://data.lmdb' or 'lmdb:///abs/dir'.`);
+    throw new InvalidUriError(
+      `'${uri}': lmdb:// needs a path, e.g. 'lmdb://data.lmdb' or 'lmdb:///abs/dir'.`,
+    );
   }
   const parsed: ParsedUri = { scheme: "lmdb", path: decodeURIComponent(path), sync: true };
   if (query === "") return parsed;
@@ -51,7 +55,9 @@ export function parseUri(uri: string): ParsedUri {
       }
       parsed.sync = value === "true";
     } else {
-      throw new InvalidUriError(`'${uri}': unknown option '${name}'; lmdb:// accepts map_size (or mapSize) and sync.`);
+      throw new InvalidUriError(
+        `'${uri}': unknown option '${name}'; lmdb:// accepts map_size (or mapSize) and sync.`,
+      );
     }
   }
   return parsed;

@@ -13,7 +13,9 @@ export function checkName(kind: "library" | "symbol" | "snapshot", name: unknown
   }
   if (name.length === 0) throw new InvalidArgumentError(`The ${kind} name must not be empty.`);
   if (/[\ud800-\udfff]/.test(name) && !isWellFormed(name)) {
-    throw new InvalidArgumentError(`The ${kind} name '${name}' is not valid Unicode (it has a lone surrogate).`);
+    throw new InvalidArgumentError(
+      `The ${kind} name '${name}' is not valid Unicode (it has a lone surrogate).`,
+    );
   }
   if (name.includes("/") || name.includes("\0")) {
     throw new InvalidArgumentError(`The ${kind} name '${name}' must not contain '/' or NUL characters.`);
@@ -42,7 +44,11 @@ function isWellFormed(s: string): boolean {
 }
 
 /** Rejects option keys a call does not know, so a typo is an error rather than silently ignored. */
-export function checkOptions<T extends object>(call: string, options: T | undefined, known: readonly string[]): T {
+export function checkOptions<T extends object>(
+  call: string,
+  options: T | undefined,
+  known: readonly string[],
+): T {
   if (options === undefined || options === null) return {} as T;
   if (typeof options !== "object" || Array.isArray(options)) {
     throw new InvalidArgumentError(`${call}: options must be an object, got ${describe(options)}.`);
@@ -58,9 +64,16 @@ export function checkOptions<T extends object>(call: string, options: T | undefi
 }
 
 /** Checks that `value` is a whole number in [min, max]. */
-export function checkInteger(what: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+export function checkInteger(
+  what: string,
+  value: unknown,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(`${what} must be a whole number from ${min} to ${max}, got ${describe(value)}.`);
+    throw new InvalidArgumentError(
+      `${what} must be a whole number from ${min} to ${max}, got ${describe(value)}.`,
+    );
   }
   return value;
 }

@@ -93,7 +93,8 @@ const intPack: NumericCodec = {
   name: "int-pack",
   accepts: (dtype) => DTYPES[dtype].integer || dtype === "bool",
   encode: (k, bytes, dtype) => k.packInts(bytes, DTYPES[dtype].width, SIGNED.has(dtype)),
-  decodeInto: (k, stored, checksum, dtype, out) => k.unpackIntsInto(stored, DTYPES[dtype].width, out, checksum),
+  decodeInto: (k, stored, checksum, dtype, out) =>
+    k.unpackIntsInto(stored, DTYPES[dtype].width, out, checksum),
 };
 
 const decimal: NumericCodec = {
@@ -159,7 +160,8 @@ function lengthsOf(values: StringArray): Int32Array {
     const v = values[i];
     if (typeof v === "string") lengths[i] = v.length;
     else if (v === null || v === undefined) lengths[i] = -1;
-    else throw new InvalidArgumentError(`a string column holds a ${typeof v} at row ${i}; use strings or null`);
+    else
+      throw new InvalidArgumentError(`a string column holds a ${typeof v} at row ${i}; use strings or null`);
   }
   return lengths;
 }
@@ -305,7 +307,9 @@ const stringDict: StringCodec = {
       const v = values[i];
       if (typeof v !== "string") {
         if (v !== null && v !== undefined) {
-          throw new InvalidArgumentError(`a string column holds a ${typeof v} at row ${i}; use strings or null`);
+          throw new InvalidArgumentError(
+            `a string column holds a ${typeof v} at row ${i}; use strings or null`,
+          );
         }
         codes[i] = -1;
         continue;
@@ -340,7 +344,8 @@ const stringDict: StringCodec = {
     const flags = r.u8();
     if (flags > FLAG_UTF16) throw new CorruptSegmentError(`string column has unknown flags ${flags}`);
     const size = r.u32();
-    if (size > rowCount) throw new CorruptSegmentError(`string dictionary of ${size} entries for ${rowCount} rows`);
+    if (size > rowCount)
+      throw new CorruptSegmentError(`string dictionary of ${size} entries for ${rowCount} rows`);
     const lengths = unpackInt32(k, r.take(r.u32()), size);
     const codes = unpackInt32(k, r.take(r.u32()), rowCount);
     const entries = split(readChars(k, r.rest(), rawBytes, flags), lengths, false);

@@ -64,7 +64,9 @@ export function encodeColumn(k: Kernels, values: ColumnValues, dtype: DType): En
   if (info.array === null) {
     if (!Array.isArray(values)) throw new InvalidArgumentError("a string column must be an array of strings");
     const dict = STRING_CODECS.stringDict.encode(k, values);
-    const chosen = dict ? { codec: CODEC.stringDict, ...dict } : { codec: CODEC.strings, ...STRING_CODECS.strings.encode(k, values)! };
+    const chosen = dict
+      ? { codec: CODEC.stringDict, ...dict }
+      : { codec: CODEC.strings, ...STRING_CODECS.strings.encode(k, values)! };
     return {
       codec: chosen.codec,
       rawBytes: chosen.rawBytes,
@@ -111,7 +113,9 @@ function chooseNumeric(k: Kernels, raw: Uint8Array, dtype: DType): [NumericCodec
 function numericCodecFor(enc: EncodedColumn, dtype: DType): NumericCodec {
   const codec = codecById(enc.codec);
   if (codec === undefined) {
-    throw new CorruptSegmentError(`column uses codec ${enc.codec}, unknown to this floe (written by a newer one?)`);
+    throw new CorruptSegmentError(
+      `column uses codec ${enc.codec}, unknown to this floe (written by a newer one?)`,
+    );
   }
   if (codec.kind !== "numeric" || !codec.accepts(dtype)) {
     throw new CorruptSegmentError(`column of dtype ${dtype} claims codec ${codec.name}`);
@@ -165,7 +169,9 @@ export function decodeColumnInto(
 export function decodeStrings(k: Kernels, enc: EncodedColumn, rowCount: number): StringArray {
   const codec = codecById(enc.codec);
   if (codec === undefined) {
-    throw new CorruptSegmentError(`column uses codec ${enc.codec}, unknown to this floe (written by a newer one?)`);
+    throw new CorruptSegmentError(
+      `column uses codec ${enc.codec}, unknown to this floe (written by a newer one?)`,
+    );
   }
   if (codec.kind !== "string") throw new CorruptSegmentError(`string column claims codec ${codec.name}`);
   if (!Number.isSafeInteger(rowCount) || rowCount < 0) {

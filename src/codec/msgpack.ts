@@ -22,7 +22,8 @@ export function packRecord(value: unknown): Uint8Array {
 /** Decodes a record written by `packRecord`; malformed bytes become `CorruptSegmentError`. */
 export function unpackRecord<T>(bytes: Uint8Array, what: string): T {
   try {
-    return decode(bytes, { extensionCodec }) as T;
+    // A copy: `bytes` may be a view into storage memory that the next read reuses, and bin fields alias it.
+    return decode(bytes.slice(), { extensionCodec }) as T;
   } catch (err) {
     throw new CorruptSegmentError(`Cannot decode ${what}: ${(err as Error).message}`, {}, { cause: err });
   }

@@ -1,5 +1,11 @@
 import { CorruptSegmentError } from "../errors.ts";
-import { DTYPES, type DType, type ColumnValues, type NumericArray, type StringArray } from "../frame/dtypes.ts";
+import {
+  type ColumnValues,
+  DTYPES,
+  type DType,
+  type NumericArray,
+  type StringArray,
+} from "../frame/dtypes.ts";
 import { decodeColumnInto, decodeStrings, type EncodedColumn, encodeColumn } from "./column-codec.ts";
 import { packRecord, unpackRecord } from "./msgpack.ts";
 import type { Kernels } from "./wasm.ts";

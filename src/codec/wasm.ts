@@ -59,9 +59,7 @@ function corrupt(message: string): CorruptSegmentError {
 
 function checkSum(expected: number | null, actual: number, what: string): void {
   if (expected !== null && expected >>> 0 !== actual) {
-    throw corrupt(
-      `${what} fails its checksum (stored ${hex(expected >>> 0)}, computed ${hex(actual)})`,
-    );
+    throw corrupt(`${what} fails its checksum (stored ${hex(expected >>> 0)}, computed ${hex(actual)})`);
   }
 }
 
@@ -367,7 +365,8 @@ export class Kernels {
     const s = signed ? 1 : 0;
     let m = mode === "auto" ? 0 : mode;
     if (n === 0) m = 0;
-    else if (mode === "auto" && x.intPackSize(pin, n, width, s, 1) < x.intPackSize(pin, n, width, s, 0)) m = 1;
+    else if (mode === "auto" && x.intPackSize(pin, n, width, s, 1) < x.intPackSize(pin, n, width, s, 0))
+      m = 1;
     const head = prefix === null ? 0 : 1;
     const len = x.intPack(pin, n, width, s, m, pout + head) + head;
     const mem = this.#mem();
@@ -451,7 +450,8 @@ export class Kernels {
     if (len < 1 || mem[pin] > MAX_DECIMALS) throw corrupt("decimal column has a bad scale");
     const k = mem[pin];
     const r = x.intUnpack(pin + 1, len - 1, n, 8, pout);
-    if (r !== len - 1) throw corrupt(`decimal column is malformed (${r < 0 ? `error ${r}` : "size mismatch"})`);
+    if (r !== len - 1)
+      throw corrupt(`decimal column is malformed (${r < 0 ? `error ${r}` : "size mismatch"})`);
     x.decimalDecode(pout, n, k, pout);
     out.set(mem.subarray(pout, pout + out.byteLength));
   }

@@ -1,5 +1,5 @@
-import { type ParsedSegment, decodeSegmentColumn, encodeSegment, parseSegment } from "../codec/segment.ts";
 import { packRecord, unpackRecord } from "../codec/msgpack.ts";
+import { decodeSegmentColumn, encodeSegment, type ParsedSegment, parseSegment } from "../codec/segment.ts";
 import type { Kernels } from "../codec/wasm.ts";
 import {
   CorruptSegmentError,
@@ -104,7 +104,10 @@ export class VersionStore {
             prior.index.kind === "timestamp" && added.index.kind === "timestamp"
               ? { ...prior.index, sorted: prior.index.sorted && added.index.sorted }
               : prior.index,
-          segments: [...prior.segments, ...added.segments.map((s) => ({ ...s, rowStart: s.rowStart + prior.rows }))],
+          segments: [
+            ...prior.segments,
+            ...added.segments.map((s) => ({ ...s, rowStart: s.rowStart + prior.rows })),
+          ],
         };
         // Zero-row tiles only carry the schema of an empty frame; drop them once there are rows.
         if (combined.rows > 0) combined.segments = combined.segments.filter((s) => s.rows > 0);
@@ -191,7 +194,9 @@ export class VersionStore {
     tx.put(keys.version(this.lib, symbol, record.v), packRecord(record));
     tx.put(refKey, packRecord({ next: record.v + 1 } satisfies SymbolRef));
     if (options.prune) {
-      const older = tx.keys(keys.versionPrefix(this.lib, symbol)).filter((key) => versionOfKey(key) < record.v);
+      const older = tx
+        .keys(keys.versionPrefix(this.lib, symbol))
+        .filter((key) => versionOfKey(key) < record.v);
       this.removeVersions(tx, symbol, older);
     }
     return record;
@@ -259,7 +264,11 @@ export class VersionStore {
   readIndex(record: VersionRecord, symbol: string): IndexRecord {
     const bytes = this.storage.getView(record.index);
     if (!bytes) {
-      throw new CorruptSegmentError("index record is missing", { symbol, version: record.v, segment: record.index });
+      throw new CorruptSegmentError("index record is missing", {
+        symbol,
+        version: record.v,
+        segment: record.index,
+      });
     }
     try {
       return unpackRecord<IndexRecord>(bytes, "index record");
@@ -284,7 +293,9 @@ export class VersionStore {
       const columns: ColumnData[] = plan.columns.map((i) => {
         const { name, dtype } = index.columns[i];
         const info = DTYPES[dtype];
-        const values = info.array ? new info.array(plan.rows) : (new Array(plan.rows).fill(null) as StringArray);
+        const values = info.array
+          ? new info.array(plan.rows)
+          : (new Array(plan.rows).fill(null) as StringArray);
         return { name, dtype, values };
       });
       const byName = new Map(columns.map((c) => [c.name, c]));
@@ -296,7 +307,8 @@ export class VersionStore {
           const bytes = this.storage.getView(seg.key);
           if (!bytes) throw new CorruptSegmentError("segment is missing");
           const parsed: ParsedSegment = parseSegment(k, bytes);
-          if (parsed.rows !== seg.rows) throw new CorruptSegmentError("segment row count differs from its index");
+          if (parsed.rows !== seg.rows)
+            throw new CorruptSegmentError("segment row count differs from its index");
           for (let c = seg.colStart; c < seg.colStart + seg.cols; c++) {
             const col = byName.get(index.columns[c].name);
             if (col) decodeSegmentColumn(k, parsed, col.name, col.values, piece.outRow, piece.from, piece.to);
@@ -404,8 +416,10 @@ export class VersionStore {
  * in the same order, and (for timestamps) no new row before the last stored one.
  */
 function checkAppendable(symbol: string, stored: IndexRecord, frame: FrameData): void {
-  const storedIndex = stored.index.kind === "timestamp" ? `timestamp index '${stored.index.name}'` : "row-number index";
-  const newIndex = frame.index.kind === "timestamp" ? `timestamp index '${frame.index.name}'` : "row-number index";
+  const storedIndex =
+    stored.index.kind === "timestamp" ? `timestamp index '${stored.index.name}'` : "row-number index";
+  const newIndex =
+    frame.index.kind === "timestamp" ? `timestamp index '${frame.index.name}'` : "row-number index";
   if (storedIndex !== newIndex) {
     throw new SchemaMismatchError(
       `Cannot append to '${symbol}': it has a ${storedIndex} but the new data has a ${newIndex}. ` +
@@ -436,4 +450,3 @@ function isSorted(values: BigInt64Array): boolean {
   for (let i = 1; i < values.length; i++) if (values[i] < values[i - 1]) return false;
   return true;
 }
-

@@ -10,7 +10,10 @@ describe("append", () => {
   it("adds rows after the last and keeps earlier versions", async () => {
     const ac = new Arctic(`lmdb://${join(tempDir(), "a")}`);
     const lib = await ac.createLibrary("lib", { rowsPerSegment: 4 });
-    const first = new DataFrame({ x: new Float64Array([1, 2, 3, 4, 5]), s: ["a", "b", null, "d", "e"] }, { index: ts(0, 5) });
+    const first = new DataFrame(
+      { x: new Float64Array([1, 2, 3, 4, 5]), s: ["a", "b", null, "d", "e"] },
+      { index: ts(0, 5) },
+    );
     await lib.write("s", first);
     const more = new DataFrame({ x: new Float64Array([6, 7]), s: ["f", "g"] }, { index: ts(5, 2) });
     const item = await lib.append("s", more);
@@ -31,9 +34,18 @@ describe("append", () => {
     const ac = new Arctic("mem://");
     const lib = await ac.createLibrary("lib");
     await lib.write("s", new DataFrame({ x: new Float64Array([1, 2]) }, { index: ts(10, 2) }));
-    await rejectsWith(lib.append("s", new DataFrame({ x: new Float64Array([0]) }, { index: ts(5, 1) })), "UnsortedIndexError");
-    await rejectsWith(lib.append("s", new DataFrame({ y: new Float64Array([0]) }, { index: ts(20, 1) })), "SchemaMismatchError");
-    await rejectsWith(lib.append("s", new DataFrame({ x: new Int32Array([0]) }, { index: ts(20, 1) })), "SchemaMismatchError");
+    await rejectsWith(
+      lib.append("s", new DataFrame({ x: new Float64Array([0]) }, { index: ts(5, 1) })),
+      "UnsortedIndexError",
+    );
+    await rejectsWith(
+      lib.append("s", new DataFrame({ y: new Float64Array([0]) }, { index: ts(20, 1) })),
+      "SchemaMismatchError",
+    );
+    await rejectsWith(
+      lib.append("s", new DataFrame({ x: new Int32Array([0]) }, { index: ts(20, 1) })),
+      "SchemaMismatchError",
+    );
     await rejectsWith(lib.append("s", { x: [3] }), "SchemaMismatchError");
     expect((await lib.listVersions("s")).length).toBe(1);
     await ac.close();
@@ -46,7 +58,9 @@ describe("append", () => {
     await lib.append("r", { v: [3, 4, 5, 6] });
     const back = (await lib.read("r")).data!;
     expect(back.column("v")).toEqual(new Float64Array([1, 2, 3, 4, 5, 6]));
-    expect((await lib.read("r", { rowRange: [1, 5] })).data!.column("v")).toEqual(new Float64Array([2, 3, 4, 5]));
+    expect((await lib.read("r", { rowRange: [1, 5] })).data!.column("v")).toEqual(
+      new Float64Array([2, 3, 4, 5]),
+    );
     await ac.close();
   });
 });

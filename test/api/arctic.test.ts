@@ -19,7 +19,12 @@ describe("Arctic", () => {
     expect(await ac.listLibraries()).toEqual([]);
     const lib = await ac.createLibrary("prices", { rowsPerSegment: 10 });
     expect(lib.name).toBe("prices");
-    expect(lib.options).toEqual({ rowsPerSegment: 10, columnsPerSegment: 127, dynamicSchema: false, dedup: false });
+    expect(lib.options).toEqual({
+      rowsPerSegment: 10,
+      columnsPerSegment: 127,
+      dynamicSchema: false,
+      dedup: false,
+    });
     await rejectsWith(ac.createLibrary("prices"), "LibraryExistsError");
     await rejectsWith(ac.getLibrary("nope"), "LibraryNotFoundError");
     await ac.getLibrary("made", { createIfMissing: true });
@@ -92,6 +97,8 @@ describe("Arctic", () => {
 
   it("rejects bad URIs", () => {
     expect(() => new Arctic("s3://x")).toThrow(expect.objectContaining({ code: "InvalidUriError" }));
-    expect(() => new Arctic("lmdb://x?map_size=0GB")).toThrow(expect.objectContaining({ code: "InvalidUriError" }));
+    expect(() => new Arctic("lmdb://x?map_size=0GB")).toThrow(
+      expect.objectContaining({ code: "InvalidUriError" }),
+    );
   });
 });

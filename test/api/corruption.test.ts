@@ -13,7 +13,10 @@ async function storeWithTwoVersions() {
   const path = join(tempDir(), "c.lmdb");
   const ac = new Arctic(`lmdb://${path}`);
   const lib = await ac.createLibrary("lib", { rowsPerSegment: 1000 });
-  const v0 = new DataFrame({ x: new Float64Array(3000).map((_, i) => i), s: Array.from({ length: 3000 }, (_, i) => `row ${i}`) });
+  const v0 = new DataFrame({
+    x: new Float64Array(3000).map((_, i) => i),
+    s: Array.from({ length: 3000 }, (_, i) => `row ${i}`),
+  });
   const v1 = new DataFrame({ x: new Float64Array(3000).map(() => Math.random()) });
   await lib.write("sym", v0);
   await lib.write("sym", v1);
@@ -58,7 +61,11 @@ describe("corruption", () => {
     const { path, ac, lib } = await storeWithTwoVersions();
     const raw = rawStore(path);
     const segs = [...raw.getKeys({ start: "S:lib/sym/", end: "S:lib/sym/\u{10ffff}" })] as string[];
-    const garbage = [new Uint8Array(0), new Uint8Array(5), new Uint8Array(4096).map((_, i) => (i * 31) & 255)];
+    const garbage = [
+      new Uint8Array(0),
+      new Uint8Array(5),
+      new Uint8Array(4096).map((_, i) => (i * 31) & 255),
+    ];
     for (const g of garbage) {
       for (const key of segs) {
         const bytes = raw.getBinary(key)!;
@@ -77,7 +84,11 @@ describe("corruption", () => {
     const [first] = [...raw.getKeys({ start: "S:lib/sym/", end: "S:lib/sym/\u{10ffff}" })] as string[];
     raw.removeSync(first);
     const results = await Promise.allSettled([lib.read("sym"), lib.read("sym", { asOf: 0 })]);
-    expect(results.some((r) => r.status === "rejected" && (r.reason as { code: string }).code === "CorruptSegmentError")).toBe(true);
+    expect(
+      results.some(
+        (r) => r.status === "rejected" && (r.reason as { code: string }).code === "CorruptSegmentError",
+      ),
+    ).toBe(true);
     raw.close();
     await ac.close();
   });

@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { Arctic, DataFrame } from "../../runtimes/node.ts";
 import { registerRuntime } from "../../src/api/runtime.ts";
 import { LmdbStorage } from "../../src/storage/lmdb-storage.ts";
 import type { Storage } from "../../src/storage/storage.ts";
-import { Arctic, DataFrame } from "../../runtimes/node.ts";
 import { rejectsWith, tempDir } from "../helpers.ts";
 
 /**

@@ -11,7 +11,10 @@ async function lmdbLibrary(options = {}): Promise<{ ac: Arctic; lib: Library }> 
 describe("Library versions", () => {
   it("keeps every version immutable and readable", async () => {
     const { ac, lib } = await lmdbLibrary({ rowsPerSegment: 3 });
-    const frames = Array.from({ length: 6 }, (_, v) => new DataFrame({ v: Array.from({ length: v * 2 + 1 }, (_, i) => i * v) }));
+    const frames = Array.from(
+      { length: 6 },
+      (_, v) => new DataFrame({ v: Array.from({ length: v * 2 + 1 }, (_, i) => i * v) }),
+    );
     for (const [v, df] of frames.entries()) {
       const item = await lib.write("sym", df, { metadata: { v } });
       expect(item).toMatchObject({ symbol: "sym", library: "lib", version: v, metadata: { v } });
@@ -115,7 +118,11 @@ describe("Library versions", () => {
 
   it("describes a version without reading its data", async () => {
     const { ac, lib } = await lmdbLibrary({ rowsPerSegment: 2 });
-    const index = [new Date("2024-01-01T00:00:00Z"), new Date("2024-01-02T00:00:00Z"), new Date("2024-01-03T00:00:00Z")];
+    const index = [
+      new Date("2024-01-01T00:00:00Z"),
+      new Date("2024-01-02T00:00:00Z"),
+      new Date("2024-01-03T00:00:00Z"),
+    ];
     await lib.write("ts", new DataFrame({ px: [1.5, 2.5, 3.5], n: new Int32Array([1, 2, 3]) }, { index }), {
       metadata: "m",
     });
@@ -128,7 +135,13 @@ describe("Library versions", () => {
         { name: "px", dtype: "float64" },
         { name: "n", dtype: "int32" },
       ],
-      index: { kind: "timestamp", name: "index", first: 1704067200000000000n, last: 1704240000000000000n, sorted: true },
+      index: {
+        kind: "timestamp",
+        name: "index",
+        first: 1704067200000000000n,
+        last: 1704240000000000000n,
+        sorted: true,
+      },
       metadata: "m",
     });
     expect(d.storedBytes).toBeGreaterThan(0);
@@ -138,7 +151,11 @@ describe("Library versions", () => {
   it("reads row ranges, columns, head and tail", async () => {
     const { ac, lib } = await lmdbLibrary({ rowsPerSegment: 7, columnsPerSegment: 2 });
     const n = 50;
-    const cols = { a: new Float64Array(n).map((_, i) => i), b: new Int32Array(n).map((_, i) => -i), c: Array.from({ length: n }, (_, i) => `s${i}`) };
+    const cols = {
+      a: new Float64Array(n).map((_, i) => i),
+      b: new Int32Array(n).map((_, i) => -i),
+      c: Array.from({ length: n }, (_, i) => `s${i}`),
+    };
     await lib.write("s", cols);
     const part = (await lib.read("s", { rowRange: [10, 23], columns: ["c", "a"] })).data!;
     expect(part.columnNames).toEqual(["c", "a"]);

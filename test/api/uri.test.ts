@@ -30,6 +30,8 @@ describe("parseUri", () => {
     ["lmdb://d?sync=maybe", /sync must be/],
     ["mem://x", /takes no path/],
   ])("rejects %s with InvalidUriError", (uri, message) => {
-    expect(() => parseUri(uri)).toThrow(expect.objectContaining({ code: "InvalidUriError", message: expect.stringMatching(message) }));
+    expect(() => parseUri(uri)).toThrow(
+      expect.objectContaining({ code: "InvalidUriError", message: expect.stringMatching(message) }),
+    );
   });
 });

@@ -45,7 +45,14 @@ describe.each(backends)("%s", (_name, make) => {
 
   it("lists keys by prefix in byte order, reversed and limited", () => {
     const s = make();
-    const names = ["V:l/s/0000000002", "V:l/s/0000000000", "V:l/s/0000000001", "V:l/t/0000000000", "R:l/s", "V:l/sé/1"];
+    const names = [
+      "V:l/s/0000000002",
+      "V:l/s/0000000000",
+      "V:l/s/0000000001",
+      "V:l/t/0000000000",
+      "R:l/s",
+      "V:l/sé/1",
+    ];
     s.writeTransaction((tx) => {
       for (const n of names) tx.put(n, bytes(0));
     });

@@ -1,0 +1,77 @@
+import { InvalidArgumentError } from "../errors.ts";
+
+const NS_PER_MS = 1_000_000n;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/**
+ * Nanoseconds since the Unix epoch for a `Date`, an ISO 8601 string (up to nanosecond digits; no zone
+ * means UTC) or a `bigint` already in nanoseconds. `what` names the value in the error for bad input.
+ */
+export function toNanos(value: unknown, what: string): bigint {
+  if (typeof value === "bigint") return BigInt.asIntN(64, value) === value ? value : fail(value, what);
+  if (value instanceof Date) {
+    const ms = value.getTime();
+    if (Number.isNaN(ms)) fail(value, what);
+    return BigInt(ms) * NS_PER_MS;
+  }
+  if (typeof value === "string") {
+    const m = ISO_DATE.exec(value.trim());
+    if (!m) fail(value, what);
+    const fraction = m[4] ?? "";
+    // Date.parse keeps milliseconds only, so the sub-millisecond digits are added back exactly.
+    const withoutFraction = value.trim().replace(/\.\d+/, "");
+    const iso = m[5] || !m[1] ? withoutFraction : `${withoutFraction}Z`;
+    const ms = Date.parse(iso.replace(" ", "T"));
+    if (Number.isNaN(ms)) fail(value, what);
+    return BigInt(ms) * NS_PER_MS + BigInt(fraction.padEnd(9, "0") || "0");
+  }
+  return fail(value, what);
+}
+
+function fail(value: unknown, what: string): never {
+  const shown = typeof value === "string" ? JSON.stringify(value) : String(value);
+  throw new InvalidArgumentError(
+    `${what}: ${shown} is not a timestamp; use a Date, an ISO 8601 string such as "2024-01-31T09:30:00Z", ` +
+      "or nanoseconds since the epoch as a bigint.",
+  );
+}
+
+/** A `Date` for a nanosecond timestamp; sub-millisecond digits are dropped (floor). */
+export function nanosToDate(ns: bigint): Date {
+  const ms = ns / NS_PER_MS - (ns % NS_PER_MS < 0n ? 1n : 0n);
+  return new Date(Number(ms));
+}
+
+/**
+ * A timestamp as pandas prints one: `2024-01-31` when the whole column is at midnight, else
+ * `2024-01-31 09:30:00` with as many fractional digits (3, 6 or 9) as `digits` asks for.
+ */
+export function formatNanos(ns: bigint, digits: -1 | 0 | 3 | 6 | 9): string {
+  const date = nanosToDate(ns).toISOString();
+  if (digits === -1) return date.slice(0, 10);
+  const seconds = `${date.slice(0, 10)} ${date.slice(11, 19)}`;
+  if (digits === 0) return seconds;
+  let sub = ns % 1_000_000_000n;
+  if (sub < 0n) sub += 1_000_000_000n;
+  return `${seconds}.${sub.toString().padStart(9, "0").slice(0, digits)}`;
+}
+
+/** The fewest digits (see `formatNanos`) that print every value of `values` exactly. */
+export function timestampDigits(values: ArrayLike<bigint>): -1 | 0 | 3 | 6 | 9 {
+  let digits: -1 | 0 | 3 | 6 | 9 = -1;
+  for (let i = 0; i < values.length && digits < 9; i++) {
+    const v = values[i];
+    const need =
+      v % 1_000n !== 0n
+        ? 9
+        : v % 1_000_000n !== 0n
+          ? 6
+          : v % 1_000_000_000n !== 0n
+            ? 3
+            : v % 86_400_000_000_000n !== 0n
+              ? 0
+              : -1;
+    if (need > digits) digits = need;
+  }
+  return digits;
+}
