@@ -2,6 +2,7 @@ export * from "../errors.ts";
 export { DataFrame } from "../frame/dataframe.ts";
 export type { ColumnValues, DType, StringArray } from "../frame/dtypes.ts";
 export { Arctic } from "./arctic.ts";
+export { DataError } from "./data-error.ts";
 export { Library, type ReadOptions } from "./library.ts";
 export type { Runtime } from "./runtime.ts";
 export type { AsOf, LibraryOptions, SymbolDescription, VersionedItem, VersionInfo } from "./types.ts";

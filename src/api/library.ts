@@ -1,6 +1,11 @@
 import { packMetadata, unpackMetadata } from "../codec/msgpack.ts";
 import { type Kernels, loadKernels } from "../codec/wasm.ts";
-import { InvalidArgumentError, SnapshotNotFoundError, VersionNotFoundError } from "../errors.ts";
+import {
+  InvalidArgumentError,
+  SnapshotNotFoundError,
+  SymbolNotFoundError,
+  VersionNotFoundError,
+} from "../errors.ts";
 import { DataFrame } from "../frame/dataframe.ts";
 import type { ReadRequest } from "../version/read-plan.ts";
 import type { VersionRecord } from "../version/records.ts";
@@ -158,13 +163,11 @@ export class Library {
       this.store.resolve(symbol, this.versionFor(symbol, opts.asOf));
       return true;
     } catch (err) {
-      if (
-        err instanceof Error &&
-        "code" in err &&
-        /^(Symbol|Version|Snapshot)NotFoundError$/.test(String(err.code))
-      ) {
-        return false;
-      }
+      const missing =
+        err instanceof SymbolNotFoundError ||
+        err instanceof VersionNotFoundError ||
+        err instanceof SnapshotNotFoundError;
+      if (missing) return false;
       throw err;
     }
   }

@@ -33,7 +33,7 @@ const SMALL = 64;
 /** A specialised codec this good is taken without trying LZ4. */
 const GOOD_ENOUGH = 1 / 8;
 /** Compression must save at least this share to beat storing raw (decoding raw is a memcpy). */
-const MIN_SAVING = 0.1;
+const MIN_SAVING = 0.3;
 /** LZ4 must beat a specialised codec's size by this factor: the specialised ones decode faster. */
 const LZ4_MARGIN = 0.8;
 /** Bytes compressed as a probe before committing to LZ4 (more for big columns, at most one chunk). */

@@ -53,7 +53,8 @@ export class MemoryStorage implements Storage {
         return s === null ? undefined : (s ?? map.get(key));
       },
       put: (key, value) => {
-        staged.set(key, value);
+        // A copy: callers may reuse `value` (as the segment writer's scratch buffer is) once put returns.
+        staged.set(key, value.slice());
       },
       remove: (key) => {
         staged.set(key, null);

@@ -39,6 +39,7 @@ export interface Storage {
 /** What a write transaction may do; reads inside see the transaction's own writes. */
 export interface WriteTransaction {
   get(key: string): Uint8Array | undefined;
+  /** Stores a copy of `value`: the caller may reuse its memory as soon as `put` returns. */
   put(key: string, value: Uint8Array): void;
   remove(key: string): void;
   keys(prefix: string, options?: { reverse?: boolean; limit?: number }): string[];

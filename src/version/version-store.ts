@@ -1,5 +1,11 @@
 import { packRecord, unpackRecord } from "../codec/msgpack.ts";
-import { decodeSegmentColumn, encodeSegment, type ParsedSegment, parseSegment } from "../codec/segment.ts";
+import {
+  decodeSegmentColumn,
+  encodeSegment,
+  type ParsedSegment,
+  parseSegment,
+  SegmentScratch,
+} from "../codec/segment.ts";
 import type { Kernels } from "../codec/wasm.ts";
 import {
   CorruptSegmentError,
@@ -126,33 +132,30 @@ export class VersionStore {
     const { rowsPerSegment, columnsPerSegment } = this.config;
     const tiles = planTiles(frame.numRows, frame.columns.length, rowsPerSegment, columnsPerSegment);
     const segments: SegmentRef[] = [];
-    let batch: { key: string; bytes: Uint8Array }[] = [];
-    let batchBytes = 0;
-    const flush = () => {
-      if (batch.length === 0) return;
-      const items = batch;
-      this.storage.writeTransaction((tx) => {
-        for (const item of items) tx.put(item.key, item.bytes);
-      });
-      for (const item of items) written.push(item.key);
-      batch = [];
-      batchBytes = 0;
-    };
     const ts = frame.index.kind === "timestamp" ? frame.index.values : null;
-    for (const tile of tiles) {
-      const bytes = encodeSegment(k, tile.rows, tileColumns(frame, tile));
-      const key = keys.segment(this.lib, symbol, newId());
-      const ref: SegmentRef = { key, ...tile, bytes: bytes.byteLength };
-      if (ts && tile.rows > 0) {
-        ref.first = ts[tile.rowStart];
-        ref.last = ts[tile.rowStart + tile.rows - 1];
-      }
-      segments.push(ref);
-      batch.push({ key, bytes });
-      batchBytes += bytes.byteLength;
-      if (batchBytes >= WRITE_BATCH_BYTES) flush();
+    const scratch = new SegmentScratch();
+    // Segments are encoded inside the transaction so each is stored (copied) before the next reuses the
+    // scratch buffer; a transaction takes about WRITE_BATCH_BYTES so a huge write does not hold one forever.
+    let next = 0;
+    while (next < tiles.length) {
+      this.storage.writeTransaction((tx) => {
+        let batchBytes = 0;
+        while (next < tiles.length && batchBytes < WRITE_BATCH_BYTES) {
+          const tile = tiles[next++];
+          const bytes = encodeSegment(k, tile.rows, tileColumns(frame, tile), scratch);
+          const key = keys.segment(this.lib, symbol, newId());
+          const ref: SegmentRef = { key, ...tile, bytes: bytes.byteLength };
+          if (ts && tile.rows > 0) {
+            ref.first = ts[tile.rowStart];
+            ref.last = ts[tile.rowStart + tile.rows - 1];
+          }
+          tx.put(key, bytes);
+          written.push(key);
+          segments.push(ref);
+          batchBytes += bytes.byteLength;
+        }
+      });
     }
-    flush();
     return {
       f: INDEX_FORMAT,
       rows: frame.numRows,

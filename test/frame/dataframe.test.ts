@@ -12,7 +12,14 @@ describe("DataFrame construction", () => {
       n: [1n, -2n, 3n],
       t: [new Date("2024-01-01T00:00:00Z"), new Date(0), new Date(1)],
     });
-    expect(df.dtypes).toEqual({ f: "float64", i: "int32", b: "bool", s: "string", n: "int64", t: "timestamp" });
+    expect(df.dtypes).toEqual({
+      f: "float64",
+      i: "int32",
+      b: "bool",
+      s: "string",
+      n: "int64",
+      t: "timestamp",
+    });
     expect(df.numRows).toBe(3);
     expect(df.column("i")).toBe(ints);
     expect(Number.isNaN((df.column("f") as Float64Array)[2])).toBe(true);
@@ -42,14 +49,25 @@ describe("DataFrame construction", () => {
     const fromDates = new DataFrame({ x: [1, 2] }, { index: [new Date(0), new Date(1000)] });
     const fromIso = new DataFrame({ x: [1, 2] }, { index: ["1970-01-01", "1970-01-01T00:00:01Z"] });
     const fromNanos = new DataFrame({ x: [1, 2] }, { index: new BigInt64Array([0n, 1_000_000_000n]) });
-    expect(fromDates.index).toEqual({ kind: "timestamp", name: "index", values: new BigInt64Array([0n, 10n ** 9n]) });
+    expect(fromDates.index).toEqual({
+      kind: "timestamp",
+      name: "index",
+      values: new BigInt64Array([0n, 10n ** 9n]),
+    });
     expect(fromIso.equals(fromDates)).toBe(true);
     expect(fromNanos.equals(fromDates)).toBe(true);
-    const named = new DataFrame({ x: [1] }, { index: { name: "date", values: ["2024-03-01 09:30:00.123456789"] } });
+    const named = new DataFrame(
+      { x: [1] },
+      { index: { name: "date", values: ["2024-03-01 09:30:00.123456789"] } },
+    );
     expect(named.index.kind === "timestamp" && named.index.values[0]).toBe(1_709_285_400_123_456_789n);
-    expect(() => new DataFrame({ x: [1] }, { index: ["yesterday"] })).toThrow(/"yesterday" is not a timestamp/);
+    expect(() => new DataFrame({ x: [1] }, { index: ["yesterday"] })).toThrow(
+      /"yesterday" is not a timestamp/,
+    );
     expect(() => new DataFrame({ x: [1, 2] }, { index: [new Date(0)] })).toThrow(/the index has 1/);
-    expect(() => new DataFrame({ date: [1] }, { index: { name: "date", values: [0n] } })).toThrow(/like a column/);
+    expect(() => new DataFrame({ date: [1] }, { index: { name: "date", values: [0n] } })).toThrow(
+      /like a column/,
+    );
   });
 });
 

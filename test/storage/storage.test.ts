@@ -77,6 +77,20 @@ describe.each(backends)("%s", (_name, make) => {
     s.close();
   });
 
+  it("stores a copy on put, so the caller may reuse its buffer", () => {
+    const s = make();
+    const scratch = bytes(1, 2, 3);
+    s.writeTransaction((tx) => {
+      tx.put("x", scratch);
+      scratch.fill(7);
+      tx.put("y", scratch);
+      scratch.fill(9);
+    });
+    expect(s.get("x")).toEqual(bytes(1, 2, 3));
+    expect(s.get("y")).toEqual(bytes(7, 7, 7));
+    s.close();
+  });
+
   it("throws StorageError after close", () => {
     const s = make();
     s.close();

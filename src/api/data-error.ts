@@ -1,0 +1,29 @@
+/**
+ * One symbol's failure inside a batch call: batch methods return it in place of that symbol's result
+ * instead of throwing, so one bad symbol does not hide the others' results. `errorCode` is the `code` of
+ * the `FloeError` that would have been thrown.
+ */
+export class DataError {
+  readonly symbol: string;
+  readonly version: number | undefined;
+  readonly errorCode: string;
+  readonly message: string;
+
+  constructor(fields: { symbol: string; version?: number; errorCode: string; message: string }) {
+    this.symbol = fields.symbol;
+    this.version = fields.version;
+    this.errorCode = fields.errorCode;
+    this.message = fields.message;
+  }
+
+  /** The `DataError` for `err` thrown while working on `symbol`. */
+  static from(symbol: string, err: unknown, version?: number): DataError {
+    const code = (err as { code?: unknown })?.code;
+    return new DataError({
+      symbol,
+      version,
+      errorCode: typeof code === "string" ? code : "Error",
+      message: err instanceof Error ? err.message : String(err),
+    });
+  }
+}
