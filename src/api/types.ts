@@ -1,5 +1,5 @@
+import type { DType } from "../dtypes.ts";
 import type { DataFrame } from "../frame/dataframe.ts";
-import type { DType } from "../frame/dtypes.ts";
 
 /** Options of a library, fixed when it is created. */
 export interface LibraryOptions {

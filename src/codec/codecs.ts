@@ -1,5 +1,5 @@
+import { DTYPES, type DType, type StringArray } from "../dtypes.ts";
 import { CorruptSegmentError, InvalidArgumentError } from "../errors.ts";
-import { DTYPES, type DType, type StringArray } from "../frame/dtypes.ts";
 import type { Kernels, Packed } from "./wasm.ts";
 
 /**

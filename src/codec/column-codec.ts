@@ -1,4 +1,3 @@
-import { CorruptSegmentError, InvalidArgumentError } from "../errors.ts";
 import {
   type ColumnValues,
   DTYPES,
@@ -6,7 +5,8 @@ import {
   isDType,
   type NumericArray,
   type StringArray,
-} from "../frame/dtypes.ts";
+} from "../dtypes.ts";
+import { CorruptSegmentError, InvalidArgumentError } from "../errors.ts";
 import { CODEC, codecById, NUMERIC_CODECS, type NumericCodec, STRING_CODECS } from "./codecs.ts";
 import type { Kernels, Packed } from "./wasm.ts";
 

@@ -1,11 +1,5 @@
+import { type ColumnValues, DTYPES, type DType, type NumericArray, type StringArray } from "../dtypes.ts";
 import { CorruptSegmentError } from "../errors.ts";
-import {
-  type ColumnValues,
-  DTYPES,
-  type DType,
-  type NumericArray,
-  type StringArray,
-} from "../frame/dtypes.ts";
 import { decodeColumnInto, decodeStrings, type EncodedColumn, encodeColumn } from "./column-codec.ts";
 import { packRecord, unpackRecord } from "./msgpack.ts";
 import type { Kernels } from "./wasm.ts";

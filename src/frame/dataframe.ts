@@ -1,4 +1,3 @@
-import { InvalidArgumentError } from "../errors.ts";
 import {
   type ColumnValues,
   DTYPES,
@@ -6,7 +5,8 @@ import {
   isDType,
   type NumericArray,
   type StringArray,
-} from "./dtypes.ts";
+} from "../dtypes.ts";
+import { InvalidArgumentError } from "../errors.ts";
 import { formatNanos, nanosToDate, timestampDigits, toNanos } from "./timestamps.ts";
 
 /** Rows are numbered `start, start + 1, …` (a read with `rowRange` starts past 0). */

@@ -1,4 +1,4 @@
-import type { ColumnValues, DType } from "../frame/dtypes.ts";
+import type { ColumnValues, DType } from "../dtypes.ts";
 
 /** One column as the version engine sees it. */
 export interface ColumnData {

@@ -1,4 +1,4 @@
-import type { DType } from "../frame/dtypes.ts";
+import type { DType } from "../dtypes.ts";
 
 /** What `L:<lib>` holds. */
 export interface LibraryConfig {

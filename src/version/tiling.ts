@@ -1,4 +1,4 @@
-import type { ColumnValues } from "../frame/dtypes.ts";
+import type { ColumnValues } from "../dtypes.ts";
 import type { FrameData } from "./frame-data.ts";
 
 /** A tile's place in a frame. */

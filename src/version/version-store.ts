@@ -7,6 +7,7 @@ import {
   SegmentScratch,
 } from "../codec/segment.ts";
 import type { Kernels } from "../codec/wasm.ts";
+import { DTYPES, type StringArray } from "../dtypes.ts";
 import {
   CorruptSegmentError,
   SchemaMismatchError,
@@ -14,7 +15,6 @@ import {
   UnsortedIndexError,
   VersionNotFoundError,
 } from "../errors.ts";
-import { DTYPES, type StringArray } from "../frame/dtypes.ts";
 import type { Storage, WriteTransaction } from "../storage/storage.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
 import { keys, lastPart, newId, versionOfKey } from "./keys.ts";

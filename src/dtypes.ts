@@ -1,4 +1,7 @@
 /**
+ * Column types, shared by every layer like errors.ts (the codec stores them, frames hold them); it sits
+ * at the root so no layer imports from one above it.
+ *
  * The one place that knows each dtype: its typed array, its byte width and whether it is numeric.
  * Everything else dispatches through `DTYPES` instead of switching on dtype names.
  */
