@@ -7,6 +7,7 @@ import {
   VersionNotFoundError,
 } from "../errors.ts";
 import { DataFrame } from "../frame/dataframe.ts";
+import { toNanos } from "../frame/timestamps.ts";
 import type { ReadRequest } from "../version/read-plan.ts";
 import type { VersionRecord } from "../version/records.ts";
 import type { VersionStore } from "../version/version-store.ts";
@@ -17,6 +18,8 @@ import { checkInteger, checkName, checkOptions, describe } from "./validate.ts";
 /** Options of `Library.read`. */
 export interface ReadOptions {
   asOf?: AsOf;
+  /** Inclusive timestamps; `null` leaves that end open. Needs a sorted timestamp index. */
+  dateRange?: [Date | string | bigint | null, Date | string | bigint | null];
   rowRange?: [number, number];
   columns?: string[];
 }
@@ -84,13 +87,18 @@ export class Library {
   /**
    * Reads `symbol`: the latest version, or the one `asOf` names (a version number, negative counting back
    * from the latest; a snapshot name; or a `Date`, meaning the latest version written at or before it).
+   * `dateRange: [start, end]` (inclusive; each a `Date`, ISO string, ns `bigint` or `null` for open),
    * `rowRange: [start, end)` and `columns` narrow what is fetched and decoded.
    */
   async read(symbol: string, options?: ReadOptions): Promise<VersionedItem> {
     checkName("symbol", symbol);
-    const opts = checkOptions("read", options, ["asOf", "rowRange", "columns"]);
+    const opts = checkOptions("read", options, ["asOf", "dateRange", "rowRange", "columns"]);
     const request: ReadRequest = {};
+    if (opts.rowRange !== undefined && opts.dateRange !== undefined) {
+      throw new InvalidArgumentError("read: give dateRange or rowRange, not both.");
+    }
     if (opts.rowRange !== undefined) request.rowRange = checkRowRange(opts.rowRange);
+    if (opts.dateRange !== undefined) request.dateRange = checkDateRange(opts.dateRange);
     if (opts.columns !== undefined) request.columns = checkColumns(opts.columns);
     return this.readWith(symbol, opts.asOf, request);
   }
@@ -270,6 +278,21 @@ function asDataFrame(data: unknown, call: string): DataFrame {
   throw new InvalidArgumentError(
     `${call}: data must be a DataFrame or a record of columns such as { a: [1, 2, 3] }, got ${describe(data)}.`,
   );
+}
+
+function checkDateRange(range: unknown): [bigint | null, bigint | null] {
+  if (!Array.isArray(range) || range.length !== 2) {
+    throw new InvalidArgumentError(
+      `dateRange must be [start, end] (each a Date, ISO string, ns bigint or null), got ${describe(range)}.`,
+    );
+  }
+  const [start, end] = range.map((v, i) =>
+    v === null || v === undefined ? null : toNanos(v, `dateRange ${i === 0 ? "start" : "end"}`),
+  );
+  if (start !== null && end !== null && end < start) {
+    throw new InvalidArgumentError("dateRange ends before it starts; give [start, end] with start <= end.");
+  }
+  return [start, end];
 }
 
 function checkRowRange(range: unknown): [number, number] {

@@ -7,6 +7,8 @@ export interface ReadRequest {
   rowRange?: [number, number];
   /** Column names to return, in this order; all when absent. */
   columns?: string[];
+  /** Timestamps [start, end] in ns, inclusive, `null` for an open end; needs a sorted timestamp index. */
+  dateRange?: [bigint | null, bigint | null];
 }
 
 /** The segments a read must fetch, and which of their rows land where in the result. */

@@ -10,6 +10,7 @@ import type { Kernels } from "../codec/wasm.ts";
 import { DTYPES, type StringArray } from "../dtypes.ts";
 import {
   CorruptSegmentError,
+  InvalidArgumentError,
   SchemaMismatchError,
   SymbolNotFoundError,
   UnsortedIndexError,
@@ -292,7 +293,10 @@ export class VersionStore {
     return this.storage.readTransaction(() => {
       const record = this.resolve(symbol, version);
       const index = this.readIndex(record, symbol);
-      const plan = planRead(index, request);
+      const rowRange = request.dateRange
+        ? this.rowsInDateRange(k, symbol, record, index, request.dateRange)
+        : request.rowRange;
+      const plan = planRead(index, { ...request, rowRange });
       const columns: ColumnData[] = plan.columns.map((i) => {
         const { name, dtype } = index.columns[i];
         const info = DTYPES[dtype];
@@ -333,6 +337,58 @@ export class VersionStore {
       };
       return { record, index, frame, rowStart: plan.rowStart };
     });
+  }
+
+  /**
+   * Rows [start, end) of a sorted timestamp index whose timestamps lie in `range` (inclusive). Segment
+   * first/last timestamps in the index pick the two boundary segments; only their index columns are decoded.
+   */
+  private rowsInDateRange(
+    k: Kernels,
+    symbol: string,
+    record: VersionRecord,
+    index: IndexRecord,
+    range: [bigint | null, bigint | null],
+  ): [number, number] {
+    if (index.index.kind !== "timestamp") {
+      throw new InvalidArgumentError(
+        `dateRange needs a timestamp index, but '${symbol}' is indexed by row number; use rowRange.`,
+      );
+    }
+    if (!index.index.sorted) {
+      throw new UnsortedIndexError(
+        `dateRange needs a sorted index, but '${symbol}' version ${record.v} was written with unsorted timestamps; read it whole or rewrite it sorted.`,
+      );
+    }
+    const slices = index.segments.filter((seg) => seg.colStart === 0 && seg.rows > 0);
+    const name = index.index.name;
+    // The first row whose timestamp is >= t (strict: > t).
+    const bound = (t: bigint, strict: boolean): number => {
+      const past = (v: bigint) => (strict ? v > t : v >= t);
+      const seg = slices.find((s) => past(s.last as bigint));
+      if (!seg) return index.rows;
+      if (past(seg.first as bigint)) return seg.rowStart;
+      const bytes = this.storage.getView(seg.key);
+      const where = { symbol, version: record.v, segment: `${seg.key} (rows ${seg.rowStart}..)` };
+      if (!bytes) throw new CorruptSegmentError("segment is missing").locate(where);
+      const values = new BigInt64Array(seg.rows);
+      try {
+        decodeSegmentColumn(k, parseSegment(k, bytes), name, values, 0, 0, seg.rows);
+      } catch (err) {
+        throw err instanceof CorruptSegmentError ? err.locate(where) : err;
+      }
+      let lo = 0;
+      let hi = seg.rows;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (past(values[mid])) hi = mid;
+        else lo = mid + 1;
+      }
+      return seg.rowStart + lo;
+    };
+    const start = range[0] === null ? 0 : bound(range[0], false);
+    const end = range[1] === null ? index.rows : bound(range[1], true);
+    return [start, Math.max(start, end)];
   }
 
   /** Symbols with at least one live version, sorted. */
