@@ -2,53 +2,8 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Arctic, DataFrame } from "../../runtimes/node.ts";
+import { everyDtype } from "../fixtures/frames.ts";
 import { tempDir } from "../helpers.ts";
-
-/** A frame with every dtype and the awkward values of each. */
-function everyDtype(n: number): DataFrame {
-  const f64 = new Float64Array(n);
-  const specials = [
-    Number.NaN,
-    -0,
-    0,
-    Number.POSITIVE_INFINITY,
-    Number.NEGATIVE_INFINITY,
-    Number.MIN_VALUE,
-    Number.MAX_VALUE,
-  ];
-  for (let i = 0; i < n; i++) f64[i] = i < specials.length ? specials[i] : Math.sin(i) * 1e6;
-  const i64 = new BigInt64Array(n).map((_, i) =>
-    i % 3 === 0 ? -(2n ** 63n) : i % 3 === 1 ? 2n ** 63n - 1n : BigInt(i),
-  );
-  const u64 = new BigUint64Array(n).map((_, i) => (i % 2 === 0 ? 2n ** 64n - 1n : BigInt(i)));
-  const strings = Array.from({ length: n }, (_, i) =>
-    i % 4 === 0 ? null : i % 4 === 1 ? "" : i % 4 === 2 ? `日本語 ✓ ${i}` : `s${i}`,
-  );
-  const ts = new BigInt64Array(n).map(
-    (_, i) => 1_700_000_000_000_000_000n + BigInt(i) * 60_000_000_000n + 7n,
-  );
-  return new DataFrame(
-    {
-      f64,
-      f32: new Float32Array(n).map((_, i) => (i === 1 ? -0 : i === 0 ? Number.NaN : i / 3)),
-      i8: new Int8Array(n).map((_, i) => (i % 2 ? -128 : 127)),
-      i16: new Int16Array(n).map((_, i) => (i % 2 ? -32768 : 32767)),
-      i32: new Int32Array(n).map((_, i) => (i % 2 ? -(2 ** 31) : 2 ** 31 - 1)),
-      i64,
-      u8: new Uint8Array(n).map((_, i) => (i * 7) & 255),
-      u16: new Uint16Array(n).map((_, i) => 65535 - i),
-      u32: new Uint32Array(n).map((_, i) => 2 ** 32 - 1 - i),
-      u64,
-      flag: new Uint8Array(n).map((_, i) => (i % 3) & 1),
-      when: ts,
-      s: strings,
-    },
-    {
-      index: new BigInt64Array(n).map((_, i) => 1_600_000_000_000_000_000n + BigInt(i)),
-      dtypes: { flag: "bool", when: "timestamp" },
-    },
-  );
-}
 
 describe("round-trips", () => {
   for (const uri of ["lmdb", "mem"]) {
