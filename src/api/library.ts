@@ -151,6 +151,22 @@ export class Library {
     return this.item(symbol, this.store.resolve(symbol, this.versionFor(symbol, opts.asOf)));
   }
 
+  /**
+   * Stores `metadata` (any msgpack-able value) as a new version of `symbol` whose data is the latest
+   * version's: no data is copied, the new version shares its segments.
+   */
+  async writeMetadata(
+    symbol: string,
+    metadata: unknown,
+    options?: { prunePreviousVersions?: boolean },
+  ): Promise<VersionedItem> {
+    checkName("symbol", symbol);
+    const opts = checkOptions("writeMetadata", options, ["prunePreviousVersions"]);
+    const meta = packMetadata(metadata);
+    const record = this.store.writeMetadata(symbol, meta, opts.prunePreviousVersions === true);
+    return this.item(symbol, record);
+  }
+
   /** Names of the symbols with at least one live version, sorted. */
   async listSymbols(options?: { snapshot?: string; regex?: string | RegExp }): Promise<string[]> {
     const opts = checkOptions("listSymbols", options, ["snapshot", "regex"]);

@@ -206,6 +206,20 @@ export class VersionStore {
     return record;
   }
 
+  /**
+   * A new version of `symbol` holding the latest version's data (the same index, nothing copied) with
+   * `meta` as its metadata. Throws `SymbolNotFoundError` when the symbol has no live version.
+   */
+  writeMetadata(symbol: string, meta: Uint8Array, prune: boolean): VersionRecord {
+    return this.storage.writeTransaction((tx) => {
+      const [key] = tx.keys(keys.versionPrefix(this.lib, symbol), { reverse: true, limit: 1 });
+      const bytes = key === undefined ? undefined : tx.get(key);
+      if (!bytes) throw this.symbolNotFound(symbol);
+      const prior = unpackRecord<VersionRecord>(bytes, "version record");
+      return this.addVersion(tx, symbol, prior.index, { meta, prune });
+    });
+  }
+
   /** Best-effort removal of segments a failed write left behind. */
   private discard(written: string[]): void {
     if (written.length === 0) return;

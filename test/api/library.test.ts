@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Arctic, DataFrame, type Library } from "../../runtimes/node.ts";
+import { LmdbStorage } from "../../src/storage/lmdb-storage.ts";
 import { rejectsWith, tempDir } from "../helpers.ts";
 
 async function lmdbLibrary(options = {}): Promise<{ ac: Arctic; lib: Library }> {
@@ -86,6 +87,40 @@ describe("Library versions", () => {
     const item = await lib.write("s", { i: [3] }, { prunePreviousVersions: true });
     expect(item.version).toBe(3);
     expect((await lib.listVersions("s")).map((v) => v.version)).toEqual([3]);
+    await ac.close();
+  });
+
+  it("writeMetadata makes a new version sharing the latest data, copying no segment", async () => {
+    const dir = join(tempDir(), "wm.lmdb");
+    const ac = new Arctic(`lmdb://${dir}`);
+    const lib = await ac.createLibrary("lib", { rowsPerSegment: 2 });
+    const df = new DataFrame({ x: [1, 2, 3, 4, 5] });
+    await lib.write("s", df, { metadata: "first" });
+    const segmentCount = () => {
+      const storage = new LmdbStorage({ path: dir });
+      const n = storage.keys("S:").length;
+      storage.close();
+      return n;
+    };
+    const before = segmentCount();
+    expect(before).toBe(3);
+    const item = await lib.writeMetadata("s", { note: "second", n: 2n });
+    expect(item.version).toBe(1);
+    expect(segmentCount()).toBe(before);
+    expect((await lib.readMetadata("s")).metadata).toEqual({ note: "second", n: 2n });
+    expect((await lib.readMetadata("s", { asOf: 0 })).metadata).toBe("first");
+    expect((await lib.read("s")).data!.equals(df)).toBe(true);
+    // Deleting the version that first held the data must keep the shared segments.
+    await lib.delete("s", { versions: [0] });
+    expect((await lib.read("s")).data!.equals(df)).toBe(true);
+    expect(segmentCount()).toBe(before);
+    await lib.writeMetadata("s", null, { prunePreviousVersions: true });
+    expect((await lib.listVersions("s")).map((v) => v.version)).toEqual([2]);
+    expect((await lib.read("s")).data!.equals(df)).toBe(true);
+    await rejectsWith(lib.writeMetadata("missing", 1), "SymbolNotFoundError");
+    await rejectsWith(lib.writeMetadata("s", { f: () => 1 }), "InvalidArgumentError");
+    await rejectsWith(lib.writeMetadata("s", 1, { prune: true } as never), "InvalidArgumentError");
+    expect((await lib.listVersions("s")).length).toBe(1);
     await ac.close();
   });
 
