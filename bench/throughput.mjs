@@ -9,8 +9,10 @@
 //     transaction, flushed to disk on commit (the durability floe uses by default);
 //   - floe: Library.write and Library.read on lmdb://, and on mem://.
 // It prints the median MB/s of --repeats runs and floe's ratios to the limits.
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Arctic, DataFrame } from "floe";
 import { open } from "lmdb";
@@ -21,6 +23,7 @@ const { values: args } = parseArgs({
     repeats: { type: "string", default: "5" },
     disk: { type: "string", default: "bench/out" },
     tmpfs: { type: "string", default: "/dev/shm/floe-bench" },
+    child: { type: "string" },
   },
 });
 const sizeMB = Number(args.size);
@@ -31,8 +34,8 @@ const bytes = nrows * ncols * 8;
 const gc = globalThis.gc ?? (() => {});
 
 const columns = {};
-const flat = new Float64Array(nrows * ncols);
-for (let c = 0; c < ncols; c++) {
+const flat = new Float64Array(args.child ? nrows * ncols : 0);
+for (let c = 0; c < (args.child ? ncols : 0); c++) {
   const col = flat.subarray(c * nrows, (c + 1) * nrows);
   for (let i = 0; i < nrows; i++) col[i] = gaussian();
   columns[`c${c}`] = col;
@@ -146,20 +149,54 @@ const systems = [
   ["disk", args.disk],
   ["tmpfs", args.tmpfs],
 ];
+// Each measurement runs in a process of its own. In one long process, whether a 200 MB result lands on
+// memory a previous step freed or on fresh pages (here ~12 µs per first-touched 4 KB page) decided the
+// ratios more than the code did; a fresh process gives every contender the same start.
+const groups = {};
+for (const [fsName, dir] of systems) {
+  groups[`${fsName} plain`] = () => plainFile(fsName, dir);
+  groups[`${fsName} lmdb`] = () => rawLmdb(fsName, dir);
+  groups[`${fsName} floe`] = () => {
+    const path = join(dir, "floe.lmdb");
+    rmSync(path, { recursive: true, force: true });
+    return floe(fsName, `lmdb://${path}`, () => rmSync(path, { recursive: true, force: true }));
+  };
+}
+groups["mem fresh"] = freshArrays;
+groups["mem floe"] = () => floe("mem", "mem://");
+
+if (args.child) {
+  for (const [, dir] of systems) mkdirSync(dir, { recursive: true });
+  await groups[args.child]();
+  process.stdout.write(`${JSON.stringify(Object.fromEntries(results))}\n`);
+  process.exit(0);
+}
+
 console.log(
   `floe throughput: ${ncols} float64 columns x ${nrows.toLocaleString()} rows = ${(bytes / 1e6).toFixed(0)} MB, ${repeats} repeats, Node ${process.version}`,
 );
 for (let r = 0; r < repeats; r++) {
-  for (const [fsName, dir] of systems) {
-    mkdirSync(dir, { recursive: true });
-    await plainFile(fsName, dir);
-    await rawLmdb(fsName, dir);
-    const path = join(dir, "floe.lmdb");
-    rmSync(path, { recursive: true, force: true });
-    await floe(fsName, `lmdb://${path}`, () => rmSync(path, { recursive: true, force: true }));
+  for (const group of Object.keys(groups)) {
+    const run = spawnSync(
+      process.execPath,
+      [
+        "--expose-gc",
+        fileURLToPath(import.meta.url),
+        "--child",
+        group,
+        "--size",
+        args.size,
+        "--disk",
+        args.disk,
+        "--tmpfs",
+        args.tmpfs,
+      ],
+      { encoding: "utf8", maxBuffer: 1 << 20 },
+    );
+    if (run.status !== 0) throw new Error(`bench step '${group}' failed:\n${run.stderr}`);
+    const lines = run.stdout.trim().split("\n");
+    for (const [name, secs] of Object.entries(JSON.parse(lines[lines.length - 1]))) record(name, secs[0]);
   }
-  await freshArrays();
-  await floe("mem", "mem://");
   process.stdout.write(`  repeat ${r + 1}/${repeats} done\n`);
 }
 for (const [, dir] of systems) rmSync(dir, { recursive: true, force: true });
