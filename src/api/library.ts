@@ -85,6 +85,74 @@ export class Library {
   }
 
   /**
+   * Replaces the stored rows of `symbol` whose timestamps lie in `dateRange` (inclusive; default: from the
+   * first to the last timestamp of `data`) with the rows of `data`, as a new version. Needs a timestamp
+   * index, the stored schema, and `data` sorted and inside the range. Only segments that straddle the
+   * range's ends are rewritten. A missing symbol is written when `upsert` is true, else
+   * `SymbolNotFoundError`.
+   */
+  async update(
+    symbol: string,
+    data: DataFrame | Record<string, unknown>,
+    options?: {
+      dateRange?: ReadOptions["dateRange"];
+      upsert?: boolean;
+      metadata?: unknown;
+      prunePreviousVersions?: boolean;
+    },
+  ): Promise<VersionedItem> {
+    checkName("symbol", symbol);
+    const opts = checkOptions("update", options, [
+      "dateRange",
+      "upsert",
+      "metadata",
+      "prunePreviousVersions",
+    ]);
+    const frame = toFrameData(asDataFrame(data, "update"));
+    if (frame.index.kind !== "timestamp") {
+      throw new InvalidArgumentError(
+        "update: data needs a timestamp index, e.g. new DataFrame(columns, { index: dates }).",
+      );
+    }
+    let range: [bigint | null, bigint | null];
+    if (opts.dateRange !== undefined) range = checkDateRange(opts.dateRange);
+    else if (frame.numRows > 0) range = [frame.index.values[0], frame.index.values[frame.numRows - 1]];
+    else {
+      throw new InvalidArgumentError(
+        "update: data has no rows and no dateRange; give dateRange to remove rows, or use deleteDataInRange.",
+      );
+    }
+    const meta = opts.metadata === undefined ? undefined : packMetadata(opts.metadata);
+    const prune = opts.prunePreviousVersions === true;
+    const k = await loadKernels();
+    if (opts.upsert === true && !this.store.latest(symbol)) {
+      return this.item(symbol, this.store.write(k, symbol, frame, { meta, prune }));
+    }
+    return this.item(symbol, this.store.replaceRange(k, symbol, range, frame, { meta, prune }));
+  }
+
+  /**
+   * Removes the rows of `symbol` whose timestamps lie in `dateRange` (inclusive, `null` for an open end),
+   * as a new version; segments wholly outside the range are shared with the previous version.
+   */
+  async deleteDataInRange(
+    symbol: string,
+    dateRange: NonNullable<ReadOptions["dateRange"]>,
+    options?: { metadata?: unknown; prunePreviousVersions?: boolean },
+  ): Promise<VersionedItem> {
+    checkName("symbol", symbol);
+    const range = checkDateRange(dateRange);
+    const opts = checkOptions("deleteDataInRange", options, ["metadata", "prunePreviousVersions"]);
+    const meta = opts.metadata === undefined ? undefined : packMetadata(opts.metadata);
+    const k = await loadKernels();
+    const record = this.store.replaceRange(k, symbol, range, null, {
+      meta,
+      prune: opts.prunePreviousVersions === true,
+    });
+    return this.item(symbol, record);
+  }
+
+  /**
    * Reads `symbol`: the latest version, or the one `asOf` names (a version number, negative counting back
    * from the latest; a snapshot name; or a `Date`, meaning the latest version written at or before it).
    * `dateRange: [start, end]` (inclusive; each a `Date`, ISO string, ns `bigint` or `null` for open),

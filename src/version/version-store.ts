@@ -12,11 +12,13 @@ import {
   CorruptSegmentError,
   InvalidArgumentError,
   SchemaMismatchError,
+  StorageError,
   SymbolNotFoundError,
   UnsortedIndexError,
   VersionNotFoundError,
 } from "../errors.ts";
 import type { Storage, WriteTransaction } from "../storage/storage.ts";
+import { concatFrames } from "./frame-concat.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
 import { keys, lastPart, newId, versionOfKey } from "./keys.ts";
 import { planRead, type ReadRequest } from "./read-plan.ts";
@@ -204,6 +206,72 @@ export class VersionStore {
       this.removeVersions(tx, symbol, older);
     }
     return record;
+  }
+
+  /**
+   * A new version of `symbol` whose rows with timestamps in `range` (inclusive) are replaced by `data`'s
+   * (or removed when `data` is null). Only the row slices that straddle the range's ends are decoded and
+   * rewritten; segments wholly before or after it are shared with the previous version. If another writer
+   * commits first, the replacement is redone on top of its version.
+   */
+  replaceRange(
+    k: Kernels,
+    symbol: string,
+    range: [bigint | null, bigint | null],
+    data: FrameData | null,
+    options: { meta?: Uint8Array; prune?: boolean },
+  ): VersionRecord {
+    for (let attempt = 0; ; attempt++) {
+      const base = this.latest(symbol);
+      if (!base) throw this.symbolNotFound(symbol);
+      const index = this.readIndex(base, symbol);
+      if (data) checkReplaceable(symbol, index, data, range);
+      const [r0, r1] = this.rowsInDateRange(k, symbol, base, index, range);
+      const slices = index.segments.filter((s) => s.colStart === 0 && s.rows > 0);
+      const around = (row: number) => slices.find((s) => s.rowStart < row && row < s.rowStart + s.rows);
+      const containing = slices.find((s) => s.rowStart <= r0 && r0 < s.rowStart + s.rows);
+      const lo = containing ? containing.rowStart : r0;
+      const straddling = around(r1) ?? (r1 === r0 && containing && r0 > lo ? containing : undefined);
+      const hi = straddling ? straddling.rowStart + straddling.rows : r1;
+      const before = this.read(k, symbol, base.v, { rowRange: [lo, r0] }).frame;
+      const after = this.read(k, symbol, base.v, { rowRange: [r1, hi] }).frame;
+      const middle = concatFrames(data ? [before, data, after] : [before, after]);
+      const written: string[] = [];
+      try {
+        const added = this.writeSegments(k, symbol, middle, written);
+        const shift = lo + middle.numRows - hi;
+        const segments = [
+          ...index.segments.filter((s) => s.rows > 0 && s.rowStart + s.rows <= lo),
+          ...added.segments.map((s) => ({ ...s, rowStart: s.rowStart + lo })),
+          ...index.segments
+            .filter((s) => s.rows > 0 && s.rowStart >= hi)
+            .map((s) => ({ ...s, rowStart: s.rowStart + shift })),
+        ];
+        const rows = index.rows + shift;
+        const record: IndexRecord = {
+          ...index,
+          rows,
+          segments: rows > 0 ? segments.filter((s) => s.rows > 0) : added.segments,
+        };
+        const committed = this.storage.writeTransaction((tx) => {
+          const [latestKey] = tx.keys(keys.versionPrefix(this.lib, symbol), { reverse: true, limit: 1 });
+          if (latestKey === undefined || versionOfKey(latestKey) !== base.v) return undefined;
+          const indexKey = keys.index(this.lib, symbol, newId());
+          tx.put(indexKey, packRecord(record));
+          return this.addVersion(tx, symbol, indexKey, options);
+        });
+        if (committed) return committed;
+        this.discard(written);
+        if (attempt >= 20) {
+          throw new StorageError(
+            `Could not replace rows of '${symbol}': other writers kept committing first (21 tries); retry later.`,
+          );
+        }
+      } catch (err) {
+        this.discard(written);
+        throw err;
+      }
+    }
   }
 
   /**
@@ -516,6 +584,44 @@ function checkAppendable(symbol: string, stored: IndexRecord, frame: FrameData):
           `(${lastStored} ns). Append only rows at or after the end, or use update() to replace a range.`,
       );
     }
+  }
+}
+
+/** `data` may replace rows of `stored` in `range`: same schema, sorted, and inside the range. */
+function checkReplaceable(
+  symbol: string,
+  stored: IndexRecord,
+  data: FrameData,
+  range: [bigint | null, bigint | null],
+): void {
+  const want = stored.columns.map((c) => `${c.name}: ${c.dtype}`).join(", ");
+  const got = data.columns.map((c) => `${c.name}: ${c.dtype}`).join(", ");
+  const sameIndex =
+    stored.index.kind === "timestamp" &&
+    data.index.kind === "timestamp" &&
+    stored.index.name === data.index.name;
+  if (want !== got || !sameIndex) {
+    throw new SchemaMismatchError(
+      `Cannot update '${symbol}': stored columns are (${want}) with index '${stored.index.kind === "timestamp" ? stored.index.name : "row number"}', ` +
+        `but the new data has (${got}). Match names, order, dtypes and the index name, or write a new version.`,
+    );
+  }
+  if (data.index.kind !== "timestamp") return;
+  const values = data.index.values;
+  if (!isSorted(values)) {
+    throw new UnsortedIndexError(
+      `Cannot update '${symbol}': the new rows' timestamps are not in order; sort them first.`,
+    );
+  }
+  const [start, end] = range;
+  if (
+    values.length > 0 &&
+    ((start !== null && values[0] < start) || (end !== null && values[values.length - 1] > end))
+  ) {
+    throw new InvalidArgumentError(
+      `Cannot update '${symbol}': the new rows run from ${values[0]} to ${values[values.length - 1]} ns, outside dateRange; ` +
+        "widen dateRange or drop those rows.",
+    );
   }
 }
 
