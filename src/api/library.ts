@@ -58,7 +58,7 @@ export class Library {
       throw new InvalidArgumentError("write: staged writes are not supported by this version of floe yet.");
     }
     const frame = toFrameData(asDataFrame(data, "write"));
-    const meta = opts.metadata === undefined ? undefined : packMetadata(opts.metadata);
+    const meta = optionalMetadata(opts.metadata);
     const k = await loadKernels();
     const record = this.store.write(k, symbol, frame, { meta, prune: opts.prunePreviousVersions === true });
     return this.item(symbol, record);
@@ -78,7 +78,7 @@ export class Library {
     checkName("symbol", symbol);
     const opts = checkOptions("append", options, ["metadata", "prunePreviousVersions"]);
     const frame = toFrameData(asDataFrame(data, "append"));
-    const meta = opts.metadata === undefined ? undefined : packMetadata(opts.metadata);
+    const meta = optionalMetadata(opts.metadata);
     const k = await loadKernels();
     const record = this.store.append(k, symbol, frame, { meta, prune: opts.prunePreviousVersions === true });
     return this.item(symbol, record);
@@ -122,7 +122,7 @@ export class Library {
         "update: data has no rows and no dateRange; give dateRange to remove rows, or use deleteDataInRange.",
       );
     }
-    const meta = opts.metadata === undefined ? undefined : packMetadata(opts.metadata);
+    const meta = optionalMetadata(opts.metadata);
     const prune = opts.prunePreviousVersions === true;
     const k = await loadKernels();
     if (opts.upsert === true && !this.store.latest(symbol)) {
@@ -143,7 +143,7 @@ export class Library {
     checkName("symbol", symbol);
     const range = checkDateRange(dateRange);
     const opts = checkOptions("deleteDataInRange", options, ["metadata", "prunePreviousVersions"]);
-    const meta = opts.metadata === undefined ? undefined : packMetadata(opts.metadata);
+    const meta = optionalMetadata(opts.metadata);
     const k = await loadKernels();
     const record = this.store.replaceRange(k, symbol, range, null, {
       meta,
@@ -362,6 +362,11 @@ function asDataFrame(data: unknown, call: string): DataFrame {
   throw new InvalidArgumentError(
     `${call}: data must be a DataFrame or a record of columns such as { a: [1, 2, 3] }, got ${describe(data)}.`,
   );
+}
+
+/** User metadata packed for a version record; none when the caller gave none. */
+function optionalMetadata(metadata: unknown): Uint8Array | undefined {
+  return metadata === undefined ? undefined : packMetadata(metadata);
 }
 
 function checkDateRange(range: unknown): [bigint | null, bigint | null] {

@@ -121,13 +121,21 @@ export class Kernels {
       this.#mem().set(bytes, p);
       return x.checksum(p, n) >>> 0;
     }
-    const [p] = this.#alloc(WINDOW);
+    return this.#streamHash(bytes, null);
+  }
+
+  /** Checksums `src` through Wasm memory a window at a time, copying each window on into `out` if given. */
+  #streamHash(src: Uint8Array, out: Uint8Array | null): number {
+    const x = this.#x;
+    const n = src.byteLength;
+    const [p] = this.#alloc(Math.min(WINDOW, n));
     const mem = this.#mem();
     x.hashInit();
     for (let off = 0; off < n; off += WINDOW) {
       const len = Math.min(WINDOW, n - off);
-      mem.set(bytes.subarray(off, off + len), p);
+      mem.set(src.subarray(off, off + len), p);
       x.hashUpdate(p, len);
+      out?.set(mem.subarray(p, p + len), off);
     }
     return x.hashFinal() >>> 0;
   }
@@ -323,19 +331,9 @@ export class Kernels {
    * throws `CorruptSegmentError` when the checksum differs from `expected`.
    */
   copyRawInto(stored: Uint8Array, out: Uint8Array, expected: number): void {
-    const x = this.#x;
     const n = stored.byteLength;
     if (out.byteLength !== n) throw corrupt(`raw column holds ${n} bytes, expected ${out.byteLength}`);
-    const [p] = this.#alloc(Math.min(WINDOW, n));
-    const mem = this.#mem();
-    x.hashInit();
-    for (let off = 0; off < n; off += WINDOW) {
-      const len = Math.min(WINDOW, n - off);
-      mem.set(stored.subarray(off, off + len), p);
-      x.hashUpdate(p, len);
-      out.set(mem.subarray(p, p + len), off);
-    }
-    checkSum(expected, x.hashFinal() >>> 0, "column block");
+    checkSum(expected, this.#streamHash(stored, out), "column block");
   }
 
   // ---- integers: frame of reference + bit-packing (format in assembly/bitpack.ts) -----------------------

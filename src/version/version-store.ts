@@ -233,8 +233,10 @@ export class VersionStore {
       const lo = containing ? containing.rowStart : r0;
       const straddling = around(r1) ?? (r1 === r0 && containing && r0 > lo ? containing : undefined);
       const hi = straddling ? straddling.rowStart + straddling.rows : r1;
-      const before = this.read(k, symbol, base.v, { rowRange: [lo, r0] }).frame;
-      const after = this.read(k, symbol, base.v, { rowRange: [r1, hi] }).frame;
+      const [before, after] = this.storage.readTransaction(() => [
+        this.readRows(k, symbol, base, index, { rowRange: [lo, r0] }).frame,
+        this.readRows(k, symbol, base, index, { rowRange: [r1, hi] }).frame,
+      ]);
       const middle = concatFrames(data ? [before, data, after] : [before, after]);
       const written: string[] = [];
       try {
@@ -375,50 +377,77 @@ export class VersionStore {
     return this.storage.readTransaction(() => {
       const record = this.resolve(symbol, version);
       const index = this.readIndex(record, symbol);
-      const rowRange = request.dateRange
-        ? this.rowsInDateRange(k, symbol, record, index, request.dateRange)
-        : request.rowRange;
-      const plan = planRead(index, { ...request, rowRange });
-      const columns: ColumnData[] = plan.columns.map((i) => {
-        const { name, dtype } = index.columns[i];
-        const info = DTYPES[dtype];
-        const values = info.array
-          ? new info.array(plan.rows)
-          : (new Array(plan.rows).fill(null) as StringArray);
-        return { name, dtype, values };
-      });
-      const byName = new Map(columns.map((c) => [c.name, c]));
-      const indexValues = index.index.kind === "timestamp" ? new BigInt64Array(plan.rows) : null;
-      for (const piece of plan.pieces) {
-        const seg = piece.segment;
-        const where = { symbol, version: record.v, segment: `${seg.key} (rows ${seg.rowStart}..)` };
-        try {
-          const bytes = this.storage.getView(seg.key);
-          if (!bytes) throw new CorruptSegmentError("segment is missing");
-          const parsed: ParsedSegment = parseSegment(k, bytes);
-          if (parsed.rows !== seg.rows)
-            throw new CorruptSegmentError("segment row count differs from its index");
-          for (let c = seg.colStart; c < seg.colStart + seg.cols; c++) {
-            const col = byName.get(index.columns[c].name);
-            if (col) decodeSegmentColumn(k, parsed, col.name, col.values, piece.outRow, piece.from, piece.to);
-          }
-          if (indexValues && index.index.kind === "timestamp" && seg.colStart === 0) {
-            decodeSegmentColumn(k, parsed, index.index.name, indexValues, piece.outRow, piece.from, piece.to);
-          }
-        } catch (err) {
-          throw err instanceof CorruptSegmentError ? err.locate(where) : err;
-        }
-      }
-      const frame: FrameData = {
-        numRows: plan.rows,
-        columns,
-        index:
-          indexValues && index.index.kind === "timestamp"
-            ? { kind: "timestamp", name: index.index.name, values: indexValues }
-            : { kind: "row" },
-      };
-      return { record, index, frame, rowStart: plan.rowStart };
+      return { record, index, ...this.readRows(k, symbol, record, index, request) };
     });
+  }
+
+  /** The rows and columns `request` asks for of the version `record` (whose index is `index`). */
+  private readRows(
+    k: Kernels,
+    symbol: string,
+    record: VersionRecord,
+    index: IndexRecord,
+    request: ReadRequest,
+  ): { frame: FrameData; rowStart: number } {
+    const rowRange = request.dateRange
+      ? this.rowsInDateRange(k, symbol, record, index, request.dateRange)
+      : request.rowRange;
+    const plan = planRead(index, { ...request, rowRange });
+    const columns: ColumnData[] = plan.columns.map((i) => {
+      const { name, dtype } = index.columns[i];
+      const info = DTYPES[dtype];
+      const values = info.array
+        ? new info.array(plan.rows)
+        : (new Array(plan.rows).fill(null) as StringArray);
+      return { name, dtype, values };
+    });
+    const byName = new Map(columns.map((c) => [c.name, c]));
+    const indexValues = index.index.kind === "timestamp" ? new BigInt64Array(plan.rows) : null;
+    for (const piece of plan.pieces) {
+      const seg = piece.segment;
+      this.withSegment(k, symbol, record, seg, (parsed) => {
+        for (let c = seg.colStart; c < seg.colStart + seg.cols; c++) {
+          const col = byName.get(index.columns[c].name);
+          if (col) decodeSegmentColumn(k, parsed, col.name, col.values, piece.outRow, piece.from, piece.to);
+        }
+        if (indexValues && index.index.kind === "timestamp" && seg.colStart === 0) {
+          decodeSegmentColumn(k, parsed, index.index.name, indexValues, piece.outRow, piece.from, piece.to);
+        }
+      });
+    }
+    const frame: FrameData = {
+      numRows: plan.rows,
+      columns,
+      index:
+        indexValues && index.index.kind === "timestamp"
+          ? { kind: "timestamp", name: index.index.name, values: indexValues }
+          : { kind: "row" },
+    };
+    return { frame, rowStart: plan.rowStart };
+  }
+
+  /**
+   * Runs `fn` on segment `seg` of version `record`, parsed and checked against its index entry; a
+   * `CorruptSegmentError` from either is located at symbol, version and segment.
+   */
+  private withSegment<T>(
+    k: Kernels,
+    symbol: string,
+    record: VersionRecord,
+    seg: SegmentRef,
+    fn: (parsed: ParsedSegment) => T,
+  ): T {
+    try {
+      const bytes = this.storage.getView(seg.key);
+      if (!bytes) throw new CorruptSegmentError("segment is missing");
+      const parsed = parseSegment(k, bytes);
+      if (parsed.rows !== seg.rows) throw new CorruptSegmentError("segment row count differs from its index");
+      return fn(parsed);
+    } catch (err) {
+      throw err instanceof CorruptSegmentError
+        ? err.locate({ symbol, version: record.v, segment: `${seg.key} (rows ${seg.rowStart}..)` })
+        : err;
+    }
   }
 
   /**
@@ -450,15 +479,10 @@ export class VersionStore {
       const seg = slices.find((s) => past(s.last as bigint));
       if (!seg) return index.rows;
       if (past(seg.first as bigint)) return seg.rowStart;
-      const bytes = this.storage.getView(seg.key);
-      const where = { symbol, version: record.v, segment: `${seg.key} (rows ${seg.rowStart}..)` };
-      if (!bytes) throw new CorruptSegmentError("segment is missing").locate(where);
       const values = new BigInt64Array(seg.rows);
-      try {
-        decodeSegmentColumn(k, parseSegment(k, bytes), name, values, 0, 0, seg.rows);
-      } catch (err) {
-        throw err instanceof CorruptSegmentError ? err.locate(where) : err;
-      }
+      this.withSegment(k, symbol, record, seg, (parsed) =>
+        decodeSegmentColumn(k, parsed, name, values, 0, 0, seg.rows),
+      );
       let lo = 0;
       let hi = seg.rows;
       while (lo < hi) {
@@ -567,8 +591,8 @@ function checkAppendable(symbol: string, stored: IndexRecord, frame: FrameData):
         "Give the new rows the same kind of index.",
     );
   }
-  const want = stored.columns.map((c) => `${c.name}: ${c.dtype}`).join(", ");
-  const got = frame.columns.map((c) => `${c.name}: ${c.dtype}`).join(", ");
+  const want = schemaOf(stored.columns);
+  const got = schemaOf(frame.columns);
   if (want !== got) {
     throw new SchemaMismatchError(
       `Cannot append to '${symbol}': stored columns are (${want}) but the new data has (${got}). ` +
@@ -587,6 +611,11 @@ function checkAppendable(symbol: string, stored: IndexRecord, frame: FrameData):
   }
 }
 
+/** Column names and dtypes in order, as error messages show them and schema checks compare them. */
+function schemaOf(columns: readonly { name: string; dtype: string }[]): string {
+  return columns.map((c) => `${c.name}: ${c.dtype}`).join(", ");
+}
+
 /** `data` may replace rows of `stored` in `range`: same schema, sorted, and inside the range. */
 function checkReplaceable(
   symbol: string,
@@ -594,8 +623,8 @@ function checkReplaceable(
   data: FrameData,
   range: [bigint | null, bigint | null],
 ): void {
-  const want = stored.columns.map((c) => `${c.name}: ${c.dtype}`).join(", ");
-  const got = data.columns.map((c) => `${c.name}: ${c.dtype}`).join(", ");
+  const want = schemaOf(stored.columns);
+  const got = schemaOf(data.columns);
   const sameIndex =
     stored.index.kind === "timestamp" &&
     data.index.kind === "timestamp" &&
