@@ -10,6 +10,7 @@ import {
 import { CHUNK, createKernels, type Kernels } from "../../src/codec/wasm.ts";
 import { DTYPES, type DType, type NumericArray, type StringArray } from "../../src/dtypes.ts";
 import { CorruptSegmentError, InvalidArgumentError } from "../../src/errors.ts";
+import { firstDifference, randomBytes, rng } from "./test-data.ts";
 
 let k: Kernels;
 beforeAll(async () => {
@@ -17,26 +18,6 @@ beforeAll(async () => {
 });
 
 // ---- helpers ---------------------------------------------------------------------------------------------
-
-/** A deterministic PRNG (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** n random bytes (generated a word at a time, so 16 MB stays quick). */
-function randomBytes(n: number, seed = 1): Uint8Array {
-  const r = rng(seed);
-  const words = new Uint32Array(Math.ceil(n / 4));
-  for (let i = 0; i < words.length; i++) words[i] = (r() * 4294967296) >>> 0;
-  return new Uint8Array(words.buffer, 0, n);
-}
 
 /** Slowly varying little-endian integers of `width` bytes: a random walk with small steps. */
 function walkBytes(n: number, width: number, seed = 2): Uint8Array {
@@ -67,13 +48,6 @@ function intBytes(values: readonly bigint[], width: number): Uint8Array {
     writeInt(view, i * width, width, v);
   });
   return out;
-}
-
-/** The first index where `a` and `b` differ, or -1; `toEqual` on megabyte arrays exhausts the heap. */
-function firstDifference(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.byteLength, b.byteLength);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
-  return a.byteLength === b.byteLength ? -1 : n;
 }
 
 function bytesOf(a: NumericArray | Uint8Array): Uint8Array {

@@ -2,30 +2,12 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createKernels, type Kernels } from "../../src/codec/wasm.ts";
 import { CorruptSegmentError } from "../../src/errors.ts";
+import { firstDifference, randomBytes, rng } from "./test-data.ts";
 
 let k: Kernels;
 beforeAll(async () => {
   k = await createKernels();
 });
-
-/** A deterministic PRNG (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomBytes(n: number, seed = 1): Uint8Array {
-  const r = rng(seed);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = (r() * 256) | 0;
-  return out;
-}
 
 /** CSV-like text: dates, tickers, random-walk prices, volumes. */
 function textLike(n: number, seed = 2): Uint8Array {
@@ -57,13 +39,6 @@ function runs(n: number, seed = 3): Uint8Array {
     for (let j = 0; j < len && i < n; j++) out[i++] = pattern[j % period];
   }
   return out;
-}
-
-/** The first index where `a` and `b` differ, or -1; `toEqual` on megabyte arrays exhausts the heap. */
-function firstDifference(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.byteLength, b.byteLength);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
-  return a.byteLength === b.byteLength ? -1 : n;
 }
 
 function roundTrip(data: Uint8Array): Uint8Array {
