@@ -491,7 +491,6 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
 }
 
 let compiled: Promise<WebAssembly.Module> | undefined;
-let shared: Kernels | undefined;
 let sharedPromise: Promise<Kernels> | undefined;
 
 /** Compiles the embedded module once per realm (async: browsers refuse large synchronous compiles). */
@@ -508,17 +507,6 @@ export async function createKernels(): Promise<Kernels> {
 
 /** This realm's shared kernels, instantiated on first use. */
 export function loadKernels(): Promise<Kernels> {
-  sharedPromise ??= createKernels().then((k) => {
-    shared = k;
-    return k;
-  });
+  sharedPromise ??= createKernels();
   return sharedPromise;
-}
-
-/** The shared kernels once `loadKernels()` has resolved; throws if it has not. */
-export function kernels(): Kernels {
-  if (shared === undefined) {
-    throw new Error("floe's Wasm kernels are not loaded yet: await loadKernels() first");
-  }
-  return shared;
 }
