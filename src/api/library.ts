@@ -10,7 +10,8 @@ import { DataFrame } from "../frame/dataframe.ts";
 import { toNanos } from "../frame/timestamps.ts";
 import type { ReadRequest } from "../version/read-plan.ts";
 import type { VersionRecord } from "../version/records.ts";
-import type { VersionStore } from "../version/version-store.ts";
+import { dropSnapshot, listSnapshots, readSnapshot, takeSnapshot } from "../version/snapshots.ts";
+import type { VersionSelector, VersionStore } from "../version/version-store.ts";
 import { fromFrameData, toFrameData } from "./convert.ts";
 import type { AsOf, SymbolDescription, VersionedItem, VersionInfo } from "./types.ts";
 import { checkInteger, checkName, checkOptions, describe } from "./validate.ts";
@@ -168,17 +169,16 @@ export class Library {
     if (opts.rowRange !== undefined) request.rowRange = checkRowRange(opts.rowRange);
     if (opts.dateRange !== undefined) request.dateRange = checkDateRange(opts.dateRange);
     if (opts.columns !== undefined) request.columns = checkColumns(opts.columns);
-    return this.readWith(symbol, opts.asOf, request);
+    return this.readWith(symbol, this.versionFor(opts.asOf), request);
   }
 
   private async readWith(
     symbol: string,
-    asOf: AsOf | undefined,
+    which: VersionSelector | undefined,
     request: ReadRequest,
   ): Promise<VersionedItem> {
     const k: Kernels = await loadKernels();
-    const version = this.versionFor(symbol, asOf);
-    const { record, frame, rowStart } = this.store.read(k, symbol, version, request);
+    const { record, frame, rowStart } = this.store.read(k, symbol, which, request);
     return { ...this.item(symbol, record), data: fromFrameData(frame, rowStart) };
   }
 
@@ -203,8 +203,11 @@ export class Library {
     checkName("symbol", symbol);
     checkInteger(`${which}: n`, n, Number.MIN_SAFE_INTEGER);
     const opts = checkOptions(which, options, ["asOf", "columns"]);
-    const version = this.versionFor(symbol, opts.asOf);
-    const rows = this.store.readIndex(this.store.resolve(symbol, version), symbol).rows;
+    const asked = this.versionFor(opts.asOf);
+    const record = this.store.resolve(symbol, asked);
+    const rows = this.store.readIndex(record, symbol).rows;
+    // Read the very version whose row count was used, even if a writer adds one meanwhile.
+    const version = asked ?? record.v;
     const count = n >= 0 ? Math.min(n, rows) : Math.max(0, rows + n);
     const rowRange: [number, number] = which === "head" ? [0, count] : [rows - count, rows];
     const request: ReadRequest = { rowRange };
@@ -216,7 +219,7 @@ export class Library {
   async readMetadata(symbol: string, options?: { asOf?: AsOf }): Promise<VersionedItem> {
     checkName("symbol", symbol);
     const opts = checkOptions("readMetadata", options, ["asOf"]);
-    return this.item(symbol, this.store.resolve(symbol, this.versionFor(symbol, opts.asOf)));
+    return this.item(symbol, this.store.resolve(symbol, this.versionFor(opts.asOf)));
   }
 
   /**
@@ -238,8 +241,14 @@ export class Library {
   /** Names of the symbols with at least one live version, sorted. */
   async listSymbols(options?: { snapshot?: string; regex?: string | RegExp }): Promise<string[]> {
     const opts = checkOptions("listSymbols", options, ["snapshot", "regex"]);
-    if (opts.snapshot !== undefined) throw noSnapshot(opts.snapshot, this.name);
-    let symbols = this.store.listSymbols();
+    let symbols: string[];
+    if (opts.snapshot !== undefined) {
+      checkName("snapshot", opts.snapshot);
+      const snap = readSnapshot((key) => this.store.storage.getView(key), this.name, opts.snapshot);
+      symbols = snap.pinned.map((p) => p.symbol).sort();
+    } else {
+      symbols = this.store.listSymbols();
+    }
     if (opts.regex !== undefined) {
       const re = typeof opts.regex === "string" ? new RegExp(opts.regex) : opts.regex;
       symbols = symbols.filter((s) => re.test(s));
@@ -252,7 +261,7 @@ export class Library {
     checkName("symbol", symbol);
     const opts = checkOptions("hasSymbol", options, ["asOf"]);
     try {
-      this.store.resolve(symbol, this.versionFor(symbol, opts.asOf));
+      this.store.resolve(symbol, this.versionFor(opts.asOf));
       return true;
     } catch (err) {
       const missing =
@@ -267,13 +276,77 @@ export class Library {
   /** Live versions of `symbol` (or of every symbol), newest first. */
   async listVersions(symbol?: string): Promise<VersionInfo[]> {
     if (symbol !== undefined) checkName("symbol", symbol);
-    return this.store.listVersions(symbol).map(({ symbol: s, record }) => ({
-      symbol: s,
-      version: record.v,
-      date: new Date(record.ts),
-      snapshots: [],
-      deleted: false,
+    return this.store.listVersionsWithSnapshots(symbol).map((e) => ({
+      symbol: e.symbol,
+      version: e.record.v,
+      date: new Date(e.record.ts),
+      snapshots: e.snapshots,
+      deleted: e.deleted,
     }));
+  }
+
+  /**
+   * Takes snapshot `name`: pins the latest version of every symbol (except `skipSymbols`), or exactly the
+   * `versions` given ({ symbol: version }). Pinned versions stay readable with `asOf: name` after they are
+   * deleted or pruned, until `deleteSnapshot(name)`. `SnapshotExistsError` if the name is taken.
+   */
+  async snapshot(
+    name: string,
+    options?: { metadata?: unknown; skipSymbols?: string[]; versions?: Record<string, number> },
+  ): Promise<void> {
+    checkName("snapshot", name);
+    const opts = checkOptions("snapshot", options, ["metadata", "skipSymbols", "versions"]);
+    if (opts.skipSymbols !== undefined && opts.versions !== undefined) {
+      throw new InvalidArgumentError("snapshot: give skipSymbols or versions, not both.");
+    }
+    let skip: Set<string> | undefined;
+    if (opts.skipSymbols !== undefined) {
+      if (!Array.isArray(opts.skipSymbols) || opts.skipSymbols.some((s) => typeof s !== "string")) {
+        throw new InvalidArgumentError(
+          `snapshot: skipSymbols must be an array of symbol names, got ${describe(opts.skipSymbols)}.`,
+        );
+      }
+      skip = new Set(opts.skipSymbols);
+    }
+    let versions: Map<string, number> | undefined;
+    if (opts.versions !== undefined) {
+      if (opts.versions === null || typeof opts.versions !== "object" || Array.isArray(opts.versions)) {
+        throw new InvalidArgumentError(
+          `snapshot: versions must be an object of symbol → version number, got ${describe(opts.versions)}.`,
+        );
+      }
+      versions = new Map(
+        Object.entries(opts.versions).map(([symbol, v]) => {
+          checkName("symbol", symbol);
+          return [symbol, checkInteger(`snapshot: version of '${symbol}'`, v, 0)];
+        }),
+      );
+    }
+    takeSnapshot(this.store.storage, this.name, name, {
+      meta: optionalMetadata(opts.metadata),
+      skip,
+      versions,
+    });
+  }
+
+  /** Every snapshot's name and its metadata (`undefined` when none was given), in name order. */
+  async listSnapshots(): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {};
+    for (const [name, snap] of listSnapshots(this.store.storage, this.name)) {
+      Object.defineProperty(out, name, {
+        value: snap.meta ? unpackMetadata(snap.meta) : undefined,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return out;
+  }
+
+  /** Deletes snapshot `name` and frees data that only it still held; `SnapshotNotFoundError` if absent. */
+  async deleteSnapshot(name: string): Promise<void> {
+    checkName("snapshot", name);
+    dropSnapshot(this.store.storage, this.name, name);
   }
 
   /**
@@ -296,7 +369,7 @@ export class Library {
   async getDescription(symbol: string, options?: { asOf?: AsOf }): Promise<SymbolDescription> {
     checkName("symbol", symbol);
     const opts = checkOptions("getDescription", options, ["asOf"]);
-    const record = this.store.resolve(symbol, this.versionFor(symbol, opts.asOf));
+    const record = this.store.resolve(symbol, this.versionFor(opts.asOf));
     const index = this.store.readIndex(record, symbol);
     const firstSeg = index.segments.find((s) => s.rows > 0);
     const lastSeg = [...index.segments].reverse().find((s) => s.rows > 0);
@@ -321,22 +394,18 @@ export class Library {
     };
   }
 
-  /** Resolves `asOf` to a version number (undefined = latest). */
-  private versionFor(symbol: string, asOf: AsOf | undefined): number | undefined {
+  /** Checks `asOf` and turns it into the version engine's selector (undefined = latest). */
+  private versionFor(asOf: unknown): VersionSelector | undefined {
     if (asOf === undefined || asOf === null) return undefined;
     if (typeof asOf === "number") return checkInteger("asOf", asOf, Number.MIN_SAFE_INTEGER);
-    if (typeof asOf === "string") throw noSnapshot(asOf, this.name);
+    if (typeof asOf === "string") {
+      checkName("snapshot", asOf);
+      return { snapshot: asOf };
+    }
     if (asOf instanceof Date) {
       const at = asOf.getTime();
       if (Number.isNaN(at)) throw new InvalidArgumentError("asOf is an invalid Date.");
-      const hit = this.store.listVersions(symbol).find((e) => e.record.ts <= at);
-      if (!hit) {
-        this.store.resolve(symbol); // SymbolNotFoundError when there is no version at all
-        throw new VersionNotFoundError(
-          `Symbol '${symbol}' has no version written at or before ${asOf.toISOString()}.`,
-        );
-      }
-      return hit.record.v;
+      return { at };
     }
     throw new InvalidArgumentError(
       `asOf must be a version number, a snapshot name or a Date, got ${describe(asOf)}.`,
@@ -399,10 +468,4 @@ function checkColumns(columns: unknown): string[] {
     throw new InvalidArgumentError(`columns must be an array of column names, got ${describe(columns)}.`);
   }
   return columns as string[];
-}
-
-function noSnapshot(name: string, lib: string): SnapshotNotFoundError {
-  return new SnapshotNotFoundError(
-    `Snapshot '${name}' does not exist in library '${lib}'. Call listSnapshots() to see the snapshots.`,
-  );
 }

@@ -50,3 +50,20 @@ export interface SymbolRef {
   /** The next version number to hand out; never decreases, so numbers are never reused. */
   next: number;
 }
+
+/** What `N:<lib>/<name>` holds: the versions a snapshot pins, copied so they outlive their deletion. */
+export interface SnapshotRecord {
+  /** When it was taken, ms since the epoch. */
+  ts: number;
+  /** User metadata, msgpack-encoded, if any. */
+  meta?: Uint8Array;
+  /** The pinned versions, one per symbol (a list, not an object, so any symbol name is safe). */
+  pinned: { symbol: string; record: VersionRecord }[];
+}
+
+/** What `T:<lib>/<symbol>/<id>` holds: a staged chunk, written by `write(…, { staged: true })`. */
+export interface StagedRecord {
+  /** When it was staged, ms since the epoch; orders row-indexed chunks. */
+  ts: number;
+  index: IndexRecord;
+}

@@ -20,6 +20,7 @@ import {
 import type { Storage, WriteTransaction } from "../storage/storage.ts";
 import { concatFrames } from "./frame-concat.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
+import { collectGarbage } from "./garbage.ts";
 import { keys, lastPart, newId, versionOfKey } from "./keys.ts";
 import { planRead, type ReadRequest } from "./read-plan.ts";
 import {
@@ -30,16 +31,20 @@ import {
   type SymbolRef,
   type VersionRecord,
 } from "./records.ts";
+import { listSnapshots, readSnapshot } from "./snapshots.ts";
 import { planTiles, tileColumns } from "./tiling.ts";
 
 /** Segments are committed in transactions of about this many bytes, bounding the memory a write holds. */
 const WRITE_BATCH_BYTES = 128 * 1024 * 1024;
 
-/** A version as listed: its number, record and symbol. */
+/** A version as listed: its symbol and record. */
 export interface VersionEntry {
   symbol: string;
   record: VersionRecord;
 }
+
+/** Which version to use: a number (negative from the latest), a snapshot's, or the latest at a time (ms). */
+export type VersionSelector = number | { snapshot: string } | { at: number };
 
 /**
  * The version engine of one library: turns frames into segments, indexes and versions on write, and
@@ -313,15 +318,40 @@ export class VersionStore {
     return bytes ? unpackRecord<VersionRecord>(bytes, `version record ${key}`) : undefined;
   }
 
-  /** The record of `symbol` at `version` (latest when absent); typed errors when there is none. */
-  resolve(symbol: string, version?: number): VersionRecord {
-    if (version === undefined) {
+  /**
+   * The record of `symbol` that `which` selects: the latest when absent, a version number (negative counts
+   * back from the latest), the version a snapshot pins, or the latest written at or before a time (ms).
+   * Typed errors when there is none.
+   */
+  resolve(symbol: string, which?: VersionSelector): VersionRecord {
+    if (which === undefined) {
       const record = this.latest(symbol);
       if (!record) throw this.symbolNotFound(symbol);
       return record;
     }
+    if (typeof which === "object" && "snapshot" in which) {
+      const snap = readSnapshot((key) => this.storage.getView(key), this.lib, which.snapshot);
+      const held = snap.pinned.find((p) => p.symbol === symbol);
+      if (!held) {
+        throw new SymbolNotFoundError(
+          `Snapshot '${which.snapshot}' of library '${this.lib}' does not hold '${symbol}'. ` +
+            `Call listSymbols({ snapshot: '${which.snapshot}' }) to see what it holds.`,
+        );
+      }
+      return held.record;
+    }
+    if (typeof which === "object") {
+      const hit = this.listVersionsWithSnapshots(symbol).find((e) => e.record.ts <= which.at);
+      if (hit) return hit.record;
+      if (!this.latest(symbol)) throw this.symbolNotFound(symbol);
+      throw new VersionNotFoundError(
+        `Symbol '${symbol}' has no version written at or before ${new Date(which.at).toISOString()}; ` +
+          "call listVersions() to see when each was written.",
+      );
+    }
+    const version = which;
     const key = keys.version(this.lib, symbol, version < 0 ? this.negativeVersion(symbol, version) : version);
-    const record = this.versionAt(key);
+    const record = this.versionAt(key) ?? this.pinnedVersion(symbol, version);
     if (record) return record;
     if (!this.latest(symbol)) throw this.symbolNotFound(symbol);
     const live = this.versionNumbers(symbol);
@@ -329,6 +359,15 @@ export class VersionStore {
       `Symbol '${symbol}' in library '${this.lib}' has no version ${version}; its versions are ` +
         `${live.join(", ")}. Call listVersions('${symbol}') to see them.`,
     );
+  }
+
+  /** A deleted version that a snapshot still pins: it stays readable by number, as in ArcticDB. */
+  private pinnedVersion(symbol: string, version: number): VersionRecord | undefined {
+    for (const snap of listSnapshots(this.storage, this.lib).values()) {
+      const held = snap.pinned.find((p) => p.symbol === symbol && p.record.v === version);
+      if (held) return held.record;
+    }
+    return undefined;
   }
 
   // ArcticDB reads as_of=-1 as the latest, -2 as the one before, and so on.
@@ -371,11 +410,11 @@ export class VersionStore {
   read(
     k: Kernels,
     symbol: string,
-    version: number | undefined,
+    which: VersionSelector | undefined,
     request: ReadRequest = {},
   ): { record: VersionRecord; index: IndexRecord; frame: FrameData; rowStart: number } {
     return this.storage.readTransaction(() => {
-      const record = this.resolve(symbol, version);
+      const record = this.resolve(symbol, which);
       const index = this.readIndex(record, symbol);
       return { record, index, ...this.readRows(k, symbol, record, index, request) };
     });
@@ -520,6 +559,34 @@ export class VersionStore {
   }
 
   /**
+   * Versions newest first (symbols in name order) with the snapshots that pin each; versions deleted but
+   * still pinned by a snapshot are included, marked `deleted`.
+   */
+  listVersionsWithSnapshots(symbol?: string): (VersionEntry & { snapshots: string[]; deleted: boolean })[] {
+    return this.storage.readTransaction(() => {
+      const byKey = new Map<string, VersionEntry & { snapshots: string[]; deleted: boolean }>();
+      for (const e of this.listVersions(symbol)) {
+        byKey.set(`${e.symbol}/${e.record.v}`, { ...e, snapshots: [], deleted: false });
+      }
+      for (const [name, snap] of listSnapshots(this.storage, this.lib)) {
+        for (const { symbol: s, record } of snap.pinned) {
+          if (symbol !== undefined && s !== symbol) continue;
+          const id = `${s}/${record.v}`;
+          let entry = byKey.get(id);
+          if (!entry) {
+            entry = { symbol: s, record, snapshots: [], deleted: true };
+            byKey.set(id, entry);
+          }
+          entry.snapshots.push(name);
+        }
+      }
+      return [...byKey.values()].sort((a, b) =>
+        a.symbol === b.symbol ? b.record.v - a.record.v : a.symbol < b.symbol ? -1 : 1,
+      );
+    });
+  }
+
+  /**
    * Deletes some versions of `symbol`, or all of them, and frees the indexes and segments nothing else
    * references. The reference stays, so version numbers are never handed out twice.
    */
@@ -545,34 +612,15 @@ export class VersionStore {
     });
   }
 
-  /** Removes version keys and the indexes and segments that only they referenced. */
+  /** Removes version keys and frees the indexes and segments nothing else references. */
   private removeVersions(tx: WriteTransaction, symbol: string, versionKeys: string[]): void {
-    if (versionKeys.length === 0) return;
-    const doomedIndexes = new Set<string>();
+    const doomed: string[] = [];
     for (const key of versionKeys) {
       const bytes = tx.get(key);
-      if (bytes) doomedIndexes.add(unpackRecord<VersionRecord>(bytes, "version record").index);
+      if (bytes) doomed.push(unpackRecord<VersionRecord>(bytes, "version record").index);
       tx.remove(key);
     }
-    const liveIndexes = new Set<string>();
-    for (const key of tx.keys(keys.versionPrefix(this.lib, symbol))) {
-      const bytes = tx.get(key);
-      if (bytes) liveIndexes.add(unpackRecord<VersionRecord>(bytes, "version record").index);
-    }
-    const liveSegments = new Set<string>();
-    for (const indexKey of liveIndexes) {
-      for (const seg of this.segmentsOf(tx, indexKey)) liveSegments.add(seg);
-    }
-    for (const indexKey of doomedIndexes) {
-      if (liveIndexes.has(indexKey)) continue;
-      for (const seg of this.segmentsOf(tx, indexKey)) if (!liveSegments.has(seg)) tx.remove(seg);
-      tx.remove(indexKey);
-    }
-  }
-
-  private segmentsOf(tx: WriteTransaction, indexKey: string): string[] {
-    const bytes = tx.get(indexKey);
-    return bytes ? unpackRecord<IndexRecord>(bytes, "index record").segments.map((s) => s.key) : [];
+    collectGarbage(tx, this.lib, symbol, doomed);
   }
 }
 
