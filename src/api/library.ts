@@ -13,6 +13,7 @@ import type { VersionRecord } from "../version/records.ts";
 import { dropSnapshot, listSnapshots, readSnapshot, takeSnapshot } from "../version/snapshots.ts";
 import type { VersionSelector, VersionStore } from "../version/version-store.ts";
 import { fromFrameData, toFrameData } from "./convert.ts";
+import { DataError } from "./data-error.ts";
 import type { AsOf, SymbolDescription, VersionedItem, VersionInfo } from "./types.ts";
 import { checkInteger, checkName, checkOptions, describe } from "./validate.ts";
 
@@ -63,6 +64,88 @@ export class Library {
     const k = await loadKernels();
     const record = this.store.write(k, symbol, frame, { meta, prune: opts.prunePreviousVersions === true });
     return this.item(symbol, record);
+  }
+
+  /**
+   * Writes several symbols in one call, each item as `write` would, committing all new versions together.
+   * Each result is the item's `VersionedItem`, or a `DataError` saying why that item failed; one bad item
+   * does not stop the others.
+   */
+  async writeBatch(
+    items: { symbol: string; data: DataFrame | Record<string, unknown>; metadata?: unknown }[],
+  ): Promise<(VersionedItem | DataError)[]> {
+    const checked = batchItems("writeBatch", items, (item) => {
+      const opts = checkOptions("writeBatch item", item as BatchItem, ["symbol", "data", "metadata"]);
+      checkName("symbol", opts.symbol);
+      return {
+        symbol: opts.symbol as string,
+        frame: toFrameData(asDataFrame(opts.data, "writeBatch")),
+        meta: optionalMetadata(opts.metadata),
+      };
+    });
+    const k = await loadKernels();
+    const good = checked.filter((c): c is Exclude<typeof c, DataError> => !(c instanceof DataError));
+    const records = this.store.writeMany(k, good);
+    let next = 0;
+    return checked.map((c) => {
+      if (c instanceof DataError) return c;
+      const record = records[next++];
+      return record instanceof Error ? DataError.from(c.symbol, record) : this.item(c.symbol, record);
+    });
+  }
+
+  /**
+   * Appends to several symbols in one call, each item as `append` would. Each result is the item's
+   * `VersionedItem`, or a `DataError` saying why that item failed.
+   */
+  async appendBatch(
+    items: { symbol: string; data: DataFrame | Record<string, unknown>; metadata?: unknown }[],
+  ): Promise<(VersionedItem | DataError)[]> {
+    const checked = batchItems("appendBatch", items, (item) => {
+      const opts = checkOptions("appendBatch item", item as BatchItem, ["symbol", "data", "metadata"]);
+      checkName("symbol", opts.symbol);
+      return {
+        symbol: opts.symbol as string,
+        frame: toFrameData(asDataFrame(opts.data, "appendBatch")),
+        meta: optionalMetadata(opts.metadata),
+      };
+    });
+    const k = await loadKernels();
+    return checked.map((c) => {
+      if (c instanceof DataError) return c;
+      try {
+        return this.item(c.symbol, this.store.append(k, c.symbol, c.frame, { meta: c.meta }));
+      } catch (err) {
+        return DataError.from(c.symbol, err);
+      }
+    });
+  }
+
+  /**
+   * Reads several symbols in one call. An item is a symbol name or `{ symbol, asOf?, dateRange?, rowRange?,
+   * columns? }` as `read` takes. Each result is a `VersionedItem` with `data`, or a `DataError`.
+   */
+  async readBatch(
+    items: (string | ({ symbol: string } & ReadOptions))[],
+  ): Promise<(VersionedItem | DataError)[]> {
+    const checked = batchItems("readBatch", items, (item) => {
+      if (typeof item === "string") return { symbol: item, options: {} };
+      const { symbol, ...options } = checkOptions("readBatch item", item as { symbol?: unknown }, [
+        "symbol",
+        "asOf",
+        "dateRange",
+        "rowRange",
+        "columns",
+      ]);
+      checkName("symbol", symbol);
+      return { symbol: symbol as string, options: options as ReadOptions };
+    });
+    const out: (VersionedItem | DataError)[] = [];
+    for (const c of checked) {
+      if (c instanceof DataError) out.push(c);
+      else out.push(await this.read(c.symbol, c.options).catch((err) => DataError.from(c.symbol, err)));
+    }
+    return out;
   }
 
   /**
@@ -421,6 +504,32 @@ export class Library {
       timestamp: new Date(record.ts),
     };
   }
+}
+
+/** A batch item before it is checked. */
+type BatchItem = { symbol?: unknown; data?: unknown; metadata?: unknown };
+
+/**
+ * Checks that `items` is an array and runs `check` on each; an item that fails becomes a `DataError` in
+ * its slot (named by its symbol when it has one) instead of failing the batch.
+ */
+function batchItems<T>(call: string, items: unknown, check: (item: unknown) => T): (T | DataError)[] {
+  if (!Array.isArray(items)) {
+    throw new InvalidArgumentError(`${call}: give an array of items, got ${describe(items)}.`);
+  }
+  return items.map((item, i) => {
+    try {
+      return check(item);
+    } catch (err) {
+      const symbol =
+        typeof item === "string"
+          ? item
+          : typeof (item as BatchItem)?.symbol === "string"
+            ? ((item as BatchItem).symbol as string)
+            : `#${i}`;
+      return DataError.from(symbol, err);
+    }
+  });
 }
 
 function asDataFrame(data: unknown, call: string): DataFrame {

@@ -80,6 +80,47 @@ export class VersionStore {
   }
 
   /**
+   * Stores several frames as new versions: each item's segments are written on their own, then every
+   * version is committed in one transaction (one disk flush for the batch). An item that fails yields its
+   * error in its slot and costs the others nothing; items of the same symbol get successive versions.
+   */
+  writeMany(
+    k: Kernels,
+    items: { symbol: string; frame: FrameData; meta?: Uint8Array }[],
+  ): (VersionRecord | Error)[] {
+    const results: (VersionRecord | Error)[] = [];
+    const ready: { slot: number; symbol: string; indexKey: string; packed: Uint8Array; meta?: Uint8Array }[] =
+      [];
+    const written: string[] = [];
+    for (const [slot, item] of items.entries()) {
+      const mine: string[] = [];
+      try {
+        const index = this.writeSegments(k, item.symbol, item.frame, mine);
+        const indexKey = keys.index(this.lib, item.symbol, newId());
+        ready.push({ slot, symbol: item.symbol, indexKey, packed: packRecord(index), meta: item.meta });
+        results.push(new Error("not committed"));
+        written.push(...mine);
+      } catch (err) {
+        this.discard(mine);
+        results.push(err as Error);
+      }
+    }
+    if (ready.length === 0) return results;
+    try {
+      this.storage.writeTransaction((tx) => {
+        for (const r of ready) {
+          tx.put(r.indexKey, r.packed);
+          results[r.slot] = this.addVersion(tx, r.symbol, r.indexKey, { meta: r.meta });
+        }
+      });
+    } catch (err) {
+      this.discard(written);
+      for (const r of ready) results[r.slot] = err as Error;
+    }
+    return results;
+  }
+
+  /**
    * Appends the rows of `frame` after the last stored row of `symbol` as a new version. Only the new rows
    * are encoded and stored; the new index lists the previous version's segments followed by the new
    * ones. Appending to a symbol with no live version writes it.
