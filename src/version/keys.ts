@@ -8,7 +8,8 @@
  * | version | `V:<lib>/<symbol>/<version, 10 digits>` | msgpack `VersionRecord` | once |
  * | index | `I:<lib>/<symbol>/<id>` | msgpack `IndexRecord` | once |
  * | data segment | `S:<lib>/<symbol>/<id>` | encoded segment | once |
- * | snapshot | `N:<lib>/<name>` | msgpack snapshot | once |
+ * | snapshot | `N:<lib>/<name>` | msgpack `SnapshotRecord` | once |
+ * | staged chunk | `T:<lib>/<symbol>/<id>` | msgpack `StagedRecord` | once, until finalized |
  *
  * Names never contain `/` or NUL (checked at the API boundary), so a prefix names exactly one
  * library or symbol. Version numbers are zero-padded so key order is version order.
@@ -24,6 +25,8 @@ export const keys = {
   index: (lib: string, symbol: string, id: string) => `I:${lib}/${symbol}/${id}`,
   segment: (lib: string, symbol: string, id: string) => `S:${lib}/${symbol}/${id}`,
   snapshot: (lib: string, name: string) => `N:${lib}/${name}`,
+  staged: (lib: string, symbol: string, id: string) => `T:${lib}/${symbol}/${id}`,
+  stagedPrefix: (lib: string, symbol: string) => `T:${lib}/${symbol}/`,
   snapshotPrefix: (lib: string) => `N:${lib}/`,
   /** Every prefix under which a library keeps keys, for deleting it whole. */
   libraryPrefixes: (lib: string) => ["R", "V", "I", "S", "N", "T"].map((k) => `${k}:${lib}/`),

@@ -19,6 +19,14 @@ export interface ReadPlan {
   columns: number[];
   /** Per segment: which rows of it [from, to) land at result row `outRow`. */
   pieces: { segment: SegmentRef; from: number; to: number; outRow: number }[];
+  /** Result rows [outRow, outRow + rows) of `column` that no segment holds (dynamic schema): missing values. */
+  gaps: { column: number; outRow: number; rows: number }[];
+}
+
+/** Indices into `index.columns` of the columns a segment holds. */
+export function segmentColumns(seg: SegmentRef, where: Map<string, number>): number[] {
+  if (!seg.names) return Array.from({ length: seg.cols }, (_, i) => seg.colStart + i);
+  return seg.names.map((name) => where.get(name)).filter((i): i is number => i !== undefined);
 }
 
 /**
@@ -28,9 +36,9 @@ export interface ReadPlan {
 export function planRead(index: IndexRecord, request: ReadRequest): ReadPlan {
   const start = Math.max(0, Math.min(request.rowRange?.[0] ?? 0, index.rows));
   const end = Math.max(start, Math.min(request.rowRange?.[1] ?? index.rows, index.rows));
+  const where = new Map(index.columns.map((c, i) => [c.name, i]));
   let columns: number[];
   if (request.columns) {
-    const where = new Map(index.columns.map((c, i) => [c.name, i]));
     columns = request.columns.map((name) => {
       const i = where.get(name);
       if (i === undefined) {
@@ -45,17 +53,31 @@ export function planRead(index: IndexRecord, request: ReadRequest): ReadPlan {
   }
   const wanted = new Set(columns);
   const pieces: ReadPlan["pieces"] = [];
+  // Per row slice (keyed by its first row), the wanted columns its tiles hold, to find gaps.
+  const held = new Map<number, { outRow: number; rows: number; columns: Set<number> }>();
   // The index column lives in every tile; take it from the first tile of each row slice that is fetched.
   const needIndex = index.index.kind === "timestamp";
   for (const seg of index.segments) {
     const segEnd = seg.rowStart + seg.rows;
     if (seg.rows > 0 && (segEnd <= start || seg.rowStart >= end)) continue;
-    let useful = false;
-    for (let c = seg.colStart; c < seg.colStart + seg.cols && !useful; c++) useful = wanted.has(c);
-    if (!useful && !(needIndex && columns.length === 0 && seg.colStart === 0)) continue;
     const from = Math.max(start, seg.rowStart) - seg.rowStart;
     const to = Math.min(end, segEnd) - seg.rowStart;
-    pieces.push({ segment: seg, from, to, outRow: seg.rowStart + from - start });
+    const outRow = seg.rowStart + from - start;
+    const cols = segmentColumns(seg, where).filter((c) => wanted.has(c));
+    let slice = held.get(seg.rowStart);
+    if (!slice) {
+      slice = { outRow, rows: to - from, columns: new Set() };
+      held.set(seg.rowStart, slice);
+    }
+    for (const c of cols) slice.columns.add(c);
+    if (cols.length === 0 && !(needIndex && columns.length === 0 && seg.colStart === 0)) continue;
+    pieces.push({ segment: seg, from, to, outRow });
   }
-  return { rowStart: start, rows: end - start, columns, pieces };
+  const gaps: ReadPlan["gaps"] = [];
+  for (const slice of held.values()) {
+    if (slice.columns.size === columns.length || slice.rows === 0) continue;
+    for (const c of columns)
+      if (!slice.columns.has(c)) gaps.push({ column: c, outRow: slice.outRow, rows: slice.rows });
+  }
+  return { rowStart: start, rows: end - start, columns, pieces, gaps };
 }

@@ -18,6 +18,11 @@ export interface SegmentRef {
   cols: number;
   /** Stored size in bytes. */
   bytes: number;
+  /**
+   * The column names the tile holds, when they are not `columns[colStart, colStart + cols)` of its index
+   * (tiles appended under dynamic schema).
+   */
+  names?: string[];
   /** First and last timestamp of the tile, for timestamp-indexed frames. */
   first?: bigint;
   last?: bigint;

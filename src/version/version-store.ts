@@ -7,11 +7,10 @@ import {
   SegmentScratch,
 } from "../codec/segment.ts";
 import type { Kernels } from "../codec/wasm.ts";
-import { DTYPES, type StringArray } from "../dtypes.ts";
+import { DTYPES, type NumericArray, type StringArray } from "../dtypes.ts";
 import {
   CorruptSegmentError,
   InvalidArgumentError,
-  SchemaMismatchError,
   StorageError,
   SymbolNotFoundError,
   UnsortedIndexError,
@@ -22,7 +21,7 @@ import { concatFrames } from "./frame-concat.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
 import { collectGarbage } from "./garbage.ts";
 import { keys, lastPart, newId, versionOfKey } from "./keys.ts";
-import { planRead, type ReadRequest } from "./read-plan.ts";
+import { planRead, type ReadRequest, segmentColumns } from "./read-plan.ts";
 import {
   INDEX_FORMAT,
   type IndexRecord,
@@ -31,8 +30,10 @@ import {
   type SymbolRef,
   type VersionRecord,
 } from "./records.ts";
+import { appendIndex, checkAppendable, checkReplaceable, frameShape, isSorted } from "./schema-checks.ts";
 import { listSnapshots, readSnapshot } from "./snapshots.ts";
 import { planTiles, tileColumns } from "./tiling.ts";
+import { conformFrame, convertInto, fillMissing, unionColumns } from "./widen.ts";
 
 /** Segments are committed in transactions of about this many bytes, bounding the memory a write holds. */
 const WRITE_BATCH_BYTES = 128 * 1024 * 1024;
@@ -136,36 +137,21 @@ export class VersionStore {
   ): VersionRecord {
     const base = this.latest(symbol);
     if (!base) return this.write(k, symbol, frame, options);
-    checkAppendable(symbol, this.readIndex(base, symbol), frame);
+    const dynamic = this.config.dynamicSchema;
+    checkAppendable(symbol, this.readIndex(base, symbol), frameShape(frame), dynamic);
     const written: string[] = [];
     try {
       const added = this.writeSegments(k, symbol, frame, written);
       return this.storage.writeTransaction((tx) => {
         const [latestKey] = tx.keys(keys.versionPrefix(this.lib, symbol), { reverse: true, limit: 1 });
         const latestBytes = latestKey === undefined ? undefined : tx.get(latestKey);
-        if (!latestBytes) {
-          // Everything was deleted meanwhile: the appended rows become the whole symbol.
-          const indexKey = keys.index(this.lib, symbol, newId());
-          tx.put(indexKey, packRecord(added));
-          return this.addVersion(tx, symbol, indexKey, options);
+        // With everything deleted meanwhile, the appended rows become the whole symbol.
+        let combined = added;
+        if (latestBytes) {
+          const latest = unpackRecord<VersionRecord>(latestBytes, "version record");
+          const prior = unpackRecord<IndexRecord>(tx.get(latest.index) ?? new Uint8Array(0), "index record");
+          combined = appendIndex(symbol, prior, added, dynamic);
         }
-        const latest = unpackRecord<VersionRecord>(latestBytes, "version record");
-        const prior = unpackRecord<IndexRecord>(tx.get(latest.index) ?? new Uint8Array(0), "index record");
-        checkAppendable(symbol, prior, frame);
-        const combined: IndexRecord = {
-          ...prior,
-          rows: prior.rows + added.rows,
-          index:
-            prior.index.kind === "timestamp" && added.index.kind === "timestamp"
-              ? { ...prior.index, sorted: prior.index.sorted && added.index.sorted }
-              : prior.index,
-          segments: [
-            ...prior.segments,
-            ...added.segments.map((s) => ({ ...s, rowStart: s.rowStart + prior.rows })),
-          ],
-        };
-        // Zero-row tiles only carry the schema of an empty frame; drop them once there are rows.
-        if (combined.rows > 0) combined.segments = combined.segments.filter((s) => s.rows > 0);
         const indexKey = keys.index(this.lib, symbol, newId());
         tx.put(indexKey, packRecord(combined));
         return this.addVersion(tx, symbol, indexKey, options);
@@ -271,7 +257,10 @@ export class VersionStore {
       const base = this.latest(symbol);
       if (!base) throw this.symbolNotFound(symbol);
       const index = this.readIndex(base, symbol);
-      if (data) checkReplaceable(symbol, index, data, range);
+      const dynamic = this.config.dynamicSchema;
+      if (data) checkReplaceable(symbol, index, data, range, dynamic);
+      // Under dynamic schema the new rows may add or widen columns: every part takes the union schema.
+      const columns = data && dynamic ? unionColumns(symbol, index.columns, data.columns) : index.columns;
       const [r0, r1] = this.rowsInDateRange(k, symbol, base, index, range);
       const slices = index.segments.filter((s) => s.colStart === 0 && s.rows > 0);
       const around = (row: number) => slices.find((s) => s.rowStart < row && row < s.rowStart + s.rows);
@@ -283,14 +272,23 @@ export class VersionStore {
         this.readRows(k, symbol, base, index, { rowRange: [lo, r0] }).frame,
         this.readRows(k, symbol, base, index, { rowRange: [r1, hi] }).frame,
       ]);
-      const middle = concatFrames(data ? [before, data, after] : [before, after]);
+      const parts = (data ? [before, data, after] : [before, after]).map((f) =>
+        columns === index.columns ? f : conformFrame(f, columns),
+      );
+      const middle = concatFrames(parts);
       const written: string[] = [];
       try {
         const added = this.writeSegments(k, symbol, middle, written);
         const shift = lo + middle.numRows - hi;
         const segments = [
           ...index.segments.filter((s) => s.rows > 0 && s.rowStart + s.rows <= lo),
-          ...added.segments.map((s) => ({ ...s, rowStart: s.rowStart + lo })),
+          ...added.segments.map((s) => ({
+            ...s,
+            rowStart: s.rowStart + lo,
+            ...(dynamic
+              ? { names: middle.columns.slice(s.colStart, s.colStart + s.cols).map((c) => c.name) }
+              : {}),
+          })),
           ...index.segments
             .filter((s) => s.rows > 0 && s.rowStart >= hi)
             .map((s) => ({ ...s, rowStart: s.rowStart + shift })),
@@ -298,6 +296,7 @@ export class VersionStore {
         const rows = index.rows + shift;
         const record: IndexRecord = {
           ...index,
+          columns,
           rows,
           segments: rows > 0 ? segments.filter((s) => s.rows > 0) : added.segments,
         };
@@ -481,19 +480,36 @@ export class VersionStore {
         : (new Array(plan.rows).fill(null) as StringArray);
       return { name, dtype, values };
     });
-    const byName = new Map(columns.map((c) => [c.name, c]));
+    const byIndex = new Map(plan.columns.map((c, i) => [c, columns[i]]));
+    const where = new Map(index.columns.map((c, i) => [c.name, i]));
     const indexValues = index.index.kind === "timestamp" ? new BigInt64Array(plan.rows) : null;
     for (const piece of plan.pieces) {
       const seg = piece.segment;
       this.withSegment(k, symbol, record, seg, (parsed) => {
-        for (let c = seg.colStart; c < seg.colStart + seg.cols; c++) {
-          const col = byName.get(index.columns[c].name);
-          if (col) decodeSegmentColumn(k, parsed, col.name, col.values, piece.outRow, piece.from, piece.to);
+        for (const c of segmentColumns(seg, where)) {
+          const col = byIndex.get(c);
+          if (!col) continue;
+          const storedAs = parsed.columns.get(col.name)?.dtype ?? col.dtype;
+          if (storedAs === col.dtype) {
+            decodeSegmentColumn(k, parsed, col.name, col.values, piece.outRow, piece.from, piece.to);
+          } else {
+            // Written before dynamic schema widened the column: decode as stored, then widen.
+            const info = DTYPES[storedAs];
+            if (!info.array || !DTYPES[col.dtype].array)
+              throw new CorruptSegmentError("segment column has an impossible dtype");
+            const temp = new info.array(piece.to - piece.from);
+            decodeSegmentColumn(k, parsed, col.name, temp, 0, piece.from, piece.to);
+            convertInto(temp, col.values as NumericArray, piece.outRow);
+          }
         }
         if (indexValues && index.index.kind === "timestamp" && seg.colStart === 0) {
           decodeSegmentColumn(k, parsed, index.index.name, indexValues, piece.outRow, piece.from, piece.to);
         }
       });
+    }
+    for (const gap of plan.gaps) {
+      const col = byIndex.get(gap.column);
+      if (col) fillMissing(col.values, col.dtype, gap.outRow, gap.outRow + gap.rows);
     }
     const frame: FrameData = {
       numRows: plan.rows,
@@ -663,87 +679,4 @@ export class VersionStore {
     }
     collectGarbage(tx, this.lib, symbol, doomed);
   }
-}
-
-/**
- * Checks that `frame` can follow `stored`: same index kind and name, same columns with the same dtypes
- * in the same order, and (for timestamps) no new row before the last stored one.
- */
-function checkAppendable(symbol: string, stored: IndexRecord, frame: FrameData): void {
-  const storedIndex =
-    stored.index.kind === "timestamp" ? `timestamp index '${stored.index.name}'` : "row-number index";
-  const newIndex =
-    frame.index.kind === "timestamp" ? `timestamp index '${frame.index.name}'` : "row-number index";
-  if (storedIndex !== newIndex) {
-    throw new SchemaMismatchError(
-      `Cannot append to '${symbol}': it has a ${storedIndex} but the new data has a ${newIndex}. ` +
-        "Give the new rows the same kind of index.",
-    );
-  }
-  const want = schemaOf(stored.columns);
-  const got = schemaOf(frame.columns);
-  if (want !== got) {
-    throw new SchemaMismatchError(
-      `Cannot append to '${symbol}': stored columns are (${want}) but the new data has (${got}). ` +
-        "Match the names, order and dtypes, or write a new version with write().",
-    );
-  }
-  if (frame.index.kind === "timestamp" && frame.numRows > 0) {
-    const lastStored = [...stored.segments].reverse().find((s) => s.rows > 0)?.last;
-    const firstNew = frame.index.values[0];
-    if (lastStored !== undefined && firstNew < lastStored) {
-      throw new UnsortedIndexError(
-        `Cannot append to '${symbol}': the new rows start at ${firstNew} ns, before the last stored row ` +
-          `(${lastStored} ns). Append only rows at or after the end, or use update() to replace a range.`,
-      );
-    }
-  }
-}
-
-/** Column names and dtypes in order, as error messages show them and schema checks compare them. */
-function schemaOf(columns: readonly { name: string; dtype: string }[]): string {
-  return columns.map((c) => `${c.name}: ${c.dtype}`).join(", ");
-}
-
-/** `data` may replace rows of `stored` in `range`: same schema, sorted, and inside the range. */
-function checkReplaceable(
-  symbol: string,
-  stored: IndexRecord,
-  data: FrameData,
-  range: [bigint | null, bigint | null],
-): void {
-  const want = schemaOf(stored.columns);
-  const got = schemaOf(data.columns);
-  const sameIndex =
-    stored.index.kind === "timestamp" &&
-    data.index.kind === "timestamp" &&
-    stored.index.name === data.index.name;
-  if (want !== got || !sameIndex) {
-    throw new SchemaMismatchError(
-      `Cannot update '${symbol}': stored columns are (${want}) with index '${stored.index.kind === "timestamp" ? stored.index.name : "row number"}', ` +
-        `but the new data has (${got}). Match names, order, dtypes and the index name, or write a new version.`,
-    );
-  }
-  if (data.index.kind !== "timestamp") return;
-  const values = data.index.values;
-  if (!isSorted(values)) {
-    throw new UnsortedIndexError(
-      `Cannot update '${symbol}': the new rows' timestamps are not in order; sort them first.`,
-    );
-  }
-  const [start, end] = range;
-  if (
-    values.length > 0 &&
-    ((start !== null && values[0] < start) || (end !== null && values[values.length - 1] > end))
-  ) {
-    throw new InvalidArgumentError(
-      `Cannot update '${symbol}': the new rows run from ${values[0]} to ${values[values.length - 1]} ns, outside dateRange; ` +
-        "widen dateRange or drop those rows.",
-    );
-  }
-}
-
-function isSorted(values: BigInt64Array): boolean {
-  for (let i = 1; i < values.length; i++) if (values[i] < values[i - 1]) return false;
-  return true;
 }
