@@ -11,6 +11,7 @@ import { toNanos } from "../frame/timestamps.ts";
 import type { ReadRequest } from "../version/read-plan.ts";
 import type { VersionRecord } from "../version/records.ts";
 import { dropSnapshot, listSnapshots, readSnapshot, takeSnapshot } from "../version/snapshots.ts";
+import { deleteStaged, finalizeStaged, stageChunk } from "../version/staging.ts";
 import type { VersionSelector, VersionStore } from "../version/version-store.ts";
 import { fromFrameData, toFrameData } from "./convert.ts";
 import { DataError } from "./data-error.ts";
@@ -47,7 +48,9 @@ export class Library {
   /**
    * Writes `data` as a new version of `symbol` (version 0 for a new symbol). `data` is a `DataFrame` or a
    * record of columns. `metadata` is any msgpack-able value stored with the version;
-   * `prunePreviousVersions` deletes the older versions once the new one is in place.
+   * `prunePreviousVersions` deletes the older versions once the new one is in place. With `staged: true`
+   * the frame is stored as a staged chunk and no version is made (the result's `version` is -1) until
+   * `finalizeStagedData` or `sortAndFinalizeStagedData` turns all staged chunks into one version.
    */
   async write(
     symbol: string,
@@ -56,10 +59,16 @@ export class Library {
   ): Promise<VersionedItem> {
     checkName("symbol", symbol);
     const opts = checkOptions("write", options, ["metadata", "prunePreviousVersions", "staged"]);
-    if (opts.staged) {
-      throw new InvalidArgumentError("write: staged writes are not supported by this version of floe yet.");
-    }
     const frame = toFrameData(asDataFrame(data, "write"));
+    if (opts.staged === true) {
+      if (opts.metadata !== undefined || opts.prunePreviousVersions !== undefined) {
+        throw new InvalidArgumentError(
+          "write: a staged write makes no version, so metadata and prunePreviousVersions belong to finalizeStagedData.",
+        );
+      }
+      stageChunk(this.store, await loadKernels(), symbol, frame);
+      return { symbol, library: this.name, version: -1, metadata: undefined, timestamp: new Date() };
+    }
     const meta = optionalMetadata(opts.metadata);
     const k = await loadKernels();
     const record = this.store.write(k, symbol, frame, { meta, prune: opts.prunePreviousVersions === true });
@@ -166,6 +175,58 @@ export class Library {
     const k = await loadKernels();
     const record = this.store.append(k, symbol, frame, { meta, prune: opts.prunePreviousVersions === true });
     return this.item(symbol, record);
+  }
+
+  /**
+   * Turns every chunk staged for `symbol` (by any process) into one new version: `mode: "write"` (default)
+   * makes them the whole symbol, `"append"` adds them after its latest version. Chunks are ordered by
+   * their first timestamp (row-indexed ones by staging time) and used as stored, no data rewritten; with a
+   * timestamp index they must not overlap (`UnsortedIndexError`: use `sortAndFinalizeStagedData`).
+   */
+  async finalizeStagedData(
+    symbol: string,
+    options?: { mode?: "write" | "append"; metadata?: unknown; prunePreviousVersions?: boolean },
+  ): Promise<VersionedItem> {
+    return this.finalize("finalizeStagedData", symbol, options, false);
+  }
+
+  /**
+   * Like `finalizeStagedData`, but reads all staged rows, sorts them by timestamp (stable) and writes them
+   * anew, so chunks may overlap and arrive in any order.
+   */
+  async sortAndFinalizeStagedData(
+    symbol: string,
+    options?: { mode?: "write" | "append"; metadata?: unknown; prunePreviousVersions?: boolean },
+  ): Promise<VersionedItem> {
+    return this.finalize("sortAndFinalizeStagedData", symbol, options, true);
+  }
+
+  private async finalize(
+    call: string,
+    symbol: string,
+    options: { mode?: unknown; metadata?: unknown; prunePreviousVersions?: boolean } | undefined,
+    sort: boolean,
+  ): Promise<VersionedItem> {
+    checkName("symbol", symbol);
+    const opts = checkOptions(call, options, ["mode", "metadata", "prunePreviousVersions"]);
+    const mode = opts.mode ?? "write";
+    if (mode !== "write" && mode !== "append") {
+      throw new InvalidArgumentError(`${call}: mode must be "write" or "append", got ${describe(mode)}.`);
+    }
+    const k = await loadKernels();
+    const record = finalizeStaged(this.store, k, symbol, {
+      mode,
+      sort,
+      meta: optionalMetadata(opts.metadata),
+      prune: opts.prunePreviousVersions === true,
+    });
+    return this.item(symbol, record);
+  }
+
+  /** Drops every chunk staged for `symbol` and frees its segments; versions are untouched. */
+  async deleteStagedData(symbol: string): Promise<void> {
+    checkName("symbol", symbol);
+    deleteStaged(this.store, symbol);
   }
 
   /**

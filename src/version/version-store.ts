@@ -163,7 +163,7 @@ export class VersionStore {
   }
 
   /** Encodes and stores the tiles of `frame`; returns the index record describing them (not yet stored). */
-  private writeSegments(k: Kernels, symbol: string, frame: FrameData, written: string[]): IndexRecord {
+  writeSegments(k: Kernels, symbol: string, frame: FrameData, written: string[]): IndexRecord {
     const { rowsPerSegment, columnsPerSegment } = this.config;
     const tiles = planTiles(frame.numRows, frame.columns.length, rowsPerSegment, columnsPerSegment);
     const segments: SegmentRef[] = [];
@@ -336,7 +336,7 @@ export class VersionStore {
   }
 
   /** Best-effort removal of segments a failed write left behind. */
-  private discard(written: string[]): void {
+  discard(written: string[]): void {
     if (written.length === 0) return;
     try {
       this.storage.writeTransaction((tx) => {
@@ -461,7 +461,7 @@ export class VersionStore {
   }
 
   /** The rows and columns `request` asks for of the version `record` (whose index is `index`). */
-  private readRows(
+  readRows(
     k: Kernels,
     symbol: string,
     record: VersionRecord,

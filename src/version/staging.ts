@@ -1,0 +1,223 @@
+import { packRecord, unpackRecord } from "../codec/msgpack.ts";
+import type { Kernels } from "../codec/wasm.ts";
+import { InvalidArgumentError, SchemaMismatchError, UnsortedIndexError } from "../errors.ts";
+import type { WriteTransaction } from "../storage/storage.ts";
+import { concatFrames } from "./frame-concat.ts";
+import type { FrameData } from "./frame-data.ts";
+import { keys, newId } from "./keys.ts";
+import type { IndexRecord, StagedRecord, VersionRecord } from "./records.ts";
+import { appendIndex, lastTimestamp, schemaOf } from "./schema-checks.ts";
+import type { VersionStore } from "./version-store.ts";
+import { conformFrame, unionColumns } from "./widen.ts";
+
+/**
+ * Staged writes let many writers build one version of a symbol: each stages chunks (segments plus a
+ * `T:` record, no version), and one finalize turns every chunk staged so far into a single version in one
+ * transaction. A chunk staged after the finalize read the list waits for the next finalize.
+ */
+
+/** Stores `frame` as a staged chunk of `symbol`; no version is created. */
+export function stageChunk(store: VersionStore, k: Kernels, symbol: string, frame: FrameData): void {
+  const written: string[] = [];
+  try {
+    const index = store.writeSegments(k, symbol, frame, written);
+    const record: StagedRecord = { ts: Date.now(), index };
+    store.storage.writeTransaction((tx) =>
+      tx.put(keys.staged(store.lib, symbol, newId()), packRecord(record)),
+    );
+  } catch (err) {
+    store.discard(written);
+    throw err;
+  }
+}
+
+export interface FinalizeOptions {
+  mode: "write" | "append";
+  /** Rewrite the staged rows sorted by timestamp instead of requiring chunks that follow each other. */
+  sort: boolean;
+  meta?: Uint8Array;
+  prune?: boolean;
+}
+
+/**
+ * Makes one new version of `symbol` from all its staged chunks (`mode` "write": they are the whole
+ * symbol; "append": they follow its latest version). Without `sort` the chunks' segments are used as they
+ * are, ordered by first timestamp (or staging time for row-indexed chunks), and must not overlap; with
+ * `sort` their rows are read, sorted by timestamp and written anew. The staged records go in the same
+ * transaction as the new version, so a failure keeps them for another try.
+ */
+export function finalizeStaged(
+  store: VersionStore,
+  k: Kernels,
+  symbol: string,
+  options: FinalizeOptions,
+): VersionRecord {
+  const lib = store.lib;
+  const dynamic = store.config.dynamicSchema;
+  const chunks = store.storage
+    .readTransaction(() =>
+      store.storage.keys(keys.stagedPrefix(lib, symbol)).map((key) => {
+        const bytes = store.storage.getView(key);
+        return { key, record: unpackRecord<StagedRecord>(bytes ?? new Uint8Array(0), `staged chunk ${key}`) };
+      }),
+    )
+    .sort((a, b) => a.record.ts - b.record.ts || (a.key < b.key ? -1 : 1)); // staging order, as near as clocks tell
+  if (chunks.length === 0) {
+    throw new InvalidArgumentError(
+      `No staged data for '${symbol}' in library '${lib}'; stage chunks with write(symbol, data, { staged: true }) first.`,
+    );
+  }
+  const indexes = chunks.map((c) => c.record.index);
+  const kinds = new Set(
+    indexes.map((i) => (i.index.kind === "timestamp" ? `timestamp '${i.index.name}'` : "row")),
+  );
+  if (kinds.size > 1) {
+    throw new SchemaMismatchError(
+      `Staged chunks of '${symbol}' mix indexes (${[...kinds].join(", ")}); delete them with deleteStagedData and stage again.`,
+    );
+  }
+  let columns = indexes[0].columns;
+  for (const index of indexes) {
+    if (dynamic) columns = unionColumns(symbol, columns, index.columns);
+    else if (schemaOf(index.columns) !== schemaOf(columns)) {
+      throw new SchemaMismatchError(
+        `Staged chunks of '${symbol}' differ in columns: (${schemaOf(columns)}) and (${schemaOf(index.columns)}). ` +
+          "Stage chunks with one schema, or use a library with dynamicSchema: true.",
+      );
+    }
+  }
+  const timestamped = indexes[0].index.kind === "timestamp";
+  if (options.sort && !timestamped) {
+    throw new InvalidArgumentError(
+      `sortAndFinalizeStagedData needs a timestamp index, but the chunks of '${symbol}' are row-indexed; use finalizeStagedData.`,
+    );
+  }
+  const stagedKeys = new Set(chunks.map((c) => c.key));
+  if (options.sort) {
+    const frames = chunks.map((c) => {
+      const fake: VersionRecord = { v: -1, ts: c.record.ts, index: c.key };
+      const frame = store.readRows(k, symbol, fake, c.record.index, {}).frame;
+      return dynamic ? conformFrame(frame, columns) : frame;
+    });
+    const sorted = sortByTimestamp(concatFrames(frames));
+    const written: string[] = [];
+    try {
+      const added = store.writeSegments(k, symbol, sorted, written);
+      return commit(store, symbol, options, stagedKeys, added);
+    } catch (err) {
+      store.discard(written);
+      throw err;
+    }
+  }
+  const nonEmpty = chunks.filter((c) => c.record.index.rows > 0);
+  const ordered = (nonEmpty.length > 0 ? nonEmpty : chunks.slice(0, 1)).sort((a, b) => {
+    if (timestamped) {
+      const fa = a.record.index.segments[0]?.first ?? 0n;
+      const fb = b.record.index.segments[0]?.first ?? 0n;
+      if (fa !== fb) return fa < fb ? -1 : 1;
+    }
+    return a.record.ts - b.record.ts || (a.key < b.key ? -1 : 1);
+  });
+  let combined = ordered[0].record.index;
+  for (const c of ordered.slice(1)) {
+    const next = c.record.index;
+    if (timestamped) {
+      const prevLast = lastTimestamp(combined);
+      const first = next.segments.find((s) => s.rows > 0)?.first;
+      const unsorted =
+        (next.index.kind === "timestamp" && !next.index.sorted) ||
+        (combined.index.kind === "timestamp" && !combined.index.sorted);
+      if (unsorted || (prevLast !== undefined && first !== undefined && first < prevLast)) {
+        throw new UnsortedIndexError(
+          `Staged chunks of '${symbol}' overlap or are unsorted in time; use sortAndFinalizeStagedData to sort them.`,
+        );
+      }
+    }
+    combined = appendIndex(symbol, combined, next, dynamic);
+  }
+  if (combined.index.kind === "timestamp" && !combined.index.sorted) {
+    throw new UnsortedIndexError(
+      `A staged chunk of '${symbol}' has unsorted timestamps; use sortAndFinalizeStagedData to sort them.`,
+    );
+  }
+  return commit(store, symbol, options, stagedKeys, combined);
+}
+
+/**
+ * The final transaction: the new index and version; the staged records it consumed removed, with the
+ * staged segments the new index does not use (all of them after a sort, empty chunks otherwise).
+ */
+function commit(
+  store: VersionStore,
+  symbol: string,
+  options: FinalizeOptions,
+  stagedKeys: Set<string>,
+  added: IndexRecord,
+): VersionRecord {
+  const lib = store.lib;
+  return store.storage.writeTransaction((tx) => {
+    let index = added;
+    if (options.mode === "append") {
+      const [latestKey] = tx.keys(keys.versionPrefix(lib, symbol), { reverse: true, limit: 1 });
+      const latestBytes = latestKey === undefined ? undefined : tx.get(latestKey);
+      if (latestBytes) {
+        const latest = unpackRecord<VersionRecord>(latestBytes, "version record");
+        const prior = unpackRecord<IndexRecord>(tx.get(latest.index) ?? new Uint8Array(0), "index record");
+        index = appendIndex(symbol, prior, added, store.config.dynamicSchema);
+      }
+    }
+    const used = new Set(index.segments.map((s) => s.key));
+    for (const key of stagedKeys) {
+      if (!tx.get(key)) {
+        throw new InvalidArgumentError(
+          `Staged data of '${symbol}' changed while finalizing (another finalize or deleteStagedData ran); nothing was done.`,
+        );
+      }
+      removeChunk(tx, key, used);
+    }
+    const indexKey = keys.index(lib, symbol, newId());
+    tx.put(indexKey, packRecord(index));
+    return store.addVersion(tx, symbol, indexKey, { meta: options.meta, prune: options.prune });
+  });
+}
+
+/** Removes every staged chunk of `symbol` and its segments; returns how many there were. */
+export function deleteStaged(store: VersionStore, symbol: string): number {
+  return store.storage.writeTransaction((tx) => {
+    const stagedKeys = tx.keys(keys.stagedPrefix(store.lib, symbol));
+    for (const key of stagedKeys) removeChunk(tx, key);
+    return stagedKeys.length;
+  });
+}
+
+/** Removes a staged record and those of its segments not in `keep`. */
+function removeChunk(tx: WriteTransaction, key: string, keep?: Set<string>): void {
+  const bytes = tx.get(key);
+  const segments = bytes ? unpackRecord<StagedRecord>(bytes, "staged chunk").index.segments : [];
+  for (const seg of segments) if (!keep?.has(seg.key)) tx.remove(seg.key);
+  tx.remove(key);
+}
+
+/** The rows of `frame` in timestamp order (stable: equal timestamps keep their order). */
+function sortByTimestamp(frame: FrameData): FrameData {
+  if (frame.index.kind !== "timestamp") return frame;
+  const ts = frame.index.values;
+  const order = Array.from({ length: frame.numRows }, (_, i) => i);
+  order.sort((a, b) => (ts[a] < ts[b] ? -1 : ts[a] > ts[b] ? 1 : a - b));
+  const take = <T extends { length: number }>(values: T, make: (n: number) => T): T => {
+    const out = make(values.length) as unknown as Record<number, unknown>;
+    const src = values as unknown as Record<number, unknown>;
+    for (let i = 0; i < order.length; i++) out[i] = src[order[i]];
+    return out as unknown as T;
+  };
+  return {
+    numRows: frame.numRows,
+    columns: frame.columns.map((c) => ({
+      ...c,
+      values: Array.isArray(c.values)
+        ? take(c.values, (n) => new Array(n))
+        : take(c.values, (n) => new (c.values.constructor as new (n: number) => typeof c.values)(n)),
+    })),
+    index: { ...frame.index, values: take(ts, (n) => new BigInt64Array(n)) },
+  };
+}
