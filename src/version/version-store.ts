@@ -72,12 +72,41 @@ export class VersionStore {
   ): VersionRecord {
     const written: string[] = [];
     try {
-      const index = this.writeSegments(k, symbol, frame, written);
-      return this.commitVersion(symbol, index, options);
+      const previous = this.config.dedup ? this.latest(symbol) : undefined;
+      const reuse = previous ? this.dedupAgainst(this.readIndex(previous, symbol)) : undefined;
+      const index = this.writeSegments(k, symbol, frame, written, reuse);
+      const record = this.commitVersion(symbol, index, options, reuse !== undefined);
+      if (record) return record;
+      // A segment we meant to share was deleted meanwhile: store this version's own copies instead.
+      this.discard(written.splice(0));
+      const own = this.writeSegments(k, symbol, frame, written);
+      return this.commitVersion(symbol, own, options, false) as VersionRecord;
     } catch (err) {
       this.discard(written);
       throw err;
     }
+  }
+
+  /**
+   * For dedup: finds, among `previous`'s segments, one byte-identical to a newly encoded tile, so the
+   * new version can list it instead of storing a copy. Candidates must match in shape and size; the
+   * bytes are then compared in full, so a match is never a hash collision.
+   */
+  private dedupAgainst(previous: IndexRecord): (bytes: Uint8Array, tile: SegmentRef) => string | undefined {
+    const bySize = new Map<number, SegmentRef[]>();
+    for (const seg of previous.segments) {
+      const list = bySize.get(seg.bytes) ?? [];
+      list.push(seg);
+      bySize.set(seg.bytes, list);
+    }
+    return (bytes, tile) => {
+      for (const seg of bySize.get(bytes.byteLength) ?? []) {
+        if (seg.rows !== tile.rows || seg.cols !== tile.cols) continue;
+        const stored = this.storage.getView(seg.key);
+        if (stored && sameBytes(stored, bytes)) return seg.key;
+      }
+      return undefined;
+    };
   }
 
   /**
@@ -163,7 +192,13 @@ export class VersionStore {
   }
 
   /** Encodes and stores the tiles of `frame`; returns the index record describing them (not yet stored). */
-  writeSegments(k: Kernels, symbol: string, frame: FrameData, written: string[]): IndexRecord {
+  writeSegments(
+    k: Kernels,
+    symbol: string,
+    frame: FrameData,
+    written: string[],
+    reuse?: (bytes: Uint8Array, tile: SegmentRef) => string | undefined,
+  ): IndexRecord {
     const { rowsPerSegment, columnsPerSegment } = this.config;
     const tiles = planTiles(frame.numRows, frame.columns.length, rowsPerSegment, columnsPerSegment);
     const segments: SegmentRef[] = [];
@@ -178,14 +213,19 @@ export class VersionStore {
         while (next < tiles.length && batchBytes < WRITE_BATCH_BYTES) {
           const tile = tiles[next++];
           const bytes = encodeSegment(k, tile.rows, tileColumns(frame, tile), scratch);
-          const key = keys.segment(this.lib, symbol, newId());
-          const ref: SegmentRef = { key, ...tile, bytes: bytes.byteLength };
+          const ref: SegmentRef = { key: "", ...tile, bytes: bytes.byteLength };
           if (ts && tile.rows > 0) {
             ref.first = ts[tile.rowStart];
             ref.last = ts[tile.rowStart + tile.rows - 1];
           }
-          tx.put(key, bytes);
-          written.push(key);
+          const shared = reuse?.(bytes, ref);
+          if (shared) {
+            ref.key = shared;
+          } else {
+            ref.key = keys.segment(this.lib, symbol, newId());
+            tx.put(ref.key, bytes);
+            written.push(ref.key);
+          }
           segments.push(ref);
           batchBytes += bytes.byteLength;
         }
@@ -208,10 +248,13 @@ export class VersionStore {
     symbol: string,
     index: IndexRecord,
     options: { meta?: Uint8Array; prune?: boolean },
-  ): VersionRecord {
+    shares: boolean,
+  ): VersionRecord | undefined {
     const indexKey = keys.index(this.lib, symbol, newId());
     const packedIndex = packRecord(index);
     return this.storage.writeTransaction((tx) => {
+      // Shared (deduplicated) segments belong to another version that a delete may have freed meanwhile.
+      if (shares && index.segments.some((s) => tx.get(s.key) === undefined)) return undefined;
       tx.put(indexKey, packedIndex);
       return this.addVersion(tx, symbol, indexKey, options);
     });
@@ -679,4 +722,20 @@ export class VersionStore {
     }
     collectGarbage(tx, this.lib, symbol, doomed);
   }
+}
+
+/** True when `a` and `b` hold the same bytes. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  let i = 0;
+  // Word-wise where both views allow it; the tail and unaligned views go byte by byte.
+  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+    const words = a.byteLength >>> 2;
+    const wa = new Uint32Array(a.buffer, a.byteOffset, words);
+    const wb = new Uint32Array(b.buffer, b.byteOffset, words);
+    for (; i < words; i++) if (wa[i] !== wb[i]) return false;
+    i = words * 4;
+  }
+  for (; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
