@@ -509,6 +509,15 @@ export class Library {
     this.store.delete(symbol, versions);
   }
 
+  /**
+   * Deletes every version of `symbol` except the latest and frees the storage nothing else references
+   * (versions a snapshot holds stay readable through it). `SymbolNotFoundError` if it has no version.
+   */
+  async prunePreviousVersions(symbol: string): Promise<void> {
+    checkName("symbol", symbol);
+    this.store.pruneVersions(symbol);
+  }
+
   /** Schema, row count, index span and date of a version, read from its index without touching data. */
   async getDescription(symbol: string, options?: { asOf?: AsOf }): Promise<SymbolDescription> {
     checkName("symbol", symbol);

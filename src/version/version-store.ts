@@ -712,6 +712,15 @@ export class VersionStore {
     });
   }
 
+  /** Deletes every version of `symbol` but the latest, freeing what only they referenced. */
+  pruneVersions(symbol: string): void {
+    this.storage.writeTransaction((tx) => {
+      const existing = tx.keys(keys.versionPrefix(this.lib, symbol));
+      if (existing.length === 0) throw this.symbolNotFound(symbol);
+      this.removeVersions(tx, symbol, existing.slice(0, -1));
+    });
+  }
+
   /** Removes version keys and frees the indexes and segments nothing else references. */
   private removeVersions(tx: WriteTransaction, symbol: string, versionKeys: string[]): void {
     const doomed: string[] = [];

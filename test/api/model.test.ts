@@ -59,7 +59,7 @@ describe("model", () => {
               let b = o.b === null ? null : BigInt(o.b);
               if (a !== null && b !== null && b < a) [a, b] = [b, a];
               const inside = (t: bigint) => (a === null || t >= a) && (b === null || t <= b);
-              const keep = model.filter((r) => !inside(r[0]));
+              const keep: Rows = model.filter((r) => !inside(r[0]));
               if (o.kind === "delete") {
                 await lib.deleteDataInRange("s", [a, b]);
                 model = keep;
@@ -73,7 +73,7 @@ describe("model", () => {
                 ];
               }
             }
-            history.push(model);
+            if (model !== null) history.push(model);
           }
           for (const [v, rows] of history.entries()) {
             const got = (await lib.read("s", { asOf: v })).data!;

@@ -147,6 +147,25 @@ describe("snapshots", () => {
     await ac.close();
   });
 
+  it("prunePreviousVersions keeps the latest and what snapshots hold (test_prune_previous)", async () => {
+    const { ac, lib, path } = await lmdbLibrary();
+    for (const v of [0, 1, 2, 3]) await lib.write("a", frame(v, v, v));
+    await lib.snapshot("s1", { versions: { a: 1 } });
+    await lib.prunePreviousVersions("a");
+    expect((await lib.listVersions("a")).map((v) => [v.version, v.deleted])).toEqual([
+      [3, false],
+      [1, true],
+    ]);
+    expect(await readX(lib, "a")).toEqual([3, 3, 3]);
+    expect(await readX(lib, "a", "s1")).toEqual([1, 1, 1]);
+    await rejectsWith(lib.read("a", { asOf: 2 }), "VersionNotFoundError");
+    const raw = open<Uint8Array, string>({ path, encoding: "binary", noSubdir: false });
+    expect([...raw.getKeys({ start: "S:lib/a/", end: "S:lib/a/\u{10ffff}" })].length).toBe(4); // 2 versions × 2 tiles
+    await raw.close();
+    await rejectsWith(lib.prunePreviousVersions("nope"), "SymbolNotFoundError");
+    await ac.close();
+  });
+
   it("listVersions shows which snapshots hold each version (test_list_versions)", async () => {
     const { ac, lib } = await lmdbLibrary();
     await lib.write("t1", frame(1));
