@@ -10,6 +10,8 @@ export interface AppendShape {
   index: { kind: "row" } | { kind: "timestamp"; name: string };
   /** The first new timestamp, when there are rows and a timestamp index. */
   first?: bigint;
+  /** False when the new rows' timestamps are out of order. */
+  sorted: boolean;
 }
 
 /** The shape of a frame about to be appended. */
@@ -18,6 +20,7 @@ export function frameShape(frame: FrameData): AppendShape {
     columns: frame.columns,
     index: frame.index.kind === "timestamp" ? { kind: "timestamp", name: frame.index.name } : { kind: "row" },
     first: frame.index.kind === "timestamp" && frame.numRows > 0 ? frame.index.values[0] : undefined,
+    sorted: frame.index.kind !== "timestamp" || isSorted(frame.index.values),
   };
 }
 
@@ -27,6 +30,7 @@ export function indexShape(index: IndexRecord): AppendShape {
     columns: index.columns,
     index: index.index.kind === "timestamp" ? { kind: "timestamp", name: index.index.name } : { kind: "row" },
     first: index.segments.find((s) => s.rows > 0)?.first,
+    sorted: index.index.kind !== "timestamp" || index.index.sorted,
   };
 }
 
@@ -70,6 +74,12 @@ export function checkAppendable(
           "Match the names, order and dtypes, write a new version with write(), or create the library with dynamicSchema: true.",
       );
     }
+  }
+  if (!next.sorted) {
+    throw new UnsortedIndexError(
+      `Cannot append to '${symbol}': the new rows' timestamps are not in ascending order. Sort them first ` +
+        "(or stage them and use sortAndFinalizeStagedData).",
+    );
   }
   const lastStored = lastTimestamp(stored);
   if (next.first !== undefined && lastStored !== undefined && next.first < lastStored) {

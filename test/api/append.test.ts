@@ -47,6 +47,13 @@ describe("append", () => {
       "SchemaMismatchError",
     );
     await rejectsWith(lib.append("s", { x: [3] }), "SchemaMismatchError");
+    // ArcticDB's validate_index: rows out of order among themselves cannot be appended either.
+    const unsorted = new BigInt64Array([30n, 20n]);
+    const err = await rejectsWith(
+      lib.append("s", new DataFrame({ x: [1, 2] }, { index: unsorted })),
+      "UnsortedIndexError",
+    );
+    expect(err.message).toMatch(/not in ascending order/);
     expect((await lib.listVersions("s")).length).toBe(1);
     await ac.close();
   });
