@@ -511,8 +511,10 @@ export class VersionStore {
     index: IndexRecord,
     request: ReadRequest,
   ): { frame: FrameData; rowStart: number } {
+    // Index columns the date-range lookup decoded, reused below instead of decoding them again.
+    const decoded = new Map<string, BigInt64Array>();
     const rowRange = request.dateRange
-      ? this.rowsInDateRange(k, symbol, record, index, request.dateRange)
+      ? this.rowsInDateRange(k, symbol, record, index, request.dateRange, decoded)
       : request.rowRange;
     const plan = planRead(index, { ...request, rowRange });
     const columns: ColumnData[] = plan.columns.map((i) => {
@@ -546,7 +548,10 @@ export class VersionStore {
           }
         }
         if (indexValues && index.index.kind === "timestamp" && seg.colStart === 0) {
-          decodeSegmentColumn(k, parsed, index.index.name, indexValues, piece.outRow, piece.from, piece.to);
+          const known = decoded.get(seg.key);
+          if (known) indexValues.set(known.subarray(piece.from, piece.to), piece.outRow);
+          else
+            decodeSegmentColumn(k, parsed, index.index.name, indexValues, piece.outRow, piece.from, piece.to);
         }
       });
     }
@@ -599,6 +604,7 @@ export class VersionStore {
     record: VersionRecord,
     index: IndexRecord,
     range: [bigint | null, bigint | null],
+    decoded = new Map<string, BigInt64Array>(),
   ): [number, number] {
     if (index.index.kind !== "timestamp") {
       throw new InvalidArgumentError(
@@ -618,10 +624,15 @@ export class VersionStore {
       const seg = slices.find((s) => past(s.last as bigint));
       if (!seg) return index.rows;
       if (past(seg.first as bigint)) return seg.rowStart;
-      const values = new BigInt64Array(seg.rows);
-      this.withSegment(k, symbol, record, seg, (parsed) =>
-        decodeSegmentColumn(k, parsed, name, values, 0, 0, seg.rows),
-      );
+      let values = decoded.get(seg.key);
+      if (!values) {
+        const fresh = new BigInt64Array(seg.rows);
+        this.withSegment(k, symbol, record, seg, (parsed) =>
+          decodeSegmentColumn(k, parsed, name, fresh, 0, 0, seg.rows),
+        );
+        decoded.set(seg.key, fresh);
+        values = fresh;
+      }
       let lo = 0;
       let hi = seg.rows;
       while (lo < hi) {
