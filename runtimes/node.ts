@@ -1,12 +1,33 @@
 /**
  * floe for Node.js: the portable core plus LMDB storage. Import `floe` and this is what you get.
  */
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
 import { registerRuntime } from "../src/api/runtime.ts";
 import { LmdbStorage } from "../src/storage/lmdb-storage.ts";
 
+/** The built worker script: beside this file in dist/, or in dist/ when this file runs from source. */
+function workerScript(): URL {
+  const beside = new URL("./node-worker.js", import.meta.url);
+  return existsSync(fileURLToPath(beside)) ? beside : new URL("../dist/node-worker.js", import.meta.url);
+}
+
 registerRuntime({
   name: "node",
+  cores: availableParallelism(),
   openLmdb: (options) => new LmdbStorage(options),
+  createWorker: () => {
+    const worker = new Worker(workerScript());
+    return {
+      endpoint: nodeEndpoint(worker),
+      terminate: () => worker.terminate(),
+      ref: () => worker.ref(),
+      unref: () => worker.unref(),
+    };
+  },
 });
 
 export * from "../src/api/index.ts";

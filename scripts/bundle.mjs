@@ -3,7 +3,7 @@ import { build } from "esbuild";
 
 const external = ["lmdb", "comlink", "@msgpack/msgpack"];
 await build({
-  entryPoints: { node: "runtimes/node.ts" },
+  entryPoints: { node: "runtimes/node.ts", "node-worker": "runtimes/node-worker.ts" },
   outdir: "dist",
   bundle: true,
   format: "esm",

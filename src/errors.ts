@@ -78,3 +78,45 @@ export class CorruptSegmentError extends FloeError {
     return new CorruptSegmentError(this.detail, { ...this.where, ...where }, { cause: this.cause });
   }
 }
+
+const CLASSES: Record<string, { prototype: FloeError }> = {
+  InvalidUriError,
+  LibraryNotFoundError,
+  LibraryExistsError,
+  SymbolNotFoundError,
+  VersionNotFoundError,
+  SnapshotNotFoundError,
+  SnapshotExistsError,
+  SchemaMismatchError,
+  UnsortedIndexError,
+  InvalidArgumentError,
+  StorageError,
+  CorruptSegmentError,
+};
+
+/** An error as it crosses a worker boundary: plain data, since structured clone drops the class. */
+export interface ErrorData {
+  code?: string;
+  message: string;
+  detail?: string;
+}
+
+/** The plain form of `err`, to send from a worker. */
+export function errorData(err: unknown): ErrorData {
+  const e = err as { code?: unknown; message?: unknown; detail?: unknown };
+  return {
+    code: typeof e?.code === "string" ? e.code : undefined,
+    message: typeof e?.message === "string" ? e.message : String(err),
+    detail: typeof e?.detail === "string" ? e.detail : undefined,
+  };
+}
+
+/** The error `errorData` described, with its floe class again so `instanceof` and `code` work. */
+export function rebuildError(data: ErrorData): Error {
+  const cls = data.code === undefined ? undefined : CLASSES[data.code];
+  if (!cls || data.code === undefined) return new Error(data.message);
+  const err = new FloeError(data.message, data.code);
+  Object.setPrototypeOf(err, cls.prototype);
+  if (data.code === "CorruptSegmentError") Object.assign(err, { detail: data.detail ?? data.message, where: {} });
+  return err;
+}

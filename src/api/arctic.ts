@@ -1,13 +1,17 @@
 import { packRecord, unpackRecord } from "../codec/msgpack.ts";
 import { LibraryExistsError, LibraryNotFoundError, StorageError } from "../errors.ts";
+import { BufferRecycler } from "../parallel/buffers.ts";
+import { WorkerPool } from "../parallel/pool.ts";
 import { MemoryStorage } from "../storage/memory-storage.ts";
 import type { Storage } from "../storage/storage.ts";
 import { keys } from "../version/keys.ts";
+import type { ParallelContext } from "../version/parallel.ts";
 import type { LibraryConfig } from "../version/records.ts";
+import type { SegmentWorker } from "../version/segment-worker.ts";
 import { VersionStore } from "../version/version-store.ts";
 import { Library } from "./library.ts";
 import { runtime } from "./runtime.ts";
-import type { LibraryOptions } from "./types.ts";
+import type { ArcticOptions, LibraryOptions } from "./types.ts";
 import { parseUri } from "./uri.ts";
 import { checkInteger, checkName, checkOptions } from "./validate.ts";
 
@@ -24,10 +28,27 @@ const LIBRARY_OPTIONS = ["rowsPerSegment", "columnsPerSegment", "dynamicSchema",
 export class Arctic {
   /** The URI this instance was opened with. */
   readonly uri: string;
+  /** Size of the worker pool (0: everything runs on the calling thread). */
+  readonly workers: number;
   private storage: Storage | null;
+  private parallel: ParallelContext | undefined;
 
-  constructor(uri: string) {
+  /**
+   * Opens the store `uri` names. `workers` sets the size of the worker pool that encodes, decodes and
+   * (on LMDB) stores the segments of large reads and writes in parallel: by default one per core, `0`
+   * for none. The pool starts on first use and ends with `close()`.
+   */
+  constructor(uri: string, options?: ArcticOptions) {
     const parsed = parseUri(uri);
+    const opts = checkOptions("Arctic", options, ["workers"]);
+    const rt = runtime();
+    const cores = rt.cores ?? 1;
+    this.workers =
+      opts.workers === undefined
+        ? cores > 1
+          ? Math.min(cores, 8)
+          : 0
+        : checkInteger("workers", opts.workers, 0, 64);
     this.uri = uri;
     if (parsed.scheme === "mem") {
       this.storage = new MemoryStorage();
@@ -39,6 +60,16 @@ export class Arctic {
         );
       }
       this.storage = open({ path: parsed.path, mapSize: parsed.mapSize, sync: parsed.sync });
+    }
+    if (this.workers > 0 && rt.createWorker) {
+      this.parallel = {
+        pool: new WorkerPool<SegmentWorker>(this.workers, rt.createWorker),
+        buffers: new BufferRecycler(),
+        store:
+          parsed.scheme === "lmdb"
+            ? { lmdb: { path: parsed.path, mapSize: parsed.mapSize, sync: parsed.sync } }
+            : null,
+      };
     }
   }
 
@@ -61,7 +92,7 @@ export class Arctic {
       }
       tx.put(keys.library(name), packRecord(config));
     });
-    return new Library(name, new VersionStore(storage, name, config));
+    return new Library(name, new VersionStore(storage, name, config), this.parallel);
   }
 
   /**
@@ -78,7 +109,7 @@ export class Arctic {
     const existing = storage.get(keys.library(name));
     if (existing) {
       const config = unpackRecord<LibraryConfig>(existing, `library config of '${name}'`);
-      return new Library(name, new VersionStore(storage, name, config));
+      return new Library(name, new VersionStore(storage, name, config), this.parallel);
     }
     if (!opts.createIfMissing) {
       throw new LibraryNotFoundError(
@@ -126,7 +157,10 @@ export class Arctic {
   /** Releases the store (and, for `mem://`, its data). Later calls throw `StorageError`. */
   async close(): Promise<void> {
     const storage = this.storage;
+    const parallel = this.parallel;
     this.storage = null;
+    this.parallel = undefined;
+    await parallel?.pool.close();
     storage?.close();
   }
 }

@@ -5,4 +5,11 @@ export { Arctic } from "./arctic.ts";
 export { DataError } from "./data-error.ts";
 export { Library, type ReadOptions } from "./library.ts";
 export type { Runtime } from "./runtime.ts";
-export type { AsOf, LibraryOptions, SymbolDescription, VersionedItem, VersionInfo } from "./types.ts";
+export type {
+  ArcticOptions,
+  AsOf,
+  LibraryOptions,
+  SymbolDescription,
+  VersionedItem,
+  VersionInfo,
+} from "./types.ts";

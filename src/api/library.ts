@@ -8,6 +8,7 @@ import {
 } from "../errors.ts";
 import { DataFrame } from "../frame/dataframe.ts";
 import { toNanos } from "../frame/timestamps.ts";
+import { type ParallelContext, readInParallel, worthWriting, writeInParallel } from "../version/parallel.ts";
 import type { ReadRequest } from "../version/read-plan.ts";
 import type { VersionRecord } from "../version/records.ts";
 import { dropSnapshot, listSnapshots, readSnapshot, takeSnapshot } from "../version/snapshots.ts";
@@ -37,6 +38,7 @@ export class Library {
     /** The library's name. */
     readonly name: string,
     private readonly store: VersionStore,
+    private readonly parallel?: ParallelContext,
   ) {}
 
   /** The options this library was created with. */
@@ -71,7 +73,12 @@ export class Library {
     }
     const meta = optionalMetadata(opts.metadata);
     const k = await loadKernels();
-    const record = this.store.write(k, symbol, frame, { meta, prune: opts.prunePreviousVersions === true });
+    const prune = opts.prunePreviousVersions === true;
+    // dedup compares each tile with the previous version's, which the calling thread does.
+    const record =
+      this.parallel && !this.store.config.dedup && worthWriting(frame)
+        ? await writeInParallel(this.parallel, this.store, symbol, frame, { meta, prune })
+        : this.store.write(k, symbol, frame, { meta, prune });
     return this.item(symbol, record);
   }
 
@@ -322,7 +329,10 @@ export class Library {
     request: ReadRequest,
   ): Promise<VersionedItem> {
     const k: Kernels = await loadKernels();
-    const { record, frame, rowStart } = this.store.read(k, symbol, which, request);
+    const pooled = this.parallel
+      ? await readInParallel(this.parallel, this.store, k, symbol, which, request)
+      : undefined;
+    const { record, frame, rowStart } = pooled ?? this.store.read(k, symbol, which, request);
     return { ...this.item(symbol, record), data: fromFrameData(frame, rowStart) };
   }
 

@@ -1,3 +1,4 @@
+import type { WorkerFactory } from "../parallel/pool.ts";
 import type { LmdbOptions } from "../storage/lmdb-storage.ts";
 import type { Storage } from "../storage/storage.ts";
 
@@ -9,6 +10,10 @@ export interface Runtime {
   readonly name: string;
   /** Opens (creating if missing) an LMDB store. */
   openLmdb?(options: LmdbOptions): Storage;
+  /** Cores available, for the default size of the worker pool. */
+  cores?: number;
+  /** Starts one pool worker running floe's segment worker. */
+  createWorker?: WorkerFactory;
 }
 
 let current: Runtime = { name: "portable" };

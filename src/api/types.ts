@@ -1,6 +1,12 @@
 import type { DType } from "../dtypes.ts";
 import type { DataFrame } from "../frame/dataframe.ts";
 
+/** Options of `new Arctic(uri, options)`. */
+export interface ArcticOptions {
+  /** Worker threads for large reads and writes (default: one per core, up to 8; 0 for none). */
+  workers?: number;
+}
+
 /** Options of a library, fixed when it is created. */
 export interface LibraryOptions {
   /** Rows per stored segment (default 100,000). */

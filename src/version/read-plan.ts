@@ -9,6 +9,8 @@ export interface ReadRequest {
   columns?: string[];
   /** Timestamps [start, end] in ns, inclusive, `null` for an open end; needs a sorted timestamp index. */
   dateRange?: [bigint | null, bigint | null];
+  /** Leave out the timestamp index (a worker decoding some columns while another decodes the index). */
+  withoutIndex?: boolean;
 }
 
 /** The segments a read must fetch, and which of their rows land where in the result. */

@@ -244,7 +244,7 @@ export class VersionStore {
   }
 
   /** The final transaction of a write: index, version number, version record and reference. */
-  private commitVersion(
+  commitVersion(
     symbol: string,
     index: IndexRecord,
     options: { meta?: Uint8Array; prune?: boolean },
@@ -527,7 +527,8 @@ export class VersionStore {
     });
     const byIndex = new Map(plan.columns.map((c, i) => [c, columns[i]]));
     const where = new Map(index.columns.map((c, i) => [c.name, i]));
-    const indexValues = index.index.kind === "timestamp" ? new BigInt64Array(plan.rows) : null;
+    const indexValues =
+      index.index.kind === "timestamp" && !request.withoutIndex ? new BigInt64Array(plan.rows) : null;
     for (const piece of plan.pieces) {
       const seg = piece.segment;
       this.withSegment(k, symbol, record, seg, (parsed) => {
@@ -598,7 +599,7 @@ export class VersionStore {
    * Rows [start, end) of a sorted timestamp index whose timestamps lie in `range` (inclusive). Segment
    * first/last timestamps in the index pick the two boundary segments; only their index columns are decoded.
    */
-  private rowsInDateRange(
+  rowsInDateRange(
     k: Kernels,
     symbol: string,
     record: VersionRecord,

@@ -1,0 +1,16 @@
+/**
+ * The body of one floe pool worker in Node (a `worker_threads` worker, bundled to dist/node-worker.js):
+ * the portable segment worker, reachable through Comlink, with LMDB opened the Node way.
+ */
+import { parentPort } from "node:worker_threads";
+import { expose, transfer } from "comlink";
+import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
+import { LmdbStorage } from "../src/storage/lmdb-storage.ts";
+import { createSegmentWorker } from "../src/version/segment-worker.ts";
+
+if (!parentPort)
+  throw new Error("dist/node-worker.js is floe's pool worker; it runs inside a worker thread.");
+expose(
+  createSegmentWorker((options) => new LmdbStorage(options), transfer),
+  nodeEndpoint(parentPort),
+);

@@ -1,0 +1,71 @@
+import { type Endpoint, type Remote, releaseProxy, wrap } from "comlink";
+
+/** A started worker as a runtime provides it: a Comlink endpoint, and how to end it. */
+export interface WorkerHandle {
+  endpoint: Endpoint;
+  terminate(): unknown;
+  /** Let an idle worker not keep the process alive (Node); absent where workers never do. */
+  unref?(): void;
+  ref?(): void;
+}
+
+/** Starts one worker running floe's segment worker; supplied by the runtime entry. */
+export type WorkerFactory = () => WorkerHandle;
+
+interface Slot<T> {
+  handle: WorkerHandle;
+  remote: Remote<T>;
+  busy: number;
+}
+
+/**
+ * A pool of `size` workers driven through Comlink. Workers start on first use, not before, so a program
+ * that never does a large read or write pays nothing. Each task goes to the least busy worker. An idle
+ * pool does not keep the process alive; `close()` ends the workers.
+ */
+export class WorkerPool<T> {
+  private slots: Slot<T>[] = [];
+  private closed = false;
+
+  constructor(
+    readonly size: number,
+    private readonly factory: WorkerFactory,
+  ) {}
+
+  /** Runs `task` on the least busy worker (starting workers as needed) and returns its result. */
+  async run<R>(task: (worker: Remote<T>) => Promise<R>): Promise<R> {
+    if (this.closed) throw new Error("the worker pool is closed");
+    const slot = this.pick();
+    if (slot.busy++ === 0) slot.handle.ref?.();
+    try {
+      return await task(slot.remote);
+    } finally {
+      if (--slot.busy === 0) slot.handle.unref?.();
+    }
+  }
+
+  private pick(): Slot<T> {
+    const idle = this.slots.find((s) => s.busy === 0);
+    if (idle) return idle;
+    if (this.slots.length < this.size) {
+      const handle = this.factory();
+      handle.unref?.();
+      const slot: Slot<T> = { handle, remote: wrap<T>(handle.endpoint), busy: 0 };
+      this.slots.push(slot);
+      return slot;
+    }
+    return this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+  }
+
+  /** Ends every worker; tasks still running reject. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const slots = this.slots.splice(0);
+    await Promise.all(
+      slots.map(async (s) => {
+        s.remote[releaseProxy]();
+        await s.handle.terminate();
+      }),
+    );
+  }
+}

@@ -1,0 +1,212 @@
+import type { Kernels } from "../codec/wasm.ts";
+import { DTYPES } from "../dtypes.ts";
+import { rebuildError } from "../errors.ts";
+import type { BufferRecycler } from "../parallel/buffers.ts";
+import type { WorkerPool } from "../parallel/pool.ts";
+import type { ColumnData, FrameData } from "./frame-data.ts";
+import { planRead, type ReadRequest } from "./read-plan.ts";
+import { INDEX_FORMAT, type IndexRecord, type SegmentRef, type VersionRecord } from "./records.ts";
+import { isSorted } from "./schema-checks.ts";
+import type { Outcome, SegmentWorker, StoreSpec, WriteResult } from "./segment-worker.ts";
+import type { VersionSelector, VersionStore } from "./version-store.ts";
+
+/** What a library needs to hand work to the pool. */
+export interface ParallelContext {
+  pool: WorkerPool<SegmentWorker>;
+  buffers: BufferRecycler;
+  store: StoreSpec;
+}
+
+/** Below this many raw bytes a read or write stays on the calling thread: messaging would cost more. */
+export const PARALLEL_MIN_BYTES = 8 << 20;
+/** Raw bytes of rows per write job. */
+const JOB_BYTES = 16 << 20;
+/** A read goes to the pool only when its segments are compressed at least this much (decode-heavy). */
+const READ_MAX_STORED_RATIO = 0.7;
+/** Guess of a string value's size, for planning only. */
+const STRING_BYTES = 16;
+
+/** Raw bytes per row of a frame's columns (and index), for deciding and sizing parallel work. */
+function rowBytes(columns: readonly { dtype: keyof typeof DTYPES }[], timestamped: boolean): number {
+  let n = timestamped ? 8 : 0;
+  for (const c of columns) n += DTYPES[c.dtype].width || STRING_BYTES;
+  return n;
+}
+
+/** True when writing `frame` is worth spreading over the pool. */
+export function worthWriting(frame: FrameData): boolean {
+  return frame.numRows * rowBytes(frame.columns, frame.index.kind === "timestamp") >= PARALLEL_MIN_BYTES;
+}
+
+function unwrap<T>(outcome: Outcome<T>): T {
+  if ("error" in outcome) throw rebuildError(outcome.error);
+  return outcome.ok;
+}
+
+/**
+ * Writes `frame` as a new version with its tiles encoded (and, on LMDB, stored) by the pool's workers,
+ * a slice of rows per job, at most two jobs per worker in flight. Rows are copied into recycled buffers
+ * that move to the worker and back, so the caller's arrays are never detached. The version is committed
+ * here once every tile is stored; on any failure the stored tiles are removed and the error rethrown.
+ */
+export async function writeInParallel(
+  ctx: ParallelContext,
+  store: VersionStore,
+  symbol: string,
+  frame: FrameData,
+  options: { meta?: Uint8Array; prune?: boolean },
+): Promise<VersionRecord> {
+  const { rowsPerSegment } = store.config;
+  const perRow = Math.max(1, rowBytes(frame.columns, frame.index.kind === "timestamp"));
+  const slicesPerJob = Math.max(1, Math.floor(JOB_BYTES / (rowsPerSegment * perRow)));
+  const jobRows = rowsPerSegment * slicesPerJob;
+  const starts: number[] = [];
+  for (let r = 0; r < frame.numRows; r += jobRows) starts.push(r);
+  const results: IndexRecord[] = [];
+  const written: string[] = [];
+  let failure: unknown;
+  let next = 0;
+  const lane = async () => {
+    while (next < starts.length && failure === undefined) {
+      const j = next++;
+      const start = starts[j];
+      const part = copyRows(ctx.buffers, frame, start, Math.min(frame.numRows, start + jobRows));
+      try {
+        const result = unwrap(
+          await ctx.pool.run<Outcome<WriteResult>>((w) =>
+            w.write({ store: ctx.store, lib: store.lib, config: store.config, symbol, frame: part }),
+          ),
+        );
+        written.push(...result.written);
+        if (result.segments) {
+          store.storage.writeTransaction((tx) => {
+            for (const [key, bytes] of result.segments ?? []) tx.put(key, bytes);
+          });
+          written.push(...result.segments.map(([key]) => key));
+        }
+        for (const buffer of result.buffers) ctx.buffers.give(buffer);
+        results[j] = result.index;
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: ctx.pool.size * 2 }, lane));
+  try {
+    if (failure !== undefined) throw failure;
+    const segments: SegmentRef[] = [];
+    for (const [j, part] of results.entries()) {
+      for (const seg of part.segments) segments.push({ ...seg, rowStart: seg.rowStart + starts[j] });
+    }
+    const index: IndexRecord = {
+      f: INDEX_FORMAT,
+      rows: frame.numRows,
+      columns: frame.columns.map((c) => ({ name: c.name, dtype: c.dtype })),
+      index:
+        frame.index.kind === "timestamp"
+          ? { kind: "timestamp", name: frame.index.name, sorted: isSorted(frame.index.values) }
+          : { kind: "row" },
+      segments,
+    };
+    return store.commitVersion(symbol, index, options, false) as VersionRecord;
+  } catch (err) {
+    store.discard(written);
+    throw err;
+  }
+}
+
+/** Rows [start, end) of `frame` in buffers of their own (recycled), ready to move to a worker. */
+function copyRows(buffers: BufferRecycler, frame: FrameData, start: number, end: number): FrameData {
+  const n = end - start;
+  const columns: ColumnData[] = frame.columns.map((c) => {
+    const info = DTYPES[c.dtype];
+    if (!info.array || Array.isArray(c.values)) {
+      return { ...c, values: (c.values as (string | null)[]).slice(start, end) };
+    }
+    const values = new info.array(buffers.take(n * info.width), 0, n);
+    // biome-ignore lint/suspicious/noExplicitAny: same element type on both sides
+    (values as any).set((c.values as any).subarray(start, end));
+    return { ...c, values };
+  });
+  if (frame.index.kind !== "timestamp") return { numRows: n, columns, index: { kind: "row" } };
+  const values = new BigInt64Array(buffers.take(n * 8), 0, n);
+  values.set(frame.index.values.subarray(start, end));
+  return { numRows: n, columns, index: { kind: "timestamp", name: frame.index.name, values } };
+}
+
+/**
+ * Reads a version with its columns split among the pool's workers (one group each, the timestamp index
+ * with the first), each worker decoding whole columns of the rows asked for through its own LMDB handle;
+ * the decoded arrays move back and become the result's columns as they are. Returns `undefined` when the
+ * read is small, narrow, or of data that is barely compressed (decoding that is a checked copy, cheaper
+ * on the calling thread than any hand-off), so the caller reads it itself.
+ */
+export async function readInParallel(
+  ctx: ParallelContext,
+  store: VersionStore,
+  k: Kernels,
+  symbol: string,
+  which: VersionSelector | undefined,
+  request: ReadRequest,
+): Promise<{ record: VersionRecord; frame: FrameData; rowStart: number } | undefined> {
+  const spec = ctx.store;
+  if (!spec) return undefined;
+  const { record, index, rowRange } = store.storage.readTransaction(() => {
+    const record = store.resolve(symbol, which);
+    const index = store.readIndex(record, symbol);
+    const rowRange = request.dateRange
+      ? store.rowsInDateRange(k, symbol, record, index, request.dateRange)
+      : request.rowRange;
+    return { record, index, rowRange };
+  });
+  const plan = planRead(index, { ...request, rowRange });
+  const groups = Math.min(ctx.pool.size, plan.columns.length);
+  if (groups < 2) return undefined;
+  const wanted = plan.columns.map((i) => index.columns[i]);
+  const raw = plan.rows * rowBytes(wanted, index.index.kind === "timestamp");
+  if (raw < PARALLEL_MIN_BYTES) return undefined;
+  const storedBytes = index.segments.reduce((sum, seg) => sum + seg.bytes, 0);
+  const rawBytes = index.rows * rowBytes(index.columns, index.index.kind === "timestamp");
+  if (storedBytes > rawBytes * READ_MAX_STORED_RATIO) return undefined;
+  // Deal columns to groups by size, largest first, each to the lightest group so far.
+  const load = new Array(groups).fill(0);
+  const members: string[][] = Array.from({ length: groups }, () => []);
+  load[0] += index.index.kind === "timestamp" ? 8 : 0;
+  const order = [...wanted].sort(
+    (a, b) => (DTYPES[b.dtype].width || STRING_BYTES) - (DTYPES[a.dtype].width || STRING_BYTES),
+  );
+  for (const c of order) {
+    const g = load.indexOf(Math.min(...load));
+    members[g].push(c.name);
+    load[g] += DTYPES[c.dtype].width || STRING_BYTES;
+  }
+  const frames = await Promise.all(
+    members.map(async (names, g) =>
+      unwrap(
+        await ctx.pool.run<Outcome<FrameData>>((w) =>
+          w.read({
+            store: spec,
+            lib: store.lib,
+            config: store.config,
+            symbol,
+            record,
+            index,
+            request: {
+              rowRange: [plan.rowStart, plan.rowStart + plan.rows],
+              columns: names,
+              withoutIndex: g > 0,
+            },
+          }),
+        ),
+      ),
+    ),
+  );
+  const byName = new Map<string, ColumnData>();
+  for (const f of frames) for (const c of f.columns) byName.set(c.name, c);
+  const frame: FrameData = {
+    numRows: plan.rows,
+    columns: wanted.map((c) => byName.get(c.name) as ColumnData),
+    index: frames[0].index,
+  };
+  return { record, frame, rowStart: plan.rowStart };
+}

@@ -1,0 +1,119 @@
+import { loadKernels } from "../codec/wasm.ts";
+import { type ErrorData, errorData } from "../errors.ts";
+import type { LmdbOptions } from "../storage/lmdb-storage.ts";
+import { MemoryStorage } from "../storage/memory-storage.ts";
+import type { Storage } from "../storage/storage.ts";
+import type { ColumnData, FrameData } from "./frame-data.ts";
+import type { ReadRequest } from "./read-plan.ts";
+import type { IndexRecord, LibraryConfig, VersionRecord } from "./records.ts";
+import { VersionStore } from "./version-store.ts";
+
+/**
+ * What a pool worker does, built on the same `VersionStore` code as the calling thread: encode and store
+ * the tiles of a slice of rows, or decode some columns of a version. On LMDB the worker opens its own
+ * handle on the store (one per path) and reads and writes segments itself; for other stores it encodes
+ * into a private in-memory store and hands the bytes back for the caller to store.
+ */
+
+/** Where the worker's segments live: an LMDB store it opens itself, or none (bytes go back). */
+export type StoreSpec = { lmdb: LmdbOptions } | null;
+
+export interface WriteJob {
+  store: StoreSpec;
+  lib: string;
+  config: LibraryConfig;
+  symbol: string;
+  frame: FrameData;
+}
+
+export interface WriteResult {
+  /** Tiles of the job's rows, `rowStart` counted from the job's first row. */
+  index: IndexRecord;
+  /** Segment keys the worker stored (LMDB); the caller removes them if the version is not committed. */
+  written: string[];
+  /** Without a store of its own: the encoded segments, for the caller to store. */
+  segments?: [string, Uint8Array][];
+  /** The job's input buffers, handed back for reuse. */
+  buffers: ArrayBuffer[];
+}
+
+export interface ReadJob {
+  store: { lmdb: LmdbOptions };
+  lib: string;
+  config: LibraryConfig;
+  symbol: string;
+  record: VersionRecord;
+  index: IndexRecord;
+  request: ReadRequest;
+}
+
+export type Outcome<T> = { ok: T } | { error: ErrorData };
+
+export interface SegmentWorker {
+  write(job: WriteJob): Promise<Outcome<WriteResult>>;
+  read(job: ReadJob): Promise<Outcome<FrameData>>;
+}
+
+/** The buffers holding a frame's fixed-width columns and index, to move them without copying. */
+export function frameBuffers(frame: FrameData): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  const add = (values: ColumnData["values"]) => {
+    if (!Array.isArray(values)) out.add(values.buffer as ArrayBuffer);
+  };
+  for (const c of frame.columns) add(c.values);
+  if (frame.index.kind === "timestamp") add(frame.index.values);
+  return [...out];
+}
+
+/**
+ * The worker's side. `open` opens LMDB in this runtime; `transfer` marks buffers to move (Comlink's
+ * `transfer`), so results travel without structured-clone copies.
+ */
+export function createSegmentWorker(
+  open: (options: LmdbOptions) => Storage,
+  transfer: <T>(value: T, buffers: ArrayBuffer[]) => T,
+): SegmentWorker {
+  const handles = new Map<string, Storage>();
+  const storeFor = (spec: { lmdb: LmdbOptions }, lib: string, config: LibraryConfig) => {
+    let storage = handles.get(spec.lmdb.path);
+    if (!storage) {
+      storage = open(spec.lmdb);
+      handles.set(spec.lmdb.path, storage);
+    }
+    return new VersionStore(storage, lib, config);
+  };
+  return {
+    async write(job) {
+      const written: string[] = [];
+      const store = job.store
+        ? storeFor(job.store, job.lib, job.config)
+        : new VersionStore(new MemoryStorage(), job.lib, job.config);
+      try {
+        const k = await loadKernels();
+        const index = store.writeSegments(k, job.symbol, job.frame, written);
+        const buffers = frameBuffers(job.frame);
+        const result: WriteResult = { index, written: job.store ? written : [], buffers };
+        if (!job.store) {
+          result.segments = written.map((key) => [key, store.storage.get(key) as Uint8Array]);
+          for (const [, bytes] of result.segments) buffers.push(bytes.buffer as ArrayBuffer);
+        }
+        return transfer({ ok: result }, buffers);
+      } catch (err) {
+        if (job.store) store.discard(written);
+        return { error: errorData(err) };
+      }
+    },
+    async read(job) {
+      try {
+        const k = await loadKernels();
+        const store = storeFor(job.store, job.lib, job.config);
+        const { frame } = store.storage.readTransaction(() =>
+          store.readRows(k, job.symbol, job.record, job.index, job.request),
+        );
+        return transfer({ ok: frame }, frameBuffers(frame));
+      } catch (err) {
+        return { error: errorData(err) };
+      }
+    },
+  };
+}

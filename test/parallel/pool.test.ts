@@ -1,0 +1,128 @@
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { open } from "lmdb";
+import { describe, expect, it } from "vitest";
+import { Arctic, CorruptSegmentError, DataFrame } from "../../runtimes/node.ts";
+import { rejectsWith, tempDir } from "../helpers.ts";
+
+// The worker pool (issue 4): large writes and reads go through real worker threads, each with its own
+// Wasm instance and LMDB handle, and give exactly what the calling thread alone gives.
+
+const run = promisify(execFile);
+const MINUTE = 60_000_000_000n;
+
+/** About 24 MB of mixed columns: compressible prices, integers, strings, bools and a timestamp index. */
+function bigFrame(rows = 600_000): DataFrame {
+  const index = new BigInt64Array(rows);
+  const price = new Float64Array(rows);
+  const volume = new BigInt64Array(rows);
+  const side = new Array<string | null>(rows);
+  const flag = new Uint8Array(rows);
+  const noise = new Float32Array(rows);
+  let p = 100;
+  let seed = 7;
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  for (let i = 0; i < rows; i++) {
+    index[i] = 1_600_000_000_000_000_000n + BigInt(i) * MINUTE;
+    p += rand() - 0.5;
+    price[i] = Math.round(p * 100) / 100;
+    volume[i] = BigInt(Math.floor(rand() * 10_000));
+    side[i] = i % 97 === 0 ? null : rand() < 0.5 ? "buy" : "sell";
+    flag[i] = rand() < 0.1 ? 1 : 0;
+    noise[i] = rand();
+  }
+  return new DataFrame({ price, volume, side, flag, noise }, { index, dtypes: { flag: "bool" } });
+}
+
+describe("worker pool", () => {
+  it("writes and reads a large frame on lmdb:// exactly as the calling thread does", async () => {
+    const df = bigFrame();
+    const dir = tempDir();
+    const pooled = new Arctic(`lmdb://${join(dir, "p.lmdb")}`, { workers: 2 });
+    const single = new Arctic(`lmdb://${join(dir, "s.lmdb")}`, { workers: 0 });
+    expect(pooled.workers).toBe(2);
+    const libP = await pooled.createLibrary("lib", { rowsPerSegment: 50_000 });
+    const libS = await single.createLibrary("lib", { rowsPerSegment: 50_000 });
+    await libP.write("bars", df, { metadata: { src: "pool" } });
+    await libS.write("bars", df);
+    const a = (await libP.read("bars")).data!;
+    const b = (await libS.read("bars")).data!;
+    expect(a.equals(df)).toBe(true);
+    expect(b.equals(df)).toBe(true);
+    expect((await libP.getDescription("bars")).storedBytes).toBe(
+      (await libS.getDescription("bars")).storedBytes,
+    );
+    // Ranged and narrow reads through the pool.
+    const from = 1_600_000_000_000_000_000n + 123_456n * MINUTE;
+    const ranged = (await libP.read("bars", { dateRange: [from, null], columns: ["side", "price"] })).data!;
+    expect(ranged.numRows).toBe(600_000 - 123_456);
+    expect(ranged.columnNames).toEqual(["side", "price"]);
+    const price = df.column("price") as Float64Array;
+    const got = ranged.column("price") as Float64Array;
+    for (let i = 0; i < got.length; i++) if (got[i] !== price[123_456 + i]) throw new Error(`price row ${i}`);
+    expect(ranged.column("side")[0]).toBe(df.column("side")[123_456]);
+    // The pool's version is an ordinary version: earlier ones stay, metadata is kept.
+    await libP.write("bars", { x: [1] });
+    expect((await libP.read("bars", { asOf: 0 })).metadata).toEqual({ src: "pool" });
+    await pooled.close();
+    await single.close();
+  });
+
+  it("encodes in workers for mem:// too, storing their bytes on the calling thread", async () => {
+    const df = bigFrame(400_000);
+    const ac = new Arctic("mem://", { workers: 2 });
+    const lib = await ac.createLibrary("lib");
+    await lib.write("s", df);
+    expect((await lib.read("s")).data!.equals(df)).toBe(true);
+    await ac.close();
+  });
+
+  it("a worker's error reaches the caller with its floe class", async () => {
+    const path = join(tempDir(), "c.lmdb");
+    const ac = new Arctic(`lmdb://${path}`, { workers: 2 });
+    const lib = await ac.createLibrary("lib", { rowsPerSegment: 100_000 });
+    await lib.write("bars", bigFrame());
+    const raw = open<Uint8Array, string>({ path, encoding: "binary", noSubdir: false });
+    const [key] = [...raw.getKeys({ start: "S:lib/bars/", end: "S:lib/bars/\u{10ffff}", limit: 1 })];
+    const bytes = raw.getBinary(key) as Uint8Array;
+    const damaged = Uint8Array.from(bytes);
+    damaged[damaged.length - 5] ^= 0xff;
+    await raw.put(key, damaged);
+    await raw.close();
+    const err = await rejectsWith(lib.read("bars"), "CorruptSegmentError");
+    expect(err).toBeInstanceOf(CorruptSegmentError);
+    expect(err.message).toMatch(/checksum|damaged/);
+    await ac.close();
+  });
+
+  it("an idle pool does not keep the process alive, even without close()", async () => {
+    const dir = tempDir();
+    const script = join(dir, "no-close.mjs");
+    const dist = new URL("../../dist/node.js", import.meta.url).href;
+    writeFileSync(
+      script,
+      `import { Arctic, DataFrame } from ${JSON.stringify(dist)};
+       const ac = new Arctic(${JSON.stringify(`lmdb://${join(dir, "n.lmdb")}`)}, { workers: 2 });
+       const lib = await ac.createLibrary("lib");
+       const x = new Float64Array(2_000_000).map((_, i) => Math.round(Math.sin(i) * 100) / 100);
+       await lib.write("s", { x });
+       const back = await lib.read("s");
+       console.log(back.data.numRows);`,
+    );
+    const started = Date.now();
+    const { stdout } = await run(process.execPath, [script], { timeout: 30_000 });
+    expect(stdout.trim()).toBe("2000000");
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  it("rejects a bad workers option", () => {
+    expect(() => new Arctic("mem://", { workers: -1 })).toThrow(/workers/);
+    expect(() => new Arctic("mem://", { workers: 1.5 })).toThrow(/workers/);
+    expect(() => new Arctic("mem://", { threads: 2 } as never)).toThrow(/unknown option 'threads'/);
+  });
+});
