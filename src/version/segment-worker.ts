@@ -74,32 +74,44 @@ export function createSegmentWorker(
   transfer: <T>(value: T, buffers: ArrayBuffer[]) => T,
 ): SegmentWorker {
   const handles = new Map<string, Storage>();
-  const storeFor = (spec: { lmdb: LmdbOptions }, lib: string, config: LibraryConfig) => {
-    let storage = handles.get(spec.lmdb.path);
-    if (!storage) {
-      storage = open(spec.lmdb);
-      handles.set(spec.lmdb.path, storage);
+  // One store per library and config, so its encode buffer is reused from job to job.
+  const stores = new Map<string, VersionStore>();
+  const storeFor = (spec: { lmdb: LmdbOptions } | null, lib: string, config: LibraryConfig) => {
+    const id = JSON.stringify([spec?.lmdb.path ?? null, lib, config]);
+    let store = stores.get(id);
+    if (!store) {
+      let storage: Storage;
+      if (spec) {
+        storage = handles.get(spec.lmdb.path) ?? open(spec.lmdb);
+        handles.set(spec.lmdb.path, storage);
+      } else {
+        storage = new MemoryStorage();
+      }
+      store = new VersionStore(storage, lib, config);
+      stores.set(id, store);
     }
-    return new VersionStore(storage, lib, config);
+    return store;
   };
   return {
     async write(job) {
       const written: string[] = [];
-      const store = job.store
-        ? storeFor(job.store, job.lib, job.config)
-        : new VersionStore(new MemoryStorage(), job.lib, job.config);
+      let store: VersionStore | undefined;
       try {
+        store = storeFor(job.store, job.lib, job.config);
         const k = await loadKernels();
         const index = store.writeSegments(k, job.symbol, job.frame, written);
         const buffers = frameBuffers(job.frame);
         const result: WriteResult = { index, written: job.store ? written : [], buffers };
         if (!job.store) {
-          result.segments = written.map((key) => [key, store.storage.get(key) as Uint8Array]);
+          // The private in-memory store only stages bytes for the caller; empty it as they leave.
+          const own = store;
+          result.segments = written.map((key) => [key, own.storage.get(key) as Uint8Array]);
+          own.discard(written);
           for (const [, bytes] of result.segments) buffers.push(bytes.buffer as ArrayBuffer);
         }
         return transfer({ ok: result }, buffers);
       } catch (err) {
-        if (job.store) store.discard(written);
+        store?.discard(written);
         return { error: errorData(err) };
       }
     },

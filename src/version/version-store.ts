@@ -57,6 +57,9 @@ export type VersionSelector = number | { snapshot: string } | { at: number };
  * earlier leaves unreferenced segments (garbage), never damage.
  */
 export class VersionStore {
+  /** Encode buffer kept between writes: a fresh one per write would be faulted in anew each time. */
+  private readonly scratch = new SegmentScratch();
+
   constructor(
     readonly storage: Storage,
     readonly lib: string,
@@ -203,7 +206,7 @@ export class VersionStore {
     const tiles = planTiles(frame.numRows, frame.columns.length, rowsPerSegment, columnsPerSegment);
     const segments: SegmentRef[] = [];
     const ts = frame.index.kind === "timestamp" ? frame.index.values : null;
-    const scratch = new SegmentScratch();
+    const scratch = this.scratch;
     // Segments are encoded inside the transaction so each is stored (copied) before the next reuses the
     // scratch buffer; a transaction takes about WRITE_BATCH_BYTES so a huge write does not hold one forever.
     let next = 0;
