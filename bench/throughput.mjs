@@ -24,6 +24,7 @@ const { values: args } = parseArgs({
     disk: { type: "string", default: "bench/out" },
     tmpfs: { type: "string", default: "/dev/shm/floe-bench" },
     child: { type: "string" },
+    "no-pool": { type: "boolean", default: false },
   },
 });
 const sizeMB = Number(args.size);
@@ -133,6 +134,52 @@ async function floe(name, uri, cleanup) {
   cleanup?.();
 }
 
+/** The same shape of frame as a random walk of prices in cents: compressible, as market data is. */
+function walkFrame() {
+  const cols = {};
+  for (let c = 0; c < ncols; c++) {
+    const col = new Float64Array(nrows);
+    let p = 100;
+    for (let i = 0; i < nrows; i++) {
+      p += (Math.random() - 0.5) * 0.1;
+      col[i] = Math.round(p * 100) / 100;
+    }
+    cols[`c${c}`] = col;
+  }
+  return new DataFrame(cols);
+}
+
+/**
+ * The worker pool: write and read with `workers` workers on disk, random and random-walk data. Three
+ * writes and reads per process (the first also starts the workers); the median over all runs is kept.
+ */
+async function pool(workers, dir) {
+  const path = join(dir, `pool${workers}.lmdb`);
+  rmSync(path, { recursive: true, force: true });
+  const ac = new Arctic(`lmdb://${path}`, { workers });
+  const lib = await ac.getLibrary("lib", { createIfMissing: true });
+  for (const [data, df] of [
+    ["walk", walkFrame()],
+    ["random", frame],
+  ]) {
+    for (let r = 0; r < 3; r++) {
+      record(`pool ${data} write w${workers}`, await time(() => lib.write(data, df)));
+      let back;
+      record(
+        `pool ${data} read w${workers}`,
+        await time(async () => {
+          back = (await lib.read(data)).data;
+        }),
+      );
+      if (back.numRows !== nrows || back.column("c9")[nrows - 1] !== df.column("c9")[nrows - 1])
+        throw new Error(`pool ${data} read back wrong data`);
+      back = null;
+    }
+  }
+  await ac.close();
+  rmSync(path, { recursive: true, force: true });
+}
+
 /** The memory limit of any read that returns new arrays: allocate the result's columns and fill them. */
 async function freshArrays() {
   let kept = [];
@@ -164,6 +211,7 @@ for (const [fsName, dir] of systems) {
 }
 groups["mem fresh"] = freshArrays;
 groups["mem floe"] = () => floe("mem", "mem://");
+if (!args["no-pool"]) for (const w of [0, 1, 2]) groups[`pool w${w}`] = () => pool(w, args.disk);
 
 if (args.child) {
   for (const [, dir] of systems) mkdirSync(dir, { recursive: true });
@@ -195,7 +243,9 @@ for (let r = 0; r < repeats; r++) {
     );
     if (run.status !== 0) throw new Error(`bench step '${group}' failed:\n${run.stderr}`);
     const lines = run.stdout.trim().split("\n");
-    for (const [name, secs] of Object.entries(JSON.parse(lines[lines.length - 1]))) record(name, secs[0]);
+    for (const [name, secs] of Object.entries(JSON.parse(lines[lines.length - 1]))) {
+      for (const t of secs) record(name, t);
+    }
   }
   process.stdout.write(`  repeat ${r + 1}/${repeats} done\n`);
 }
@@ -221,6 +271,23 @@ for (const [fsName] of systems) {
       `  ${label.padEnd(34)} ${ratio.toFixed(2).padStart(6)}${bar === null ? "" : `  (bar >= ${bar.toFixed(1)}: ${ratio >= bar ? "met" : "NOT met"})`}`,
     );
   }
+}
+if (results.has("pool walk write w0")) {
+  console.log("\nworker pool (disk, medians; speed-up against 0 workers)");
+  for (const data of ["walk", "random"]) {
+    for (const op of ["write", "read"]) {
+      const base = med(`pool ${data} ${op} w0`);
+      const cells = [0, 1, 2].map((w) => {
+        const v = med(`pool ${data} ${op} w${w}`);
+        return `w${w} ${v.toFixed(0).padStart(5)} MB/s (${(v / base).toFixed(2)}x)`;
+      });
+      console.log(`  ${`${data} ${op}`.padEnd(13)} ${cells.join("   ")}`);
+    }
+  }
+  const walk = med("pool walk write w2") / med("pool walk write w0");
+  const rnd = med("pool random read w2") / med("pool random read w0");
+  console.log(`  walk write w2/w0 ${walk.toFixed(2)} (bar >= 1.5: ${walk >= 1.5 ? "met" : "NOT met"})`);
+  console.log(`  random read w2/w0 ${rnd.toFixed(2)} (bar >= 1.0: ${rnd >= 1.0 ? "met" : "NOT met"})`);
 }
 console.log(
   `  mem read / fresh arrays fill          ${(med("mem floe read") / med("mem fresh arrays fill")).toFixed(2)}`,
