@@ -1,6 +1,7 @@
 export type { ColumnValues, DType, StringArray } from "../dtypes.ts";
 export * from "../errors.ts";
 export { DataFrame } from "../frame/dataframe.ts";
+export type { VerifyReport } from "../version/verify.ts";
 export { Arctic } from "./arctic.ts";
 export { DataError } from "./data-error.ts";
 export { Library, type ReadOptions } from "./library.ts";

@@ -13,6 +13,7 @@ import type { ReadRequest } from "../version/read-plan.ts";
 import type { VersionRecord } from "../version/records.ts";
 import { dropSnapshot, listSnapshots, readSnapshot, takeSnapshot } from "../version/snapshots.ts";
 import { deleteStaged, finalizeStaged, stageChunk } from "../version/staging.ts";
+import { removeOrphans, type VerifyReport, verifyLibrary } from "../version/verify.ts";
 import type { VersionSelector, VersionStore } from "../version/version-store.ts";
 import { fromFrameData, toFrameData } from "./convert.ts";
 import { DataError } from "./data-error.ts";
@@ -76,7 +77,7 @@ export class Library {
     const prune = opts.prunePreviousVersions === true;
     // dedup compares each tile with the previous version's, which the calling thread does.
     const record =
-      this.parallel && !this.store.config.dedup && worthWriting(frame)
+      this.parallel && !this.store.config.dedup && worthWriting(k, frame)
         ? await writeInParallel(this.parallel, this.store, symbol, frame, { meta, prune })
         : this.store.write(k, symbol, frame, { meta, prune });
     return this.item(symbol, record);
@@ -526,6 +527,32 @@ export class Library {
   async prunePreviousVersions(symbol: string): Promise<void> {
     checkName("symbol", symbol);
     this.store.pruneVersions(symbol);
+  }
+
+  /**
+   * Checks the library: every version, snapshot and staged chunk resolves to its index and segments and,
+   * unless `data` is false, every segment passes its checksums and decodes. Reports the problems found
+   * (`ok` is true when there are none) and the orphaned index and segment keys that nothing references,
+   * which `cleanup` reclaims. Reads only.
+   */
+  async verify(options?: { data?: boolean }): Promise<VerifyReport & { ok: boolean }> {
+    const opts = checkOptions("verify", options, ["data"]);
+    const report = verifyLibrary(this.store, await loadKernels(), { data: opts.data !== false });
+    return { ok: report.problems.length === 0, ...report };
+  }
+
+  /**
+   * Removes orphaned segments and indexes (what a writer that died mid-write leaves behind) that are
+   * older than `graceMs` (default one hour). Younger orphans are kept, because a writer that is still
+   * running stores its segments before the commit that references them. Pass `graceMs: 0` only when no
+   * writer is running. Returns the keys removed.
+   */
+  async cleanup(options?: { graceMs?: number }): Promise<{ removed: string[] }> {
+    const opts = checkOptions("cleanup", options, ["graceMs"]);
+    const graceMs =
+      opts.graceMs === undefined ? 3_600_000 : checkInteger("cleanup: graceMs", opts.graceMs, 0);
+    const report = verifyLibrary(this.store, await loadKernels(), { data: false });
+    return { removed: removeOrphans(this.store, report.orphans, graceMs) };
   }
 
   /** Schema, row count, index span and date of a version, read from its index without touching data. */

@@ -42,11 +42,23 @@ export function lastPart(key: string): string {
   return key.slice(key.lastIndexOf("/") + 1);
 }
 
-/** A fresh random id for index and segment keys (unique across concurrent writers). */
+/**
+ * A fresh id for index and segment keys: the time in ms (12 hex digits) then 8 random bytes, unique
+ * across concurrent writers. The time lets cleanup tell an orphan a crashed writer left long ago from a
+ * segment a live writer has stored but not yet committed.
+ */
 export function newId(): string {
-  const bytes = new Uint8Array(12);
+  const bytes = new Uint8Array(8);
   crypto.getRandomValues(bytes);
-  let s = "";
+  let s = Date.now().toString(16).padStart(12, "0");
   for (const b of bytes) s += b.toString(16).padStart(2, "0");
   return s;
+}
+
+/** When the id at the end of `key` was made (ms since the epoch), or undefined for ids without a time. */
+export function idTime(key: string): number | undefined {
+  const id = lastPart(key);
+  if (id.length !== 28) return undefined; // ids written before times were added: 24 random hex digits
+  const ms = Number.parseInt(id.slice(0, 12), 16);
+  return Number.isFinite(ms) ? ms : undefined;
 }
