@@ -1,13 +1,48 @@
 /**
  * floe for Node.js: the portable core plus LMDB storage. Import `floe` and this is what you get.
  */
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
 import { registerRuntime } from "../src/api/runtime.ts";
+import { StorageError } from "../src/errors.ts";
+import type { LmdbOptions } from "../src/storage/lmdb-storage.ts";
 import { LmdbStorage } from "../src/storage/lmdb-storage.ts";
+
+/** LMDB's magic number, in the meta page at the start of every data.mdb. */
+const LMDB_MAGIC = 0xbeefc0de;
+
+/**
+ * Refuses a data.mdb that is not an LMDB file before LMDB maps it: the native library trusts the file's
+ * meta page and crashes the process on garbage.
+ */
+function checkLmdbFile(options: LmdbOptions): void {
+  const file = join(options.path, "data.mdb");
+  let size = 0;
+  try {
+    size = statSync(file).size;
+  } catch {
+    return; // no store yet: LMDB creates one
+  }
+  if (size === 0) return;
+  const head = new Uint8Array(24);
+  const fd = openSync(file, "r");
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const magic = new DataView(head.buffer).getUint32(16, true);
+  if (size < 4096 || magic !== LMDB_MAGIC) {
+    throw new StorageError(
+      `'${file}' is not an LMDB store (no LMDB header), so floe will not open it. Point lmdb:// at a ` +
+        "directory floe created, or at an empty or new directory.",
+    );
+  }
+}
 
 /** The built worker script: beside this file in dist/, or in dist/ when this file runs from source. */
 function workerScript(): URL {
@@ -18,7 +53,10 @@ function workerScript(): URL {
 registerRuntime({
   name: "node",
   cores: availableParallelism(),
-  openLmdb: (options) => new LmdbStorage(options),
+  openLmdb: (options) => {
+    checkLmdbFile(options);
+    return new LmdbStorage(options);
+  },
   createWorker: () => {
     const worker = new Worker(workerScript());
     return {
