@@ -2,8 +2,8 @@
  * floe for Node.js: the portable core plus LMDB storage. Import `floe` and this is what you get.
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
-import { join } from "node:path";
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
@@ -28,15 +28,18 @@ function checkLmdbFile(options: LmdbOptions): void {
     return; // no store yet: LMDB creates one
   }
   if (size === 0) return;
-  const head = new Uint8Array(24);
+  const head = new Uint8Array(64);
   const fd = openSync(file, "r");
   try {
     readSync(fd, head, 0, head.length, 0);
   } finally {
     closeSync(fd);
   }
-  const magic = new DataView(head.buffer).getUint32(16, true);
-  if (size < 4096 || magic !== LMDB_MAGIC) {
+  // The meta page header's size differs between LMDB versions (lmdb-js puts the magic at byte 24).
+  const view = new DataView(head.buffer);
+  let found = false;
+  for (let at = 8; at < head.length; at += 4) found ||= view.getUint32(at, true) === LMDB_MAGIC;
+  if (size < 4096 || !found) {
     throw new StorageError(
       `'${file}' is not an LMDB store (no LMDB header), so floe will not open it. Point lmdb:// at a ` +
         "directory floe created, or at an empty or new directory.",
