@@ -1,3 +1,4 @@
+import { encodeSegment } from "../codec/segment.ts";
 import type { Kernels } from "../codec/wasm.ts";
 import { DTYPES } from "../dtypes.ts";
 import { rebuildError } from "../errors.ts";
@@ -8,6 +9,7 @@ import { planRead, type ReadRequest } from "./read-plan.ts";
 import { INDEX_FORMAT, type IndexRecord, type SegmentRef, type VersionRecord } from "./records.ts";
 import { isSorted } from "./schema-checks.ts";
 import type { Outcome, SegmentWorker, StoreSpec, WriteResult } from "./segment-worker.ts";
+import { tileColumns } from "./tiling.ts";
 import type { VersionSelector, VersionStore } from "./version-store.ts";
 
 /** What a library needs to hand work to the pool. */
@@ -23,6 +25,8 @@ export const PARALLEL_MIN_BYTES = 8 << 20;
 const JOB_BYTES = 16 << 20;
 /** A read goes to the pool only when its segments are compressed at least this much (decode-heavy). */
 const READ_MAX_STORED_RATIO = 0.7;
+/** A write goes to the pool only when a sample of it compresses at least this much. */
+const WRITE_MAX_STORED_RATIO = 0.7;
 /** Guess of a string value's size, for planning only. */
 const STRING_BYTES = 16;
 
@@ -33,9 +37,21 @@ function rowBytes(columns: readonly { dtype: keyof typeof DTYPES }[], timestampe
   return n;
 }
 
-/** True when writing `frame` is worth spreading over the pool. */
-export function worthWriting(frame: FrameData): boolean {
-  return frame.numRows * rowBytes(frame.columns, frame.index.kind === "timestamp") >= PARALLEL_MIN_BYTES;
+/** Rows encoded as a sample to tell whether a frame compresses. */
+const SAMPLE_ROWS = 16_384;
+
+/**
+ * True when writing `frame` is worth spreading over the pool: it is large, and a sample of its rows
+ * compresses (encoding is then the work; storing barely compressible data is a checked copy, which the
+ * calling thread does faster than it could hand the rows to a worker).
+ */
+export function worthWriting(k: Kernels, frame: FrameData): boolean {
+  const raw = rowBytes(frame.columns, frame.index.kind === "timestamp");
+  if (frame.numRows * raw < PARALLEL_MIN_BYTES) return false;
+  const rows = Math.min(SAMPLE_ROWS, frame.numRows);
+  const tile = { rowStart: 0, rows, colStart: 0, cols: frame.columns.length };
+  const sample = encodeSegment(k, rows, tileColumns(frame, tile));
+  return sample.byteLength <= rows * raw * WRITE_MAX_STORED_RATIO;
 }
 
 function unwrap<T>(outcome: Outcome<T>): T {
