@@ -1,5 +1,6 @@
 import { decode, ExtensionCodec, encode } from "@msgpack/msgpack";
 import { CorruptSegmentError, InvalidArgumentError } from "../errors.ts";
+import { crc32c } from "./crc32c.ts";
 
 /**
  * msgpack with bigints kept as bigints and numbers as numbers. The stock `useBigInt64` option would turn
@@ -14,19 +15,76 @@ extensionCodec.register({
   decode: (data: Uint8Array) => BigInt(new TextDecoder().decode(data)),
 });
 
-/** Encodes floe's own records (headers, indexes, versions). */
-export function packRecord(value: unknown): Uint8Array {
-  return encode(value, { extensionCodec, ignoreUndefined: true });
+/**
+ * Decode limits from the input's own size: no string, array or map can be longer than the bytes left.
+ * Without them a five-byte array header claiming 2^24 elements makes the decoder allocate 128 MB first.
+ */
+function limits(bytes: Uint8Array) {
+  const n = bytes.byteLength;
+  return {
+    extensionCodec,
+    maxStrLength: n,
+    maxBinLength: n,
+    maxArrayLength: n,
+    maxMapLength: n,
+    maxExtLength: n,
+  };
 }
 
-/** Decodes a record written by `packRecord`; malformed bytes become `CorruptSegmentError`. */
-export function unpackRecord<T>(bytes: Uint8Array, what: string): T {
+/** Decodes msgpack written by `packPlain` or `packMetadata`; malformed bytes become `CorruptSegmentError`. */
+export function unpackPlain<T>(bytes: Uint8Array, what: string): T {
   try {
     // A copy: `bytes` may be a view into storage memory that the next read reuses, and bin fields alias it.
-    return decode(bytes.slice(), { extensionCodec }) as T;
+    return decode(bytes.slice(), limits(bytes)) as T;
   } catch (err) {
     throw new CorruptSegmentError(`Cannot decode ${what}: ${(err as Error).message}`, {}, { cause: err });
   }
+}
+
+/** Encodes a value as plain msgpack, for bytes that an outer checksum covers (segment headers). */
+export function packPlain(value: unknown): Uint8Array {
+  return encode(value, { extensionCodec, ignoreUndefined: true });
+}
+
+// ---- stored records ------------------------------------------------------------------------------------
+//
+// A record stored on its own (version, index, symbol reference, library config, snapshot) is framed as
+//     u8 0x70 | u32 LE CRC-32C of the msgpack | msgpack
+// so a damaged record is an error, never a version pointing at the wrong index or an index listing wrong
+// row counts. 0x70 is a msgpack fixint, which no unframed record starts with (records are maps), and it
+// is 4 or more bits away from every map header, so a flipped bit cannot pass a framed record off as an
+// unframed one. Unframed records (format-1 stores, before framing) are still read: a map and nothing else.
+
+const FRAMED = 0x70;
+const FRAME_BYTES = 5;
+
+function isMapHeader(byte: number): boolean {
+  return (byte >= 0x80 && byte <= 0x8f) || byte === 0xde || byte === 0xdf;
+}
+
+/** Encodes floe's own stored records, framed with a checksum (see above). */
+export function packRecord(value: unknown): Uint8Array {
+  const body = packPlain(value);
+  const out = new Uint8Array(FRAME_BYTES + body.byteLength);
+  out[0] = FRAMED;
+  new DataView(out.buffer).setUint32(1, crc32c(body), true);
+  out.set(body, FRAME_BYTES);
+  return out;
+}
+
+/**
+ * Decodes a record written by `packRecord` (or an unframed one from a format-1 store). A checksum
+ * mismatch, malformed msgpack or an unframed value that is not a map throws `CorruptSegmentError`.
+ */
+export function unpackRecord<T>(bytes: Uint8Array, what: string): T {
+  if (bytes.byteLength > 0 && isMapHeader(bytes[0])) return unpackPlain<T>(bytes, what);
+  if (bytes.byteLength < FRAME_BYTES || bytes[0] !== FRAMED) {
+    throw new CorruptSegmentError(`Cannot decode ${what}: it is not a floe record`);
+  }
+  const body = bytes.subarray(FRAME_BYTES);
+  const stored = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(1, true);
+  if (crc32c(body) !== stored) throw new CorruptSegmentError(`${what} fails its checksum`);
+  return unpackPlain<T>(body, what);
 }
 
 /**
@@ -47,5 +105,5 @@ export function packMetadata(value: unknown): Uint8Array {
 
 /** Decodes user metadata written by `packMetadata`. */
 export function unpackMetadata(bytes: Uint8Array): unknown {
-  return unpackRecord(bytes, "metadata");
+  return unpackPlain(bytes, "metadata");
 }

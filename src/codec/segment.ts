@@ -1,7 +1,14 @@
-import { type ColumnValues, DTYPES, type DType, type NumericArray, type StringArray } from "../dtypes.ts";
+import {
+  type ColumnValues,
+  DTYPES,
+  type DType,
+  isDType,
+  type NumericArray,
+  type StringArray,
+} from "../dtypes.ts";
 import { CorruptSegmentError } from "../errors.ts";
 import { decodeColumnInto, decodeStrings, type EncodedColumn, encodeColumn } from "./column-codec.ts";
-import { packRecord, unpackRecord } from "./msgpack.ts";
+import { packPlain, unpackPlain } from "./msgpack.ts";
 import type { Kernels } from "./wasm.ts";
 
 /**
@@ -15,6 +22,8 @@ import type { Kernels } from "./wasm.ts";
  */
 const MAGIC = 0x47534c46; // "FLSG" read as a little-endian u32
 const PREFIX_BYTES = 12;
+/** No codec expands its stored bytes more than this (LZ4's densest run; int-pack reaches 128 at most). */
+const MAX_EXPANSION = 255;
 export const SEGMENT_FORMAT = 1;
 
 interface HeaderColumn {
@@ -76,7 +85,7 @@ export function encodeSegment(
       s: blocks[i].checksum,
     })),
   };
-  const head = packRecord(header);
+  const head = packPlain(header);
   let total = PREFIX_BYTES + head.byteLength;
   for (const b of blocks) total += b.bytes.byteLength;
   const out = scratch ? scratch.take(total) : new Uint8Array(total);
@@ -114,7 +123,10 @@ export function parseSegment(k: Kernels, bytes: Uint8Array): ParsedSegment {
   if (k.checksum(head) !== view.getUint32(8, true)) {
     throw new CorruptSegmentError("segment header fails its checksum");
   }
-  const header = unpackRecord<SegmentHeader>(head, "segment header");
+  const header = unpackPlain<SegmentHeader>(head, "segment header");
+  if (typeof header !== "object" || header === null)
+    throw new CorruptSegmentError("segment header is malformed");
+  if (typeof header.f !== "number") throw new CorruptSegmentError("segment header has no format number");
   if (header.f !== SEGMENT_FORMAT) {
     throw new CorruptSegmentError(
       `segment format ${header.f} is not known to this floe (knows ${SEGMENT_FORMAT}); upgrade floe`,
@@ -126,9 +138,7 @@ export function parseSegment(k: Kernels, bytes: Uint8Array): ParsedSegment {
   const columns = new Map<string, { dtype: DType; block: EncodedColumn }>();
   let at = PREFIX_BYTES + headLen;
   for (const c of header.cols) {
-    if (!Number.isSafeInteger(c.l) || c.l < 0 || c.l > bytes.byteLength - at || !(c.t in DTYPES)) {
-      throw new CorruptSegmentError(`segment column '${c.n}' has an impossible size or dtype`);
-    }
+    checkColumn(c, header.rows, bytes.byteLength - at);
     columns.set(c.n, {
       dtype: c.t,
       block: { codec: c.c, rawBytes: c.r, bytes: bytes.subarray(at, at + c.l), checksum: c.s },
@@ -136,6 +146,31 @@ export function parseSegment(k: Kernels, bytes: Uint8Array): ParsedSegment {
     at += c.l;
   }
   return { rows: header.rows, columns };
+}
+
+/**
+ * Checks one column entry of a header before anything is sized from it: the fields have their types, the
+ * block fits in the `left` bytes that follow, a fixed-width column's raw size is rows x width, and no
+ * codec is asked to expand its block more than any codec can (so a lying size never drives an
+ * allocation). Only reachable past the header checksum, i.e. by a forged or colliding header.
+ */
+function checkColumn(c: HeaderColumn, rows: number, left: number): void {
+  if (typeof c !== "object" || c === null || typeof c.n !== "string") {
+    throw new CorruptSegmentError("segment header lists a malformed column");
+  }
+  if (!isDType(c.t)) throw new CorruptSegmentError(`segment column '${c.n}' has an unknown dtype`);
+  if (!Number.isSafeInteger(c.l) || c.l < 0 || c.l > left) {
+    throw new CorruptSegmentError(`segment column '${c.n}' has an impossible size`);
+  }
+  if (!Number.isInteger(c.c) || !Number.isSafeInteger(c.r) || c.r < 0 || !Number.isInteger(c.s)) {
+    throw new CorruptSegmentError(`segment column '${c.n}' has a malformed codec, size or checksum`);
+  }
+  const width = DTYPES[c.t].width;
+  if ((width > 0 && c.r !== rows * width) || c.r > c.l * MAX_EXPANSION + width * 128) {
+    throw new CorruptSegmentError(
+      `segment column '${c.n}' claims ${c.r} raw bytes for ${rows} rows from ${c.l} stored bytes`,
+    );
+  }
 }
 
 /**
@@ -154,6 +189,9 @@ export function decodeSegmentColumn(
   const col = segment.columns.get(name);
   if (!col) throw new CorruptSegmentError(`segment lacks column '${name}' that its index lists`);
   const info = DTYPES[col.dtype];
+  if (info.array === null ? !Array.isArray(out) : !(out instanceof info.array)) {
+    throw new CorruptSegmentError(`segment stores column '${name}' as ${col.dtype}, unlike its index`);
+  }
   if (info.array === null) {
     const strings = decodeStrings(k, col.block, segment.rows);
     const target = out as StringArray;

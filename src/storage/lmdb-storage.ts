@@ -1,5 +1,6 @@
 import { open, type RootDatabase } from "lmdb";
 import { FloeError, StorageError } from "../errors.ts";
+import { classifyLmdbError, lmdbStorageError } from "./lmdb-errors.ts";
 import { prefixEnd, type Storage, type WriteTransaction } from "./storage.ts";
 
 /** How an LMDB store is opened; parsed from the `lmdb://` URI by the API layer. */
@@ -19,31 +20,63 @@ export interface LmdbOptions {
  * Storage in an LMDB environment (the `lmdb` package). One unnamed database holds every key.
  *
  * lmdb-js shares one environment per path within a process and works from worker threads and from
- * many processes at once: writers serialise on LMDB's lock, readers never block. Synchronous reads in
- * one event-loop turn share one read transaction, which is what `readTransaction` relies on.
+ * many processes at once: writers serialise on LMDB's lock, readers never block.
+ *
+ * Reads go through lmdb-js's one implicit read transaction per thread. lmdb-js renews it at most once
+ * per macrotask (a `setTimeout(0)` resets it), but floe's Promises settle in microtasks, so a loop of
+ * awaited reads would never reach a macrotask and would read the same old snapshot forever, never
+ * seeing what other processes commit (and pinning their freed pages, so the file grows). So every
+ * outermost read (a `get`, `keys` or `readTransaction` not inside another) first resets that
+ * transaction and sees the latest commit; the reads nested inside a `readTransaction` all share the one
+ * snapshot it started on.
  */
 export class LmdbStorage implements Storage {
   readonly description: string;
   private db: RootDatabase<Uint8Array, string> | null;
+  /** Reads and write transactions in progress on this thread; only an outermost read moves the snapshot. */
+  private depth = 0;
+
+  /**
+   * Why this store was opened for reading only, or null when it is writable. A store on a read-only
+   * file system (a read-only mount, a snapshot) opens read-only rather than failing: reading archived
+   * data is a reasonable thing to want, and every write then fails with a `StorageError` saying why.
+   * On a read-only file system LMDB keeps no reader locks (it cannot write its lock file), which is safe
+   * as long as nothing writes the same files through another mount meanwhile. A store that does not
+   * exist yet cannot be created there: that fails at open with a `StorageError`.
+   */
+  private readOnly: string | null = null;
 
   constructor(options: LmdbOptions) {
     this.description = `lmdb://${options.path}`;
-    try {
-      this.db = open<Uint8Array, string>({
+    const openEnv = (readOnly: boolean) =>
+      open<Uint8Array, string>({
         path: options.path,
         encoding: "binary",
         noSubdir: false,
+        readOnly,
         ...(options.mapSize ? { mapSize: options.mapSize } : {}),
         noSync: options.sync === false,
         // Commits return only once flushed, so a write that resolved survives a power cut.
         overlappingSync: false,
       });
+    try {
+      this.db = openEnv(false);
     } catch (err) {
-      throw new StorageError(
-        `Cannot open LMDB store at '${options.path}': ${(err as Error).message}. ` +
-          "Check that the path is a directory (or does not exist yet), is writable, and was created by floe.",
-        { cause: err },
-      );
+      this.db = classifyLmdbError(err) === "read-only" ? this.openReadOnly(openEnv, err) : null;
+      if (!this.db) throw openError(options.path, err);
+    }
+  }
+
+  private openReadOnly(
+    openEnv: (readOnly: boolean) => RootDatabase<Uint8Array, string>,
+    why: unknown,
+  ): RootDatabase<Uint8Array, string> | null {
+    try {
+      const db = openEnv(true);
+      this.readOnly = (why as Error).message;
+      return db;
+    } catch {
+      return null;
     }
   }
 
@@ -53,25 +86,31 @@ export class LmdbStorage implements Storage {
   }
 
   getView(key: string): Uint8Array | undefined {
-    return this.wrap(() => view(this.live().getBinaryFast(key)));
+    return this.read((db) => view(db.getBinaryFast(key)));
   }
 
   get(key: string): Uint8Array | undefined {
-    return this.wrap(() => view(this.live().getBinaryFast(key))?.slice());
+    return this.read((db) => view(db.getBinaryFast(key))?.slice());
   }
 
   keys(prefix: string, options: { reverse?: boolean; limit?: number } = {}): string[] {
-    return this.wrap(() => {
+    return this.read((db) => {
       const end = prefixEnd(prefix);
       const range = options.reverse
         ? { start: end, end: prefix, reverse: true, limit: options.limit }
         : { start: prefix, end, limit: options.limit };
-      return [...this.live().getKeys(range)] as string[];
+      return [...db.getKeys(range)] as string[];
     });
   }
 
   writeTransaction<T>(fn: (tx: WriteTransaction) => T): T {
     const db = this.live();
+    if (this.readOnly !== null) {
+      throw new StorageError(
+        `${this.description} was opened read-only because it cannot be written (${this.readOnly}); ` +
+          "reads work, writes do not. Remount it read-write or fix its permissions, then open it again.",
+      );
+    }
     const tx: WriteTransaction = {
       get: (key) => view(db.getBinaryFast(key))?.slice(),
       put: (key, value) => db.putSync(key, value),
@@ -80,11 +119,17 @@ export class LmdbStorage implements Storage {
       },
       keys: (prefix, options) => this.keys(prefix, options),
     };
-    return this.wrap(() => db.transactionSync(() => fn(tx)));
+    // Reads inside go to the write transaction, so they need no reset of the read snapshot.
+    this.depth++;
+    try {
+      return this.wrap(() => db.transactionSync(() => fn(tx)));
+    } finally {
+      this.depth--;
+    }
   }
 
   readTransaction<T>(fn: () => T): T {
-    return fn();
+    return this.read(() => fn());
   }
 
   close(): void {
@@ -93,17 +138,26 @@ export class LmdbStorage implements Storage {
     db?.close();
   }
 
-  // Turns LMDB's failures (disk full, permissions, a closed env) into StorageError; floe's own errors pass.
+  /** Runs a read on the latest committed state, or on the enclosing read's snapshot when nested. */
+  private read<T>(fn: (db: RootDatabase<Uint8Array, string>) => T): T {
+    const db = this.live();
+    if (this.depth === 0) db.resetReadTxn();
+    this.depth++;
+    try {
+      return this.wrap(() => fn(db));
+    } finally {
+      this.depth--;
+    }
+  }
+
+  // Turns LMDB's failures (disk full, permissions, a closed env) into StorageError saying what to do;
+  // floe's own errors pass.
   private wrap<T>(fn: () => T): T {
     try {
       return fn();
     } catch (err) {
       if (err instanceof FloeError) throw err;
-      throw new StorageError(
-        `${this.description}: ${(err as Error).message}. Check free disk space and permissions; ` +
-          "earlier versions are unaffected.",
-        { cause: err },
-      );
+      throw lmdbStorageError(this.description, err);
     }
   }
 }
@@ -115,4 +169,20 @@ export class LmdbStorage implements Storage {
  */
 function view(value: Uint8Array | undefined): Uint8Array | undefined {
   return value === undefined ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.length);
+}
+
+function openError(path: string, err: unknown): StorageError {
+  const kind = classifyLmdbError(err);
+  // Node's recursive mkdir reports ENOENT even when the real cause is a read-only file system.
+  const creating = (err as { syscall?: unknown }).syscall === "mkdir";
+  const advice =
+    kind === "disk-full" || kind === "io"
+      ? "Free space on the disk that holds it, then retry."
+      : kind === "read-only" || creating
+        ? "The store's directory could not be created or written: check that its parent exists and is " +
+          "writable (not on a read-only file system, not owned by another user), or choose another path."
+        : "Check that the path is a directory (or does not exist yet), is writable, and was created by floe.";
+  return new StorageError(`Cannot open LMDB store at '${path}': ${(err as Error).message}. ${advice}`, {
+    cause: err,
+  });
 }

@@ -1,0 +1,162 @@
+// Storage faults (issue 7, item 3) on real file systems: a disk that fills up, and a store that cannot be
+// written. LMDB map growth (map full -> grow and carry on) is covered by test/api/arctic.test.ts
+// ("grows the LMDB map when it fills").
+import { appendFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { Arctic, DataFrame } from "../../runtimes/node.ts";
+import { firstDifference, randomBytes } from "../codec/test-data.ts";
+import { rejectsWith } from "../helpers.ts";
+import { cannotMount, mount, mountTmpfs, unmount } from "./tmpfs.ts";
+
+const why = cannotMount();
+if (why) console.log(`storage-faults: skipping the tmpfs tests: ${why}`);
+
+// Mounts and stores of the running test, undone even when it fails.
+const cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const undo of cleanup.splice(0).reverse()) await undo();
+});
+
+function tmpfs(megabytes: number): string {
+  const dir = mountTmpfs(megabytes);
+  cleanup.push(() => unmount(dir));
+  return dir;
+}
+
+function open(uri: string): Arctic {
+  const ac = new Arctic(uri);
+  cleanup.push(() => ac.close());
+  return ac;
+}
+
+/** 1 MB of random doubles: incompressible, so each version takes its full size on disk. */
+function megabyte(seed: number): DataFrame {
+  const bytes = randomBytes(1 << 20, seed);
+  return new DataFrame({ v: new Float64Array(bytes.buffer, 0, bytes.byteLength / 8) });
+}
+
+/** Appends to `file` until the file system has no byte left. */
+function fillUp(file: string): void {
+  const chunk = new Uint8Array(64 << 10).fill(1);
+  for (let size = chunk.byteLength; size >= 1; size >>= 1) {
+    try {
+      for (;;) appendFileSync(file, chunk.subarray(0, size));
+    } catch (err) {
+      if ((err as { code?: string }).code !== "ENOSPC") throw err;
+    }
+  }
+}
+
+function bytesOf(frame: DataFrame): Uint8Array {
+  const v = frame.column("v") as Float64Array;
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+describe.skipIf(why !== null)("a full disk (20 MB tmpfs)", () => {
+  it("fails the write with StorageError, keeps earlier versions, and writes again once space is back", async () => {
+    const dir = tmpfs(20);
+    // Space to give back later: a filler file the "user" can delete.
+    const filler = join(dir, "filler");
+    writeFileSync(filler, randomBytes(6 << 20, 99));
+    const ac = open(`lmdb://${join(dir, "store")}`);
+    const lib = await ac.createLibrary("lib");
+
+    const written: DataFrame[] = [];
+    let failure: unknown;
+    for (let i = 0; i < 40 && failure === undefined; i++) {
+      const frame = megabyte(i + 1);
+      try {
+        await lib.write("sym", frame, { metadata: { i } });
+        written.push(frame);
+      } catch (err) {
+        failure = err;
+      }
+    }
+    expect(failure, "20 MB should fill up within 40 writes of 1 MB").toBeDefined();
+    const err = failure as Error & { code?: string };
+    expect(err.code, err.message).toBe("StorageError");
+    expect(err.message).toMatch(/disk is full/);
+    expect(err.message).toMatch(/Free space on the disk/);
+    expect(written.length).toBeGreaterThan(3);
+    console.log(`full disk after ${written.length} versions of 1 MB: ${err.message}`);
+
+    // The failed write left no version, and every earlier one reads back exactly.
+    expect((await lib.listVersions("sym")).length).toBe(written.length);
+    for (let v = 0; v < written.length; v++) {
+      const item = await lib.read("sym", { asOf: v });
+      expect(item.metadata).toEqual({ i: v });
+      expect(firstDifference(bytesOf(item.data!), bytesOf(written[v])), `version ${v}`).toBe(-1);
+    }
+
+    // Not one byte left (LMDB's write fails outright rather than short): the same answer, no version.
+    const last = join(dir, "last");
+    fillUp(last);
+    const full = await rejectsWith(lib.write("sym", megabyte(500)), "StorageError");
+    expect(full.message).toMatch(/disk is full/);
+    console.log(`with no byte free: ${full.message}`);
+    expect((await lib.listVersions("sym")).length).toBe(written.length);
+
+    // Space back: the next write goes through and reads back.
+    rmSync(filler);
+    rmSync(last);
+    const again = megabyte(1000);
+    const item = await lib.write("sym", again);
+    expect(item.version).toBe(written.length);
+    expect(firstDifference(bytesOf((await lib.read("sym")).data!), bytesOf(again))).toBe(-1);
+  });
+});
+
+describe.skipIf(why !== null)("a store that cannot be written", () => {
+  async function storeWithOneVersion(dir: string): Promise<{ path: string; frame: DataFrame }> {
+    const path = join(dir, "store");
+    const ac = new Arctic(`lmdb://${path}`);
+    const frame = new DataFrame({ x: [1.5, 2.5, 3.5], s: ["a", null, "c"] });
+    await (await ac.createLibrary("lib")).write("sym", frame, { metadata: { kept: true } });
+    await ac.close();
+    return { path, frame };
+  }
+
+  async function readsButRefusesWrites(path: string, frame: DataFrame): Promise<void> {
+    const ac = open(`lmdb://${path}`);
+    expect(await ac.listLibraries()).toEqual(["lib"]);
+    const lib = await ac.getLibrary("lib");
+    const item = await lib.read("sym");
+    expect(item.data!.equals(frame)).toBe(true);
+    expect(item.metadata).toEqual({ kept: true });
+    const err = await rejectsWith(lib.write("sym", { x: [9], s: ["z"] }), "StorageError");
+    expect(err.message).toMatch(/opened read-only/);
+    expect(err.message).toMatch(/Remount it read-write or fix its permissions/);
+    await rejectsWith(ac.createLibrary("other"), "StorageError");
+    // The refused write changed nothing.
+    expect((await lib.listVersions("sym")).length).toBe(1);
+  }
+
+  it("on a read-only file system it opens read-only: reads work, writes fail clearly", async () => {
+    const dir = tmpfs(4);
+    const { path, frame } = await storeWithOneVersion(dir);
+    mount("-o", "remount,ro", dir);
+    await readsButRefusesWrites(path, frame);
+  });
+
+  it("with a read-only data file (lock file writable) it opens read-only as well", async () => {
+    const dir = tmpfs(4);
+    const { path, frame } = await storeWithOneVersion(dir);
+    const data = join(path, "data.mdb");
+    mount("--bind", data, data);
+    cleanup.push(() => unmount(data, false));
+    mount("-o", "remount,bind,ro", data);
+    await readsButRefusesWrites(path, frame);
+  });
+
+  it("a new store on a read-only file system fails to open with a StorageError that says so", () => {
+    const dir = tmpfs(1);
+    mount("-o", "remount,ro", dir);
+    expect(() => new Arctic(`lmdb://${join(dir, "new")}`)).toThrow(
+      expect.objectContaining({
+        code: "StorageError",
+        message: expect.stringMatching(/could not be created or written.*not on a read-only file system/s),
+      }),
+    );
+  });
+});
