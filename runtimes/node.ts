@@ -1,9 +1,9 @@
 /**
  * floe for Node.js: the portable core plus LMDB storage. Import `floe` and this is what you get.
  */
-import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statfsSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
@@ -25,7 +25,8 @@ function checkLmdbFile(options: LmdbOptions): void {
   try {
     size = statSync(file).size;
   } catch {
-    return; // no store yet: LMDB creates one
+    checkFreeSpace(options.path); // no store yet: LMDB creates one, if there is room
+    return;
   }
   if (size === 0) return;
   const head = new Uint8Array(64);
@@ -51,6 +52,30 @@ function checkLmdbFile(options: LmdbOptions): void {
 function workerScript(): URL {
   const beside = new URL("./node-worker.js", import.meta.url);
   return existsSync(fileURLToPath(beside)) ? beside : new URL("../dist/node-worker.js", import.meta.url);
+}
+
+/** Room LMDB needs to create a store: its lock file and first pages. */
+const MIN_FREE_BYTES = 1 << 20;
+
+/**
+ * LMDB maps a new store's lock file without allocating it, so on an almost full disk the first touch
+ * kills the process (SIGBUS) instead of failing; check the room first.
+ */
+function checkFreeSpace(path: string): void {
+  let dir = resolve(path);
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  let free: number;
+  try {
+    const fs = statfsSync(dir);
+    free = Number(fs.bavail) * Number(fs.bsize);
+  } catch {
+    return; // no statfs here: let LMDB try
+  }
+  if (free < MIN_FREE_BYTES) {
+    throw new StorageError(
+      `Cannot create an LMDB store at '${path}': the disk has only ${free} bytes free. Free some space, or use another path.`,
+    );
+  }
 }
 
 registerRuntime({

@@ -18,4 +18,4 @@ await build({
   logLevel: "warning",
 });
 const { makeFixture } = await import(pathToFileURL(out).href);
-await makeFixture(process.argv[2] ?? join(root, "test/fixtures/format-1.msgpack"));
+await makeFixture(process.argv[2] ?? join(root, "test/fixtures/format-2.msgpack"));

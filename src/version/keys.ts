@@ -11,6 +11,10 @@
  * | snapshot | `N:<lib>/<name>` | msgpack `SnapshotRecord` | once |
  * | staged chunk | `T:<lib>/<symbol>/<id>` | msgpack `StagedRecord` | once, until finalized |
  *
+ * Records (everything but segments) are msgpack framed by a marker byte and a CRC-32C of the msgpack
+ * (`packRecord`), so damage is detected; records of format-1 stores are bare msgpack maps and still read.
+ * Segments carry their own checksums (see `src/codec/segment.ts`).
+ *
  * Names never contain `/` or NUL (checked at the API boundary), so a prefix names exactly one
  * library or symbol. Version numbers are zero-padded so key order is version order.
  */

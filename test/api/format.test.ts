@@ -1,12 +1,14 @@
-// Data written by an earlier release must read in this one. format-1.msgpack is a store written by
-// scripts/make-fixture.mjs with segment format 1; a change that cannot read it fails here. When the format
-// changes on purpose, add a new fixture beside it and keep this one.
+// Data written by an earlier release must read in this one. format-<N>.msgpack are stores written by
+// scripts/make-fixture.mjs: format-1 before stored records carried checksums, format-2 with them (and with
+// snapshots, dynamic schema and staged data). A change that cannot read them fails here. When the format
+// changes on purpose, add a new fixture beside them and keep the old ones.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { decode } from "@msgpack/msgpack";
 import { describe, expect, it } from "vitest";
 import { Arctic, DataFrame } from "../../runtimes/node.ts";
 import { LmdbStorage } from "../../src/storage/lmdb-storage.ts";
+import { checkExtras } from "../fixtures/extras.ts";
 import { FIXTURE_LIBRARY, fixtureSymbols } from "../fixtures/frames.ts";
 import { tempDir } from "../helpers.ts";
 
@@ -23,9 +25,9 @@ function restore(file: string): string {
   return dir;
 }
 
-describe("format 1 store", () => {
+describe.each(["format-1.msgpack", "format-2.msgpack"])("%s", (file) => {
   it("reads every symbol, version and metadata as written", async () => {
-    const ac = new Arctic(`lmdb://${restore("format-1.msgpack")}`);
+    const ac = new Arctic(`lmdb://${restore(file)}`);
     const lib = await ac.getLibrary(FIXTURE_LIBRARY);
     const expected = fixtureSymbols();
     expect(await lib.listSymbols()).toEqual(expected.map((s) => s.symbol).sort());
@@ -40,6 +42,9 @@ describe("format 1 store", () => {
         expect(item.data!.equals(whole), `${symbol} v${v}`).toBe(true);
         expect(item.metadata).toEqual(metadata);
       }
+    }
+    if (file !== "format-1.msgpack") {
+      await checkExtras(ac, (got, want, what) => expect(got, what).toEqual(want));
     }
     await ac.close();
   });

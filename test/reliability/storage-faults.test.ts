@@ -160,3 +160,14 @@ describe.skipIf(why !== null)("a store that cannot be written", () => {
     );
   });
 });
+
+describe.skipIf(why !== null)("a new store on a full disk", () => {
+  it("is refused with StorageError instead of crashing in LMDB", () => {
+    const dir = tmpfs(2);
+    fillUp(join(dir, "filler"));
+    expect(() => open(`lmdb://${join(dir, "new.lmdb")}`)).toThrow(/only \d+ bytes free/);
+    rmSync(join(dir, "filler"));
+    const ac = open(`lmdb://${join(dir, "new.lmdb")}`);
+    expect(ac.uri).toContain("new.lmdb");
+  });
+});
