@@ -87,7 +87,7 @@ export function createSegmentWorker(
       } else {
         storage = new MemoryStorage();
       }
-      store = new VersionStore(storage, lib, config);
+      store = new VersionStore(storage, lib, config, { encodeFirst: true });
       stores.set(id, store);
     }
     return store;

@@ -17,6 +17,7 @@ import {
   VersionNotFoundError,
 } from "../errors.ts";
 import type { Storage, WriteTransaction } from "../storage/storage.ts";
+import { SegmentArena } from "./arena.ts";
 import { concatFrames } from "./frame-concat.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
 import { collectGarbage } from "./garbage.ts";
@@ -59,12 +60,21 @@ export type VersionSelector = number | { snapshot: string } | { at: number };
 export class VersionStore {
   /** Encode buffer kept between writes: a fresh one per write would be faulted in anew each time. */
   private readonly scratch = new SegmentScratch();
+  /** Where a batch of encoded segments waits for its transaction, when encoding happens before it. */
+  private readonly arena: SegmentArena | undefined;
 
+  /**
+   * `encodeFirst`: encode each batch of segments before opening the transaction that stores it (pool
+   * workers, which share the store's write lock with each other), instead of inside it.
+   */
   constructor(
     readonly storage: Storage,
     readonly lib: string,
     readonly config: LibraryConfig,
-  ) {}
+    options: { encodeFirst?: boolean } = {},
+  ) {
+    this.arena = options.encodeFirst ? new SegmentArena() : undefined;
+  }
 
   /** Stores `frame` as a new version of `symbol` and returns its record. */
   write(
@@ -206,30 +216,51 @@ export class VersionStore {
     const tiles = planTiles(frame.numRows, frame.columns.length, rowsPerSegment, columnsPerSegment);
     const segments: SegmentRef[] = [];
     const ts = frame.index.kind === "timestamp" ? frame.index.values : null;
-    const scratch = this.scratch;
-    // Segments are encoded inside the transaction so each is stored (copied) before the next reuses the
-    // scratch buffer; a transaction takes about WRITE_BATCH_BYTES so a huge write does not hold one forever.
+    const encode = (tile: (typeof tiles)[number]) => {
+      const bytes = encodeSegment(k, tile.rows, tileColumns(frame, tile), this.scratch);
+      const ref: SegmentRef = { key: "", ...tile, bytes: bytes.byteLength };
+      if (ts && tile.rows > 0) {
+        ref.first = ts[tile.rowStart];
+        ref.last = ts[tile.rowStart + tile.rows - 1];
+      }
+      ref.key = reuse?.(bytes, ref) ?? "";
+      segments.push(ref);
+      return { ref, bytes };
+    };
     let next = 0;
     while (next < tiles.length) {
-      this.storage.writeTransaction((tx) => {
+      if (this.arena) {
+        // Encode a batch into the arena first, then store it in a short transaction: the LMDB write lock,
+        // which every writer of the store shares (other workers, other processes), is not held while encoding.
+        const arena = this.arena;
+        arena.reset();
+        const batch: { ref: SegmentRef; bytes: Uint8Array }[] = [];
         let batchBytes = 0;
         while (next < tiles.length && batchBytes < WRITE_BATCH_BYTES) {
-          const tile = tiles[next++];
-          const bytes = encodeSegment(k, tile.rows, tileColumns(frame, tile), scratch);
-          const ref: SegmentRef = { key: "", ...tile, bytes: bytes.byteLength };
-          if (ts && tile.rows > 0) {
-            ref.first = ts[tile.rowStart];
-            ref.last = ts[tile.rowStart + tile.rows - 1];
-          }
-          const shared = reuse?.(bytes, ref);
-          if (shared) {
-            ref.key = shared;
-          } else {
+          const { ref, bytes } = encode(tiles[next++]);
+          if (!ref.key) batch.push({ ref, bytes: arena.copy(bytes) });
+          batchBytes += bytes.byteLength;
+        }
+        this.storage.writeTransaction((tx) => {
+          for (const { ref, bytes } of batch) {
             ref.key = keys.segment(this.lib, symbol, newId());
             tx.put(ref.key, bytes);
             written.push(ref.key);
           }
-          segments.push(ref);
+        });
+        continue;
+      }
+      // Encoded inside the transaction so each segment is stored (copied) before the next reuses the
+      // scratch buffer; a transaction takes about WRITE_BATCH_BYTES so a huge write does not hold one forever.
+      this.storage.writeTransaction((tx) => {
+        let batchBytes = 0;
+        while (next < tiles.length && batchBytes < WRITE_BATCH_BYTES) {
+          const { ref, bytes } = encode(tiles[next++]);
+          if (!ref.key) {
+            ref.key = keys.segment(this.lib, symbol, newId());
+            tx.put(ref.key, bytes);
+            written.push(ref.key);
+          }
           batchBytes += bytes.byteLength;
         }
       });
