@@ -1,4 +1,12 @@
-import { type Endpoint, type Remote, releaseProxy, wrap } from "comlink";
+import { type Endpoint, type Remote, releaseProxy, transfer, wrap } from "comlink";
+
+/**
+ * Marks `buffers` (reachable from `value`) to be moved, not copied, when `value` is sent to a worker:
+ * without it, structured clone copies every typed array into fresh memory on the other side.
+ */
+export function moving<T>(value: T, buffers: ArrayBuffer[]): T {
+  return transfer(value, buffers);
+}
 
 /** A started worker as a runtime provides it: a Comlink endpoint, and how to end it. */
 export interface WorkerHandle {

@@ -3,12 +3,18 @@ import type { Kernels } from "../codec/wasm.ts";
 import { DTYPES } from "../dtypes.ts";
 import { rebuildError } from "../errors.ts";
 import type { BufferRecycler } from "../parallel/buffers.ts";
-import type { WorkerPool } from "../parallel/pool.ts";
+import { moving, type WorkerPool } from "../parallel/pool.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
 import { planRead, type ReadRequest } from "./read-plan.ts";
 import { INDEX_FORMAT, type IndexRecord, type SegmentRef, type VersionRecord } from "./records.ts";
 import { isSorted } from "./schema-checks.ts";
-import type { Outcome, SegmentWorker, StoreSpec, WriteResult } from "./segment-worker.ts";
+import {
+  frameBuffers,
+  type Outcome,
+  type SegmentWorker,
+  type StoreSpec,
+  type WriteResult,
+} from "./segment-worker.ts";
 import { tileColumns } from "./tiling.ts";
 import type { VersionSelector, VersionStore } from "./version-store.ts";
 
@@ -90,7 +96,12 @@ export async function writeInParallel(
       try {
         const result = unwrap(
           await ctx.pool.run<Outcome<WriteResult>>((w) =>
-            w.write({ store: ctx.store, lib: store.lib, config: store.config, symbol, frame: part }),
+            w.write(
+              moving(
+                { store: ctx.store, lib: store.lib, config: store.config, symbol, frame: part },
+                frameBuffers(part),
+              ),
+            ),
           ),
         );
         written.push(...result.written);
