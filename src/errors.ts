@@ -117,6 +117,7 @@ export function rebuildError(data: ErrorData): Error {
   if (!cls || data.code === undefined) return new Error(data.message);
   const err = new FloeError(data.message, data.code);
   Object.setPrototypeOf(err, cls.prototype);
-  if (data.code === "CorruptSegmentError") Object.assign(err, { detail: data.detail ?? data.message, where: {} });
+  if (data.code === "CorruptSegmentError")
+    Object.assign(err, { detail: data.detail ?? data.message, where: {} });
   return err;
 }

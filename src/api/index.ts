@@ -1,10 +1,11 @@
 export type { ColumnValues, DType, StringArray } from "../dtypes.ts";
 export * from "../errors.ts";
 export { DataFrame } from "../frame/dataframe.ts";
+export type { Progress } from "../version/progress.ts";
 export type { VerifyReport } from "../version/verify.ts";
 export { Arctic } from "./arctic.ts";
 export { DataError } from "./data-error.ts";
-export { Library, type ReadOptions } from "./library.ts";
+export { Library, type OnProgress, type ReadOptions } from "./library.ts";
 export type { Runtime } from "./runtime.ts";
 export type {
   ArcticOptions,

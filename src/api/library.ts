@@ -9,6 +9,7 @@ import {
 import { DataFrame } from "../frame/dataframe.ts";
 import { toNanos } from "../frame/timestamps.ts";
 import { type ParallelContext, readInParallel, worthWriting, writeInParallel } from "../version/parallel.ts";
+import { type Progress, ProgressMeter } from "../version/progress.ts";
 import type { ReadRequest } from "../version/read-plan.ts";
 import type { VersionRecord } from "../version/records.ts";
 import { dropSnapshot, listSnapshots, readSnapshot, takeSnapshot } from "../version/snapshots.ts";
@@ -58,10 +59,21 @@ export class Library {
   async write(
     symbol: string,
     data: DataFrame | Record<string, unknown>,
-    options?: { metadata?: unknown; prunePreviousVersions?: boolean; staged?: boolean },
+    options?: {
+      metadata?: unknown;
+      prunePreviousVersions?: boolean;
+      staged?: boolean;
+      onProgress?: OnProgress;
+    },
   ): Promise<VersionedItem> {
     checkName("symbol", symbol);
-    const opts = checkOptions("write", options, ["metadata", "prunePreviousVersions", "staged"]);
+    const opts = checkOptions("write", options, [
+      "metadata",
+      "prunePreviousVersions",
+      "staged",
+      "onProgress",
+    ]);
+    const meter = meterFor("write", opts.onProgress);
     const frame = toFrameData(asDataFrame(data, "write"));
     if (opts.staged === true) {
       if (opts.metadata !== undefined || opts.prunePreviousVersions !== undefined) {
@@ -69,7 +81,8 @@ export class Library {
           "write: a staged write makes no version, so metadata and prunePreviousVersions belong to finalizeStagedData.",
         );
       }
-      stageChunk(this.store, await loadKernels(), symbol, frame);
+      const k = await loadKernels();
+      this.store.metered(meter, () => stageChunk(this.store, k, symbol, frame));
       return { symbol, library: this.name, version: -1, metadata: undefined, timestamp: new Date() };
     }
     const meta = optionalMetadata(opts.metadata);
@@ -78,8 +91,8 @@ export class Library {
     // dedup compares each tile with the previous version's, which the calling thread does.
     const record =
       this.parallel && !this.store.config.dedup && worthWriting(k, frame)
-        ? await writeInParallel(this.parallel, this.store, symbol, frame, { meta, prune })
-        : this.store.write(k, symbol, frame, { meta, prune });
+        ? await writeInParallel(this.parallel, this.store, symbol, frame, { meta, prune }, meter)
+        : this.store.metered(meter, () => this.store.write(k, symbol, frame, { meta, prune }));
     return this.item(symbol, record);
   }
 
@@ -90,7 +103,9 @@ export class Library {
    */
   async writeBatch(
     items: { symbol: string; data: DataFrame | Record<string, unknown>; metadata?: unknown }[],
+    options?: { onProgress?: OnProgress },
   ): Promise<(VersionedItem | DataError)[]> {
+    const meter = meterFor("writeBatch", checkOptions("writeBatch", options, ["onProgress"]).onProgress);
     const checked = batchItems("writeBatch", items, (item) => {
       const opts = checkOptions("writeBatch item", item as BatchItem, ["symbol", "data", "metadata"]);
       checkName("symbol", opts.symbol);
@@ -102,7 +117,7 @@ export class Library {
     });
     const k = await loadKernels();
     const good = checked.filter((c): c is Exclude<typeof c, DataError> => !(c instanceof DataError));
-    const records = this.store.writeMany(k, good);
+    const records = this.store.metered(meter, () => this.store.writeMany(k, good));
     let next = 0;
     return checked.map((c) => {
       if (c instanceof DataError) return c;
@@ -117,7 +132,9 @@ export class Library {
    */
   async appendBatch(
     items: { symbol: string; data: DataFrame | Record<string, unknown>; metadata?: unknown }[],
+    options?: { onProgress?: OnProgress },
   ): Promise<(VersionedItem | DataError)[]> {
+    const meter = meterFor("appendBatch", checkOptions("appendBatch", options, ["onProgress"]).onProgress);
     const checked = batchItems("appendBatch", items, (item) => {
       const opts = checkOptions("appendBatch item", item as BatchItem, ["symbol", "data", "metadata"]);
       checkName("symbol", opts.symbol);
@@ -131,7 +148,10 @@ export class Library {
     return checked.map((c) => {
       if (c instanceof DataError) return c;
       try {
-        return this.item(c.symbol, this.store.append(k, c.symbol, c.frame, { meta: c.meta }));
+        const record = this.store.metered(meter, () =>
+          this.store.append(k, c.symbol, c.frame, { meta: c.meta }),
+        );
+        return this.item(c.symbol, record);
       } catch (err) {
         return DataError.from(c.symbol, err);
       }
@@ -144,7 +164,9 @@ export class Library {
    */
   async readBatch(
     items: (string | ({ symbol: string } & ReadOptions))[],
+    options?: { onProgress?: OnProgress },
   ): Promise<(VersionedItem | DataError)[]> {
+    const meter = meterFor("readBatch", checkOptions("readBatch", options, ["onProgress"]).onProgress);
     const checked = batchItems("readBatch", items, (item) => {
       if (typeof item === "string") return { symbol: item, options: {} };
       const { symbol, ...options } = checkOptions("readBatch item", item as { symbol?: unknown }, [
@@ -160,7 +182,10 @@ export class Library {
     const out: (VersionedItem | DataError)[] = [];
     for (const c of checked) {
       if (c instanceof DataError) out.push(c);
-      else out.push(await this.read(c.symbol, c.options).catch((err) => DataError.from(c.symbol, err)));
+      else
+        out.push(
+          await this.readChecked(c.symbol, c.options, meter).catch((err) => DataError.from(c.symbol, err)),
+        );
     }
     return out;
   }
@@ -174,14 +199,16 @@ export class Library {
   async append(
     symbol: string,
     data: DataFrame | Record<string, unknown>,
-    options?: { metadata?: unknown; prunePreviousVersions?: boolean },
+    options?: { metadata?: unknown; prunePreviousVersions?: boolean; onProgress?: OnProgress },
   ): Promise<VersionedItem> {
     checkName("symbol", symbol);
-    const opts = checkOptions("append", options, ["metadata", "prunePreviousVersions"]);
+    const opts = checkOptions("append", options, ["metadata", "prunePreviousVersions", "onProgress"]);
+    const meter = meterFor("append", opts.onProgress);
     const frame = toFrameData(asDataFrame(data, "append"));
     const meta = optionalMetadata(opts.metadata);
     const k = await loadKernels();
-    const record = this.store.append(k, symbol, frame, { meta, prune: opts.prunePreviousVersions === true });
+    const prune = opts.prunePreviousVersions === true;
+    const record = this.store.metered(meter, () => this.store.append(k, symbol, frame, { meta, prune }));
     return this.item(symbol, record);
   }
 
@@ -252,6 +279,7 @@ export class Library {
       upsert?: boolean;
       metadata?: unknown;
       prunePreviousVersions?: boolean;
+      onProgress?: OnProgress;
     },
   ): Promise<VersionedItem> {
     checkName("symbol", symbol);
@@ -260,7 +288,9 @@ export class Library {
       "upsert",
       "metadata",
       "prunePreviousVersions",
+      "onProgress",
     ]);
+    const meter = meterFor("update", opts.onProgress);
     const frame = toFrameData(asDataFrame(data, "update"));
     if (frame.index.kind !== "timestamp") {
       throw new InvalidArgumentError(
@@ -278,10 +308,12 @@ export class Library {
     const meta = optionalMetadata(opts.metadata);
     const prune = opts.prunePreviousVersions === true;
     const k = await loadKernels();
-    if (opts.upsert === true && !this.store.latest(symbol)) {
-      return this.item(symbol, this.store.write(k, symbol, frame, { meta, prune }));
-    }
-    return this.item(symbol, this.store.replaceRange(k, symbol, range, frame, { meta, prune }));
+    const record = this.store.metered(meter, () =>
+      opts.upsert === true && !this.store.latest(symbol)
+        ? this.store.write(k, symbol, frame, { meta, prune })
+        : this.store.replaceRange(k, symbol, range, frame, { meta, prune }),
+    );
+    return this.item(symbol, record);
   }
 
   /**
@@ -311,7 +343,20 @@ export class Library {
    * `dateRange: [start, end]` (inclusive; each a `Date`, ISO string, ns `bigint` or `null` for open),
    * `rowRange: [start, end)` and `columns` narrow what is fetched and decoded.
    */
-  async read(symbol: string, options?: ReadOptions): Promise<VersionedItem> {
+  async read(symbol: string, options?: ReadOptions & { onProgress?: OnProgress }): Promise<VersionedItem> {
+    if (options === null || typeof options !== "object" || Array.isArray(options)) {
+      return this.readChecked(symbol, options, undefined); // rejected there, with the usual message
+    }
+    const { onProgress, ...rest } = options;
+    return this.readChecked(symbol, rest, meterFor("read", onProgress));
+  }
+
+  /** `read` with its options checked here and progress counted by `meter`. */
+  private async readChecked(
+    symbol: string,
+    options: ReadOptions | undefined,
+    meter: ProgressMeter | undefined,
+  ): Promise<VersionedItem> {
     checkName("symbol", symbol);
     const opts = checkOptions("read", options, ["asOf", "dateRange", "rowRange", "columns"]);
     const request: ReadRequest = {};
@@ -321,19 +366,21 @@ export class Library {
     if (opts.rowRange !== undefined) request.rowRange = checkRowRange(opts.rowRange);
     if (opts.dateRange !== undefined) request.dateRange = checkDateRange(opts.dateRange);
     if (opts.columns !== undefined) request.columns = checkColumns(opts.columns);
-    return this.readWith(symbol, this.versionFor(opts.asOf), request);
+    return this.readWith(symbol, this.versionFor(opts.asOf), request, meter);
   }
 
   private async readWith(
     symbol: string,
     which: VersionSelector | undefined,
     request: ReadRequest,
+    meter?: ProgressMeter,
   ): Promise<VersionedItem> {
     const k: Kernels = await loadKernels();
     const pooled = this.parallel
-      ? await readInParallel(this.parallel, this.store, k, symbol, which, request)
+      ? await readInParallel(this.parallel, this.store, k, symbol, which, request, meter)
       : undefined;
-    const { record, frame, rowStart } = pooled ?? this.store.read(k, symbol, which, request);
+    const { record, frame, rowStart } =
+      pooled ?? this.store.metered(meter, () => this.store.read(k, symbol, which, request));
     return { ...this.item(symbol, record), data: fromFrameData(frame, rowStart) };
   }
 
@@ -611,6 +658,18 @@ export class Library {
       timestamp: new Date(record.ts),
     };
   }
+}
+
+/** Called as a long read or write goes on, with bytes and segments done of the totals known so far. */
+export type OnProgress = (progress: Progress) => void;
+
+/** A progress meter for the caller's `onProgress`, if any. */
+function meterFor(call: string, onProgress: unknown): ProgressMeter | undefined {
+  if (onProgress === undefined) return undefined;
+  if (typeof onProgress !== "function") {
+    throw new InvalidArgumentError(`${call}: onProgress must be a function, got ${describe(onProgress)}.`);
+  }
+  return new ProgressMeter(onProgress as OnProgress);
 }
 
 /** A batch item before it is checked. */

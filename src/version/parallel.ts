@@ -5,6 +5,7 @@ import { rebuildError } from "../errors.ts";
 import type { BufferRecycler } from "../parallel/buffers.ts";
 import { moving, type WorkerPool } from "../parallel/pool.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
+import type { ProgressMeter } from "./progress.ts";
 import { planRead, type ReadRequest } from "./read-plan.ts";
 import { INDEX_FORMAT, type IndexRecord, type SegmentRef, type VersionRecord } from "./records.ts";
 import { isSorted } from "./schema-checks.ts";
@@ -77,9 +78,12 @@ export async function writeInParallel(
   symbol: string,
   frame: FrameData,
   options: { meta?: Uint8Array; prune?: boolean },
+  meter?: ProgressMeter,
 ): Promise<VersionRecord> {
-  const { rowsPerSegment } = store.config;
+  const { rowsPerSegment, columnsPerSegment } = store.config;
   const perRow = Math.max(1, rowBytes(frame.columns, frame.index.kind === "timestamp"));
+  const colSlices = Math.max(1, Math.ceil(frame.columns.length / columnsPerSegment));
+  meter?.expect(frame.numRows * perRow, Math.ceil(frame.numRows / rowsPerSegment) * colSlices);
   const slicesPerJob = Math.max(1, Math.floor(JOB_BYTES / (rowsPerSegment * perRow)));
   const jobRows = rowsPerSegment * slicesPerJob;
   const starts: number[] = [];
@@ -113,6 +117,7 @@ export async function writeInParallel(
         }
         for (const buffer of result.buffers) ctx.buffers.give(buffer);
         results[j] = result.index;
+        meter?.add(part.numRows * perRow, result.index.segments.length);
       } catch (err) {
         failure ??= err;
       }
@@ -175,6 +180,7 @@ export async function readInParallel(
   symbol: string,
   which: VersionSelector | undefined,
   request: ReadRequest,
+  meter?: ProgressMeter,
 ): Promise<{ record: VersionRecord; frame: FrameData; rowStart: number } | undefined> {
   const spec = ctx.store;
   if (!spec) return undefined;
@@ -207,9 +213,10 @@ export async function readInParallel(
     members[g].push(c.name);
     load[g] += DTYPES[c.dtype].width || STRING_BYTES;
   }
+  meter?.expect(raw, plan.pieces.length);
   const frames = await Promise.all(
-    members.map(async (names, g) =>
-      unwrap(
+    members.map(async (names, g) => {
+      const frame = unwrap(
         await ctx.pool.run<Outcome<FrameData>>((w) =>
           w.read({
             store: spec,
@@ -225,8 +232,13 @@ export async function readInParallel(
             },
           }),
         ),
-      ),
-    ),
+      );
+      // Each group decodes its columns of every piece; the pieces are shared out among the groups.
+      const n = plan.pieces.length;
+      const share = Math.floor(n / groups) + (g < n % groups ? 1 : 0);
+      meter?.add((raw * load[g]) / load.reduce((a, b) => a + b, 0), share);
+      return frame;
+    }),
   );
   const byName = new Map<string, ColumnData>();
   for (const f of frames) for (const c of f.columns) byName.set(c.name, c);

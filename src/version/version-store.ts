@@ -22,6 +22,7 @@ import { concatFrames } from "./frame-concat.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
 import { collectGarbage } from "./garbage.ts";
 import { keys, lastPart, newId, versionOfKey } from "./keys.ts";
+import type { ProgressMeter } from "./progress.ts";
 import { planRead, type ReadRequest, segmentColumns } from "./read-plan.ts";
 import {
   INDEX_FORMAT,
@@ -62,6 +63,8 @@ export class VersionStore {
   private readonly scratch = new SegmentScratch();
   /** Where a batch of encoded segments waits for its transaction, when encoding happens before it. */
   private readonly arena: SegmentArena | undefined;
+  /** The progress meter of the call running now (calls into the store are synchronous, so one at a time). */
+  private meter: ProgressMeter | undefined;
 
   /**
    * `encodeFirst`: encode each batch of segments before opening the transaction that stores it (pool
@@ -74,6 +77,17 @@ export class VersionStore {
     options: { encodeFirst?: boolean } = {},
   ) {
     this.arena = options.encodeFirst ? new SegmentArena() : undefined;
+  }
+
+  /** Runs `fn` with `meter` counting the segments it writes and reads. */
+  metered<T>(meter: ProgressMeter | undefined, fn: () => T): T {
+    const outer = this.meter;
+    this.meter = meter ?? outer;
+    try {
+      return fn();
+    } finally {
+      this.meter = outer;
+    }
   }
 
   /** Stores `frame` as a new version of `symbol` and returns its record. */
@@ -216,6 +230,15 @@ export class VersionStore {
     const tiles = planTiles(frame.numRows, frame.columns.length, rowsPerSegment, columnsPerSegment);
     const segments: SegmentRef[] = [];
     const ts = frame.index.kind === "timestamp" ? frame.index.values : null;
+    const tileBytes = (tile: (typeof tiles)[number]) =>
+      tile.rows * (ts ? 8 : 0) +
+      frame.columns
+        .slice(tile.colStart, tile.colStart + tile.cols)
+        .reduce((n, c) => n + tile.rows * (DTYPES[c.dtype].width || 8), 0);
+    this.meter?.expect(
+      tiles.reduce((n, t) => n + tileBytes(t), 0),
+      tiles.length,
+    );
     const encode = (tile: (typeof tiles)[number]) => {
       const bytes = encodeSegment(k, tile.rows, tileColumns(frame, tile), this.scratch);
       const ref: SegmentRef = { key: "", ...tile, bytes: bytes.byteLength };
@@ -248,6 +271,7 @@ export class VersionStore {
             written.push(ref.key);
           }
         });
+        for (const { ref } of batch) this.meter?.add(tileBytes(ref));
         continue;
       }
       // Encoded inside the transaction so each segment is stored (copied) before the next reuses the
@@ -262,6 +286,7 @@ export class VersionStore {
             written.push(ref.key);
           }
           batchBytes += bytes.byteLength;
+          this.meter?.add(tileBytes(ref));
         }
       });
     }
@@ -559,10 +584,19 @@ export class VersionStore {
         : (new Array(plan.rows).fill(null) as StringArray);
       return { name, dtype, values };
     });
+    const pieceBytes = (piece: (typeof plan.pieces)[number]) =>
+      (piece.to - piece.from) * (indexValues && piece.segment.colStart === 0 ? 8 : 0) +
+      segmentColumns(piece.segment, where)
+        .filter((c) => byIndex.has(c))
+        .reduce((n, c) => n + (piece.to - piece.from) * (DTYPES[index.columns[c].dtype].width || 8), 0);
     const byIndex = new Map(plan.columns.map((c, i) => [c, columns[i]]));
     const where = new Map(index.columns.map((c, i) => [c.name, i]));
     const indexValues =
       index.index.kind === "timestamp" && !request.withoutIndex ? new BigInt64Array(plan.rows) : null;
+    this.meter?.expect(
+      plan.pieces.reduce((n, p) => n + pieceBytes(p), 0),
+      plan.pieces.length,
+    );
     for (const piece of plan.pieces) {
       const seg = piece.segment;
       this.withSegment(k, symbol, record, seg, (parsed) => {
@@ -589,6 +623,7 @@ export class VersionStore {
             decodeSegmentColumn(k, parsed, index.index.name, indexValues, piece.outRow, piece.from, piece.to);
         }
       });
+      this.meter?.add(pieceBytes(piece));
     }
     for (const gap of plan.gaps) {
       const col = byIndex.get(gap.column);
