@@ -108,7 +108,12 @@ const cases: Case[] = [
     /not stored/,
     (l) => l.read("ts", { columns: ["zz"] }),
   ],
-  ["a schema that does not match", "SchemaMismatchError", /dynamicSchema/, (l) => l.append("ts", new DataFrame({ b: [1] }, { index: [day(3)] }))],
+  [
+    "a schema that does not match",
+    "SchemaMismatchError",
+    /dynamicSchema/,
+    (l) => l.append("ts", new DataFrame({ b: [1] }, { index: [day(3)] })),
+  ],
   [
     "update without a timestamp index",
     "InvalidArgumentError",
