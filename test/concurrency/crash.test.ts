@@ -88,6 +88,17 @@ describe("a writer killed in the middle of a large write", () => {
     console.log(
       `after the new write: S:lib/big/ holds ${countKeys(raw, "S:lib/big/")} keys, S: ${countKeys(raw, "S:")}`,
     );
+    // The dead writer's segments are orphans: verify reports exactly them, cleanup reclaims them, and
+    // no live version loses a segment.
+    const before = await lib.verify();
+    expect(before.ok).toBe(true);
+    expect(before.orphans.length).toBe(orphans);
+    const removed = await lib.cleanup({ graceMs: 0 });
+    expect(removed.removed.length).toBe(orphans);
+    const after2 = await lib.verify();
+    expect(after2).toMatchObject({ ok: true, orphans: [] });
+    await expectFrame(lib, "big", 3, ROWS_1MB);
+    await expectFrame(lib, "big", 1, ROWS_1MB, 0);
     raw.close();
     await ac.close();
   });
