@@ -12,21 +12,25 @@ import { type ParallelContext, readInParallel, worthWriting, writeInParallel } f
 import { type Progress, ProgressMeter } from "../version/progress.ts";
 import type { ReadRequest } from "../version/read-plan.ts";
 import type { VersionRecord } from "../version/records.ts";
+import { rowsInRange } from "../version/schema-checks.ts";
 import { dropSnapshot, listSnapshots, readSnapshot, takeSnapshot } from "../version/snapshots.ts";
 import { deleteStaged, finalizeStaged, stageChunk } from "../version/staging.ts";
 import { removeOrphans, type VerifyReport, verifyLibrary } from "../version/verify.ts";
 import type { VersionSelector, VersionStore } from "../version/version-store.ts";
 import { fromFrameData, toFrameData } from "./convert.ts";
 import { DataError } from "./data-error.ts";
-import type { AsOf, SymbolDescription, VersionedItem, VersionInfo } from "./types.ts";
+import type { AsOf, LibraryOptions, SymbolDescription, VersionedItem, VersionInfo } from "./types.ts";
 import { checkInteger, checkName, checkOptions, describe } from "./validate.ts";
 
 /** Options of `Library.read`. */
 export interface ReadOptions {
+  /** The version to read: a version number (negative counts back from the latest), a snapshot name or a `Date`. */
   asOf?: AsOf;
   /** Inclusive timestamps; `null` leaves that end open. Needs a sorted timestamp index. */
   dateRange?: [Date | string | bigint | null, Date | string | bigint | null];
+  /** Rows `[start, end)` of the stored frame; not with `dateRange`. */
   rowRange?: [number, number];
+  /** Names of the columns to return, in this order (the index always comes back). */
   columns?: string[];
 }
 
@@ -44,7 +48,7 @@ export class Library {
   ) {}
 
   /** The options this library was created with. */
-  get options() {
+  get options(): Required<LibraryOptions> {
     const { rowsPerSegment, columnsPerSegment, dynamicSchema, dedup } = this.store.config;
     return { rowsPerSegment, columnsPerSegment, dynamicSchema, dedup };
   }
@@ -266,9 +270,9 @@ export class Library {
 
   /**
    * Replaces the stored rows of `symbol` whose timestamps lie in `dateRange` (inclusive; default: from the
-   * first to the last timestamp of `data`) with the rows of `data`, as a new version. Needs a timestamp
-   * index, the stored schema, and `data` sorted and inside the range. Only segments that straddle the
-   * range's ends are rewritten. A missing symbol is written when `upsert` is true, else
+   * first to the last timestamp of `data`) with the rows of `data` inside that range, as a new version
+   * (as in ArcticDB, rows of `data` outside `dateRange` are not written). Needs a timestamp index, the
+   * stored schema and `data` sorted. Only segments that straddle the range's ends are rewritten. A missing symbol is written when `upsert` is true, else
    * `SymbolNotFoundError`.
    */
   async update(
@@ -291,15 +295,17 @@ export class Library {
       "onProgress",
     ]);
     const meter = meterFor("update", opts.onProgress);
-    const frame = toFrameData(asDataFrame(data, "update"));
+    let frame = toFrameData(asDataFrame(data, "update"));
     if (frame.index.kind !== "timestamp") {
       throw new InvalidArgumentError(
         "update: data needs a timestamp index, e.g. new DataFrame(columns, { index: dates }).",
       );
     }
     let range: [bigint | null, bigint | null];
-    if (opts.dateRange !== undefined) range = checkDateRange(opts.dateRange);
-    else if (frame.numRows > 0) range = [frame.index.values[0], frame.index.values[frame.numRows - 1]];
+    if (opts.dateRange !== undefined) {
+      range = checkDateRange(opts.dateRange);
+      frame = rowsInRange(frame, range);
+    } else if (frame.numRows > 0) range = [frame.index.values[0], frame.index.values[frame.numRows - 1]];
     else {
       throw new InvalidArgumentError(
         "update: data has no rows and no dateRange; give dateRange to remove rows, or use deleteDataInRange.",
@@ -307,6 +313,12 @@ export class Library {
     }
     const meta = optionalMetadata(opts.metadata);
     const prune = opts.prunePreviousVersions === true;
+    if (opts.upsert !== true && !this.store.latest(symbol)) {
+      throw new SymbolNotFoundError(
+        `Cannot update '${symbol}': it does not exist in library '${this.name}'. Pass { upsert: true } ` +
+          "to write it, or write() it first.",
+      );
+    }
     const k = await loadKernels();
     const record = this.store.metered(meter, () =>
       opts.upsert === true && !this.store.latest(symbol)
@@ -582,7 +594,9 @@ export class Library {
    * (`ok` is true when there are none) and the orphaned index and segment keys that nothing references,
    * which `cleanup` reclaims. Reads only.
    */
-  async verify(options?: { data?: boolean }): Promise<VerifyReport & { ok: boolean }> {
+  async verify(
+    options?: { data?: boolean },
+  ): Promise<VerifyReport & { /** True when no problem was found. */ ok: boolean }> {
     const opts = checkOptions("verify", options, ["data"]);
     const report = verifyLibrary(this.store, await loadKernels(), { data: opts.data !== false });
     return { ok: report.problems.length === 0, ...report };
@@ -594,7 +608,9 @@ export class Library {
    * running stores its segments before the commit that references them. Pass `graceMs: 0` only when no
    * writer is running. Returns the keys removed.
    */
-  async cleanup(options?: { graceMs?: number }): Promise<{ removed: string[] }> {
+  async cleanup(options?: {
+    graceMs?: number;
+  }): Promise<{ /** The storage keys removed. */ removed: string[] }> {
     const opts = checkOptions("cleanup", options, ["graceMs"]);
     const graceMs =
       opts.graceMs === undefined ? 3_600_000 : checkInteger("cleanup: graceMs", opts.graceMs, 0);

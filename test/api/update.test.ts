@@ -139,7 +139,6 @@ describe("update and deleteDataInRange", () => {
       ),
       "UnsortedIndexError",
     );
-    await rejectsWith(lib.update("s", frameOf([[5n, 1]]), { dateRange: [0n, 4n] }), "InvalidArgumentError");
     await rejectsWith(lib.update("s", { x: [1] }), "InvalidArgumentError");
     await rejectsWith(lib.update("s", frameOf([])), "InvalidArgumentError");
     await rejectsWith(lib.deleteDataInRange("s", [3n, 1n]), "InvalidArgumentError");
