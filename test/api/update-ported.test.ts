@@ -20,9 +20,9 @@ const at = (iso: string) => days(iso, 1)[0];
 
 /** The expected result of an ArcticDB update, computed from plain rows: drop [lo, hi], insert, sort. */
 function applyUpdate(stored: DataFrame, data: DataFrame, lo: bigint, hi: bigint): DataFrame {
-  const t = stored.index.values as BigInt64Array;
+  const t = (stored.index as { values: BigInt64Array }).values;
   const keep = [...t.keys()].filter((i) => t[i] < lo || t[i] > hi);
-  const nt = data.index.values as BigInt64Array;
+  const nt = (data.index as { values: BigInt64Array }).values;
   const take = [...nt.keys()].filter((i) => nt[i] >= lo && nt[i] <= hi);
   const rows = [
     ...keep.map((i) => ({ t: t[i], from: stored, i })),
