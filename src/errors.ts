@@ -16,36 +16,72 @@ export class FloeError extends Error {
   }
 }
 
-function define(code: string) {
-  return class extends FloeError {
-    constructor(message: string, options?: { cause?: unknown }) {
-      super(message, code, options);
-    }
-  };
-}
-
 /** The `Arctic` URI has an unknown scheme, an unknown option or a malformed value. */
-export class InvalidUriError extends define("InvalidUriError") {}
+export class InvalidUriError extends FloeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, "InvalidUriError", options);
+  }
+}
 /** The library does not exist (and `createIfMissing` was not set). */
-export class LibraryNotFoundError extends define("LibraryNotFoundError") {}
+export class LibraryNotFoundError extends FloeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, "LibraryNotFoundError", options);
+  }
+}
 /** `createLibrary` was asked for a name that is already taken. */
-export class LibraryExistsError extends define("LibraryExistsError") {}
+export class LibraryExistsError extends FloeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, "LibraryExistsError", options);
+  }
+}
 /** The symbol has no live version (never written, or deleted). */
-export class SymbolNotFoundError extends define("SymbolNotFoundError") {}
+export class SymbolNotFoundError extends FloeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, "SymbolNotFoundError", options);
+  }
+}
 /** The symbol exists but not at the requested version or date. */
-export class VersionNotFoundError extends define("VersionNotFoundError") {}
+export class VersionNotFoundError extends FloeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, "VersionNotFoundError", options);
+  }
+}
 /** The snapshot does not exist. */
-export class SnapshotNotFoundError extends define("SnapshotNotFoundError") {}
+export class SnapshotNotFoundError extends FloeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, "SnapshotNotFoundError", options);
+  }
+}
 /** `snapshot` was asked for a name that is already taken. */
-export class SnapshotExistsError extends define("SnapshotExistsError") {}
+export class SnapshotExistsError extends FloeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, "SnapshotExistsError", options);
+  }
+}
 /** New data's columns or dtypes do not match the stored ones. */
-export class SchemaMismatchError extends define("SchemaMismatchError") {}
+export class SchemaMismatchError extends FloeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, "SchemaMismatchError", options);
+  }
+}
 /** Timestamps are out of order where order is required. */
-export class UnsortedIndexError extends define("UnsortedIndexError") {}
+export class UnsortedIndexError extends FloeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, "UnsortedIndexError", options);
+  }
+}
 /** An argument has the wrong type, shape or value. */
-export class InvalidArgumentError extends define("InvalidArgumentError") {}
+export class InvalidArgumentError extends FloeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, "InvalidArgumentError", options);
+  }
+}
 /** The storage backend failed (disk full, permissions, closed store, ...). */
-export class StorageError extends define("StorageError") {}
+export class StorageError extends FloeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, "StorageError", options);
+  }
+}
 
 /** Stored bytes fail their checksum or do not parse; names where the bad bytes were found. */
 export class CorruptSegmentError extends FloeError {

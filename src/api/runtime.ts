@@ -7,6 +7,7 @@ import type { Storage } from "../storage/storage.ts";
  * asks where it runs. A capability a runtime lacks is simply absent (a browser has no `openLmdb`).
  */
 export interface Runtime {
+  /** The runtime's name, e.g. `"node"`, used in error messages. */
   readonly name: string;
   /** Opens (creating if missing) an LMDB store. */
   openLmdb?(options: LmdbOptions): Storage;

@@ -674,7 +674,7 @@ export class VersionStore {
     record: VersionRecord,
     index: IndexRecord,
     range: [bigint | null, bigint | null],
-    decoded = new Map<string, BigInt64Array>(),
+    decoded: Map<string, BigInt64Array> = new Map(),
   ): [number, number] {
     if (index.index.kind !== "timestamp") {
       throw new InvalidArgumentError(

@@ -1,0 +1,9 @@
+/**
+ * The body of one floe pool worker in Bun (a Web Worker, bundled to dist/bun-worker.js): the portable
+ * segment worker, reachable through Comlink, with its own LMDB handles.
+ */
+import { expose, transfer } from "comlink";
+import { LmdbStorage } from "../src/storage/lmdb-storage.ts";
+import { createSegmentWorker } from "../src/version/segment-worker.ts";
+
+expose(createSegmentWorker((options) => new LmdbStorage(options), transfer));

@@ -1,0 +1,10 @@
+/**
+ * The body of one floe pool worker in Deno when floe was loaded over https (JSR), where Deno's
+ * worker_threads cannot start it: a module Web Worker running the portable segment worker, reachable
+ * through Comlink, with its own LMDB handles.
+ */
+import { expose, transfer } from "comlink";
+import { LmdbStorage } from "../src/storage/lmdb-storage.ts";
+import { createSegmentWorker } from "../src/version/segment-worker.ts";
+
+expose(createSegmentWorker((options) => new LmdbStorage(options), transfer));

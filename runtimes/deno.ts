@@ -1,0 +1,49 @@
+/**
+ * floe for Deno: the portable core plus LMDB storage (the `lmdb` package through Deno's npm support),
+ * with a pool of workers driven through Comlink. Run with `-A` (or at least `--allow-read
+ * --allow-write --allow-env --allow-ffi` for LMDB).
+ */
+import { availableParallelism } from "node:os";
+import { Worker as ThreadWorker } from "node:worker_threads";
+import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
+import { registerRuntime } from "../src/api/runtime.ts";
+import type { WorkerHandle } from "../src/parallel/pool.ts";
+import { openCheckedLmdb } from "./lmdb-checks.ts";
+
+/** True when this module runs from source (a checkout, or JSR) rather than from dist/ (npm). */
+const FROM_SOURCE = import.meta.url.endsWith(".ts");
+
+/**
+ * A `node:worker_threads` worker, where this module is a local file. Preferred: Deno's Web Workers keep
+ * the process alive while they exist and cannot be unref'd, so an idle pool of them would stop a script
+ * from exiting until close(); these can.
+ */
+function threadWorker(): WorkerHandle {
+  const worker = new ThreadWorker(
+    new URL(FROM_SOURCE ? "./node-worker.ts" : "./node-worker.js", import.meta.url),
+  );
+  return {
+    endpoint: nodeEndpoint(worker),
+    terminate: () => worker.terminate(),
+    ref: () => worker.ref(),
+    unref: () => worker.unref(),
+  };
+}
+
+/**
+ * A module Web Worker, where this module was loaded over https (JSR): Deno's worker_threads take file:
+ * and data: URLs only. Such a pool keeps the process alive until `close()`.
+ */
+function webWorker(): WorkerHandle {
+  const worker = new Worker(new URL("./deno-worker.ts", import.meta.url), { type: "module" });
+  return { endpoint: worker, terminate: () => worker.terminate() };
+}
+
+registerRuntime({
+  name: "deno",
+  cores: availableParallelism(),
+  openLmdb: openCheckedLmdb,
+  createWorker: new URL(import.meta.url).protocol === "file:" ? threadWorker : webWorker,
+});
+
+export * from "../src/api/index.ts";

@@ -1,0 +1,152 @@
+// Runs the conformance suite (test/conformance/) in Bun, Deno and headless Chromium, after vitest has
+// run it in Node: prints "<runtime>: N passed" for each and exits non-zero if any case failed (or none
+// ran). Chromium is Debian's /usr/bin/chromium (or $CHROMIUM), driven by playwright-core; the page and
+// dist/ are served from a local node:http server.
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import { extname, join, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { chromium } from "playwright-core";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const bin = (name) => join(root, "node_modules", ".bin", name);
+// biome-ignore lint/suspicious/noControlCharactersInRegex: strips terminal colours
+const plain = (text) => text.replace(/\x1b\[[0-9;]*m/g, "");
+
+/** Runs a command in the repository, echoing its output; resolves to its exit code and output. */
+function exec(cmd, args) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" } });
+    let out = "";
+    const take = (stream, sink) =>
+      stream.on("data", (chunk) => {
+        out += chunk;
+        sink.write(chunk);
+      });
+    take(child.stdout, process.stdout);
+    take(child.stderr, process.stderr);
+    child.on("error", (err) => resolve({ code: 1, out: `${out}\n${err.message}` }));
+    child.on("close", (code) => resolve({ code: code ?? 1, out: plain(out) }));
+  });
+}
+
+/** A count from a test runner's summary line, or 0. */
+const count = (out, pattern) => Number(out.match(pattern)?.[1] ?? 0);
+
+async function runBun() {
+  const { code, out } = await exec(bin("bun"), [
+    "test",
+    "--timeout",
+    "120000",
+    "./test/conformance/bun.conformance.ts",
+  ]);
+  return {
+    code,
+    passed: count(out, /^\s*(\d+) pass\b/m),
+    failed: count(out, /^\s*(\d+) fail\b/m),
+    skipped: count(out, /^\s*(\d+) skip\b/m),
+  };
+}
+
+async function runDeno() {
+  // --no-check: `npm run check` (tsc) already type-checks these files; Deno would check them again, and
+  // once more in every pool worker it starts.
+  const { code, out } = await exec(bin("deno"), [
+    "test",
+    "-A",
+    "--no-check",
+    "test/conformance/deno.conformance.ts",
+  ]);
+  const summary = out.match(
+    /(ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(?: \| (\d+) ignored)?/,
+  );
+  return {
+    code,
+    passed: Number(summary?.[2] ?? 0),
+    failed: Number(summary?.[3] ?? 0),
+    skipped: Number(summary?.[4] ?? 0),
+  };
+}
+
+const TYPES = { ".js": "text/javascript", ".html": "text/html", ".map": "application/json" };
+
+async function runChromium() {
+  const page = `<!doctype html><meta charset="utf-8"><title>floe conformance</title>
+<script type="module" src="/conformance.js"></script>`;
+  const bundled = await build({
+    entryPoints: [join(root, "test/conformance/browser.conformance.ts")],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    write: false,
+    logLevel: "warning",
+  });
+  const script = bundled.outputFiles[0].contents;
+  const requested = new Set();
+  const server = createServer(async (req, res) => {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    requested.add(path);
+    if (path === "/favicon.ico") return res.writeHead(204).end();
+    try {
+      let body;
+      if (path === "/") body = page;
+      else if (path === "/conformance.js") body = script;
+      else if (path.startsWith("/dist/"))
+        body = await readFile(join(root, normalize(path).replace(/^\/+/, "")));
+      else throw new Error("not found");
+      res.writeHead(200, { "content-type": TYPES[extname(path)] ?? TYPES[".html"] });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium" });
+  try {
+    const tab = await browser.newPage();
+    tab.on("console", (msg) => console.log(`[chromium] ${msg.text()}`));
+    tab.on("pageerror", (err) => console.log(`[chromium] page error: ${err.message}`));
+    await tab.goto(`http://127.0.0.1:${server.address().port}/`);
+    await tab.waitForFunction(() => globalThis.conformance !== undefined, null, { timeout: 600_000 });
+    const result = await tab.evaluate(() => globalThis.conformance);
+    // The pool case passes only through workers; this shows they were the browser build's module workers.
+    if (!requested.has("/dist/browser-worker.js")) {
+      console.log("[chromium] the page never loaded /dist/browser-worker.js: the worker pool did not start");
+      return { ...result, code: 1 };
+    }
+    return { code: result.failed === 0 ? 0 : 1, ...result };
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
+const runners = { bun: runBun, deno: runDeno, chromium: runChromium };
+const only = process.argv.slice(2);
+const lines = [];
+let ok = true;
+for (const [name, runner] of Object.entries(runners)) {
+  if (only.length && !only.includes(name)) continue;
+  console.log(`\n=== conformance in ${name} ===`);
+  const started = Date.now();
+  let result;
+  try {
+    result = await runner();
+  } catch (err) {
+    console.error(err);
+    result = { code: 1, passed: 0, failed: 0, skipped: 0 };
+  }
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const good = result.code === 0 && result.failed === 0 && result.passed > 0;
+  ok &&= good;
+  const skipped = result.skipped ? `, ${result.skipped} skipped` : "";
+  lines.push(
+    `${name}: ${result.passed} passed, ${result.failed} failed${skipped} (${seconds} s)${good ? "" : "  FAILED"}`,
+  );
+  console.log(lines.at(-1));
+}
+console.log(`\n${lines.join("\n")}`);
+process.exit(ok ? 0 : 1);

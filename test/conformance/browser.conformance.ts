@@ -1,0 +1,20 @@
+// The conformance suite in a browser page (scripts/test-runtimes.mjs bundles this file, serves it with
+// dist/ and drives headless Chromium). Same cases as Node, Bun and Deno, through the browser build
+// (dist/browser.js, as a page would import it), on mem:// with a pool of module Web Workers.
+import { type ConformanceEnv, defineConformance, type Floe } from "./cases.ts";
+import { type RunResult, runCases, Suite } from "./harness.ts";
+
+/** Where the page finds the result: scripts/test-runtimes.mjs waits for it. */
+interface ConformanceWindow {
+  conformance?: RunResult & { ms: number };
+}
+
+// A URL, not a module specifier: the page loads the browser build exactly as a user's page would.
+const floe = (await import(new URL("/dist/browser.js", location.href).href)) as Floe;
+const suite = new Suite();
+const env: ConformanceEnv = { runtime: "browser", floe };
+defineConformance(suite, env);
+const started = performance.now();
+const result = await runCases(suite.cases, (line) => console.log(line));
+console.log(`chromium: ${result.passed} passed, ${result.failed} failed, ${result.skipped} skipped`);
+(globalThis as ConformanceWindow).conformance = { ...result, ms: performance.now() - started };
