@@ -4,9 +4,13 @@
  * the `FloeError` that would have been thrown.
  */
 export class DataError {
+  /** The symbol of the batch item that failed. */
   readonly symbol: string;
+  /** The version the item named, when it named one. */
   readonly version: number | undefined;
+  /** The `code` of the floe error, e.g. `"SymbolNotFoundError"` (`"Error"` for a non-floe error). */
   readonly errorCode: string;
+  /** What went wrong and what to do about it, as the thrown error would have said. */
   readonly message: string;
 
   constructor(fields: { symbol: string; version?: number; errorCode: string; message: string }) {

@@ -594,9 +594,12 @@ export class Library {
    * (`ok` is true when there are none) and the orphaned index and segment keys that nothing references,
    * which `cleanup` reclaims. Reads only.
    */
-  async verify(
-    options?: { data?: boolean },
-  ): Promise<VerifyReport & { /** True when no problem was found. */ ok: boolean }> {
+  async verify(options?: { data?: boolean }): Promise<
+    VerifyReport & {
+      /** True when no problem was found. */
+      ok: boolean;
+    }
+  > {
     const opts = checkOptions("verify", options, ["data"]);
     const report = verifyLibrary(this.store, await loadKernels(), { data: opts.data !== false });
     return { ok: report.problems.length === 0, ...report };
@@ -608,9 +611,10 @@ export class Library {
    * running stores its segments before the commit that references them. Pass `graceMs: 0` only when no
    * writer is running. Returns the keys removed.
    */
-  async cleanup(options?: {
-    graceMs?: number;
-  }): Promise<{ /** The storage keys removed. */ removed: string[] }> {
+  async cleanup(options?: { graceMs?: number }): Promise<{
+    /** The storage keys removed. */
+    removed: string[];
+  }> {
     const opts = checkOptions("cleanup", options, ["graceMs"]);
     const graceMs =
       opts.graceMs === undefined ? 3_600_000 : checkInteger("cleanup: graceMs", opts.graceMs, 0);

@@ -21,8 +21,11 @@ export interface LibraryOptions {
 
 /** A version of a symbol as returned by writes and reads. */
 export interface VersionedItem {
+  /** The symbol. */
   symbol: string;
+  /** The library's name. */
   library: string;
+  /** The version number (0 for a symbol's first write; -1 for a staged write, which makes no version). */
   version: number;
   /** The user metadata stored with this version, or `undefined`. */
   metadata: unknown;
@@ -34,26 +37,56 @@ export interface VersionedItem {
 
 /** One entry of `listVersions`. */
 export interface VersionInfo {
+  /** The symbol. */
   symbol: string;
+  /** The version number. */
   version: number;
+  /** When the version was written. */
   date: Date;
+  /** Names of the snapshots holding this version. */
   snapshots: string[];
+  /** True for a deleted version that a snapshot still holds (readable through the snapshot). */
   deleted: boolean;
 }
 
 /** What `getDescription` tells about a stored version without reading its data. */
 export interface SymbolDescription {
+  /** The symbol. */
   symbol: string;
+  /** The version described. */
   version: number;
-  columns: { name: string; dtype: DType }[];
+  /** The columns, in order, with their dtypes. */
+  columns: {
+    /** The column's name. */
+    name: string;
+    /** The column's dtype. */
+    dtype: DType;
+  }[];
+  /** The number of rows. */
   rowCount: number;
+  /** Row numbers, or a timestamp index with its first and last value (ns) and whether it is sorted. */
   index:
-    | { kind: "row" }
-    | { kind: "timestamp"; name: string; first: bigint | null; last: bigint | null; sorted: boolean };
+    | {
+        /** Rows are numbered. */
+        kind: "row";
+      }
+    | {
+        /** Rows are indexed by timestamps. */
+        kind: "timestamp";
+        /** The index's name. */
+        name: string;
+        /** The first timestamp (ns since the epoch), `null` when there are no rows. */
+        first: bigint | null;
+        /** The last timestamp (ns since the epoch), `null` when there are no rows. */
+        last: bigint | null;
+        /** True when the timestamps never decrease (date-range reads need this). */
+        sorted: boolean;
+      };
   /** When this version was written. */
   date: Date;
   /** Stored (compressed) bytes of its segments. */
   storedBytes: number;
+  /** The user metadata stored with this version, or `undefined`. */
   metadata: unknown;
 }
 

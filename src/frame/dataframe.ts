@@ -47,9 +47,13 @@ const PRINT_EDGE = 5;
  * index. Columns are held as given: `column(name)` returns the array itself, so treat frames as immutable.
  */
 export class DataFrame {
+  /** The number of rows. */
   readonly numRows: number;
+  /** The column names, in order (the index is not among them). */
   readonly columnNames: readonly string[];
+  /** Each column's dtype, by name. */
   readonly dtypes: Readonly<Record<string, DType>>;
+  /** Row numbers (`{ kind: "row", start }`) or timestamps (`{ kind: "timestamp", name, values }` in ns). */
   readonly index: FrameIndex;
   private readonly columns: Map<string, ColumnValues>;
 

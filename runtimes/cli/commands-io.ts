@@ -1,0 +1,180 @@
+/** import and export: files in CSV, Arrow IPC or Parquet to and from symbols. */
+import { once } from "node:events";
+import { extname } from "node:path";
+import type { Command } from "commander";
+import { exportBytes, exportFile, type FileFormat, formatOf, importFile } from "../node-io.ts";
+import * as args from "./args.ts";
+import type { Context } from "./context.ts";
+import { withLibrary } from "./context.ts";
+import { bytes, json } from "./format.ts";
+import { progressBar } from "./progress-bar.ts";
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+interface ImportFlags {
+  format?: string;
+  index?: string;
+  delimiter?: string;
+  dtype?: string[];
+  append?: boolean;
+  sort?: boolean;
+  metadata?: string;
+  chunkRows?: string;
+}
+
+interface ExportFlags {
+  format?: string;
+  asOf?: string;
+  dateRange?: string;
+  columns?: string;
+  delimiter?: string;
+  compression?: string;
+  chunkRows?: string;
+}
+
+export function ioCommands(program: Command, ctx: () => Context): void {
+  program
+    .command("import")
+    .description(
+      "import a CSV, Arrow IPC or Parquet file into a symbol as one new version (library and store are created if missing)",
+    )
+    .argument("<uri>", "the store")
+    .argument("<library>", "the library")
+    .argument("<symbol>", "the symbol")
+    .argument("<file>", "the file: .csv/.tsv, .arrow/.arrows/.feather or .parquet")
+    .option("--format <format>", "csv, arrow or parquet (default: from the extension)")
+    .option("--index <column>", "the column of timestamps that becomes the index")
+    .option("--delimiter <char>", "CSV field separator (default , or tab for .tsv)")
+    .option(
+      "--dtype <column=dtype>",
+      "a CSV column's dtype instead of the inferred one (repeatable)",
+      collect,
+    )
+    .option("--append", "append the rows after the symbol's latest version instead of replacing it")
+    .option("--sort", "sort the rows by timestamp before storing (holds them all in memory)")
+    .option("--metadata <json>", "metadata to store with the new version")
+    .option("--chunk-rows <n>", "rows staged at a time (default: the library's rowsPerSegment)")
+    .action(async (uri: string, name: string, symbol: string, file: string, o: ImportFlags) => {
+      const c = ctx();
+      const format = formatOf(file, o.format);
+      const options = args.defined({
+        format,
+        index: o.index,
+        delimiter: o.delimiter,
+        dtypes: args.dtypes(o.dtype) as never,
+        mode: o.append ? ("append" as const) : undefined,
+        sort: o.sort,
+        metadata: args.metadata(o.metadata),
+        chunkRows: o.chunkRows === undefined ? undefined : args.integer("--chunk-rows", o.chunkRows, 1),
+      });
+      if (format !== "csv" && (options.delimiter !== undefined || options.dtypes !== undefined)) {
+        throw new args.UsageError("--delimiter and --dtype apply to CSV files only.");
+      }
+      if (format === "parquet" && options.chunkRows !== undefined) {
+        throw new args.UsageError(
+          "--chunk-rows does not apply to Parquet, which is imported a row group at a time.",
+        );
+      }
+      const started = Date.now();
+      const bar = progressBar(`import ${symbol}`, c.progress);
+      const item = await withLibrary(
+        uri,
+        name,
+        async (lib) => {
+          try {
+            return await importFile(lib, symbol, file, { ...options, onProgress: bar.transfer } as never);
+          } finally {
+            bar.stop();
+          }
+        },
+        true,
+      );
+      const seconds = (Date.now() - started) / 1000;
+      if (c.json) {
+        c.print(
+          json({
+            symbol: item.symbol,
+            library: item.library,
+            version: item.version,
+            rows: item.rows,
+            seconds,
+          }),
+        );
+      } else {
+        c.print(
+          `Imported ${item.rows.toLocaleString("en-US")} rows into ${item.library}/${item.symbol}, version ${item.version} (${seconds.toFixed(1)} s).`,
+        );
+      }
+    });
+
+  program
+    .command("export")
+    .description(
+      "export a version of a symbol to a CSV, Arrow IPC or Parquet file ('-' writes CSV to stdout)",
+    )
+    .argument("<uri>", "the store")
+    .argument("<library>", "the library")
+    .argument("<symbol>", "the symbol")
+    .argument("<file>", "the file: .csv/.tsv, .arrow/.arrows/.feather or .parquet, or - for stdout")
+    .option("--format <format>", "csv, arrow or parquet (default: from the extension; csv for -)")
+    .option("--as-of <version>", "a version number, snapshot name or ISO date (default: latest)")
+    .option("--date-range <start..end>", "only rows in this inclusive range of ISO timestamps")
+    .option("--columns <names>", "only these columns, comma-separated")
+    .option("--delimiter <char>", "CSV field separator (default , or tab for .tsv)")
+    .option(
+      "--compression <codec>",
+      "Parquet compression: uncompressed, snappy (default), gzip, brotli, lz4, zstd",
+    )
+    .option("--chunk-rows <n>", "rows read from the store at a time (default 100000)")
+    .action(async (uri: string, name: string, symbol: string, file: string, o: ExportFlags) => {
+      const c = ctx();
+      const toStdout = file === "-";
+      const format: FileFormat = toStdout ? formatOf("-.csv", o.format) : formatOf(file, o.format);
+      if (format !== "csv" && o.delimiter !== undefined)
+        throw new args.UsageError("--delimiter applies to CSV only.");
+      if (format !== "parquet" && o.compression !== undefined) {
+        throw new args.UsageError("--compression applies to Parquet only.");
+      }
+      const options = args.defined({
+        asOf: args.asOf(o.asOf),
+        dateRange: args.dateRange(o.dateRange),
+        columns: args.columns(o.columns),
+        delimiter: o.delimiter,
+        compression: o.compression as never,
+        chunkRows: o.chunkRows === undefined ? undefined : args.integer("--chunk-rows", o.chunkRows, 1),
+      });
+      const started = Date.now();
+      const bar = progressBar(`export ${symbol}`, c.progress);
+      let rows = 0;
+      const onProgress = (p: { rowsDone: number }) => {
+        rows = p.rowsDone;
+        bar.transfer?.(p as never);
+      };
+      const written = await withLibrary(uri, name, async (lib) => {
+        try {
+          if (!toStdout)
+            return (await exportFile(lib, symbol, file, { ...options, format, onProgress })).bytes;
+          let n = 0;
+          for await (const chunk of exportBytes(lib, symbol, format, extname(file), {
+            ...options,
+            onProgress,
+          })) {
+            n += chunk.byteLength;
+            if (!process.stdout.write(chunk)) await once(process.stdout, "drain");
+          }
+          return n;
+        } finally {
+          bar.stop();
+        }
+      });
+      if (toStdout) return;
+      const seconds = (Date.now() - started) / 1000;
+      if (c.json) c.print(json({ symbol, file, format, rows, bytes: written, seconds }));
+      else
+        c.print(
+          `Exported ${rows.toLocaleString("en-US")} rows of ${symbol} to ${file} (${bytes(written)}, ${seconds.toFixed(1)} s).`,
+        );
+    });
+}

@@ -1,0 +1,45 @@
+/** What every command gets: output settings and a way to open the store. */
+import { existsSync } from "node:fs";
+import { Arctic, InvalidUriError, type Library } from "../node.ts";
+
+export interface Context {
+  /** `--json`: print JSON for scripts instead of tables. */
+  json: boolean;
+  /** Show a progress bar on stderr (when it is a terminal). */
+  progress: boolean;
+  /** Prints a line (or lines) to stdout. */
+  print(text: string): void;
+}
+
+/** The directory of an `lmdb://` URI, or undefined for other schemes. */
+function lmdbPath(uri: string): string | undefined {
+  if (!uri.startsWith("lmdb://")) return undefined;
+  return decodeURIComponent(uri.slice("lmdb://".length).split("?")[0]);
+}
+
+/**
+ * Runs `fn` on the store `uri` names and closes it. Only `create` commands (import) may make a new
+ * store: elsewhere a path with no store is an error, not a new empty store left behind by a typo.
+ */
+export async function withArctic<T>(uri: string, fn: (ac: Arctic) => Promise<T>, create = false): Promise<T> {
+  const path = lmdbPath(uri);
+  if (path !== undefined && path !== "" && !create && !existsSync(path)) {
+    throw new InvalidUriError(`There is no floe store at '${path}' (from '${uri}'); check the path.`);
+  }
+  const ac = new Arctic(uri);
+  try {
+    return await fn(ac);
+  } finally {
+    await ac.close();
+  }
+}
+
+/** Runs `fn` on library `name` of store `uri`; with `create`, the library is made if missing. */
+export function withLibrary<T>(
+  uri: string,
+  name: string,
+  fn: (lib: Library) => Promise<T>,
+  create = false,
+): Promise<T> {
+  return withArctic(uri, async (ac) => fn(await ac.getLibrary(name, { createIfMissing: create })), create);
+}

@@ -1,0 +1,381 @@
+import { Parser } from "csv-parse";
+import type { Library } from "../api/index.ts";
+import { DataFrame, InvalidArgumentError } from "../api/index.ts";
+import { checkName, checkOptions, describe } from "../api/validate.ts";
+import { type ColumnValues, DTYPES, type DType, isDType, type StringArray } from "../dtypes.ts";
+import { formatNanos, timestampDigits } from "../frame/timestamps.ts";
+import { inferDType, NAT, parseCells } from "./csv-dtypes.ts";
+import { type ExportOptions, exportChunks } from "./export-frames.ts";
+import {
+  IMPORT_KEYS,
+  type ImportOptions,
+  type ImportResult,
+  importFrames,
+  importSettings,
+} from "./import-frames.ts";
+import { type OnTransferProgress, TransferMeter } from "./progress.ts";
+import { type ByteSource, bytesOf, sizeOf } from "./source.ts";
+
+/** How to read a CSV file. */
+export interface CsvReadOptions {
+  /** The column whose values (ISO 8601 timestamps) become the timestamp index; rows are numbered without it. */
+  index?: string;
+  /** The field separator, one character (default `,`). */
+  delimiter?: string;
+  /** Dtypes for some columns, instead of inferring them from the first chunk of rows. */
+  dtypes?: Record<string, DType>;
+  /** Rows per frame (default 100,000). The first chunk decides the dtypes of columns not in `dtypes`. */
+  chunkRows?: number;
+  /** Called after each chunk with the bytes and rows read so far. */
+  onProgress?: OnTransferProgress;
+  /** The source's length in bytes, for progress, when the source does not tell. */
+  totalBytes?: number;
+}
+
+/** How to import a CSV file into a symbol. */
+export type CsvImportOptions = ImportOptions &
+  Omit<CsvReadOptions, "chunkRows" | "onProgress" | "totalBytes">;
+
+const READ_KEYS = ["index", "delimiter", "dtypes", "chunkRows", "onProgress", "totalBytes"] as const;
+
+/** Rows converted from strings at a time once the dtypes are known. */
+const SUB_CHUNK = 8192;
+
+/**
+ * Reads CSV text as a sequence of frames of `chunkRows` rows, streaming: memory holds one chunk of cells,
+ * whatever the file's size. The first line names the columns. Each column's dtype is inferred from the
+ * first chunk (see `inferDType`: int64, float64, bool, timestamp or string), unless `dtypes` gives it; a
+ * later cell that does not fit is an `InvalidArgumentError` naming its row. Empty cells are NaN, NaT or
+ * null. Malformed CSV (unbalanced quotes, rows of the wrong length) is an `InvalidArgumentError` too.
+ */
+export function readCsv(source: ByteSource, options?: CsvReadOptions): AsyncGenerator<DataFrame> {
+  return csvFrames(source, options, {});
+}
+
+/** `readCsv`, with `hints`: dtypes for columns the CSV may or may not have (the stored ones, on append). */
+async function* csvFrames(
+  source: ByteSource,
+  options: CsvReadOptions | undefined,
+  hints: Record<string, DType>,
+): AsyncGenerator<DataFrame> {
+  const opts = checkOptions("readCsv", options, READ_KEYS);
+  const delimiter = opts.delimiter ?? ",";
+  if (typeof delimiter !== "string" || delimiter.length !== 1 || /["\r\n]/.test(delimiter)) {
+    throw new InvalidArgumentError(
+      `readCsv: delimiter must be one character other than a quote or newline, got ${describe(delimiter)}.`,
+    );
+  }
+  const forced = opts.dtypes ?? {};
+  if (forced === null || typeof forced !== "object" || Array.isArray(forced)) {
+    throw new InvalidArgumentError(
+      `readCsv: dtypes must be a record of column → dtype, got ${describe(forced)}.`,
+    );
+  }
+  for (const [name, dtype] of Object.entries(forced)) {
+    if (!isDType(dtype)) {
+      throw new InvalidArgumentError(
+        `readCsv: dtype ${describe(dtype)} for column '${name}' is not a floe dtype.`,
+      );
+    }
+  }
+  if (opts.index !== undefined && (typeof opts.index !== "string" || opts.index === "")) {
+    throw new InvalidArgumentError(`readCsv: index must be a column name, got ${describe(opts.index)}.`);
+  }
+  const chunkRows = opts.chunkRows ?? 100_000;
+  if (!Number.isInteger(chunkRows) || chunkRows < 1) {
+    throw new InvalidArgumentError(
+      `readCsv: chunkRows must be a whole number of at least 1, got ${describe(chunkRows)}.`,
+    );
+  }
+  const meter = new TransferMeter(opts.onProgress, { bytes: opts.totalBytes ?? sizeOf(source) });
+
+  let header: string[] | undefined;
+  let cells: StringArray[] = []; // raw cells not yet converted, per column
+  let pending = 0; // rows in `cells`
+  let parts: ColumnValues[][] = []; // converted pieces of the current chunk, per column
+  let filled = 0; // rows converted in the current chunk
+  let rowsBefore = 0; // rows of earlier chunks
+  let dtypes: DType[] | undefined;
+  const ready: DataFrame[] = [];
+
+  // Cells go into per-column arrays. Until the dtypes are known (the first chunk decides) they are kept;
+  // after that every SUB_CHUNK rows are converted to typed arrays, so few strings live long enough to
+  // reach the old generation, where collecting them costs more than parsing them did.
+  const onRecord = (record: string[]): void => {
+    if (!header) {
+      header = checkHeader(record, opts.index);
+      const unknown = Object.keys(forced).filter((name) => !header!.includes(name));
+      if (unknown.length > 0) {
+        throw new InvalidArgumentError(
+          `CSV: dtypes names ${unknown.map((n) => `'${n}'`).join(", ")}, not in the header (${header.join(", ")}).`,
+        );
+      }
+      cells = header.map(() => []);
+      parts = header.map(() => []);
+      return;
+    }
+    for (let c = 0; c < record.length; c++) cells[c].push(record[c]);
+    pending++;
+    if (filled + pending === chunkRows) {
+      convert();
+      emit();
+    } else if (dtypes !== undefined && pending === SUB_CHUNK) convert();
+  };
+  const convert = () => {
+    const names = header!;
+    dtypes ??= names.map((name, c) => forced[name] ?? hints[name] ?? inferDType(cells[c]));
+    const offset = rowsBefore + filled;
+    const where = (i: number) => `data row ${offset + i + 1}`;
+    for (let c = 0; c < names.length; c++) parts[c].push(parseCells(names[c], cells[c], dtypes[c], where));
+    filled += pending;
+    pending = 0;
+    cells = names.map(() => []);
+  };
+  const emit = () => {
+    const names = header!;
+    const columns = names.map((_, c) => joinParts(parts[c], dtypes![c], filled));
+    ready.push(toFrame(names, columns, dtypes!, rowsBefore, filled, opts.index));
+    rowsBefore += filled;
+    filled = 0;
+    parts = names.map(() => []);
+  };
+
+  // csv-parse's parser state machine, driven directly: its stream wrappers hand records over one at a
+  // time through a queue, or (with on_record) build an info object per record, which costs more than the
+  // parsing itself. It works on Buffers, which Node, Bun and Deno have.
+  const parser = new Parser({ delimiter, bom: true, skip_empty_lines: true }) as unknown as { api?: CsvApi };
+  const api = parser.api;
+  if (typeof api?.parse !== "function") throw new Error("csv-parse changed: its Parser has no api.parse");
+  let failure: unknown;
+  const push = (record: string[]) => {
+    if (failure !== undefined) return;
+    try {
+      onRecord(record);
+    } catch (err) {
+      failure = err;
+    }
+  };
+  const feed = (piece: Uint8Array | undefined, end: boolean) => {
+    const buf = piece && Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    const err = api.parse(buf, end, push, () => undefined);
+    if (failure !== undefined) throw failure;
+    if (err !== undefined) throw csvError(err);
+  };
+  for await (const piece of bytesOf(source, "readCsv")) {
+    feed(piece, false);
+    meter.addBytes(piece.byteLength);
+    while (ready.length > 0) {
+      const frame = ready.shift()!;
+      meter.add(0, frame.numRows);
+      yield frame;
+    }
+  }
+  feed(undefined, true);
+  if (!header) throw new InvalidArgumentError("readCsv: the CSV is empty; it needs at least a header line.");
+  if (pending > 0 || rowsBefore + filled === 0) convert();
+  if (filled > 0 || rowsBefore === 0) emit();
+  for (const frame of ready) {
+    meter.add(0, frame.numRows);
+    yield frame;
+  }
+  meter.finish();
+}
+
+function checkHeader(record: string[], index: string | undefined): string[] {
+  const seen = new Set<string>();
+  record.forEach((name, i) => {
+    if (name === "") throw new InvalidArgumentError(`CSV header: column ${i + 1} has no name.`);
+    if (seen.has(name)) throw new InvalidArgumentError(`CSV header: column '${name}' appears twice.`);
+    seen.add(name);
+  });
+  if (index !== undefined && !seen.has(index)) {
+    throw new InvalidArgumentError(
+      `CSV: no column '${index}' for the index; the columns are ${record.map((n) => `'${n}'`).join(", ")}.`,
+    );
+  }
+  return record;
+}
+
+/** Converted pieces of one column as one array of `rows` values. */
+function joinParts(parts: ColumnValues[], dtype: DType, rows: number): ColumnValues {
+  if (parts.length === 1) return parts[0];
+  if (dtype === "string") return ([] as StringArray).concat(...(parts as StringArray[]));
+  const out = new DTYPES[dtype].array!(rows);
+  let at = 0;
+  for (const part of parts) {
+    (out as Float64Array).set(part as Float64Array, at);
+    at += part.length;
+  }
+  return out;
+}
+
+function toFrame(
+  names: string[],
+  values: ColumnValues[],
+  dtypes: DType[],
+  rowsBefore: number,
+  numRows: number,
+  index: string | undefined,
+): DataFrame {
+  const columns = names.map((name, c) => ({ name, dtype: dtypes[c], values: values[c] }));
+  if (index === undefined) return DataFrame.fromColumns(columns, { kind: "row", start: rowsBefore }, numRows);
+  const at = names.indexOf(index);
+  if (dtypes[at] !== "timestamp") {
+    throw new InvalidArgumentError(
+      `CSV: the index column '${index}' holds ${dtypes[at]} values; it must hold ISO 8601 timestamps such as 2024-01-31T09:30:00Z.`,
+    );
+  }
+  const stamps = columns[at].values as BigInt64Array;
+  const nat = stamps.indexOf(NAT);
+  if (nat >= 0) {
+    throw new InvalidArgumentError(
+      `CSV: the index column '${index}' is empty at data row ${rowsBefore + nat + 1}.`,
+    );
+  }
+  columns.splice(at, 1);
+  return DataFrame.fromColumns(columns, { kind: "timestamp", name: index, values: stamps }, numRows);
+}
+
+/** The part of csv-parse's Parser used here: its synchronous parser of one piece of input. */
+interface CsvApi {
+  parse(
+    buf: Uint8Array | undefined,
+    end: boolean,
+    push: (record: string[]) => void,
+    close: () => void,
+  ): Error | undefined;
+}
+
+/** csv-parse's errors (and anything else) as floe errors; floe's own pass through. */
+function csvError(err: unknown): Error {
+  const code = (err as { code?: unknown })?.code;
+  if (err instanceof Error && typeof code === "string" && !code.startsWith("CSV_")) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new InvalidArgumentError(`CSV: ${message}`, { cause: err });
+}
+
+/**
+ * Imports CSV text into `symbol` as one new version (see `readCsv` for how cells are read and typed, and
+ * `ImportOptions` for `mode`, `metadata` and `chunkRows`). The rows are staged a chunk at a time and the
+ * version is made at the end, so a file of any size imports in bounded memory and a failure leaves the
+ * symbol as it was.
+ */
+export async function importCsv(
+  lib: Library,
+  symbol: string,
+  source: ByteSource,
+  options?: CsvImportOptions,
+): Promise<ImportResult> {
+  checkName("symbol", symbol);
+  const opts = checkOptions("importCsv", options, [...IMPORT_KEYS, "index", "delimiter", "dtypes"]);
+  const { mode, chunkRows } = importSettings("importCsv", lib, opts);
+  let hints: Record<string, DType> = {};
+  if (mode === "append" && (await lib.hasSymbol(symbol))) {
+    // Appended rows must match the stored dtypes, which say more than a guess from one chunk ("1" in a
+    // float64 column is 1.0, not an int64).
+    hints = Object.fromEntries((await lib.getDescription(symbol)).columns.map((c) => [c.name, c.dtype]));
+  }
+  const options_: CsvReadOptions = {
+    index: opts.index,
+    delimiter: opts.delimiter,
+    dtypes: opts.dtypes,
+    chunkRows,
+    onProgress: opts.onProgress,
+    totalBytes: opts.totalBytes,
+  };
+  const frames = csvFrames(source, options_, hints);
+  return importFrames(lib, symbol, frames, { mode, metadata: opts.metadata, sort: opts.sort });
+}
+
+/** How to export a symbol as CSV. */
+export interface CsvExportOptions extends ExportOptions {
+  /** The field separator, one character (default `,`). */
+  delimiter?: string;
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * A version of `symbol` as CSV (UTF-8 bytes, read from the store a chunk at a time): a header line, then
+ * one line per row, the timestamp index first. Floats are written exactly (shortest round-trip form), NaN
+ * and NaT as empty cells, timestamps as `2024-01-31 09:30:00.000000001` (UTC) with as many fraction digits
+ * as the chunk needs, and strings quoted when they hold the delimiter, a quote or a line break. `null`
+ * strings become empty cells, so an empty string reads back as null.
+ */
+export async function* exportCsv(
+  lib: Library,
+  symbol: string,
+  options?: CsvExportOptions,
+): AsyncGenerator<Uint8Array> {
+  checkName("symbol", symbol);
+  const delimiter = options?.delimiter ?? ",";
+  if (typeof delimiter !== "string" || delimiter.length !== 1 || /["\r\n]/.test(delimiter)) {
+    throw new InvalidArgumentError(
+      `exportCsv: delimiter must be one character other than a quote or newline, got ${describe(delimiter)}.`,
+    );
+  }
+  const { delimiter: _, ...rest } = options ?? {};
+  const { frames, meter } = await exportChunks("exportCsv", lib, symbol, rest, []);
+  let first = true;
+  for await (const frame of frames) {
+    const bytes = utf8.encode(csvText(frame, delimiter, first));
+    first = false;
+    meter.add(bytes.byteLength, frame.numRows);
+    yield bytes;
+  }
+  meter.finish();
+}
+
+/** `frame` as CSV text, with a header line when `header`; each line ends in `\n`. */
+export function csvText(frame: DataFrame, delimiter = ",", header = true): string {
+  const index = frame.index;
+  const names = frame.columnNames;
+  const columns: string[][] = [];
+  const heads: string[] = [];
+  if (index.kind === "timestamp") {
+    heads.push(index.name);
+    columns.push(formatTimestamps(index.values));
+  }
+  for (const name of names) {
+    heads.push(name);
+    columns.push(formatCells(frame.dtypes[name], frame.column(name), delimiter));
+  }
+  const quoted = heads.map((h) => quote(h, delimiter));
+  const lines: string[] = header ? [quoted.join(delimiter)] : [];
+  for (let r = 0; r < frame.numRows; r++) {
+    let line = columns.length > 0 ? columns[0][r] : "";
+    for (let c = 1; c < columns.length; c++) line += delimiter + columns[c][r];
+    lines.push(line);
+  }
+  return lines.length > 0 ? `${lines.join("\n")}\n` : "";
+}
+
+function formatTimestamps(values: BigInt64Array): string[] {
+  const digits = timestampDigits(values.filter((v) => v !== NAT));
+  return Array.from(values, (v) => (v === NAT ? "" : formatNanos(v, digits)));
+}
+
+function formatCells(dtype: DType, values: ArrayLike<unknown>, delimiter: string): string[] {
+  if (dtype === "timestamp") return formatTimestamps(values as BigInt64Array);
+  const out: string[] = new Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (dtype === "bool") out[i] = v ? "true" : "false";
+    else if (typeof v === "number") out[i] = formatNumber(v);
+    else if (v === null) out[i] = "";
+    else out[i] = quote(String(v), delimiter);
+  }
+  return out;
+}
+
+function formatNumber(v: number): string {
+  if (Number.isNaN(v)) return "";
+  if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+  return Object.is(v, -0) ? "-0" : String(v);
+}
+
+function quote(s: string, delimiter: string): string {
+  const needs =
+    s.includes(delimiter) || s.includes('"') || s.includes("\n") || s.includes("\r") || s !== s.trim();
+  return needs ? `"${s.replaceAll('"', '""')}"` : s;
+}
