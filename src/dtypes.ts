@@ -23,6 +23,7 @@ export type DType =
 /** A string column: `null` is a missing value, distinct from `""`. */
 export type StringArray = (string | null)[];
 
+/** The typed arrays that hold fixed-width columns (`BigInt64Array` also holds timestamps). */
 export type NumericArray =
   | Float64Array
   | Float32Array

@@ -83,6 +83,16 @@ export class StorageError extends FloeError {
   }
 }
 
+/** Where damaged bytes were found; each part when known. */
+export interface SegmentLocation {
+  /** The symbol being read. */
+  symbol?: string;
+  /** The version being read. */
+  version?: number;
+  /** The storage key of the damaged value. */
+  segment?: string;
+}
+
 /** Stored bytes fail their checksum or do not parse; names where the bad bytes were found. */
 export class CorruptSegmentError extends FloeError {
   /** The problem alone, without the location and advice that `message` adds. */
@@ -90,7 +100,8 @@ export class CorruptSegmentError extends FloeError {
 
   constructor(
     message: string,
-    readonly where: { symbol?: string; version?: number; segment?: string } = {},
+    /** Where the damaged bytes were found. */
+    readonly where: SegmentLocation = {},
     options?: { cause?: unknown },
   ) {
     const loc = [
@@ -110,7 +121,7 @@ export class CorruptSegmentError extends FloeError {
   }
 
   /** The same problem, located in a symbol, version and segment. */
-  locate(where: { symbol?: string; version?: number; segment?: string }): CorruptSegmentError {
+  locate(where: SegmentLocation): CorruptSegmentError {
     return new CorruptSegmentError(this.detail, { ...this.where, ...where }, { cause: this.cause });
   }
 }
@@ -132,8 +143,11 @@ const CLASSES: Record<string, { prototype: FloeError }> = {
 
 /** An error as it crosses a worker boundary: plain data, since structured clone drops the class. */
 export interface ErrorData {
+  /** The floe error's `code`, if it was one. */
   code?: string;
+  /** The error's message. */
   message: string;
+  /** `CorruptSegmentError.detail`, if it was one. */
   detail?: string;
 }
 

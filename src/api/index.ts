@@ -1,6 +1,13 @@
-export type { ColumnValues, DType, StringArray } from "../dtypes.ts";
+export type { ColumnValues, DType, NumericArray, StringArray } from "../dtypes.ts";
 export * from "../errors.ts";
-export { DataFrame } from "../frame/dataframe.ts";
+export {
+  DataFrame,
+  type DataFrameOptions,
+  type FrameIndex,
+  type IndexInput,
+  type RowIndex,
+  type TimestampIndex,
+} from "../frame/dataframe.ts";
 export type { Progress } from "../version/progress.ts";
 export type { VerifyReport } from "../version/verify.ts";
 export { Arctic } from "./arctic.ts";

@@ -11,25 +11,37 @@ import { formatNanos, nanosToDate, timestampDigits, toNanos } from "./timestamps
 
 /** Rows are numbered `start, start + 1, …` (a read with `rowRange` starts past 0). */
 export interface RowIndex {
+  /** Tells the two kinds of index apart. */
   readonly kind: "row";
+  /** The number of the first row. */
   readonly start: number;
 }
 
 /** A named column of nanosecond timestamps that orders the rows. */
 export interface TimestampIndex {
+  /** Tells the two kinds of index apart. */
   readonly kind: "timestamp";
+  /** The index column's name (`"index"` when none was given). */
   readonly name: string;
+  /** One timestamp per row, in ns since the epoch (UTC). */
   readonly values: BigInt64Array;
 }
 
+/** A frame's index: row numbers or timestamps. */
 export type FrameIndex = RowIndex | TimestampIndex;
 
 /** What `new DataFrame(…, { index })` accepts for a timestamp index. */
 export type IndexInput =
   | BigInt64Array
   | readonly (Date | string | bigint)[]
-  | { name: string; values: BigInt64Array | readonly (Date | string | bigint)[] };
+  | {
+      /** The index column's name. */
+      name: string;
+      /** Timestamps: ns `bigint`s, `Date`s or ISO strings. */
+      values: BigInt64Array | readonly (Date | string | bigint)[];
+    };
 
+/** Options of `new DataFrame(columns, options)`. */
 export interface DataFrameOptions {
   /** Timestamps that index the rows; without it rows are numbered from 0. */
   index?: IndexInput;

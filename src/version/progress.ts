@@ -1,8 +1,12 @@
 /** How far a read or write has got: raw (decoded) bytes and segments done, of the totals known so far. */
 export interface Progress {
+  /** Decoded bytes read or written so far. */
   bytesDone: number;
+  /** Decoded bytes the call will read or write, as far as planned. */
   bytesTotal: number;
+  /** Segments done so far. */
   segmentsDone: number;
+  /** Segments the call will read or write, as far as planned. */
   segmentsTotal: number;
 }
 

@@ -13,7 +13,12 @@ export interface VerifyReport {
   /** Segments fetched and checked (each once, however many versions share it). */
   segments: number;
   /** Everything that does not resolve or fails its checksum, with the key where it was found. */
-  problems: { key: string; problem: string }[];
+  problems: {
+    /** The storage key where the problem was found. */
+    key: string;
+    /** What is wrong, in words. */
+    problem: string;
+  }[];
   /** Index and segment keys that nothing references (left by writers that died, or being written now). */
   orphans: string[];
 }
