@@ -2,6 +2,7 @@ import type { AsOf, Library, ReadOptions } from "../api/index.ts";
 import { DataFrame, InvalidArgumentError, UnsortedIndexError } from "../api/index.ts";
 import { checkInteger, checkOptions, describe } from "../api/validate.ts";
 import { toNanos } from "../frame/timestamps.ts";
+import { firstAtOrAfter } from "../version/search.ts";
 import { type OnTransferProgress, TransferMeter } from "./progress.ts";
 
 /** Options every export takes: which version, rows and columns to write out. */
@@ -107,20 +108,9 @@ function cutRange(frame: DataFrame, range: [bigint | null, bigint | null]): Data
   const [lo, hi] = range;
   if (n > 0 && lo !== null && ts[n - 1] < lo) return "before";
   if (n > 0 && hi !== null && ts[0] > hi) return "after";
-  const from = lo === null ? 0 : lowerBound(ts, lo);
-  const to = hi === null ? n : lowerBound(ts, hi + 1n);
+  const from = lo === null ? 0 : firstAtOrAfter(ts, lo);
+  const to = hi === null ? n : firstAtOrAfter(ts, hi + 1n);
   return from === 0 && to === n ? frame : sliceFrame(frame, from, to);
-}
-
-function lowerBound(ts: BigInt64Array, value: bigint): number {
-  let lo = 0;
-  let hi = ts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ts[mid] < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Rows [from, to) of `frame`, sharing its arrays. */

@@ -2,6 +2,7 @@ import type { DType } from "../dtypes.ts";
 import { InvalidArgumentError, SchemaMismatchError, UnsortedIndexError } from "../errors.ts";
 import type { FrameData } from "./frame-data.ts";
 import type { IndexRecord, SegmentRef } from "./records.ts";
+import { firstAtOrAfter } from "./search.ts";
 import { sliceRows } from "./tiling.ts";
 import { unionColumns } from "./widen.ts";
 
@@ -181,26 +182,14 @@ export function checkReplaceable(
 export function rowsInRange(frame: FrameData, [start, end]: [bigint | null, bigint | null]): FrameData {
   if (frame.index.kind !== "timestamp" || !isSorted(frame.index.values)) return frame;
   const values = frame.index.values;
-  const from = start === null ? 0 : lowerBound(values, start);
-  const to = end === null ? values.length : lowerBound(values, end + 1n);
+  const from = start === null ? 0 : firstAtOrAfter(values, start);
+  const to = end === null ? values.length : firstAtOrAfter(values, end + 1n);
   if (from === 0 && to === values.length) return frame;
   return {
     numRows: to - from,
     columns: frame.columns.map((c) => ({ ...c, values: sliceRows(c.values, from, to) })),
     index: { ...frame.index, values: values.subarray(from, to) },
   };
-}
-
-/** The first position in sorted `values` holding a value ≥ `t`. */
-function lowerBound(values: BigInt64Array, t: bigint): number {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (values[mid] < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 export function isSorted(values: BigInt64Array): boolean {

@@ -33,6 +33,7 @@ import {
   type VersionRecord,
 } from "./records.ts";
 import { appendIndex, checkAppendable, checkReplaceable, frameShape, isSorted } from "./schema-checks.ts";
+import { firstAtOrAfter } from "./search.ts";
 import { listSnapshots, readSnapshot } from "./snapshots.ts";
 import { planTiles, tileColumns } from "./tiling.ts";
 import { conformFrame, convertInto, fillMissing, unionColumns } from "./widen.ts";
@@ -703,14 +704,7 @@ export class VersionStore {
         decoded.set(seg.key, fresh);
         values = fresh;
       }
-      let lo = 0;
-      let hi = seg.rows;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (past(values[mid])) hi = mid;
-        else lo = mid + 1;
-      }
-      return seg.rowStart + lo;
+      return seg.rowStart + firstAtOrAfter(values, strict ? t + 1n : t);
     };
     const start = range[0] === null ? 0 : bound(range[0], false);
     const end = range[1] === null ? index.rows : bound(range[1], true);
