@@ -34,6 +34,8 @@ interface Slot<T> {
 export class WorkerPool<T> {
   private slots: Slot<T>[] = [];
   private closed = false;
+  /** Tasks sent and not yet settled; `close()` waits for them. */
+  private readonly pending = new Set<Promise<unknown>>();
 
   constructor(
     readonly size: number,
@@ -45,9 +47,16 @@ export class WorkerPool<T> {
     if (this.closed) throw new Error("the worker pool is closed");
     const slot = this.pick();
     if (slot.busy++ === 0) slot.handle.ref?.();
+    const running = task(slot.remote);
+    const settled = running.then(
+      () => {},
+      () => {},
+    );
+    this.pending.add(settled);
     try {
-      return await task(slot.remote);
+      return await running;
     } finally {
+      this.pending.delete(settled);
       if (--slot.busy === 0) slot.handle.unref?.();
     }
   }
@@ -65,9 +74,13 @@ export class WorkerPool<T> {
     return this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
   }
 
-  /** Ends every worker; tasks still running reject. */
+  /**
+   * Ends every worker once the tasks already sent have settled: terminating a worker in the middle of a
+   * native LMDB call aborts the whole process, so a close that races a read waits for it instead.
+   */
   async close(): Promise<void> {
     this.closed = true;
+    await Promise.all(this.pending);
     const slots = this.slots.splice(0);
     await Promise.all(
       slots.map(async (s) => {

@@ -214,7 +214,8 @@ export async function readInParallel(
     load[g] += DTYPES[c.dtype].width || STRING_BYTES;
   }
   meter?.expect(raw, plan.pieces.length);
-  const frames = await Promise.all(
+  // Every group settles before the read returns or throws, so no worker is still reading afterwards.
+  const outcomes = await Promise.allSettled(
     members.map(async (names, g) => {
       const frame = unwrap(
         await ctx.pool.run<Outcome<FrameData>>((w) =>
@@ -240,6 +241,9 @@ export async function readInParallel(
       return frame;
     }),
   );
+  const failed = outcomes.find((o) => o.status === "rejected");
+  if (failed) throw failed.reason;
+  const frames = outcomes.map((o) => (o as PromiseFulfilledResult<FrameData>).value);
   const byName = new Map<string, ColumnData>();
   for (const f of frames) for (const c of f.columns) byName.set(c.name, c);
   const frame: FrameData = {

@@ -100,6 +100,21 @@ describe("worker pool", () => {
     await ac.close();
   });
 
+  it("close() while a pooled read runs waits for the workers instead of killing them mid-read", async () => {
+    // Terminating a worker inside a native LMDB call aborts the whole process (seen in CI as a fatal
+    // napi_throw); close() must let the workers' jobs settle first.
+    const ac = new Arctic(`lmdb://${join(tempDir(), "r.lmdb")}`, { workers: 2 });
+    const lib = await ac.createLibrary("lib", { rowsPerSegment: 100_000 });
+    const df = bigFrame();
+    await lib.write("bars", df);
+    for (let i = 0; i < 5; i++) {
+      const reading = lib.read("bars");
+      await new Promise((r) => setTimeout(r, i * 3));
+      if (i === 4) await ac.close();
+      expect((await reading).data!.equals(df)).toBe(true);
+    }
+  });
+
   it("an idle pool does not keep the process alive, even without close()", async () => {
     const dir = tempDir();
     const script = join(dir, "no-close.mjs");
