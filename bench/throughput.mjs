@@ -1,297 +1,389 @@
-// Write and read throughput of floe against the limits measured in the same run.
+// The seed's throughput study: write and read speed of floe against the limits, by data size, with 95 %
+// confidence intervals, on disk LMDB, tmpfs LMDB (/dev/shm) and mem://, in Node, Bun and Deno.
 //
-//   npm run bench -- --size 200 --repeats 5
+//   npm run bench:throughput                       # 9 sizes 200..1000 MB, 5 repeats, Node
+//   npm run bench:throughput -- --quick            # 2 small sizes (25, 100 MB), 3 repeats
+//   npm run bench:throughput -- --runtimes node,bun,deno --sizes 200,600,1000 --repeats 3
+//   options: --sizes MB,MB,.. | --size MB   --repeats N   --runtimes node,bun,deno   --no-pool
+//            --disk DIR (bench/out/tp-disk)   --tmpfs DIR (/dev/shm/floe-bench)   --out DIR (bench/out)
+//            --charts DIR (also write the SVG charts there, e.g. bench/charts)
 //
-// For a frame of 10 float64 columns of random data (--size MB, default 200) it measures, per file
-// system (disk: bench/out under the working directory; tmpfs: /dev/shm):
-//   - the "hardware limit" of the seed: the same bytes as one plain file (fs.writeFileSync / readFileSync);
+// For a frame of 10 float64 columns of standard normals (the seed's data) it measures, per file system:
+//   - the "hardware limit" of the seed: the same bytes as one plain file (writeFileSync / readFileSync);
 //   - the engine's limit: the same bytes put and got as 8 MB values through `lmdb` directly, in one
-//     transaction, flushed to disk on commit (the durability floe uses by default);
-//   - floe: Library.write and Library.read on lmdb://, and on mem://.
-// It prints the median MB/s of --repeats runs and floe's ratios to the limits.
+//     transaction, flushed to disk on commit (the durability floe uses by default); the values got are kept,
+//     as a read's result is;
+//   - floe (dist/node.js, `npm run build` first): Library.write and Library.read on lmdb://;
+//   - on mem://: floe, and the memory limit of any read returning new arrays (allocate and fill them).
+// With the pool rows (not --no-pool; Node, at the first size) it also times 0, 1 and 2 pool workers on disk.
+//
+// Every measurement runs in a fresh process of the chosen runtime: in one long process, whether a big
+// result lands on memory a previous step freed or on fresh pages (~12 µs per first-touched 4 KB page on
+// the CI VM) decided the ratios more than the code did. The parent (always Node) collects the samples and
+// writes <out>/throughput-<runtime>-raw.csv, -summary.csv and throughput-<runtime>.svg.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { Arctic, DataFrame } from "floe";
-import { open } from "lmdb";
+import { throughputSpec, writeSvg } from "./lib/chart.mjs";
+import { writeCsv } from "./lib/csv.mjs";
+import { gc, minuteBars, normalColumns, runtimeCommand, runtimeVersion } from "./lib/data.mjs";
+import { Progress } from "./lib/progress.mjs";
+import { median, summarize } from "./lib/stats.mjs";
 
+const here = import.meta.dirname ?? fileURLToPath(new URL(".", import.meta.url));
 const { values: args } = parseArgs({
   options: {
-    size: { type: "string", default: "200" },
-    repeats: { type: "string", default: "5" },
-    disk: { type: "string", default: "bench/out" },
+    sizes: { type: "string" },
+    size: { type: "string" },
+    quick: { type: "boolean", default: false },
+    repeats: { type: "string" },
+    runtimes: { type: "string", default: "node" },
+    disk: { type: "string", default: join(here, "out", "tp-disk") },
     tmpfs: { type: "string", default: "/dev/shm/floe-bench" },
+    out: { type: "string", default: join(here, "out") },
+    charts: { type: "string" },
     child: { type: "string" },
     "no-pool": { type: "boolean", default: false },
   },
 });
-const sizeMB = Number(args.size);
-const repeats = Number(args.repeats);
-const ncols = 10;
-const nrows = Math.floor((sizeMB * 1e6) / ncols / 8);
-const bytes = nrows * ncols * 8;
-const gc = globalThis.gc ?? (() => {});
 
-const columns = {};
-const flat = new Float64Array(args.child ? nrows * ncols : 0);
-for (let c = 0; c < (args.child ? ncols : 0); c++) {
-  const col = flat.subarray(c * nrows, (c + 1) * nrows);
-  for (let i = 0; i < nrows; i++) col[i] = gaussian();
-  columns[`c${c}`] = col;
-}
-const flatBytes = new Uint8Array(flat.buffer);
-const frame = new DataFrame(columns);
-
-function gaussian() {
-  return Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
-}
-
-async function time(fn) {
-  gc();
-  const t0 = performance.now();
-  await fn();
-  return (performance.now() - t0) / 1000;
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const mbps = (secs) => bytes / 1e6 / secs;
-
-const results = new Map(); // name -> seconds[]
-function record(name, secs) {
-  if (!results.has(name)) results.set(name, []);
-  results.get(name).push(secs);
-}
-
-async function plainFile(fsName, dir) {
-  const file = join(dir, "plain.bin");
-  record(`${fsName} plain file write`, await time(() => writeFileSync(file, flatBytes)));
-  let back;
-  record(
-    `${fsName} plain file read`,
-    await time(() => {
-      back = readFileSync(file);
-    }),
-  );
-  if (back.length !== bytes) throw new Error("plain file read short");
-  rmSync(file);
-}
-
-async function rawLmdb(fsName, dir) {
-  const path = join(dir, "raw.lmdb");
-  rmSync(path, { recursive: true, force: true });
-  const db = open({ path, encoding: "binary", noSubdir: false, overlappingSync: false });
-  const chunk = 8 * 1024 * 1024;
-  const n = Math.ceil(bytes / chunk);
-  record(
-    `${fsName} lmdb put`,
-    await time(() =>
-      db.transactionSync(() => {
-        for (let i = 0; i < n; i++)
-          db.putSync(
-            `k${String(i).padStart(6, "0")}`,
-            flatBytes.subarray(i * chunk, Math.min(bytes, (i + 1) * chunk)),
-          );
-      }),
-    ),
-  );
-  let got = 0;
-  record(
-    `${fsName} lmdb get`,
-    await time(() => {
-      // Kept, as a read must hold what it returns: dropping each value would let the allocator hand the
-      // same warm 8 MB back every time, a speed no reader of 200 MB can have.
-      const values = [];
-      for (let i = 0; i < n; i++) values.push(db.getBinary(`k${String(i).padStart(6, "0")}`));
-      for (const v of values) got += v.length;
-    }),
-  );
-  if (got !== bytes) throw new Error("raw lmdb read short");
-  await db.close();
-  rmSync(path, { recursive: true, force: true });
-}
-
-async function floe(name, uri, cleanup) {
-  const ac = new Arctic(uri);
-  const lib = await ac.getLibrary("lib", { createIfMissing: true });
-  record(`${name} floe write`, await time(() => lib.write("symbol", frame)));
-  let back;
-  record(
-    `${name} floe read`,
-    await time(async () => {
-      back = (await lib.read("symbol")).data;
-    }),
-  );
-  if (back.numRows !== nrows || back.column("c9")[nrows - 1] !== columns.c9[nrows - 1])
-    throw new Error(`${name} read back wrong data`);
-  back = null;
-  await ac.close();
-  cleanup?.();
-}
-
-/** The same shape of frame as a random walk of prices in cents: compressible, as market data is. */
-function walkFrame() {
-  const cols = {};
-  for (let c = 0; c < ncols; c++) {
-    const col = new Float64Array(nrows);
-    let p = 100;
-    for (let i = 0; i < nrows; i++) {
-      p += (Math.random() - 0.5) * 0.1;
-      col[i] = Math.round(p * 100) / 100;
-    }
-    cols[`c${c}`] = col;
-  }
-  return new DataFrame(cols);
-}
-
-/**
- * The worker pool: write and read with `workers` workers on disk, random and random-walk data. Three
- * writes and reads per process (the first also starts the workers); the median over all runs is kept.
- */
-async function pool(workers, dir) {
-  const path = join(dir, `pool${workers}.lmdb`);
-  rmSync(path, { recursive: true, force: true });
-  const ac = new Arctic(`lmdb://${path}`, { workers });
-  const lib = await ac.getLibrary("lib", { createIfMissing: true });
-  for (const [data, df] of [
-    ["walk", walkFrame()],
-    ["random", frame],
-  ]) {
-    for (let r = 0; r < 3; r++) {
-      record(`pool ${data} write w${workers}`, await time(() => lib.write(data, df)));
-      let back;
-      record(
-        `pool ${data} read w${workers}`,
-        await time(async () => {
-          back = (await lib.read(data)).data;
-        }),
-      );
-      if (back.numRows !== nrows || back.column("c9")[nrows - 1] !== df.column("c9")[nrows - 1])
-        throw new Error(`pool ${data} read back wrong data`);
-      back = null;
-    }
-  }
-  await ac.close();
-  rmSync(path, { recursive: true, force: true });
-}
-
-/** The memory limit of any read that returns new arrays: allocate the result's columns and fill them. */
-async function freshArrays() {
-  let kept = [];
-  record(
-    "mem fresh arrays fill",
-    await time(() => {
-      for (let c = 0; c < ncols; c++) kept.push(new Float64Array(nrows).fill(c));
-    }),
-  );
-  kept = null;
-}
-
-const systems = [
+const NCOLS = 10;
+const SYSTEMS = [
   ["disk", args.disk],
   ["tmpfs", args.tmpfs],
 ];
-// Each measurement runs in a process of its own. In one long process, whether a 200 MB result lands on
-// memory a previous step freed or on fresh pages (here ~12 µs per first-touched 4 KB page) decided the
-// ratios more than the code did; a fresh process gives every contender the same start.
-const groups = {};
-for (const [fsName, dir] of systems) {
-  groups[`${fsName} plain`] = () => plainFile(fsName, dir);
-  groups[`${fsName} lmdb`] = () => rawLmdb(fsName, dir);
-  groups[`${fsName} floe`] = () => {
+
+// ---- child: one group of measurements at one size, in a fresh process ------------------------------------
+
+async function child(group, sizeMB) {
+  const { Arctic, DataFrame } = await import("../dist/node.js");
+  const { open } = await import("lmdb");
+  const bytesWanted = sizeMB * 1e6;
+  const needsData = group !== "mem fresh";
+  const { nrows, columns, flatBytes } = needsData
+    ? normalColumns(bytesWanted, NCOLS)
+    : { nrows: Math.floor(bytesWanted / NCOLS / 8), columns: null, flatBytes: null };
+  const bytes = nrows * NCOLS * 8;
+  const samples = [];
+  const record = (store, contender, op, secs) => samples.push({ store, contender, op, secs });
+  const time = async (fn) => {
+    gc();
+    const t0 = performance.now();
+    await fn();
+    return (performance.now() - t0) / 1000;
+  };
+
+  const plainFile = async (store, dir) => {
+    const file = join(dir, "plain.bin");
+    record(store, "plain file", "write", await time(() => writeFileSync(file, flatBytes)));
+    let back;
+    record(
+      store,
+      "plain file",
+      "read",
+      await time(() => {
+        back = readFileSync(file);
+      }),
+    );
+    if (back.length !== bytes) throw new Error("plain file read short");
+    rmSync(file);
+  };
+
+  const rawLmdb = async (store, dir) => {
+    const path = join(dir, "raw.lmdb");
+    rmSync(path, { recursive: true, force: true });
+    const db = open({ path, encoding: "binary", noSubdir: false, overlappingSync: false });
+    const chunk = 8 * 1024 * 1024;
+    const n = Math.ceil(bytes / chunk);
+    const key = (i) => `k${String(i).padStart(6, "0")}`;
+    record(
+      store,
+      "raw lmdb",
+      "write",
+      await time(() =>
+        db.transactionSync(() => {
+          for (let i = 0; i < n; i++)
+            db.putSync(key(i), flatBytes.subarray(i * chunk, Math.min(bytes, (i + 1) * chunk)));
+        }),
+      ),
+    );
+    let got = 0;
+    record(
+      store,
+      "raw lmdb",
+      "read",
+      await time(() => {
+        // Kept, as a read must hold what it returns: dropping each value would let the allocator hand
+        // the same warm 8 MB back every time, a speed no reader of the whole can have.
+        const values = [];
+        for (let i = 0; i < n; i++) values.push(db.getBinary(key(i)));
+        for (const v of values) got += v.length;
+      }),
+    );
+    if (got !== bytes) throw new Error("raw lmdb read short");
+    await db.close();
+    rmSync(path, { recursive: true, force: true });
+  };
+
+  const floe = async (store, uri, cleanup) => {
+    const ac = new Arctic(uri);
+    const lib = await ac.getLibrary("lib", { createIfMissing: true });
+    const frame = new DataFrame(columns);
+    record(store, "floe", "write", await time(() => lib.write("symbol", frame)));
+    let back;
+    record(
+      store,
+      "floe",
+      "read",
+      await time(async () => {
+        back = (await lib.read("symbol")).data;
+      }),
+    );
+    if (back.numRows !== nrows || back.column("c9")[nrows - 1] !== columns.c9[nrows - 1])
+      throw new Error(`${store} floe read back wrong data`);
+    back = null;
+    await ac.close();
+    cleanup?.();
+  };
+
+  const freshArrays = async () => {
+    let kept = [];
+    record(
+      "mem",
+      "fresh arrays",
+      "read",
+      await time(() => {
+        for (let c = 0; c < NCOLS; c++) kept.push(new Float64Array(nrows).fill(c + 1));
+      }),
+    );
+    kept = null;
+  };
+
+  // The worker pool on disk: random data and a random walk in cents (compressible, as prices are).
+  const pool = async (workers, dir) => {
+    const path = join(dir, `pool${workers}.lmdb`);
+    rmSync(path, { recursive: true, force: true });
+    const ac = new Arctic(`lmdb://${path}`, { workers });
+    const lib = await ac.getLibrary("lib", { createIfMissing: true });
+    const walk = {};
+    for (let c = 0; c < NCOLS; c++) {
+      const bars = minuteBars(nrows, { symbol: false, seedPrice: 100 + c });
+      walk[`c${c}`] = bars.columns.close;
+    }
+    for (const [data, cols] of [
+      ["walk", walk],
+      ["random", columns],
+    ]) {
+      const df = new DataFrame(cols);
+      for (let r = 0; r < 3; r++) {
+        record("disk", `pool ${data} w${workers}`, "write", await time(() => lib.write(data, df)));
+        let back;
+        record(
+          "disk",
+          `pool ${data} w${workers}`,
+          "read",
+          await time(async () => {
+            back = (await lib.read(data)).data;
+          }),
+        );
+        if (back.numRows !== nrows || back.column("c9")[nrows - 1] !== cols.c9[nrows - 1])
+          throw new Error(`pool ${data} read back wrong data`);
+        back = null;
+      }
+    }
+    await ac.close();
+    rmSync(path, { recursive: true, force: true });
+  };
+
+  for (const [, dir] of SYSTEMS) mkdirSync(dir, { recursive: true });
+  const [store, what] = group.split(" ");
+  const dir = SYSTEMS.find(([s]) => s === store)?.[1];
+  if (what === "plain") await plainFile(store, dir);
+  else if (what === "lmdb") await rawLmdb(store, dir);
+  else if (group === "mem fresh") await freshArrays();
+  else if (group === "mem floe") await floe("mem", "mem://");
+  else if (what === "floe") {
     const path = join(dir, "floe.lmdb");
     rmSync(path, { recursive: true, force: true });
-    return floe(fsName, `lmdb://${path}`, () => rmSync(path, { recursive: true, force: true }));
-  };
+    await floe(store, `lmdb://${path}`, () => rmSync(path, { recursive: true, force: true }));
+  } else if (store === "pool") await pool(Number(what.slice(1)), args.disk);
+  else throw new Error(`unknown group '${group}'`);
+  return { bytes, runtime: runtimeVersion(), samples };
 }
-groups["mem fresh"] = freshArrays;
-groups["mem floe"] = () => floe("mem", "mem://");
-if (!args["no-pool"]) for (const w of [0, 1, 2]) groups[`pool w${w}`] = () => pool(w, args.disk);
 
 if (args.child) {
-  for (const [, dir] of systems) mkdirSync(dir, { recursive: true });
-  await groups[args.child]();
-  process.stdout.write(`${JSON.stringify(Object.fromEntries(results))}\n`);
+  const out = await child(args.child, Number(args.size));
+  process.stdout.write(`\n${JSON.stringify(out)}\n`);
   process.exit(0);
 }
 
-console.log(
-  `floe throughput: ${ncols} float64 columns x ${nrows.toLocaleString()} rows = ${(bytes / 1e6).toFixed(0)} MB, ${repeats} repeats, Node ${process.version}`,
-);
-for (let r = 0; r < repeats; r++) {
-  for (const group of Object.keys(groups)) {
-    const run = spawnSync(
-      process.execPath,
-      [
-        "--expose-gc",
-        fileURLToPath(import.meta.url),
-        "--child",
-        group,
-        "--size",
-        args.size,
-        "--disk",
-        args.disk,
-        "--tmpfs",
-        args.tmpfs,
-      ],
-      { encoding: "utf8", maxBuffer: 1 << 20 },
-    );
-    if (run.status !== 0) throw new Error(`bench step '${group}' failed:\n${run.stderr}`);
-    const lines = run.stdout.trim().split("\n");
-    for (const [name, secs] of Object.entries(JSON.parse(lines[lines.length - 1]))) {
-      for (const t of secs) record(name, t);
-    }
-  }
-  process.stdout.write(`  repeat ${r + 1}/${repeats} done\n`);
-}
-for (const [, dir] of systems) rmSync(dir, { recursive: true, force: true });
+// ---- parent ---------------------------------------------------------------------------------------------
 
-const med = (name) => mbps(median(results.get(name)));
-console.log("\nmedian MB/s");
-for (const name of results.keys()) console.log(`  ${name.padEnd(28)} ${med(name).toFixed(0).padStart(7)}`);
-console.log("\nratios (floe / limit, same run, same file system)");
-for (const [fsName] of systems) {
-  const rows = [
-    [`${fsName} write / lmdb put`, med(`${fsName} floe write`) / med(`${fsName} lmdb put`), 0.8],
-    [`${fsName} read / lmdb get`, med(`${fsName} floe read`) / med(`${fsName} lmdb get`), 0.8],
-    [`${fsName} read / plain file read`, med(`${fsName} floe read`) / med(`${fsName} plain file read`), 1.0],
-    [
-      `${fsName} write / plain file write`,
-      med(`${fsName} floe write`) / med(`${fsName} plain file write`),
-      null,
-    ],
-  ];
-  for (const [label, ratio, bar] of rows) {
-    console.log(
-      `  ${label.padEnd(34)} ${ratio.toFixed(2).padStart(6)}${bar === null ? "" : `  (bar >= ${bar.toFixed(1)}: ${ratio >= bar ? "met" : "NOT met"})`}`,
-    );
-  }
+const sizes = args.sizes
+  ? args.sizes.split(",").map(Number)
+  : args.size
+    ? [Number(args.size)]
+    : args.quick
+      ? [25, 100]
+      : [200, 300, 400, 500, 600, 700, 800, 900, 1000];
+const repeats = Number(args.repeats ?? (args.quick ? 3 : 5));
+const runtimes = args.runtimes.split(",");
+const withPool = !args["no-pool"] && !args.quick;
+const groups = [
+  ...SYSTEMS.flatMap(([s]) => [`${s} plain`, `${s} lmdb`, `${s} floe`]),
+  "mem fresh",
+  "mem floe",
+];
+const binDir = join(here, "..", "node_modules", ".bin");
+const self = fileURLToPath(import.meta.url);
+
+function runChild(rt, group, sizeMB) {
+  const childArgs = ["--child", group, "--size", String(sizeMB), "--disk", args.disk, "--tmpfs", args.tmpfs];
+  const [cmd, argv] = runtimeCommand(rt, self, childArgs, binDir);
+  const run = spawnSync(cmd, argv, { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (run.status !== 0) throw new Error(`${rt}: step '${group}' at ${sizeMB} MB failed:\n${run.stderr}`);
+  const lines = run.stdout.trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]);
 }
-if (results.has("pool walk write w0")) {
-  console.log("\nworker pool (disk, medians; speed-up against 0 workers)");
-  for (const data of ["walk", "random"]) {
-    for (const op of ["write", "read"]) {
-      const base = med(`pool ${data} ${op} w0`);
-      const cells = [0, 1, 2].map((w) => {
-        const v = med(`pool ${data} ${op} w${w}`);
-        return `w${w} ${v.toFixed(0).padStart(5)} MB/s (${(v / base).toFixed(2)}x)`;
+
+const fmt0 = (v) => (Number.isFinite(v) ? v.toFixed(0) : "-");
+const fmt2 = (v) => (Number.isFinite(v) ? v.toFixed(2) : "-");
+const verdict = (ratio, bar) => (bar === null ? "" : ratio >= bar ? "met" : "NOT met");
+
+mkdirSync(args.out, { recursive: true });
+for (const rt of runtimes) {
+  const raw = []; // { runtime, sizeMB, repeat, store, contender, op, seconds, MBps }
+  let version = rt;
+  const steps = [];
+  for (let r = 0; r < repeats; r++) {
+    for (const size of sizes) for (const g of groups) steps.push([r, size, g]);
+    if (rt === "node" && withPool) for (const w of [0, 1, 2]) steps.push([r, sizes[0], `pool w${w}`]);
+  }
+  const progress = new Progress(`throughput ${rt}`, steps.length);
+  for (const [r, size, g] of steps) {
+    progress.update(`repeat ${r + 1}/${repeats}, ${size} MB, ${g}`);
+    const res = runChild(rt, g, size);
+    version = res.runtime;
+    for (const s of res.samples) {
+      raw.push({
+        runtime: rt,
+        sizeMB: size,
+        repeat: r + 1,
+        store: s.store,
+        contender: s.contender,
+        op: s.op,
+        seconds: s.secs,
+        MBps: res.bytes / 1e6 / s.secs,
       });
-      console.log(`  ${`${data} ${op}`.padEnd(13)} ${cells.join("   ")}`);
+    }
+    progress.step();
+    // Kept up to date, so an interrupted run leaves its samples behind.
+    writeCsv(join(args.out, `throughput-${rt}-raw.csv`), raw);
+  }
+  const elapsed = progress.end();
+  for (const [, dir] of SYSTEMS) rmSync(dir, { recursive: true, force: true });
+
+  // Summaries per (size, store, contender, op): MB/s samples -> mean, median, 95 % t-interval.
+  const bySeries = new Map();
+  for (const x of raw) {
+    const key = `${x.sizeMB}|${x.store}|${x.contender}|${x.op}`;
+    if (!bySeries.has(key)) bySeries.set(key, []);
+    bySeries.get(key).push(x.MBps);
+  }
+  const summary = [...bySeries].map(([key, xs]) => {
+    const [sizeMB, store, contender, op] = key.split("|");
+    const s = summarize(xs);
+    return { runtime: rt, sizeMB: Number(sizeMB), store, contender, op, ...s };
+  });
+  writeCsv(join(args.out, `throughput-${rt}-raw.csv`), raw);
+  writeCsv(join(args.out, `throughput-${rt}-summary.csv`), summary);
+  const chartRows = summary.filter((s) => !s.contender.startsWith("pool"));
+  const title = `floe throughput, ${version} (${repeats} repeats, mean and 95 % CI)`;
+  const files = [join(args.out, `throughput-${rt}.svg`)];
+  if (args.charts) files.push(join(args.charts, `throughput-${rt}.svg`));
+  await writeSvg(throughputSpec(chartRows, title), ...files);
+
+  // ---- printed report: medians by size, and the bars -----------------------------------------------------
+  const med = (size, store, contender, op) =>
+    summary.find((s) => s.sizeMB === size && s.store === store && s.contender === contender && s.op === op)
+      ?.median;
+  console.log(
+    `\nfloe throughput, ${version}: ${NCOLS} float64 columns of normals, sizes ${sizes.join(", ")} MB, ` +
+      `${repeats} repeats, ${(elapsed / 60).toFixed(1)} min`,
+  );
+  console.log(`median MB/s     ${sizes.map((s) => `${s} MB`.padStart(8)).join("")}`);
+  const series = [
+    ["disk", "plain file"],
+    ["disk", "raw lmdb"],
+    ["disk", "floe"],
+    ["tmpfs", "plain file"],
+    ["tmpfs", "raw lmdb"],
+    ["tmpfs", "floe"],
+    ["mem", "fresh arrays"],
+    ["mem", "floe"],
+  ];
+  for (const op of ["write", "read"]) {
+    for (const [store, contender] of series) {
+      const cells = sizes.map((s) => fmt0(med(s, store, contender, op)).padStart(8));
+      if (cells.every((c) => c.trim() === "-")) continue;
+      console.log(`  ${`${store} ${contender} ${op}`.padEnd(26)}${cells.join("")}`);
     }
   }
-  const walk = med("pool walk write w2") / med("pool walk write w0");
-  const rnd = med("pool random read w2") / med("pool random read w0");
-  console.log(`  walk write w2/w0 ${walk.toFixed(2)} (bar >= 1.5: ${walk >= 1.5 ? "met" : "NOT met"})`);
-  console.log(`  random read w2/w0 ${rnd.toFixed(2)} (bar >= 1.0: ${rnd >= 1.0 ? "met" : "NOT met"})`);
+  console.log(
+    "\nratios of medians (floe / limit, same run, same file system); last column: median over sizes",
+  );
+  const ratioRows = [];
+  for (const [store] of SYSTEMS) {
+    ratioRows.push(
+      [`${store} write / lmdb put`, store, ["floe", "write"], ["raw lmdb", "write"], 0.8],
+      [`${store} read / lmdb get`, store, ["floe", "read"], ["raw lmdb", "read"], 0.8],
+      [`${store} read / plain file read`, store, ["floe", "read"], ["plain file", "read"], 1.0],
+      [`${store} write / plain file write`, store, ["floe", "write"], ["plain file", "write"], null],
+    );
+  }
+  ratioRows.push(["mem read / fresh arrays fill", "mem", ["floe", "read"], ["fresh arrays", "read"], null]);
+  const ratios = [];
+  for (const [label, store, [c1, o1], [c2, o2], bar] of ratioRows) {
+    const per = sizes.map((s) => med(s, store, c1, o1) / med(s, store, c2, o2));
+    const overall = median(per.filter(Number.isFinite));
+    ratios.push({
+      runtime: rt,
+      ratio: label,
+      ...Object.fromEntries(sizes.map((s, i) => [`${s}MB`, per[i]])),
+      median: overall,
+      bar,
+    });
+    console.log(
+      `  ${label.padEnd(30)}${per.map((v) => fmt2(v).padStart(7)).join("")}  | ${fmt2(overall)}` +
+        `${bar === null ? "" : `  (bar >= ${bar.toFixed(1)}: ${verdict(overall, bar)})`}`,
+    );
+  }
+  writeCsv(join(args.out, `throughput-${rt}-ratios.csv`), ratios);
+  const memRead = median(sizes.map((s) => med(s, "mem", "floe", "read")));
+  console.log(
+    `  mem read, median over sizes: ${(memRead / 1000).toFixed(2)} GB/s (bar >= 1 GB/s: ${verdict(memRead, 1000)})`,
+  );
+
+  if (rt === "node" && withPool) {
+    const pmed = (data, op, w) =>
+      median(raw.filter((x) => x.contender === `pool ${data} w${w}` && x.op === op).map((x) => x.MBps));
+    console.log(`\nworker pool (disk, ${sizes[0]} MB, medians; speed-up against 0 workers)`);
+    for (const data of ["walk", "random"]) {
+      for (const op of ["write", "read"]) {
+        const base = pmed(data, op, 0);
+        const cells = [0, 1, 2].map((w) => {
+          const v = pmed(data, op, w);
+          return `w${w} ${fmt0(v).padStart(5)} MB/s (${fmt2(v / base)}x)`;
+        });
+        console.log(`  ${`${data} ${op}`.padEnd(13)} ${cells.join("   ")}`);
+      }
+    }
+    const walk = pmed("walk", "write", 2) / pmed("walk", "write", 0);
+    const rnd = pmed("random", "read", 2) / pmed("random", "read", 0);
+    console.log(`  walk write w2/w0 ${fmt2(walk)} (bar >= 1.5: ${verdict(walk, 1.5)})`);
+    console.log(`  random read w2/w0 ${fmt2(rnd)} (bar >= 1.0: ${verdict(rnd, 1.0)})`);
+  }
+  console.log(`wrote ${files.join(", ")} and ${join(args.out, `throughput-${rt}-*.csv`)}`);
 }
-console.log(
-  `  mem read / fresh arrays fill          ${(med("mem floe read") / med("mem fresh arrays fill")).toFixed(2)}`,
-);
-console.log(
-  `  mem read ${(med("mem floe read") / 1000).toFixed(2)} GB/s (bar >= 1 GB/s: ${med("mem floe read") >= 1000 ? "met" : "NOT met"})`,
-);
