@@ -5,7 +5,9 @@
 // `row` (its place in that operation's frame); `x`, `tag` and the timestamp follow from those and from
 // the operation's parameters, which its journal line records. So the supervisor recomputes any frame from
 // a small record, and on a shared symbol any version can be checked on its own.
+
 import { isDeepStrictEqual } from "node:util";
+import { prng } from "../concurrency/frames.mjs";
 
 export const LIB = "soak";
 export const SHARED = ["shared0", "shared1"];
@@ -22,17 +24,7 @@ export function opId(w, seq) {
   return w * 1_000_000 + seq;
 }
 
-/** mulberry32. */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+export { prng };
 
 /** The `x` of row `row` of operation `src`: a float64 with every mantissa bit used. */
 export function xOf(src, row) {
