@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { THROUGHPUT_SERIES } from "./lib/data.mjs";
 
 const here = import.meta.dirname ?? fileURLToPath(new URL(".", import.meta.url));
 const { values: args } = parseArgs({ options: { out: { type: "string", default: join(here, "out") } } });
@@ -57,16 +58,7 @@ for (const rt of ["node", "bun", "deno"]) {
   const s = readCsv(file).filter((x) => !String(x.contender).startsWith("pool"));
   const sizes = [...new Set(s.map((x) => x.sizeMB))].sort((a, b) => a - b);
   console.log(`\n### throughput, ${rt}: median MB/s (mean ± 95 % CI half-width)\n`);
-  const series = [
-    ["disk", "plain file"],
-    ["disk", "raw lmdb"],
-    ["disk", "floe"],
-    ["tmpfs", "plain file"],
-    ["tmpfs", "raw lmdb"],
-    ["tmpfs", "floe"],
-    ["mem", "fresh arrays"],
-    ["mem", "floe"],
-  ];
+  const series = THROUGHPUT_SERIES;
   const rows = [];
   for (const op of ["write", "read"]) {
     for (const [store, contender] of series) {

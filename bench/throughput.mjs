@@ -28,7 +28,14 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { throughputSpec, writeSvg } from "./lib/chart.mjs";
 import { writeCsv } from "./lib/csv.mjs";
-import { gc, minuteBars, normalColumns, runtimeCommand, runtimeVersion } from "./lib/data.mjs";
+import {
+  gc,
+  minuteBars,
+  normalColumns,
+  runtimeCommand,
+  runtimeVersion,
+  THROUGHPUT_SERIES,
+} from "./lib/data.mjs";
 import { Progress } from "./lib/progress.mjs";
 import { median, summarize } from "./lib/stats.mjs";
 
@@ -314,16 +321,7 @@ for (const rt of runtimes) {
       `${repeats} repeats, ${(elapsed / 60).toFixed(1)} min`,
   );
   console.log(`median MB/s     ${sizes.map((s) => `${s} MB`.padStart(8)).join("")}`);
-  const series = [
-    ["disk", "plain file"],
-    ["disk", "raw lmdb"],
-    ["disk", "floe"],
-    ["tmpfs", "plain file"],
-    ["tmpfs", "raw lmdb"],
-    ["tmpfs", "floe"],
-    ["mem", "fresh arrays"],
-    ["mem", "floe"],
-  ];
+  const series = THROUGHPUT_SERIES;
   for (const op of ["write", "read"]) {
     for (const [store, contender] of series) {
       const cells = sizes.map((s) => fmt0(med(s, store, contender, op)).padStart(8));

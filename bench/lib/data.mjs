@@ -100,3 +100,15 @@ export function runtimeCommand(rt, script, args, binDir) {
   if (rt === "deno") return [`${binDir}/deno`, ["run", "-A", "--v8-flags=--expose-gc", script, ...args]];
   throw new Error(`unknown runtime '${rt}' (node, bun or deno)`);
 }
+
+/** The throughput study's rows, [store, contender], in the order its tables print them. */
+export const THROUGHPUT_SERIES = [
+  ["disk", "plain file"],
+  ["disk", "raw lmdb"],
+  ["disk", "floe"],
+  ["tmpfs", "plain file"],
+  ["tmpfs", "raw lmdb"],
+  ["tmpfs", "floe"],
+  ["mem", "fresh arrays"],
+  ["mem", "floe"],
+];
