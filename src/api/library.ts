@@ -8,7 +8,14 @@ import {
 } from "../errors.ts";
 import { DataFrame } from "../frame/dataframe.ts";
 import { toNanos } from "../frame/timestamps.ts";
-import { type ParallelContext, readInParallel, worthWriting, writeInParallel } from "../version/parallel.ts";
+import {
+  frameBytes,
+  type ParallelContext,
+  readInParallel,
+  warmPool,
+  worthWriting,
+  writeInParallel,
+} from "../version/parallel.ts";
 import { type Progress, ProgressMeter } from "../version/progress.ts";
 import type { ReadRequest } from "../version/read-plan.ts";
 import type { VersionRecord } from "../version/records.ts";
@@ -92,6 +99,7 @@ export class Library {
     const meta = optionalMetadata(opts.metadata);
     const k = await loadKernels();
     const prune = opts.prunePreviousVersions === true;
+    if (this.parallel) warmPool(this.parallel, frameBytes(frame));
     // dedup compares each tile with the previous version's, which the calling thread does.
     const record =
       this.parallel && !this.store.config.dedup && worthWriting(k, frame)
@@ -353,7 +361,9 @@ export class Library {
    * Reads `symbol`: the latest version, or the one `asOf` names (a version number, negative counting back
    * from the latest; a snapshot name; or a `Date`, meaning the latest version written at or before it).
    * `dateRange: [start, end]` (inclusive; each a `Date`, ISO string, ns `bigint` or `null` for open),
-   * `rowRange: [start, end)` and `columns` narrow what is fetched and decoded.
+   * `rowRange: [start, end)` and `columns` narrow what is fetched and decoded. A read of 8 MB or more is
+   * shared out among the worker pool by rows, and then its fixed-width columns are typed arrays over
+   * `SharedArrayBuffer`s (see the README's "Worker pool"; `{ workers: 0 }` gives plain ones).
    */
   async read(symbol: string, options?: ReadOptions & { onProgress?: OnProgress }): Promise<VersionedItem> {
     if (options === null || typeof options !== "object" || Array.isArray(options)) {

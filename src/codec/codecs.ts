@@ -136,7 +136,9 @@ function decodeChars(bytes: Uint8Array, flags: number): string {
   if ((flags & FLAG_UTF16) === 0) {
     try {
       // ignoreBOM: a leading U+FEFF is data, not a byte-order mark.
-      return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+      // Browsers' TextDecoder refuses views of shared memory (mem:// keeps large segments there).
+      const plain = typeof SharedArrayBuffer === "function" && bytes.buffer instanceof SharedArrayBuffer;
+      return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(plain ? bytes.slice() : bytes);
     } catch (err) {
       throw new CorruptSegmentError("string column holds invalid UTF-8", {}, { cause: err });
     }

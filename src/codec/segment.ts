@@ -123,7 +123,8 @@ export function parseSegment(k: Kernels, bytes: Uint8Array): ParsedSegment {
   if (k.checksum(head) !== view.getUint32(8, true)) {
     throw new CorruptSegmentError("segment header fails its checksum");
   }
-  const header = unpackPlain<SegmentHeader>(head, "segment header");
+  // Browsers' TextDecoder refuses views of shared memory (mem:// keeps large segments there): copy.
+  const header = unpackPlain<SegmentHeader>(isShared(head) ? head.slice() : head, "segment header");
   if (typeof header !== "object" || header === null)
     throw new CorruptSegmentError("segment header is malformed");
   if (typeof header.f !== "number") throw new CorruptSegmentError("segment header has no format number");
@@ -173,9 +174,12 @@ function checkColumn(c: HeaderColumn, rows: number, left: number): void {
   }
 }
 
+/** Scratch memory for decoding part of a segment's column (one per thread: each has its own module state). */
+let partScratch = new ArrayBuffer(0);
+
 /**
  * Decodes segment rows [from, to) of one column into `out` starting at `outOffset`. Whole-segment
- * numeric reads decode straight into `out`; partial ones go through a temporary of the segment's size.
+ * numeric reads decode straight into `out`; partial ones go through scratch memory of the segment's size.
  */
 export function decodeSegmentColumn(
   k: Kernels,
@@ -203,8 +207,19 @@ export function decodeSegmentColumn(
     decodeColumnInto(k, col.block, col.dtype, segment.rows, target, outOffset);
     return;
   }
-  const temp = new info.array(segment.rows);
+  // A part of a segment decodes whole into scratch memory kept between calls: a fresh array per call
+  // would be page-faulted in anew each time, which costs a small date-range read more than its decoding.
+  const bytes = segment.rows * info.width;
+  if (partScratch.byteLength < bytes)
+    partScratch = new ArrayBuffer(Math.max(bytes, partScratch.byteLength * 2));
+  // biome-ignore lint/suspicious/noExplicitAny: every typed-array constructor takes a buffer and a length
+  const temp = new (info.array as any)(partScratch, 0, segment.rows) as NumericArray;
   decodeColumnInto(k, col.block, col.dtype, segment.rows, temp, 0);
   // biome-ignore lint/suspicious/noExplicitAny: both arrays share one element type, which TS cannot see
   (target as any).set((temp as any).subarray(from, to), outOffset);
+}
+
+/** True when `bytes` views a SharedArrayBuffer. */
+function isShared(bytes: Uint8Array): boolean {
+  return typeof SharedArrayBuffer === "function" && bytes.buffer instanceof SharedArrayBuffer;
 }

@@ -45,7 +45,21 @@ export class WorkerPool<T> {
   /** Runs `task` on the least busy worker (starting workers as needed) and returns its result. */
   async run<R>(task: (worker: Remote<T>) => Promise<R>): Promise<R> {
     if (this.closed) throw new Error("the worker pool is closed");
-    const slot = this.pick();
+    return this.runOn(this.pick(), task);
+  }
+
+  /**
+   * Starts every worker not yet started and runs `prepare` on each, in the background: a worker takes
+   * tens of milliseconds to load, which a large read would otherwise wait for. Errors are left to the
+   * tasks that follow.
+   */
+  warm(prepare: (worker: Remote<T>) => Promise<unknown>): void {
+    while (!this.closed && this.slots.length < this.size) {
+      this.runOn(this.start(), prepare).catch(() => {});
+    }
+  }
+
+  private async runOn<R>(slot: Slot<T>, task: (worker: Remote<T>) => Promise<R>): Promise<R> {
     if (slot.busy++ === 0) slot.handle.ref?.();
     const running = task(slot.remote);
     const settled = running.then(
@@ -64,14 +78,16 @@ export class WorkerPool<T> {
   private pick(): Slot<T> {
     const idle = this.slots.find((s) => s.busy === 0);
     if (idle) return idle;
-    if (this.slots.length < this.size) {
-      const handle = this.factory();
-      handle.unref?.();
-      const slot: Slot<T> = { handle, remote: wrap<T>(handle.endpoint), busy: 0 };
-      this.slots.push(slot);
-      return slot;
-    }
+    if (this.slots.length < this.size) return this.start();
     return this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+  }
+
+  private start(): Slot<T> {
+    const handle = this.factory();
+    handle.unref?.();
+    const slot: Slot<T> = { handle, remote: wrap<T>(handle.endpoint), busy: 0 };
+    this.slots.push(slot);
+    return slot;
   }
 
   /**

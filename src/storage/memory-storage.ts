@@ -54,7 +54,7 @@ export class MemoryStorage implements Storage {
       },
       put: (key, value) => {
         // A copy: callers may reuse `value` (as the segment writer's scratch buffer is) once put returns.
-        staged.set(key, value.slice());
+        staged.set(key, keep(value));
       },
       remove: (key) => {
         staged.set(key, null);
@@ -89,6 +89,17 @@ export class MemoryStorage implements Storage {
     this.map = null;
     this.sorted = null;
   }
+}
+
+/** Values from this size on are kept in shared memory, so pool workers can decode them in place. */
+const SHARED_FROM_BYTES = 64 << 10;
+
+/** A copy of `value`, in a SharedArrayBuffer where the runtime has them and the value is large. */
+function keep(value: Uint8Array): Uint8Array {
+  if (value.byteLength < SHARED_FROM_BYTES || typeof SharedArrayBuffer !== "function") return value.slice();
+  const copy = new Uint8Array(new SharedArrayBuffer(value.byteLength));
+  copy.set(value);
+  return copy;
 }
 
 const utf8 = new TextEncoder();

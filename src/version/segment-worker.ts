@@ -1,4 +1,5 @@
 import { loadKernels } from "../codec/wasm.ts";
+import type { NumericArray, StringArray } from "../dtypes.ts";
 import { type ErrorData, errorData } from "../errors.ts";
 import type { LmdbOptions } from "../storage/lmdb-storage.ts";
 import { MemoryStorage } from "../storage/memory-storage.ts";
@@ -47,11 +48,24 @@ export interface ReadJob {
   request: ReadRequest;
 }
 
+/**
+ * A read of some rows into result arrays the caller allocated over SharedArrayBuffers: the worker writes
+ * the fixed-width columns (and index) in place, and only string columns travel back.
+ */
+export interface ReadIntoJob extends Omit<ReadJob, "store"> {
+  /** The worker's own LMDB handle, or, for a store only the caller can reach, the segments themselves (shared memory). */
+  store: { lmdb: LmdbOptions } | { segments: [string, Uint8Array][] };
+  targets: { columns: [string, NumericArray][]; index?: BigInt64Array };
+}
+
 export type Outcome<T> = { ok: T } | { error: ErrorData };
 
 export interface SegmentWorker {
   write(job: WriteJob): Promise<Outcome<WriteResult>>;
   read(job: ReadJob): Promise<Outcome<FrameData>>;
+  readInto(job: ReadIntoJob): Promise<Outcome<[string, StringArray][]>>;
+  /** Loads the codec and opens the store ahead of work, so the first job does not wait for them. */
+  prepare(store: StoreSpec): Promise<void>;
 }
 
 /** The buffers holding a frame's fixed-width columns and index, to move them without copying. */
@@ -127,5 +141,64 @@ export function createSegmentWorker(
         return { error: errorData(err) };
       }
     },
+    async prepare(spec) {
+      await loadKernels();
+      if (spec && !handles.has(spec.lmdb.path)) handles.set(spec.lmdb.path, open(spec.lmdb));
+    },
+    async readInto(job) {
+      try {
+        const k = await loadKernels();
+        const store =
+          "segments" in job.store
+            ? new VersionStore(new LentSegments(job.store.segments), job.lib, job.config)
+            : storeFor(job.store, job.lib, job.config);
+        const into = { columns: new Map(job.targets.columns), index: job.targets.index };
+        const { frame } = store.storage.readTransaction(() =>
+          store.readRows(k, job.symbol, job.record, job.index, job.request, into),
+        );
+        const strings: [string, StringArray][] = [];
+        for (const c of frame.columns) if (Array.isArray(c.values)) strings.push([c.name, c.values]);
+        return { ok: strings };
+      } catch (err) {
+        return { error: errorData(err) };
+      }
+    },
   };
+}
+
+/**
+ * The segments of one read, lent by the calling thread in shared memory (`mem://`): read-only, and
+ * without a copy, since copying into fresh memory is the cost a pooled read spreads over the cores.
+ */
+class LentSegments implements Storage {
+  readonly description = "mem:// (segments lent to a pool worker)";
+  private readonly map: Map<string, Uint8Array>;
+
+  constructor(segments: [string, Uint8Array][]) {
+    this.map = new Map(segments);
+  }
+
+  getView(key: string): Uint8Array | undefined {
+    return this.map.get(key);
+  }
+
+  get(key: string): Uint8Array | undefined {
+    return this.map.get(key)?.slice();
+  }
+
+  keys(prefix: string): string[] {
+    return [...this.map.keys()].filter((k) => k.startsWith(prefix)).sort();
+  }
+
+  writeTransaction<T>(): T {
+    throw new Error("internal: segments lent to a pool worker are read-only");
+  }
+
+  readTransaction<T>(fn: () => T): T {
+    return fn();
+  }
+
+  close(): void {
+    this.map.clear();
+  }
 }

@@ -82,6 +82,66 @@ describe("worker pool", () => {
     await ac.close();
   });
 
+  for (const uri of ["lmdb", "mem://"]) {
+    it(`splits a large read of ${uri} by rows among the workers, into shared result arrays`, async () => {
+      // Random floats stay raw on disk: the read is a checked copy into fresh memory, whose first touch
+      // (page faults) the workers share out. Same frames as the calling thread alone must give.
+      const rows = 300_000;
+      let seed = 11;
+      const rand = () => {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        return seed / 2 ** 32;
+      };
+      const cols: Record<string, Float64Array | string[]> = {};
+      for (let c = 0; c < 6; c++) cols[`c${c}`] = Float64Array.from({ length: rows }, rand);
+      cols.tag = Array.from({ length: rows }, (_, i) => `t${i % 13}`);
+      const index = BigInt64Array.from(
+        { length: rows },
+        (_, i) => 1_700_000_000_000_000_000n + BigInt(i) * MINUTE,
+      );
+      const df = new DataFrame(cols, { index });
+      const dir = tempDir();
+      const at = (name: string) => (uri === "lmdb" ? `lmdb://${join(dir, name)}` : "mem://");
+      const pooled = new Arctic(at("p.lmdb"), { workers: 2 });
+      const single = new Arctic(at("s.lmdb"), { workers: 0 });
+      const options = { rowsPerSegment: 40_000, dynamicSchema: true };
+      const libP = await pooled.createLibrary("lib", options);
+      const libS = await single.createLibrary("lib", options);
+      // An append that adds a column leaves the first rows without it: the workers fill those gaps.
+      const more = new DataFrame(
+        { ...cols, extra: new Int32Array(rows).fill(7) },
+        { index: index.map((t) => t + BigInt(rows) * MINUTE) },
+      );
+      for (const lib of [libP, libS]) {
+        await lib.write("s", df);
+        await lib.append("s", more);
+      }
+      const whole = (await libP.read("s")).data!;
+      expect(whole.equals((await libS.read("s")).data!)).toBe(true);
+      expect(whole.numRows).toBe(2 * rows);
+      expect((whole.column("c0") as Float64Array).buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(whole.index.kind === "timestamp" && whole.index.values.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(whole.column("c5")[rows - 1]).toBe((cols.c5 as Float64Array)[rows - 1]);
+      expect(whole.column("tag")[2 * rows - 1]).toBe(`t${(rows - 1) % 13}`);
+      const extra = whole.column("extra") as Int32Array;
+      expect(extra[rows - 1]).toBe(0);
+      expect(extra[rows]).toBe(7);
+      const from = index[123_457];
+      for (const request of [
+        { dateRange: [from, from + 400_000n * MINUTE] as [bigint, bigint] },
+        { rowRange: [33_333, 512_345] as [number, number], columns: ["tag", "c3", "extra"] },
+        { columns: ["c1"] },
+      ]) {
+        const a = (await libP.read("s", request)).data!;
+        const b = (await libS.read("s", request)).data!;
+        expect(a.equals(b)).toBe(true);
+        expect(a.numRows).toBeGreaterThan(300_000);
+      }
+      await pooled.close();
+      await single.close();
+    });
+  }
+
   it("a worker's error reaches the caller with its floe class", async () => {
     const path = join(tempDir(), "c.lmdb");
     const ac = new Arctic(`lmdb://${path}`, { workers: 2 });
