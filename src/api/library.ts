@@ -362,8 +362,7 @@ export class Library {
    * from the latest; a snapshot name; or a `Date`, meaning the latest version written at or before it).
    * `dateRange: [start, end]` (inclusive; each a `Date`, ISO string, ns `bigint` or `null` for open),
    * `rowRange: [start, end)` and `columns` narrow what is fetched and decoded. A read of 8 MB or more is
-   * shared out among the worker pool by rows, and then its fixed-width columns are typed arrays over
-   * `SharedArrayBuffer`s (see the README's "Worker pool"; `{ workers: 0 }` gives plain ones).
+   * shared out among the worker pool by columns (see the README's "Worker pool").
    */
   async read(symbol: string, options?: ReadOptions & { onProgress?: OnProgress }): Promise<VersionedItem> {
     if (options === null || typeof options !== "object" || Array.isArray(options)) {

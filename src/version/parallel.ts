@@ -1,19 +1,16 @@
 import { encodeSegment } from "../codec/segment.ts";
 import type { Kernels } from "../codec/wasm.ts";
-import { DTYPES, type NumericArray, type StringArray } from "../dtypes.ts";
+import { DTYPES, type NumericArray } from "../dtypes.ts";
 import { rebuildError } from "../errors.ts";
 import type { BufferRecycler } from "../parallel/buffers.ts";
 import { moving, type WorkerPool } from "../parallel/pool.ts";
-import type { LmdbOptions } from "../storage/lmdb-storage.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
 import type { ProgressMeter } from "./progress.ts";
 import { planRead, type ReadPlan, type ReadRequest } from "./read-plan.ts";
-import { INDEX_FORMAT, type IndexRecord, type SegmentRef, type VersionRecord } from "./records.ts";
-import { isSorted } from "./schema-checks.ts";
+import { type IndexRecord, indexRecordFor, type SegmentRef, type VersionRecord } from "./records.ts";
 import {
   frameBuffers,
   type Outcome,
-  type ReadIntoJob,
   type ReadJob,
   type SegmentWorker,
   type StoreSpec,
@@ -33,8 +30,6 @@ export interface ParallelContext {
 export const PARALLEL_MIN_BYTES = 8 << 20;
 /** Raw bytes of rows per write job. */
 const JOB_BYTES = 16 << 20;
-/** A read goes to the pool only when its segments are compressed at least this much (decode-heavy). */
-const READ_MAX_STORED_RATIO = 0.7;
 /** A write goes to the pool only when a sample of it compresses at least this much. */
 const WRITE_MAX_STORED_RATIO = 0.7;
 /** Guess of a string value's size, for planning only. */
@@ -147,16 +142,7 @@ export async function writeInParallel(
     for (const [j, part] of results.entries()) {
       for (const seg of part.segments) segments.push({ ...seg, rowStart: seg.rowStart + starts[j] });
     }
-    const index: IndexRecord = {
-      f: INDEX_FORMAT,
-      rows: frame.numRows,
-      columns: frame.columns.map((c) => ({ name: c.name, dtype: c.dtype })),
-      index:
-        frame.index.kind === "timestamp"
-          ? { kind: "timestamp", name: frame.index.name, sorted: isSorted(frame.index.values) }
-          : { kind: "row" },
-      segments,
-    };
+    const index: IndexRecord = indexRecordFor(frame, segments);
     return store.commitVersion(symbol, index, options, false) as VersionRecord;
   } catch (err) {
     store.discard(written);
@@ -213,15 +199,13 @@ export async function readInParallel(
   const raw = plan.rows * rowBytes(wanted, index.index.kind === "timestamp");
   if (raw < PARALLEL_MIN_BYTES) return undefined;
   warmPool(ctx, raw);
-  const base = { lib: store.lib, config: store.config, symbol, record, index };
-  const shared = await readShared(ctx, store, base, plan, wanted, raw, meter);
-  if (shared) return { record, frame: shared, rowStart: plan.rowStart };
-  if (!spec) return undefined;
   const groups = Math.min(ctx.pool.size, plan.columns.length);
   if (groups < 2) return undefined;
-  const storedBytes = index.segments.reduce((sum, seg) => sum + seg.bytes, 0);
-  const rawBytes = index.rows * rowBytes(index.columns, index.index.kind === "timestamp");
-  if (storedBytes > rawBytes * READ_MAX_STORED_RATIO) return undefined;
+  // Without a store of their own (mem://) the workers get the segments in shared memory, as stored.
+  if (!spec && !canShareMemory()) return undefined;
+  const lent = spec ? undefined : lendSegments(store, plan);
+  if (lent === null) return undefined;
+  const base = { lib: store.lib, config: store.config, symbol, record, index };
   // Deal columns to groups by size, largest first, each to the lightest group so far.
   const load = new Array(groups).fill(0);
   const members: string[][] = Array.from({ length: groups }, () => []);
@@ -238,19 +222,28 @@ export async function readInParallel(
   // Every group settles before the read returns or throws, so no worker is still reading afterwards.
   const outcomes = await Promise.allSettled(
     members.map(async (names, g) => {
-      const frame = unwrap(
-        await ctx.pool.run<Outcome<FrameData>>((w) =>
-          w.read({
-            ...base,
-            store: spec,
-            request: {
-              rowRange: [plan.rowStart, plan.rowStart + plan.rows],
-              columns: names,
-              withoutIndex: g > 0,
-            },
-          }),
-        ),
-      );
+      // The result's arrays are allocated here and moved to the worker and back: this thread's allocator
+      // may hand out memory a previous read freed (touched: copied at GB/s), where a worker's would be
+      // fresh; and fresh memory is then first touched by the workers, on every core.
+      const targets: NonNullable<ReadJob["targets"]> = { columns: [] };
+      for (const name of names) {
+        const info = DTYPES[wanted.find((c) => c.name === name)?.dtype ?? "string"];
+        if (info.array) targets.columns.push([name, new info.array(plan.rows) as NumericArray]);
+      }
+      if (g === 0 && index.index.kind === "timestamp") targets.index = new BigInt64Array(plan.rows);
+      const moved = [...targets.columns.map(([, a]) => a.buffer as ArrayBuffer)];
+      if (targets.index) moved.push(targets.index.buffer as ArrayBuffer);
+      const job: ReadJob = {
+        ...base,
+        store: spec ?? { segments: lent ?? [] },
+        request: {
+          rowRange: [plan.rowStart, plan.rowStart + plan.rows],
+          columns: names,
+          withoutIndex: g > 0,
+        },
+        targets,
+      };
+      const frame = unwrap(await ctx.pool.run<Outcome<FrameData>>((w) => w.read(moving(job, moved))));
       // Each group decodes its columns of every piece; the pieces are shared out among the groups.
       const n = plan.pieces.length;
       const share = Math.floor(n / groups) + (g < n % groups ? 1 : 0);
@@ -277,101 +270,15 @@ function canShareMemory(): boolean {
 }
 
 /**
- * Reads `plan` with its rows split among the pool's workers, whole segments each, every worker decoding
- * straight into its share of result arrays allocated over SharedArrayBuffers. Both the decoding and the
- * first touch of the result's fresh memory (page faults, which bound a large read on small VMs) then run
- * on every core, with no copy back. Returns `undefined` where memory cannot be shared or the rows do not
- * split into at least two parts; string columns come back from the workers and are joined here.
+ * The stored segments a read needs, as views of the store's shared memory (the store keeps small values
+ * in plain memory: those are copied); `null` if one is missing.
  */
-async function readShared(
-  ctx: ParallelContext,
-  store: VersionStore,
-  base: Omit<ReadJob, "request" | "store">,
-  plan: ReadPlan,
-  wanted: readonly { name: string; dtype: keyof typeof DTYPES }[],
-  raw: number,
-  meter: ProgressMeter | undefined,
-): Promise<FrameData | undefined> {
-  if (!canShareMemory() || ctx.pool.size < 2) return undefined;
-  const parts = splitRows(plan, ctx.pool.size);
-  if (parts.length < 2) return undefined;
-  // Without a store of their own (mem://) the workers get each segment in shared memory, as stored.
-  const lent = ctx.store ? undefined : lendSegments(store, plan, parts);
-  if (lent === null) return undefined;
-  const timestamped = base.index.index.kind === "timestamp";
-  const columns: ColumnData[] = wanted.map(({ name, dtype }) => {
-    const info = DTYPES[dtype];
-    const values = info.array
-      ? // biome-ignore lint/suspicious/noExplicitAny: every typed-array constructor takes a buffer
-        (new (info.array as any)(new SharedArrayBuffer(plan.rows * info.width)) as NumericArray)
-      : (new Array(plan.rows).fill(null) as StringArray);
-    return { name, dtype, values };
-  });
-  const indexValues = timestamped ? new BigInt64Array(new SharedArrayBuffer(plan.rows * 8)) : undefined;
-  meter?.expect(raw, plan.pieces.length);
-  const outcomes = await Promise.allSettled(
-    parts.map(async ([from, to, pieces], p) => {
-      const targets: ReadIntoJob["targets"] = {
-        columns: columns
-          .filter((c) => !Array.isArray(c.values))
-          .map((c) => [c.name, (c.values as NumericArray).subarray(from, to) as NumericArray]),
-        index: indexValues?.subarray(from, to),
-      };
-      const strings = unwrap(
-        await ctx.pool.run<Outcome<[string, StringArray][]>>((w) =>
-          w.readInto({
-            ...base,
-            store: lent ? { segments: lent[p] } : (ctx.store as { lmdb: LmdbOptions }),
-            request: {
-              rowRange: [plan.rowStart + from, plan.rowStart + to],
-              columns: wanted.map((c) => c.name),
-            },
-            targets,
-          }),
-        ),
-      );
-      meter?.add((raw * (to - from)) / Math.max(1, plan.rows), pieces);
-      return { from, strings };
-    }),
-  );
-  const failed = outcomes.find((o) => o.status === "rejected");
-  if (failed) throw failed.reason;
-  const byName = new Map(columns.map((c) => [c.name, c]));
-  for (const o of outcomes) {
-    const { from, strings } = (
-      o as PromiseFulfilledResult<{ from: number; strings: [string, StringArray][] }>
-    ).value;
-    for (const [name, values] of strings) {
-      const target = byName.get(name)?.values as StringArray;
-      for (let i = 0; i < values.length; i++) target[from + i] = values[i];
-    }
-  }
-  const ix = base.index.index;
-  return {
-    numRows: plan.rows,
-    columns,
-    index:
-      ix.kind === "timestamp" && indexValues
-        ? { kind: "timestamp", name: ix.name, values: indexValues }
-        : { kind: "row" },
-  };
-}
-
-/**
- * Per run of `parts`, the stored segments its rows need, as views of the store's shared memory (the
- * store keeps small values in plain memory: those are copied); `null` if one is missing.
- */
-function lendSegments(
-  store: VersionStore,
-  plan: ReadPlan,
-  parts: [number, number, number][],
-): [string, Uint8Array][][] | null {
-  const lent: [string, Uint8Array][][] = parts.map(() => []);
+function lendSegments(store: VersionStore, plan: ReadPlan): [string, Uint8Array][] | null {
+  const lent: [string, Uint8Array][] = [];
   for (const piece of plan.pieces) {
-    const p = parts.findIndex(([from, to]) => piece.outRow >= from && piece.outRow < to);
     const bytes = store.storage.getView(piece.segment.key);
-    if (p < 0 || !bytes) return null;
-    lent[p].push([piece.segment.key, bytes.buffer instanceof SharedArrayBuffer ? bytes : shareCopy(bytes)]);
+    if (!bytes) return null;
+    lent.push([piece.segment.key, bytes.buffer instanceof SharedArrayBuffer ? bytes : shareCopy(bytes)]);
   }
   return lent;
 }
@@ -381,38 +288,4 @@ function shareCopy(bytes: Uint8Array): Uint8Array {
   const copy = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
   copy.set(bytes);
   return copy;
-}
-
-/**
- * Cuts a read's result rows into at most `n` runs [from, to) of about equal bytes, on row-slice
- * boundaries so that no segment is decoded twice; each run also carries its number of pieces.
- */
-function splitRows(plan: ReadPlan, n: number): [number, number, number][] {
-  // Result rows where a row slice starts, with the stored bytes of its pieces.
-  const slices = new Map<number, { rows: number; bytes: number; pieces: number }>();
-  for (const p of plan.pieces) {
-    const slice = slices.get(p.outRow) ?? { rows: p.to - p.from, bytes: 0, pieces: 0 };
-    slice.bytes += p.segment.bytes * ((p.to - p.from) / Math.max(1, p.segment.rows));
-    slice.pieces++;
-    slices.set(p.outRow, slice);
-  }
-  const starts = [...slices.keys()].sort((a, b) => a - b);
-  if (starts.length === 0 || starts[0] !== 0) return [];
-  const total = [...slices.values()].reduce((sum, s) => sum + s.bytes, 0);
-  const runs: [number, number, number][] = [];
-  let from = 0;
-  let bytes = 0;
-  let pieces = 0;
-  for (let i = 0; i < starts.length; i++) {
-    const slice = slices.get(starts[i]) as { rows: number; bytes: number; pieces: number };
-    bytes += slice.bytes;
-    pieces += slice.pieces;
-    const end = i + 1 < starts.length ? starts[i + 1] : plan.rows;
-    if (bytes >= (total * (runs.length + 1)) / n || i + 1 === starts.length) {
-      runs.push([from, end, pieces]);
-      from = end;
-      pieces = 0;
-    }
-  }
-  return runs;
 }

@@ -1,4 +1,6 @@
 import type { DType } from "../dtypes.ts";
+import type { FrameData } from "./frame-data.ts";
+import { isSorted } from "./schema-checks.ts";
 
 /** What `L:<lib>` holds. */
 export interface LibraryConfig {
@@ -71,4 +73,18 @@ export interface StagedRecord {
   /** When it was staged, ms since the epoch; orders row-indexed chunks. */
   ts: number;
   index: IndexRecord;
+}
+
+/** The index record of `frame` stored as `segments` (rows counted from the frame's first). */
+export function indexRecordFor(frame: FrameData, segments: SegmentRef[]): IndexRecord {
+  return {
+    f: INDEX_FORMAT,
+    rows: frame.numRows,
+    columns: frame.columns.map((c) => ({ name: c.name, dtype: c.dtype })),
+    index:
+      frame.index.kind === "timestamp"
+        ? { kind: "timestamp", name: frame.index.name, sorted: isSorted(frame.index.values) }
+        : { kind: "row" },
+    segments,
+  };
 }

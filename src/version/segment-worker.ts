@@ -1,5 +1,5 @@
 import { loadKernels } from "../codec/wasm.ts";
-import type { NumericArray, StringArray } from "../dtypes.ts";
+import type { NumericArray } from "../dtypes.ts";
 import { type ErrorData, errorData } from "../errors.ts";
 import type { LmdbOptions } from "../storage/lmdb-storage.ts";
 import { MemoryStorage } from "../storage/memory-storage.ts";
@@ -39,23 +39,16 @@ export interface WriteResult {
 }
 
 export interface ReadJob {
-  store: { lmdb: LmdbOptions };
+  /** The worker's own LMDB handle, or, for a store only the caller can reach (mem://), the segments themselves, in shared memory. */
+  store: { lmdb: LmdbOptions } | { segments: [string, Uint8Array][] };
   lib: string;
   config: LibraryConfig;
   symbol: string;
   record: VersionRecord;
   index: IndexRecord;
   request: ReadRequest;
-}
-
-/**
- * A read of some rows into result arrays the caller allocated over SharedArrayBuffers: the worker writes
- * the fixed-width columns (and index) in place, and only string columns travel back.
- */
-export interface ReadIntoJob extends Omit<ReadJob, "store"> {
-  /** The worker's own LMDB handle, or, for a store only the caller can reach, the segments themselves (shared memory). */
-  store: { lmdb: LmdbOptions } | { segments: [string, Uint8Array][] };
-  targets: { columns: [string, NumericArray][]; index?: BigInt64Array };
+  /** Arrays, moved here from the caller, to decode the fixed-width columns and index into. */
+  targets?: { columns: [string, NumericArray][]; index?: BigInt64Array };
 }
 
 export type Outcome<T> = { ok: T } | { error: ErrorData };
@@ -63,7 +56,6 @@ export type Outcome<T> = { ok: T } | { error: ErrorData };
 export interface SegmentWorker {
   write(job: WriteJob): Promise<Outcome<WriteResult>>;
   read(job: ReadJob): Promise<Outcome<FrameData>>;
-  readInto(job: ReadIntoJob): Promise<Outcome<[string, StringArray][]>>;
   /** Loads the codec and opens the store ahead of work, so the first job does not wait for them. */
   prepare(store: StoreSpec): Promise<void>;
 }
@@ -132,9 +124,13 @@ export function createSegmentWorker(
     async read(job) {
       try {
         const k = await loadKernels();
-        const store = storeFor(job.store, job.lib, job.config);
+        const store =
+          "segments" in job.store
+            ? new VersionStore(new LentSegments(job.store.segments), job.lib, job.config)
+            : storeFor(job.store, job.lib, job.config);
+        const into = job.targets && { columns: new Map(job.targets.columns), index: job.targets.index };
         const { frame } = store.storage.readTransaction(() =>
-          store.readRows(k, job.symbol, job.record, job.index, job.request),
+          store.readRows(k, job.symbol, job.record, job.index, job.request, into),
         );
         return transfer({ ok: frame }, frameBuffers(frame));
       } catch (err) {
@@ -144,24 +140,6 @@ export function createSegmentWorker(
     async prepare(spec) {
       await loadKernels();
       if (spec && !handles.has(spec.lmdb.path)) handles.set(spec.lmdb.path, open(spec.lmdb));
-    },
-    async readInto(job) {
-      try {
-        const k = await loadKernels();
-        const store =
-          "segments" in job.store
-            ? new VersionStore(new LentSegments(job.store.segments), job.lib, job.config)
-            : storeFor(job.store, job.lib, job.config);
-        const into = { columns: new Map(job.targets.columns), index: job.targets.index };
-        const { frame } = store.storage.readTransaction(() =>
-          store.readRows(k, job.symbol, job.record, job.index, job.request, into),
-        );
-        const strings: [string, StringArray][] = [];
-        for (const c of frame.columns) if (Array.isArray(c.values)) strings.push([c.name, c.values]);
-        return { ok: strings };
-      } catch (err) {
-        return { error: errorData(err) };
-      }
     },
   };
 }

@@ -26,14 +26,14 @@ import { keys, lastPart, newId, versionOfKey } from "./keys.ts";
 import type { ProgressMeter } from "./progress.ts";
 import { planRead, type ReadRequest, segmentColumns } from "./read-plan.ts";
 import {
-  INDEX_FORMAT,
   type IndexRecord,
+  indexRecordFor,
   type LibraryConfig,
   type SegmentRef,
   type SymbolRef,
   type VersionRecord,
 } from "./records.ts";
-import { appendIndex, checkAppendable, checkReplaceable, frameShape, isSorted } from "./schema-checks.ts";
+import { appendIndex, checkAppendable, checkReplaceable, frameShape } from "./schema-checks.ts";
 import { firstAtOrAfter } from "./search.ts";
 import { listSnapshots, readSnapshot } from "./snapshots.ts";
 import { planTiles, tileColumns } from "./tiling.ts";
@@ -416,16 +416,7 @@ export class VersionStore {
       segments.push(ref);
       return { ref, bytes };
     };
-    const index: IndexRecord = {
-      f: INDEX_FORMAT,
-      rows: frame.numRows,
-      columns: frame.columns.map((c) => ({ name: c.name, dtype: c.dtype })),
-      index:
-        frame.index.kind === "timestamp"
-          ? { kind: "timestamp", name: frame.index.name, sorted: isSorted(frame.index.values) }
-          : { kind: "row" },
-      segments,
-    };
+    const index: IndexRecord = indexRecordFor(frame, segments);
     return { tiles, tileBytes, encode, index, rawBytes: tiles.reduce((n, t) => n + tileBytes(t), 0) };
   }
 
@@ -773,8 +764,8 @@ export class VersionStore {
 
   /**
    * The rows and columns `request` asks for of the version `record` (whose index is `index`). Fixed-width
-   * columns (and the timestamp index) are decoded into the arrays of `into` when it has them, each
-   * exactly as long as the rows read (a pool worker fills its share of shared result arrays this way).
+   * columns and the timestamp index go into the arrays of `into` where it has them (each as long as the
+   * rows read): a pool worker fills arrays the calling thread allocated, whose memory it may recycle.
    */
   readRows(
     k: Kernels,
@@ -794,11 +785,10 @@ export class VersionStore {
       const { name, dtype } = index.columns[i];
       const info = DTYPES[dtype];
       const given = into?.columns.get(name);
+      if (given && given.length !== plan.rows) throw new Error(`internal: column '${name}' target misfits`);
       const values = info.array
         ? (given ?? new info.array(plan.rows))
         : (new Array(plan.rows).fill(null) as StringArray);
-      if (given && given.length !== plan.rows)
-        throw new Error(`internal: target for column '${name}' does not fit ${plan.rows} ${dtype} rows`);
       return { name, dtype, values };
     });
     const pieceBytes = (piece: (typeof plan.pieces)[number]) =>
@@ -812,8 +802,7 @@ export class VersionStore {
       index.index.kind === "timestamp" && !request.withoutIndex
         ? (into?.index ?? new BigInt64Array(plan.rows))
         : null;
-    if (indexValues && indexValues.length !== plan.rows)
-      throw new Error(`internal: index target does not fit ${plan.rows} rows`);
+    if (indexValues && indexValues.length !== plan.rows) throw new Error("internal: index target misfits");
     this.meter?.expect(
       plan.pieces.reduce((n, p) => n + pieceBytes(p), 0),
       plan.pieces.length,
