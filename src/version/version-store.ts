@@ -25,14 +25,14 @@ import { keys, lastPart, newId, versionOfKey } from "./keys.ts";
 import type { ProgressMeter } from "./progress.ts";
 import { planRead, type ReadRequest, segmentColumns } from "./read-plan.ts";
 import {
-  INDEX_FORMAT,
   type IndexRecord,
+  indexRecordFor,
   type LibraryConfig,
   type SegmentRef,
   type SymbolRef,
   type VersionRecord,
 } from "./records.ts";
-import { appendIndex, checkAppendable, checkReplaceable, frameShape, isSorted } from "./schema-checks.ts";
+import { appendIndex, checkAppendable, checkReplaceable, frameShape } from "./schema-checks.ts";
 import { firstAtOrAfter } from "./search.ts";
 import { listSnapshots, readSnapshot } from "./snapshots.ts";
 import { planTiles, tileColumns } from "./tiling.ts";
@@ -297,16 +297,7 @@ export class VersionStore {
         }
       });
     }
-    return {
-      f: INDEX_FORMAT,
-      rows: frame.numRows,
-      columns: frame.columns.map((c) => ({ name: c.name, dtype: c.dtype })),
-      index:
-        frame.index.kind === "timestamp"
-          ? { kind: "timestamp", name: frame.index.name, sorted: isSorted(frame.index.values) }
-          : { kind: "row" },
-      segments,
-    };
+    return indexRecordFor(frame, segments);
   }
 
   /** The final transaction of a write: index, version number, version record and reference. */
