@@ -6,7 +6,8 @@
 // a random-walk price and an int64 volume), then times, median of --repeats:
 //   - append of 1,000 rows to it, against a write of the same 1,000 rows as a new symbol (the issue's bar:
 //     an append costs about what writing the new rows alone costs, however long the symbol is);
-//   - a dateRange read of one day (1,440 rows) from the middle, against reading a 1,440-row symbol whole.
+//   - a dateRange read of one day (1,440 rows) from the middle, against reading a 1,440-row symbol whole;
+//   - a dateRange read of 1 % of the rows at a random place (the peers study's range read).
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -71,6 +72,13 @@ const writeMs = await median((r) => lib.write(`small${r}`, bars(0, 1000)));
 
 const dayStart = START + BigInt(Math.floor(rows / 2 / 1440) * 1440) * MINUTE;
 const dayMs = await median(() => lib.read("big", { dateRange: [dayStart, dayStart + 1439n * MINUTE] }));
+const pctRows = Math.floor(rows / 100);
+const pctMs = await median(async () => {
+  const from = Math.floor(Math.random() * (rows - pctRows));
+  const a = START + BigInt(from) * MINUTE;
+  const got = await lib.read("big", { dateRange: [a, a + BigInt(pctRows - 1) * MINUTE] });
+  if (got.data.numRows !== pctRows) throw new Error(`1 % read returned ${got.data.numRows} rows`);
+});
 await lib.write("day", bars(0, 1440));
 const wholeMs = await median(() => lib.read("day"));
 
@@ -84,5 +92,6 @@ console.log(`dateRange read of one day (1,440 rows): ${dayMs.toFixed(2)} ms`);
 console.log(
   `read of a whole 1,440-row symbol:       ${wholeMs.toFixed(2)} ms   ratio ${(dayMs / wholeMs).toFixed(2)}`,
 );
+console.log(`dateRange read of 1 % (${pctRows.toLocaleString()} rows): ${pctMs.toFixed(2)} ms`);
 await ac.close();
 rmSync(path, { recursive: true, force: true });

@@ -1,6 +1,7 @@
-import { open, type RootDatabase } from "lmdb";
+import { ABORT, open, type RootDatabase } from "lmdb";
 import { FloeError, StorageError } from "../errors.ts";
 import { classifyLmdbError, lmdbStorageError } from "./lmdb-errors.ts";
+import { onStaleBase, pause } from "./lmdb-stale-base.ts";
 import { prefixEnd, type Storage, type WriteTransaction } from "./storage.ts";
 
 /** How an LMDB store is opened; parsed from the `lmdb://` URI by the API layer. */
@@ -33,6 +34,8 @@ export interface LmdbOptions {
 export class LmdbStorage implements Storage {
   readonly description: string;
   private db: RootDatabase<Uint8Array, string> | null;
+  /** Opens the environment again (see `repairStaleBase`). */
+  private readonly reopenEnv: () => RootDatabase<Uint8Array, string>;
   /** Reads and write transactions in progress on this thread; only an outermost read moves the snapshot. */
   private depth = 0;
 
@@ -59,11 +62,48 @@ export class LmdbStorage implements Storage {
         // Commits return only once flushed, so a write that resolved survives a power cut.
         overlappingSync: false,
       });
+    this.reopenEnv = () => openEnv(false);
     try {
       this.db = openEnv(false);
     } catch (err) {
       this.db = classifyLmdbError(err) === "read-only" ? this.openReadOnly(openEnv, err) : null;
       if (!this.db) throw openError(options.path, err);
+    }
+    // Opening may itself have rolled the shared transaction counter back (see lmdb-stale-base.ts):
+    // repaired here at once, rather than leaving it to whichever writer comes next.
+    if (this.readOnly === null) this.checkBase();
+  }
+
+  /** Opens a write transaction only to see whether it would start from a stale state; repairs if so. */
+  private checkBase(): void {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let stale = false;
+      try {
+        this.live().transactionSync(() => {
+          stale = onStaleBase(this.live());
+          return ABORT;
+        });
+      } catch {
+        return; // a store that cannot take a write transaction now reports that on the first write
+      }
+      if (!stale) return;
+      this.repairStaleBase();
+    }
+  }
+
+  /**
+   * Opens the environment again, which copies the newest transaction id back into the shared counter.
+   * lmdb-js shares one environment per file in a process, so this repairs only when this is the
+   * process's one handle on it; otherwise another process opening the store, or this one's retries
+   * outlasting the other handles, does.
+   */
+  private repairStaleBase(): void {
+    const old = this.live();
+    this.db = null;
+    try {
+      old.close();
+    } finally {
+      this.db = this.reopenEnv();
     }
   }
 
@@ -104,25 +144,52 @@ export class LmdbStorage implements Storage {
   }
 
   writeTransaction<T>(fn: (tx: WriteTransaction) => T): T {
-    const db = this.live();
+    this.live();
     if (this.readOnly !== null) {
       throw new StorageError(
         `${this.description} was opened read-only because it cannot be written (${this.readOnly}); ` +
           "reads work, writes do not. Remount it read-write or fix its permissions, then open it again.",
       );
     }
-    const tx: WriteTransaction = {
-      get: (key) => view(db.getBinaryFast(key))?.slice(),
-      put: (key, value) => db.putSync(key, value),
-      remove: (key) => {
-        db.removeSync(key);
-      },
-      keys: (prefix, options) => this.keys(prefix, options),
-    };
     // Reads inside go to the write transaction, so they need no reset of the read snapshot.
     this.depth++;
     try {
-      return this.wrap(() => db.transactionSync(() => fn(tx)));
+      for (let attempt = 0; ; attempt++) {
+        const db = this.live();
+        const tx: WriteTransaction = {
+          get: (key) => view(db.getBinaryFast(key))?.slice(),
+          put: (key, value) => db.putSync(key, value),
+          remove: (key) => {
+            db.removeSync(key);
+          },
+          keys: (prefix, options) => this.keys(prefix, options),
+        };
+        let stale = false;
+        const result = this.wrap(() =>
+          db.transactionSync(() => {
+            // Committing on a rolled-back base would replace the newest commit (lmdb-stale-base.ts).
+            if (onStaleBase(db)) {
+              stale = true;
+              return ABORT;
+            }
+            return fn(tx);
+          }),
+        );
+        if (!stale) return result as T;
+        if (attempt >= STALE_BASE_TRIES) {
+          throw new StorageError(
+            `${this.description}: another process opened the store while a commit was being made, and the ` +
+              "LMDB bundled with lmdb-js then rolled back its shared transaction counter (a known LMDB bug, " +
+              "fixed upstream as ITS#9496). floe did not commit on the stale state, so nothing was lost, but " +
+              "could not repair it from here. Close every Arctic on this store in this process (or restart " +
+              "the process), then retry.",
+          );
+        }
+        // Reopening repairs the counter when no outer read holds this handle; otherwise, or if it did
+        // not help, wait for the process holding another handle to repair it.
+        if (this.depth === 1) this.repairStaleBase();
+        if (attempt > 0) pause(Math.min(2 ** attempt, 50));
+      }
     } finally {
       this.depth--;
     }
@@ -161,6 +228,9 @@ export class LmdbStorage implements Storage {
     }
   }
 }
+
+/** Write transactions found on a stale base (lmdb-stale-base.ts) retried before giving up: about 2 s. */
+const STALE_BASE_TRIES = 45;
 
 /**
  * A plain view of what `getBinaryFast` returned. For small values lmdb-js hands out a Buffer over its

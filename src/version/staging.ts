@@ -16,15 +16,20 @@ import { conformFrame, unionColumns } from "./widen.ts";
  * transaction. A chunk staged after the finalize read the list waits for the next finalize.
  */
 
-/** Stores `frame` as a staged chunk of `symbol`; no version is created. */
+/**
+ * Stores `frame` as a staged chunk of `symbol`; no version is created. A small chunk's segments and its
+ * record go in one transaction.
+ */
 export function stageChunk(store: VersionStore, k: Kernels, symbol: string, frame: FrameData): void {
   const written: string[] = [];
   try {
-    const index = store.writeSegments(k, symbol, frame, written);
-    const record: StagedRecord = { ts: Date.now(), index };
-    store.storage.writeTransaction((tx) =>
-      tx.put(keys.staged(store.lib, symbol, newId()), packRecord(record)),
-    );
+    store.writeAndCommit(k, symbol, frame, written, (index) => {
+      const packed = packRecord({ ts: Date.now(), index } satisfies StagedRecord);
+      return (tx) => {
+        tx.put(keys.staged(store.lib, symbol, newId()), packed);
+        return true;
+      };
+    });
   } catch (err) {
     store.discard(written);
     throw err;
@@ -102,8 +107,9 @@ export function finalizeStaged(
     const sorted = sortByTimestamp(concatFrames(frames));
     const written: string[] = [];
     try {
-      const added = store.writeSegments(k, symbol, sorted, written);
-      return commit(store, symbol, options, stagedKeys, added);
+      return store.writeAndCommit(k, symbol, sorted, written, (added) =>
+        commitStep(store, symbol, options, stagedKeys, added),
+      ) as VersionRecord;
     } catch (err) {
       store.discard(written);
       throw err;
@@ -140,22 +146,22 @@ export function finalizeStaged(
       `A staged chunk of '${symbol}' has unsorted timestamps; use sortAndFinalizeStagedData to sort them.`,
     );
   }
-  return commit(store, symbol, options, stagedKeys, combined);
+  return store.storage.writeTransaction(commitStep(store, symbol, options, stagedKeys, combined));
 }
 
 /**
- * The final transaction: the new index and version; the staged records it consumed removed, with the
- * staged segments the new index does not use (all of them after a sort, empty chunks otherwise).
+ * The final transaction's work: the new index and version; the staged records it consumed removed, with
+ * the staged segments the new index does not use (all of them after a sort, empty chunks otherwise).
  */
-function commit(
+function commitStep(
   store: VersionStore,
   symbol: string,
   options: FinalizeOptions,
   stagedKeys: Set<string>,
   added: IndexRecord,
-): VersionRecord {
+): (tx: WriteTransaction) => VersionRecord {
   const lib = store.lib;
-  return store.storage.writeTransaction((tx) => {
+  return (tx) => {
     let index = added;
     if (options.mode === "append") {
       const [latestKey] = tx.keys(keys.versionPrefix(lib, symbol), { reverse: true, limit: 1 });
@@ -178,7 +184,7 @@ function commit(
     const indexKey = keys.index(lib, symbol, newId());
     tx.put(indexKey, packRecord(index));
     return store.addVersion(tx, symbol, indexKey, { meta: options.meta, prune: options.prune });
-  });
+  };
 }
 
 /** Removes every staged chunk of `symbol` and its segments; returns how many there were. */

@@ -16,6 +16,7 @@ import {
   UnsortedIndexError,
   VersionNotFoundError,
 } from "../errors.ts";
+import { ParsedCache, sameBytes } from "../storage/parsed-cache.ts";
 import type { Storage, WriteTransaction } from "../storage/storage.ts";
 import { SegmentArena } from "./arena.ts";
 import { concatFrames } from "./frame-concat.ts";
@@ -41,6 +42,25 @@ import { conformFrame, convertInto, fillMissing, unionColumns } from "./widen.ts
 /** Segments are committed in transactions of about this many bytes, bounding the memory a write holds. */
 const WRITE_BATCH_BYTES = 128 * 1024 * 1024;
 
+/**
+ * A write of up to this many bytes (raw, and again encoded) is encoded whole before one transaction that
+ * stores its segments with its index, version and reference: one commit (one flush) instead of two, and
+ * the write lock is held only to copy a few MB in. Bigger writes store segments in batches first.
+ */
+const SMALL_WRITE_BYTES = 4 << 20;
+
+/**
+ * Parsed index records kept per store (at most this many, from this many stored bytes in all): a read or
+ * append of a symbol with many segments then skips unpacking its index (every segment's key, rows and
+ * time span) each time.
+ */
+const INDEX_CACHE_ENTRIES = 64;
+const INDEX_CACHE_BYTES = 4 << 20;
+
+/** Decoded index columns of date-range boundary segments kept per store: 4 x 100,000 rows = 3.2 MB. */
+const BOUNDARY_CACHE_ENTRIES = 4;
+const BOUNDARY_CACHE_BYTES = 8 << 20;
+
 /** A version as listed: its symbol and record. */
 export interface VersionEntry {
   symbol: string;
@@ -60,16 +80,27 @@ export type VersionSelector = number | { snapshot: string } | { at: number };
  * The version engine of one library: turns frames into segments, indexes and versions on write, and
  * versions back into frames on read.
  *
- * Write order gives crash safety: segments first (in batches), then in one final transaction the index,
- * the version and the symbol reference. A reader finds a version only through its key, which appears
- * only once everything it points at is committed, so it never sees half a version; a writer that dies
- * earlier leaves unreferenced segments (garbage), never damage.
+ * Write order gives crash safety: segments first, then in one final transaction the index, the version
+ * and the symbol reference (for a small write, segments included in that one transaction). A reader finds
+ * a version only through its key, which appears only once everything it points at is committed, so it
+ * never sees half a version; a writer that dies earlier leaves unreferenced segments (garbage), never
+ * damage.
  */
 export class VersionStore {
   /** Encode buffer kept between writes: a fresh one per write would be faulted in anew each time. */
   private readonly scratch = new SegmentScratch();
   /** Where a batch of encoded segments waits for its transaction, when encoding happens before it. */
   private readonly arena: SegmentArena | undefined;
+  /** Where a small write's encoded segments wait for its one transaction (made on first use). */
+  private smallWrites: SegmentArena | undefined;
+  /** Index records parsed before, by index key; each hit is checked against the stored bytes. */
+  private readonly indexes = new ParsedCache<IndexRecord>(INDEX_CACHE_ENTRIES, INDEX_CACHE_BYTES);
+  /** Decoded index columns of recent date-range boundary segments, by segment key (see `indexColumn`). */
+  private readonly boundaries = new ParsedCache<BigInt64Array>(
+    BOUNDARY_CACHE_ENTRIES,
+    BOUNDARY_CACHE_BYTES,
+    (block, values) => block.byteLength + values.byteLength,
+  );
   /** The progress meter of the call running now (calls into the store are synchronous, so one at a time). */
   private meter: ProgressMeter | undefined;
 
@@ -108,13 +139,20 @@ export class VersionStore {
     try {
       const previous = this.config.dedup ? this.latest(symbol) : undefined;
       const reuse = previous ? this.dedupAgainst(this.readIndex(previous, symbol)) : undefined;
-      const index = this.writeSegments(k, symbol, frame, written, reuse);
-      const record = this.commitVersion(symbol, index, options, reuse !== undefined);
+      const record = this.writeAndCommit(
+        k,
+        symbol,
+        frame,
+        written,
+        (index) => this.versionStep(symbol, index, options, reuse !== undefined),
+        reuse,
+      );
       if (record) return record;
       // A segment we meant to share was deleted meanwhile: store this version's own copies instead.
       this.discard(written.splice(0));
-      const own = this.writeSegments(k, symbol, frame, written);
-      return this.commitVersion(symbol, own, options, false) as VersionRecord;
+      return this.writeAndCommit(k, symbol, frame, written, (index) =>
+        this.versionStep(symbol, index, options, false),
+      ) as VersionRecord;
     } catch (err) {
       this.discard(written);
       throw err;
@@ -126,7 +164,7 @@ export class VersionStore {
    * new version can list it instead of storing a copy. Candidates must match in shape and size; the
    * bytes are then compared in full, so a match is never a hash collision.
    */
-  private dedupAgainst(previous: IndexRecord): (bytes: Uint8Array, tile: SegmentRef) => string | undefined {
+  private dedupAgainst(previous: IndexRecord): Reuse {
     const bySize = new Map<number, SegmentRef[]>();
     for (const seg of previous.segments) {
       const list = bySize.get(seg.bytes) ?? [];
@@ -144,24 +182,53 @@ export class VersionStore {
   }
 
   /**
-   * Stores several frames as new versions: each item's segments are written on their own, then every
-   * version is committed in one transaction (one disk flush for the batch). An item that fails yields its
-   * error in its slot and costs the others nothing; items of the same symbol get successive versions.
+   * Stores several frames as new versions, every version committed in one transaction (one disk flush
+   * for the batch). Items are encoded first; the segments of the small ones (up to SMALL_WRITE_BYTES
+   * together) go into that same transaction, bigger items store theirs in transactions of their own
+   * before it. An item that fails yields its error in its slot and costs the others nothing; items of the
+   * same symbol get successive versions.
    */
   writeMany(
     k: Kernels,
     items: { symbol: string; frame: FrameData; meta?: Uint8Array }[],
   ): (VersionRecord | Error)[] {
     const results: (VersionRecord | Error)[] = [];
-    const ready: { slot: number; symbol: string; indexKey: string; packed: Uint8Array; meta?: Uint8Array }[] =
-      [];
+    const ready: {
+      slot: number;
+      symbol: string;
+      index: IndexRecord;
+      indexKey: string;
+      packed: Uint8Array;
+      meta?: Uint8Array;
+    }[] = [];
+    const pending: PendingSegment[] = [];
+    const progress: number[] = [];
     const written: string[] = [];
+    const arena = this.smallArena();
+    arena.reset();
+    let budget = SMALL_WRITE_BYTES;
     for (const [slot, item] of items.entries()) {
       const mine: string[] = [];
       try {
-        const index = this.writeSegments(k, item.symbol, item.frame, mine);
+        const small = this.encodeSmall(k, item.symbol, item.frame, arena, budget);
+        let index: IndexRecord;
+        if (small) {
+          pending.push(...small.pending);
+          progress.push(...small.progress);
+          budget -= small.bytes;
+          index = small.index;
+        } else {
+          index = this.writeSegments(k, item.symbol, item.frame, mine);
+        }
         const indexKey = keys.index(this.lib, item.symbol, newId());
-        ready.push({ slot, symbol: item.symbol, indexKey, packed: packRecord(index), meta: item.meta });
+        ready.push({
+          slot,
+          symbol: item.symbol,
+          index,
+          indexKey,
+          packed: packRecord(index),
+          meta: item.meta,
+        });
         results.push(new Error("not committed"));
         written.push(...mine);
       } catch (err) {
@@ -172,6 +239,7 @@ export class VersionStore {
     if (ready.length === 0) return results;
     try {
       this.storage.writeTransaction((tx) => {
+        for (const s of pending) tx.put(s.key, s.bytes);
         for (const r of ready) {
           tx.put(r.indexKey, r.packed);
           results[r.slot] = this.addVersion(tx, r.symbol, r.indexKey, { meta: r.meta });
@@ -180,14 +248,18 @@ export class VersionStore {
     } catch (err) {
       this.discard(written);
       for (const r of ready) results[r.slot] = err as Error;
+      return results;
     }
+    for (const r of ready) this.remember(r.indexKey, r.packed, r.index);
+    for (const bytes of progress) this.meter?.add(bytes);
     return results;
   }
 
   /**
    * Appends the rows of `frame` after the last stored row of `symbol` as a new version. Only the new rows
    * are encoded and stored; the new index lists the previous version's segments followed by the new
-   * ones. Appending to a symbol with no live version writes it.
+   * ones. Appending to a symbol with no live version writes it. A small append is one transaction
+   * (segments, index, version and reference together).
    *
    * If another writer adds a version between our read and our commit, the commit re-checks against that
    * version and appends after it, so concurrent appends are all kept, in commit order.
@@ -201,52 +273,139 @@ export class VersionStore {
     const base = this.latest(symbol);
     if (!base) return this.write(k, symbol, frame, options);
     const dynamic = this.config.dynamicSchema;
-    checkAppendable(symbol, this.readIndex(base, symbol), frameShape(frame), dynamic);
+    const baseIndex = this.readIndex(base, symbol);
+    checkAppendable(symbol, baseIndex, frameShape(frame), dynamic);
+    const baseKey = keys.version(this.lib, symbol, base.v);
     const written: string[] = [];
     try {
-      const added = this.writeSegments(k, symbol, frame, written);
-      return this.storage.writeTransaction((tx) => {
-        const [latestKey] = tx.keys(keys.versionPrefix(this.lib, symbol), { reverse: true, limit: 1 });
-        const latestBytes = latestKey === undefined ? undefined : tx.get(latestKey);
-        // With everything deleted meanwhile, the appended rows become the whole symbol.
-        let combined = added;
-        if (latestBytes) {
-          const latest = unpackRecord<VersionRecord>(latestBytes, "version record");
-          const prior = unpackRecord<IndexRecord>(tx.get(latest.index) ?? new Uint8Array(0), "index record");
-          combined = appendIndex(symbol, prior, added, dynamic);
-        }
+      return this.writeAndCommit(k, symbol, frame, written, (added) => {
+        // Combined and packed against `base` before the transaction; redone inside only if another
+        // writer committed a version since.
         const indexKey = keys.index(this.lib, symbol, newId());
-        tx.put(indexKey, packRecord(combined));
-        return this.addVersion(tx, symbol, indexKey, options);
-      });
+        const expected = appendIndex(symbol, baseIndex, added, dynamic);
+        const packed = packRecord(expected);
+        return (tx) => {
+          const [latestKey] = tx.keys(keys.versionPrefix(this.lib, symbol), { reverse: true, limit: 1 });
+          let combined = expected;
+          let bytes = packed;
+          if (latestKey !== baseKey) {
+            const latestBytes = latestKey === undefined ? undefined : tx.get(latestKey);
+            // With everything deleted meanwhile, the appended rows become the whole symbol.
+            combined = added;
+            if (latestBytes) {
+              const latest = unpackRecord<VersionRecord>(latestBytes, "version record");
+              const prior = this.indexes.get(
+                latest.index,
+                tx.get(latest.index) ?? new Uint8Array(0),
+                parseIndex,
+              );
+              combined = appendIndex(symbol, prior, added, dynamic);
+            }
+            bytes = packRecord(combined);
+          }
+          tx.put(indexKey, bytes);
+          const record = this.addVersion(tx, symbol, indexKey, options);
+          this.remember(indexKey, bytes, combined);
+          return record;
+        };
+      }) as VersionRecord;
     } catch (err) {
       this.discard(written);
       throw err;
     }
   }
 
-  /** Encodes and stores the tiles of `frame`; returns the index record describing them (not yet stored). */
-  writeSegments(
+  /**
+   * Encodes and stores the tiles of `frame`, then commits: `commit` gets their complete index record
+   * (outside any transaction, so packing it holds no lock) and returns the step to run inside the
+   * committing transaction. A small frame (SMALL_WRITE_BYTES) is encoded whole first and its segments go
+   * into that same transaction: one commit, one flush, the write lock held only while bytes are copied
+   * in, and a failure leaves nothing behind. A bigger frame is stored in batches first (`writeSegments`),
+   * their keys pushed to `written` for the caller to discard on failure, then committed. A step that
+   * returns `undefined` declines (another writer got there first, say): its transaction then keeps
+   * nothing of this call's.
+   */
+  writeAndCommit<T>(
     k: Kernels,
     symbol: string,
     frame: FrameData,
     written: string[],
-    reuse?: (bytes: Uint8Array, tile: SegmentRef) => string | undefined,
-  ): IndexRecord {
+    commit: (index: IndexRecord) => (tx: WriteTransaction) => T | undefined,
+    reuse?: Reuse,
+  ): T | undefined {
+    const arena = this.smallArena();
+    arena.reset();
+    const small = this.encodeSmall(k, symbol, frame, arena, SMALL_WRITE_BYTES, reuse);
+    if (!small) {
+      const index = this.writeSegments(k, symbol, frame, written, reuse);
+      return this.storage.writeTransaction(commit(index));
+    }
+    const step = commit(small.index);
+    const result = this.storage.writeTransaction((tx) => {
+      for (const s of small.pending) tx.put(s.key, s.bytes);
+      const out = step(tx);
+      // Declined: take this call's segments out again, so the transaction leaves no orphans.
+      if (out === undefined) for (const s of small.pending) tx.remove(s.key);
+      return out;
+    });
+    for (const bytes of small.progress) this.meter?.add(bytes);
+    return result;
+  }
+
+  /** The arena small writes encode into, kept between writes so its memory is not faulted in anew. */
+  private smallArena(): SegmentArena {
+    this.smallWrites ??= new SegmentArena();
+    return this.smallWrites;
+  }
+
+  /**
+   * Encodes the tiles of `frame` into `arena` under fresh segment keys, storing nothing, for a caller
+   * that stores them in its committing transaction. `undefined` (and nothing counted as planned) when the
+   * frame is more than `budget` bytes, raw (fixed-width estimate) or encoded.
+   */
+  private encodeSmall(
+    k: Kernels,
+    symbol: string,
+    frame: FrameData,
+    arena: SegmentArena,
+    budget: number,
+    reuse?: Reuse,
+  ): SmallWrite | undefined {
+    const plan = this.planWrite(k, frame, reuse);
+    if (plan.rawBytes > budget) return undefined;
+    const pending: PendingSegment[] = [];
+    const progress: number[] = [];
+    let bytes = 0;
+    for (const tile of plan.tiles) {
+      const { ref, bytes: encoded } = plan.encode(tile);
+      progress.push(plan.tileBytes(ref));
+      if (ref.key) continue; // shared with the previous version (dedup)
+      // Checked before copying: long strings can make a frame far bigger encoded than estimated.
+      bytes += encoded.byteLength;
+      if (bytes > budget) return undefined;
+      ref.key = keys.segment(this.lib, symbol, newId());
+      pending.push({ key: ref.key, bytes: arena.copy(encoded) });
+    }
+    this.meter?.expect(
+      progress.reduce((n, b) => n + b, 0),
+      progress.length,
+    );
+    return { index: plan.index, pending, progress, bytes };
+  }
+
+  /** The tiles `frame` is cut into, how each is encoded (or matched by `reuse`), and the index they make. */
+  private planWrite(k: Kernels, frame: FrameData, reuse?: Reuse) {
     const { rowsPerSegment, columnsPerSegment } = this.config;
     const tiles = planTiles(frame.numRows, frame.columns.length, rowsPerSegment, columnsPerSegment);
     const segments: SegmentRef[] = [];
     const ts = frame.index.kind === "timestamp" ? frame.index.values : null;
-    const tileBytes = (tile: (typeof tiles)[number]) =>
+    const tileBytes = (tile: Tile) =>
       tile.rows * (ts ? 8 : 0) +
       frame.columns
         .slice(tile.colStart, tile.colStart + tile.cols)
         .reduce((n, c) => n + tile.rows * (DTYPES[c.dtype].width || 8), 0);
-    this.meter?.expect(
-      tiles.reduce((n, t) => n + tileBytes(t), 0),
-      tiles.length,
-    );
-    const encode = (tile: (typeof tiles)[number]) => {
+    // Each call's bytes are a view of the scratch buffer, valid until the next call.
+    const encode = (tile: Tile) => {
       const bytes = encodeSegment(k, tile.rows, tileColumns(frame, tile), this.scratch);
       const ref: SegmentRef = { key: "", ...tile, bytes: bytes.byteLength };
       if (ts && tile.rows > 0) {
@@ -257,6 +416,17 @@ export class VersionStore {
       segments.push(ref);
       return { ref, bytes };
     };
+    const index: IndexRecord = indexRecordFor(frame, segments);
+    return { tiles, tileBytes, encode, index, rawBytes: tiles.reduce((n, t) => n + tileBytes(t), 0) };
+  }
+
+  /**
+   * Encodes and stores the tiles of `frame` in transactions of about WRITE_BATCH_BYTES; returns the index
+   * record describing them (not yet stored). Stored keys are pushed to `written`.
+   */
+  writeSegments(k: Kernels, symbol: string, frame: FrameData, written: string[], reuse?: Reuse): IndexRecord {
+    const { tiles, tileBytes, encode, index, rawBytes } = this.planWrite(k, frame, reuse);
+    this.meter?.expect(rawBytes, tiles.length);
     let next = 0;
     while (next < tiles.length) {
       if (this.arena) {
@@ -297,7 +467,7 @@ export class VersionStore {
         }
       });
     }
-    return indexRecordFor(frame, segments);
+    return index;
   }
 
   /** The final transaction of a write: index, version number, version record and reference. */
@@ -307,14 +477,39 @@ export class VersionStore {
     options: { meta?: Uint8Array; prune?: boolean },
     shares: boolean,
   ): VersionRecord | undefined {
+    return this.storage.writeTransaction(this.versionStep(symbol, index, options, shares));
+  }
+
+  /**
+   * The committing step of a new version listing `index` (packed here, before the transaction): stores
+   * the index, a version number, the version record and the reference. With `shares` it declines when a
+   * segment shared with an older version (dedup) was deleted meanwhile.
+   */
+  private versionStep(
+    symbol: string,
+    index: IndexRecord,
+    options: { meta?: Uint8Array; prune?: boolean },
+    shares: boolean,
+  ): (tx: WriteTransaction) => VersionRecord | undefined {
     const indexKey = keys.index(this.lib, symbol, newId());
-    const packedIndex = packRecord(index);
-    return this.storage.writeTransaction((tx) => {
+    const packed = packRecord(index);
+    return (tx) => {
       // Shared (deduplicated) segments belong to another version that a delete may have freed meanwhile.
       if (shares && index.segments.some((s) => tx.get(s.key) === undefined)) return undefined;
-      tx.put(indexKey, packedIndex);
-      return this.addVersion(tx, symbol, indexKey, options);
-    });
+      tx.put(indexKey, packed);
+      const record = this.addVersion(tx, symbol, indexKey, options);
+      this.remember(indexKey, packed, index);
+      return record;
+    };
+  }
+
+  /**
+   * Seeds the index cache with a record this store is committing, so the next read or append of the
+   * symbol skips parsing it. Harmless if the transaction then fails: entries are checked against the
+   * stored bytes, and a key that was never stored is never found.
+   */
+  private remember(indexKey: string, packed: Uint8Array, index: IndexRecord): void {
+    this.indexes.set(indexKey, packed, frozen(index));
   }
 
   /** Allocates the next version number of `symbol` and stores its record, inside `tx`. */
@@ -327,7 +522,12 @@ export class VersionStore {
     const refKey = keys.ref(this.lib, symbol);
     const refBytes = tx.get(refKey);
     const ref: SymbolRef = refBytes ? unpackRecord<SymbolRef>(refBytes, "symbol reference") : { next: 0 };
-    const record: VersionRecord = { v: ref.next, ts: Date.now(), index: indexKey };
+    // The reference keeps numbers of deleted versions from coming back; the newest stored version is
+    // checked too, so a reference that is behind (lost, or restored from an older copy) can never make a
+    // write replace a version or land before the latest one.
+    const [newest] = tx.keys(keys.versionPrefix(this.lib, symbol), { reverse: true, limit: 1 });
+    const v = newest === undefined ? ref.next : Math.max(ref.next, versionOfKey(newest) + 1);
+    const record: VersionRecord = { v, ts: Date.now(), index: indexKey };
     if (options.meta) record.meta = options.meta;
     tx.put(keys.version(this.lib, symbol, record.v), packRecord(record));
     tx.put(refKey, packRecord({ next: record.v + 1 } satisfies SymbolRef));
@@ -378,37 +578,41 @@ export class VersionStore {
       const middle = concatFrames(parts);
       const written: string[] = [];
       try {
-        const added = this.writeSegments(k, symbol, middle, written);
-        const shift = lo + middle.numRows - hi;
-        const segments = [
-          ...index.segments.filter((s) => s.rows > 0 && s.rowStart + s.rows <= lo),
-          ...added.segments.map((s) => ({
-            ...s,
-            rowStart: s.rowStart + lo,
-            ...(dynamic
-              ? { names: middle.columns.slice(s.colStart, s.colStart + s.cols).map((c) => c.name) }
-              : {}),
-          })),
-          ...index.segments
-            .filter((s) => s.rows > 0 && s.rowStart >= hi)
-            .map((s) => ({ ...s, rowStart: s.rowStart + shift })),
-        ];
-        const rows = index.rows + shift;
-        const record: IndexRecord = {
-          ...index,
-          columns,
-          rows,
-          segments: rows > 0 ? segments.filter((s) => s.rows > 0) : added.segments,
-        };
-        const committed = this.storage.writeTransaction((tx) => {
-          const [latestKey] = tx.keys(keys.versionPrefix(this.lib, symbol), { reverse: true, limit: 1 });
-          if (latestKey === undefined || versionOfKey(latestKey) !== base.v) return undefined;
+        const committed = this.writeAndCommit(k, symbol, middle, written, (added) => {
+          const shift = lo + middle.numRows - hi;
+          const segments = [
+            ...index.segments.filter((s) => s.rows > 0 && s.rowStart + s.rows <= lo),
+            ...added.segments.map((s) => ({
+              ...s,
+              rowStart: s.rowStart + lo,
+              ...(dynamic
+                ? { names: middle.columns.slice(s.colStart, s.colStart + s.cols).map((c) => c.name) }
+                : {}),
+            })),
+            ...index.segments
+              .filter((s) => s.rows > 0 && s.rowStart >= hi)
+              .map((s) => ({ ...s, rowStart: s.rowStart + shift })),
+          ];
+          const rows = index.rows + shift;
+          const record: IndexRecord = {
+            ...index,
+            columns,
+            rows,
+            segments: rows > 0 ? segments.filter((s) => s.rows > 0) : added.segments,
+          };
           const indexKey = keys.index(this.lib, symbol, newId());
-          tx.put(indexKey, packRecord(record));
-          return this.addVersion(tx, symbol, indexKey, options);
+          const packed = packRecord(record);
+          return (tx) => {
+            const [latestKey] = tx.keys(keys.versionPrefix(this.lib, symbol), { reverse: true, limit: 1 });
+            if (latestKey === undefined || versionOfKey(latestKey) !== base.v) return undefined;
+            tx.put(indexKey, packed);
+            const version = this.addVersion(tx, symbol, indexKey, options);
+            this.remember(indexKey, packed, record);
+            return version;
+          };
         });
         if (committed) return committed;
-        this.discard(written);
+        this.discard(written.splice(0));
         if (attempt >= 20) {
           throw new StorageError(
             `Could not replace rows of '${symbol}': other writers kept committing first (21 tries); retry later.`,
@@ -527,7 +731,10 @@ export class VersionStore {
     );
   }
 
-  /** The index record a version points at. */
+  /**
+   * The index record a version points at. Parsed records are cached (see `ParsedCache`) and frozen, as
+   * they are shared between calls: copy before changing one.
+   */
   readIndex(record: VersionRecord, symbol: string): IndexRecord {
     const bytes = this.storage.getView(record.index);
     if (!bytes) {
@@ -538,7 +745,7 @@ export class VersionStore {
       });
     }
     try {
-      return unpackRecord<IndexRecord>(bytes, "index record");
+      return this.indexes.get(record.index, bytes, parseIndex);
     } catch (err) {
       throw err instanceof CorruptSegmentError
         ? err.locate({ symbol, version: record.v, segment: record.index })
@@ -674,7 +881,9 @@ export class VersionStore {
 
   /**
    * Rows [start, end) of a sorted timestamp index whose timestamps lie in `range` (inclusive). Segment
-   * first/last timestamps in the index pick the two boundary segments; only their index columns are decoded.
+   * first/last timestamps in the index pick the two boundary segments; only their index columns are
+   * decoded, into `decoded` by segment key. Those arrays may be shared with later calls (see
+   * `indexColumn`): read them, never write to them or hand them out.
    */
   rowsInDateRange(
     k: Kernels,
@@ -704,18 +913,29 @@ export class VersionStore {
       if (past(seg.first as bigint)) return seg.rowStart;
       let values = decoded.get(seg.key);
       if (!values) {
-        const fresh = new BigInt64Array(seg.rows);
-        this.withSegment(k, symbol, record, seg, (parsed) =>
-          decodeSegmentColumn(k, parsed, name, fresh, 0, 0, seg.rows),
-        );
-        decoded.set(seg.key, fresh);
-        values = fresh;
+        values = this.withSegment(k, symbol, record, seg, (parsed) => this.indexColumn(k, parsed, seg, name));
+        decoded.set(seg.key, values);
       }
       return seg.rowStart + firstAtOrAfter(values, strict ? t + 1n : t);
     };
     const start = range[0] === null ? 0 : bound(range[0], false);
     const end = range[1] === null ? index.rows : bound(range[1], true);
     return [start, Math.max(start, end)];
+  }
+
+  /**
+   * The index column of `seg` (parsed as `parsed`), decoded. The last few are kept, each checked against
+   * the stored block on use: a date-range read looks its boundary segments up twice (once to plan for
+   * the pool, once to read), and repeated reads of a window hit the same ones.
+   */
+  private indexColumn(k: Kernels, parsed: ParsedSegment, seg: SegmentRef, name: string): BigInt64Array {
+    const decode = () => {
+      const values = new BigInt64Array(seg.rows);
+      decodeSegmentColumn(k, parsed, name, values, 0, 0, seg.rows);
+      return values;
+    };
+    const block = parsed.columns.get(name)?.block.bytes;
+    return block ? this.boundaries.get(seg.key, block, decode) : decode();
   }
 
   /** Symbols with at least one live version, sorted. */
@@ -815,18 +1035,36 @@ export class VersionStore {
   }
 }
 
-/** True when `a` and `b` hold the same bytes. */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  let i = 0;
-  // Word-wise where both views allow it; the tail and unaligned views go byte by byte.
-  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
-    const words = a.byteLength >>> 2;
-    const wa = new Uint32Array(a.buffer, a.byteOffset, words);
-    const wb = new Uint32Array(b.buffer, b.byteOffset, words);
-    for (; i < words; i++) if (wa[i] !== wb[i]) return false;
-    i = words * 4;
-  }
-  for (; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** Matches a newly encoded tile with an already stored segment (dedup); returns its key or undefined. */
+type Reuse = (bytes: Uint8Array, tile: SegmentRef) => string | undefined;
+
+type Tile = ReturnType<typeof planTiles>[number];
+
+/** An encoded segment waiting (in an arena) for the transaction that stores it. */
+interface PendingSegment {
+  key: string;
+  bytes: Uint8Array;
+}
+
+/** A small write encoded ahead of its one transaction. */
+interface SmallWrite {
+  index: IndexRecord;
+  pending: PendingSegment[];
+  /** Raw bytes of each tile, for progress once committed. */
+  progress: number[];
+  /** Encoded bytes of `pending`. */
+  bytes: number;
+}
+
+/** An index record as stored, frozen because the cache shares it between callers. */
+function parseIndex(bytes: Uint8Array): IndexRecord {
+  return frozen(unpackRecord<IndexRecord>(bytes, "index record"));
+}
+
+/** `value` and every object and array inside it, frozen (typed arrays cannot be, and are left as they are). */
+function frozen<T>(value: T): T {
+  if (typeof value !== "object" || value === null || ArrayBuffer.isView(value) || Object.isFrozen(value))
+    return value;
+  for (const inner of Object.values(value)) frozen(inner);
+  return Object.freeze(value);
 }

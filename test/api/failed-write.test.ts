@@ -37,9 +37,9 @@ describe("a failed write", () => {
       const lib = await ac.createLibrary("lib", { rowsPerSegment: 10 });
       const v0 = new DataFrame({ x: new Float64Array(100).map((_, i) => i) });
       await lib.write("sym", v0);
-      // Transactions so far: the library (1), v0's segments (2) and v0's version (3). The next write
-      // commits its segments (4), then fails on its version (5).
-      failAt.n = 5;
+      // Transactions so far: the library (1) and v0, small, in one transaction (2). The next write's
+      // one transaction (3) fails.
+      failAt.n = 3;
       const err = await rejectsWith(lib.write("sym", { x: new Float64Array(100).fill(7) }), "StorageError");
       expect(err.message).toMatch(/simulated/);
       expect((await lib.listVersions("sym")).map((v) => v.version)).toEqual([0]);
