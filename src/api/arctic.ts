@@ -69,6 +69,7 @@ export class Arctic {
           parsed.scheme === "lmdb"
             ? { lmdb: { path: parsed.path, mapSize: parsed.mapSize, sync: parsed.sync } }
             : null,
+        reads: rt.poolReads !== false,
       };
     }
   }

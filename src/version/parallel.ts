@@ -24,6 +24,8 @@ export interface ParallelContext {
   pool: WorkerPool<SegmentWorker>;
   buffers: BufferRecycler;
   store: StoreSpec;
+  /** Whether large reads go to the pool (the runtime's `poolReads`). */
+  reads: boolean;
 }
 
 /** Below this many raw bytes a read or write stays on the calling thread: messaging would cost more. */
@@ -185,6 +187,7 @@ export async function readInParallel(
   request: ReadRequest,
   meter?: ProgressMeter,
 ): Promise<{ record: VersionRecord; frame: FrameData; rowStart: number } | undefined> {
+  if (!ctx.reads) return undefined;
   const spec = ctx.store;
   const { record, index, rowRange } = store.storage.readTransaction(() => {
     const record = store.resolve(symbol, which);

@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import { open } from "lmdb";
 import { describe, expect, it } from "vitest";
 import { Arctic, CorruptSegmentError, DataFrame } from "../../runtimes/node.ts";
+import { registerRuntime, runtime } from "../../src/api/runtime.ts";
 import { rejectsWith, tempDir } from "../helpers.ts";
 
 // The worker pool (issue 4): large writes and reads go through real worker threads, each with its own
@@ -206,4 +207,27 @@ describe("worker pool", () => {
     expect(() => new Arctic("mem://", { workers: 1.5 })).toThrow(/workers/);
     expect(() => new Arctic("mem://", { threads: 2 } as never)).toThrow(/unknown option 'threads'/);
   });
+});
+
+describe("a runtime whose worker transfers are slow (Deno's worker_threads)", () => {
+  it("keeps large reads on the calling thread and still pools writes", async () => {
+    const saved = runtime();
+    registerRuntime({ ...saved, poolReads: false });
+    try {
+      const ac = new Arctic(`lmdb://${join(tempDir(), "s.lmdb")}`, { workers: 2 });
+      const lib = await ac.createLibrary("lib", { rowsPerSegment: 100_000 });
+      const df = bigFrame();
+      const writes: number[] = [];
+      await lib.write("s", df, { onProgress: (p) => writes.push(p.segmentsDone) });
+      const reads: number[] = [];
+      const back = (await lib.read("s", { onProgress: (p) => reads.push(p.segmentsDone) })).data!;
+      expect(back.equals(df)).toBe(true);
+      // Once per segment (6 of them): the calling thread read it; the pool would report once per job.
+      expect(reads).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(writes.length).toBeLessThan(6);
+      await ac.close();
+    } finally {
+      registerRuntime(saved);
+    }
+  }, 60_000);
 });
