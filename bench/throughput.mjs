@@ -32,6 +32,7 @@ import {
   gc,
   minuteBars,
   normalColumns,
+  runtime,
   runtimeCommand,
   runtimeVersion,
   THROUGHPUT_SERIES,
@@ -65,7 +66,8 @@ const SYSTEMS = [
 // ---- child: one group of measurements at one size, in a fresh process ------------------------------------
 
 async function child(group, sizeMB) {
-  const { Arctic, DataFrame } = await import("../dist/node.js");
+  // Each runtime's own entry, as `import "floe"` resolves there (package.json exports conditions).
+  const { Arctic, DataFrame } = await import(`../dist/${runtime}.js`);
   const { open } = await import("lmdb");
   const bytesWanted = sizeMB * 1e6;
   const needsData = group !== "mem fresh";

@@ -28,6 +28,9 @@ registerRuntime({
       unref: () => worker.unref(),
     };
   },
+  // This entry loaded by Deno (an explicit import of dist/node.js): its worker_threads copy moved
+  // buffers slowly, as runtimes/deno.ts says, so reads stay on the calling thread there too.
+  poolReads: !("Deno" in globalThis),
 });
 
 export * from "../src/api/index.ts";

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
+import type { Storage } from "../src/storage/storage.ts";
 
 const made: string[] = [];
 
@@ -29,4 +30,21 @@ export async function rejectsWith(
     return e;
   }
   throw new Error(`expected ${code}, but the call succeeded`);
+}
+
+/**
+ * `inner` with every write transaction first announced to `each`; when `each` returns true, that
+ * transaction does its work and then fails, as a full disk or an I/O error would make it (LMDB then
+ * keeps none of it). Everything else goes to `inner` unchanged.
+ */
+export function failingTransactions(inner: Storage, each: () => boolean): Storage {
+  return Object.assign(Object.create(inner), {
+    writeTransaction<T>(fn: Parameters<Storage["writeTransaction"]>[0]): T {
+      if (!each()) return inner.writeTransaction(fn) as T;
+      return inner.writeTransaction((tx) => {
+        fn(tx);
+        throw new Error("I/O error: simulated");
+      }) as T;
+    },
+  }) as Storage;
 }

@@ -4,27 +4,15 @@ import { Arctic, DataFrame } from "../../runtimes/node.ts";
 import { registerRuntime } from "../../src/api/runtime.ts";
 import { LmdbStorage } from "../../src/storage/lmdb-storage.ts";
 import type { Storage } from "../../src/storage/storage.ts";
-import { rejectsWith, tempDir } from "../helpers.ts";
+import { failingTransactions, rejectsWith, tempDir } from "../helpers.ts";
 
 /**
  * Real LMDB storage whose Nth write transaction fails, as a full disk or an I/O error would make it.
  * Everything else goes to LMDB unchanged.
  */
 function failingLmdb(path: string, failAt: { n: number }): Storage {
-  const inner = new LmdbStorage({ path });
   let count = 0;
-  return Object.assign(Object.create(inner), {
-    writeTransaction<T>(fn: Parameters<Storage["writeTransaction"]>[0]): T {
-      count++;
-      if (count === failAt.n) {
-        return inner.writeTransaction((tx) => {
-          fn(tx);
-          throw new Error("I/O error: simulated");
-        }) as T;
-      }
-      return inner.writeTransaction(fn) as T;
-    },
-  }) as Storage;
+  return failingTransactions(new LmdbStorage({ path }), () => ++count === failAt.n);
 }
 
 describe("a failed write", () => {

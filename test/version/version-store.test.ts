@@ -6,7 +6,7 @@ import { packRecord, unpackRecord } from "../../src/codec/msgpack.ts";
 import { LmdbStorage } from "../../src/storage/lmdb-storage.ts";
 import type { Storage } from "../../src/storage/storage.ts";
 import type { IndexRecord } from "../../src/version/records.ts";
-import { rejectsWith, tempDir } from "../helpers.ts";
+import { failingTransactions, rejectsWith, tempDir } from "../helpers.ts";
 
 // Issue 6: a small write commits its segments, index, version and reference in one LMDB transaction, and
 // parsed index records (and date-range boundary columns) are cached per store. These tests run on real
@@ -46,21 +46,13 @@ afterEach(() => {
 });
 
 function tapped(inner: LmdbStorage): Storage {
-  return Object.assign(Object.create(inner), {
-    writeTransaction<T>(fn: Parameters<Storage["writeTransaction"]>[0]): T {
-      tap.transactions++;
-      const before = tap.before;
-      tap.before = undefined;
-      before?.(inner);
-      if (tap.transactions === tap.failAt) {
-        return inner.writeTransaction((tx) => {
-          fn(tx);
-          throw new Error("I/O error: simulated");
-        }) as T;
-      }
-      return inner.writeTransaction(fn) as T;
-    },
-  }) as Storage;
+  return failingTransactions(inner, () => {
+    tap.transactions++;
+    const before = tap.before;
+    tap.before = undefined;
+    before?.(inner);
+    return tap.transactions === tap.failAt;
+  });
 }
 
 async function open(): Promise<{ ac: Arctic; lib: Library; path: string }> {
