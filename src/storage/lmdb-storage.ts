@@ -1,7 +1,7 @@
 import { ABORT, open, type RootDatabase } from "lmdb";
 import { FloeError, StorageError } from "../errors.ts";
 import { classifyLmdbError, lmdbStorageError } from "./lmdb-errors.ts";
-import { onStaleBase, pause } from "./lmdb-stale-base.ts";
+import { onNewestBase, pause, STALE } from "./lmdb-stale-base.ts";
 import { prefixEnd, type Storage, type WriteTransaction } from "./storage.ts";
 
 /** How an LMDB store is opened; parsed from the `lmdb://` URI by the API layer. */
@@ -77,16 +77,11 @@ export class LmdbStorage implements Storage {
   /** Opens a write transaction only to see whether it would start from a stale state; repairs if so. */
   private checkBase(): void {
     for (let attempt = 0; attempt < 5; attempt++) {
-      let stale = false;
       try {
-        this.live().transactionSync(() => {
-          stale = onStaleBase(this.live());
-          return ABORT;
-        });
+        if (onNewestBase(this.live(), () => ABORT) !== STALE) return;
       } catch {
         return; // a store that cannot take a write transaction now reports that on the first write
       }
-      if (!stale) return;
       this.repairStaleBase();
     }
   }
@@ -164,18 +159,8 @@ export class LmdbStorage implements Storage {
           },
           keys: (prefix, options) => this.keys(prefix, options),
         };
-        let stale = false;
-        const result = this.wrap(() =>
-          db.transactionSync(() => {
-            // Committing on a rolled-back base would replace the newest commit (lmdb-stale-base.ts).
-            if (onStaleBase(db)) {
-              stale = true;
-              return ABORT;
-            }
-            return fn(tx);
-          }),
-        );
-        if (!stale) return result as T;
+        const result = this.wrap(() => onNewestBase(db, () => fn(tx)));
+        if (result !== STALE) return result;
         if (attempt >= STALE_BASE_TRIES) {
           throw new StorageError(
             `${this.description}: another process opened the store while a commit was being made, and the ` +

@@ -234,7 +234,7 @@ export async function readInParallel(
         if (info.array) targets.columns.push([name, new info.array(plan.rows) as NumericArray]);
       }
       if (g === 0 && index.index.kind === "timestamp") targets.index = new BigInt64Array(plan.rows);
-      const moved = [...targets.columns.map(([, a]) => a.buffer as ArrayBuffer)];
+      const moved = targets.columns.map(([, a]) => a.buffer as ArrayBuffer);
       if (targets.index) moved.push(targets.index.buffer as ArrayBuffer);
       const job: ReadJob = {
         ...base,
