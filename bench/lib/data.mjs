@@ -111,4 +111,6 @@ export const THROUGHPUT_SERIES = [
   ["tmpfs", "floe"],
   ["mem", "fresh arrays"],
   ["mem", "floe"],
+  ["mem", "floe, read again"],
+  ["mem", "floe, huge pages"],
 ];
