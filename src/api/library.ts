@@ -99,12 +99,14 @@ export class Library {
     const meta = optionalMetadata(opts.metadata);
     const k = await loadKernels();
     const prune = opts.prunePreviousVersions === true;
-    if (this.parallel) warmPool(this.parallel, frameBytes(frame));
     // dedup compares each tile with the previous version's, which the calling thread does.
-    const record =
-      this.parallel && !this.store.config.dedup && worthWriting(k, frame)
-        ? await writeInParallel(this.parallel, this.store, symbol, frame, { meta, prune }, meter)
-        : this.store.metered(meter, () => this.store.write(k, symbol, frame, { meta, prune }));
+    const pooled = this.parallel !== undefined && !this.store.config.dedup && worthWriting(k, frame);
+    if (this.parallel) warmPool(this.parallel, frameBytes(frame), !pooled);
+    const record = pooled
+      ? await writeInParallel(this.parallel!, this.store, symbol, frame, { meta, prune }, meter)
+      : this.store.metered(meter, () => this.store.write(k, symbol, frame, { meta, prune }));
+    // The rest of the pool starts once the calling thread's own write no longer needs the core.
+    if (this.parallel && !pooled) warmPool(this.parallel, frameBytes(frame));
     return this.item(symbol, record);
   }
 

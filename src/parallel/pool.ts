@@ -49,12 +49,12 @@ export class WorkerPool<T> {
   }
 
   /**
-   * Starts every worker not yet started and runs `prepare` on each, in the background: a worker takes
-   * tens of milliseconds to load, which a large read would otherwise wait for. Errors are left to the
-   * tasks that follow.
+   * Starts workers not yet started, up to `upTo` in all (default: every one), and runs `prepare` on each,
+   * in the background: a worker takes tens of milliseconds to load, which a large read would otherwise
+   * wait for. Errors are left to the tasks that follow.
    */
-  warm(prepare: (worker: Remote<T>) => Promise<unknown>): void {
-    while (!this.closed && this.slots.length < this.size) {
+  warm(prepare: (worker: Remote<T>) => Promise<unknown>, upTo = this.size): void {
+    while (!this.closed && this.slots.length < Math.min(upTo, this.size)) {
       this.runOn(this.start(), prepare).catch(() => {});
     }
   }

@@ -15,6 +15,13 @@ export interface LmdbOptions {
    * last commits, though never corrupt older ones; a process crash loses nothing either way.
    */
   sync?: boolean;
+  /**
+   * Another handle in this process (the thread that started this worker) keeps the store open. lmdb-js
+   * shares one environment per file across a process's threads, so this open runs no LMDB open and
+   * cannot roll the shared counter back: the open-time check (see lmdb-stale-base.ts) is skipped, as it
+   * would wait for the write lock only to find nothing to repair.
+   */
+  sameProcess?: boolean;
 }
 
 /**
@@ -71,7 +78,7 @@ export class LmdbStorage implements Storage {
     }
     // Opening may itself have rolled the shared transaction counter back (see lmdb-stale-base.ts):
     // repaired here at once, rather than leaving it to whichever writer comes next.
-    if (this.readOnly === null) this.checkBase();
+    if (this.readOnly === null && !options.sameProcess) this.checkBase();
   }
 
   /** Opens a write transaction only to see whether it would start from a stale state; repairs if so. */

@@ -88,7 +88,7 @@ export function createSegmentWorker(
     if (!store) {
       let storage: Storage;
       if (spec) {
-        storage = handles.get(spec.lmdb.path) ?? open(spec.lmdb);
+        storage = handles.get(spec.lmdb.path) ?? open({ ...spec.lmdb, sameProcess: true });
         handles.set(spec.lmdb.path, storage);
       } else {
         storage = new MemoryStorage();

@@ -231,3 +231,34 @@ describe("a runtime whose worker transfers are slow (Deno's worker_threads)", ()
     }
   }, 60_000);
 });
+
+describe("starting the pool around a write the calling thread does itself", () => {
+  it("leaves the caller a core while it writes, and starts the rest once the write is done", async () => {
+    const saved = runtime();
+    let started = 0;
+    registerRuntime({
+      ...saved,
+      createWorker: () => {
+        started++;
+        return saved.createWorker!();
+      },
+    });
+    try {
+      const ac = new Arctic(`lmdb://${join(tempDir(), "w.lmdb")}`, { workers: 2 });
+      const lib = await ac.createLibrary("lib", { rowsPerSegment: 100_000 });
+      // Random floats do not compress, so the calling thread writes them (about 16 MB, 2 segments).
+      const columns: Record<string, Float64Array> = {};
+      for (const c of ["a", "b"]) columns[c] = Float64Array.from({ length: 1_000_000 }, () => Math.random());
+      const df = new DataFrame(columns);
+      const startedDuring: number[] = [];
+      await lib.write("s", df, { onProgress: () => startedDuring.push(started) });
+      expect(startedDuring.length).toBeGreaterThan(0);
+      expect(startedDuring.every((n) => n === 1)).toBe(true);
+      expect(started).toBe(2);
+      expect((await lib.read("s")).data!.equals(df)).toBe(true);
+      await ac.close();
+    } finally {
+      registerRuntime(saved);
+    }
+  }, 60_000);
+});
