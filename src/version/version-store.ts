@@ -320,8 +320,8 @@ export class VersionStore {
    * (outside any transaction, so packing it holds no lock) and returns the step to run inside the
    * committing transaction. A small frame (SMALL_WRITE_BYTES) is encoded whole first and its segments go
    * into that same transaction: one commit, one flush, the write lock held only while bytes are copied
-   * in, and a failure leaves nothing behind. A bigger frame is stored in batches first (`writeSegments`),
-   * their keys pushed to `written` for the caller to discard on failure, then committed. A step that
+   * in, and a failure leaves nothing behind. A bigger frame is stored in batches (`writeSegments`), their
+   * keys pushed to `written` for the caller to discard on failure, the last batch's transaction committing. A step that
    * returns `undefined` declines (another writer got there first, say): its transaction then keeps
    * nothing of this call's.
    */
@@ -337,8 +337,12 @@ export class VersionStore {
     arena.reset();
     const small = this.encodeSmall(k, symbol, frame, arena, SMALL_WRITE_BYTES, reuse);
     if (!small) {
-      const index = this.writeSegments(k, symbol, frame, written, reuse);
-      return this.storage.writeTransaction(commit(index));
+      // The commit rides in the last batch's transaction: one flush fewer (two fsyncs on LMDB).
+      let done: { result: T | undefined } | undefined;
+      const index = this.writeSegments(k, symbol, frame, written, reuse, (index, tx) => {
+        done = { result: commit(index)(tx) };
+      });
+      return done ? done.result : this.storage.writeTransaction(commit(index));
     }
     const step = commit(small.index);
     const result = this.storage.writeTransaction((tx) => {
@@ -422,9 +426,17 @@ export class VersionStore {
 
   /**
    * Encodes and stores the tiles of `frame` in transactions of about WRITE_BATCH_BYTES; returns the index
-   * record describing them (not yet stored). Stored keys are pushed to `written`.
+   * record describing them (not yet stored). Stored keys are pushed to `written`. `last`, if given, runs
+   * inside the transaction that stores the last segment, once the index is complete.
    */
-  writeSegments(k: Kernels, symbol: string, frame: FrameData, written: string[], reuse?: Reuse): IndexRecord {
+  writeSegments(
+    k: Kernels,
+    symbol: string,
+    frame: FrameData,
+    written: string[],
+    reuse?: Reuse,
+    last?: (index: IndexRecord, tx: WriteTransaction) => void,
+  ): IndexRecord {
     const { tiles, tileBytes, encode, index, rawBytes } = this.planWrite(k, frame, reuse);
     this.meter?.expect(rawBytes, tiles.length);
     let next = 0;
@@ -447,6 +459,7 @@ export class VersionStore {
             tx.put(ref.key, bytes);
             written.push(ref.key);
           }
+          if (next === tiles.length) last?.(index, tx);
         });
         for (const { ref } of batch) this.meter?.add(tileBytes(ref));
         continue;
@@ -465,6 +478,7 @@ export class VersionStore {
           batchBytes += bytes.byteLength;
           this.meter?.add(tileBytes(ref));
         }
+        if (next === tiles.length) last?.(index, tx);
       });
     }
     return index;

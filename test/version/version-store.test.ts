@@ -98,7 +98,7 @@ async function expectClean(lib: Library): Promise<void> {
 }
 
 describe("small writes commit in one transaction", () => {
-  it("write, append, update, writeBatch and staged chunks each take one; a big write still batches", async () => {
+  it("write, append, update, writeBatch and staged chunks each take one; a big write still batches, committing in its last", async () => {
     const { ac, lib } = await open();
     const count = async (fn: () => Promise<unknown>) => {
       tap.transactions = 0;
@@ -120,9 +120,16 @@ describe("small writes commit in one transaction", () => {
     expect(await count(() => lib.write("t", bars(0, 50), { staged: true }))).toBe(1);
     expect(await count(() => lib.write("t", bars(50, 50), { staged: true }))).toBe(1);
     expect(await count(() => lib.sortAndFinalizeStagedData("t"))).toBe(1);
-    // 8 MB of random floats: more than a small write, so its segments go first in a batch of their own.
+    // 8 MB of random floats: more than a small write, stored in one batch, whose transaction commits.
     const big = new Float64Array(1_000_000).map(() => Math.random());
-    expect(await count(() => lib.write("big", { x: big }))).toBe(2);
+    expect(await count(() => lib.write("big", { x: big }))).toBe(1);
+    // 136 MB: more than one 128 MB batch, so two transactions, the second committing the version.
+    const huge = new Float64Array(17_000_000).map(() => Math.random());
+    expect(await count(() => lib.write("huge", { x: huge }))).toBe(2);
+    const back = (await lib.read("huge")).data!.column("x") as Float64Array;
+    expect(Buffer.from(back.buffer, back.byteOffset, back.byteLength).equals(Buffer.from(huge.buffer))).toBe(
+      true,
+    );
 
     const s = (await lib.read("s")).data!;
     expect(s.numRows).toBe(2000);
