@@ -206,7 +206,7 @@ export async function readInParallel(
   if (raw < PARALLEL_MIN_BYTES) return undefined;
   const groups = Math.min(ctx.pool.size, plan.columns.length);
   // Without a store of their own (mem://) the workers get the segments in shared memory, as stored.
-  const pooled = groups >= 2 && (spec !== undefined || canShareMemory());
+  const pooled = groups >= 2 && (spec !== null || canShareMemory());
   warmPool(ctx, raw, !pooled);
   if (!pooled) return undefined;
   const lent = spec ? undefined : lendSegments(store, plan);
