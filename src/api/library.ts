@@ -101,12 +101,12 @@ export class Library {
     const prune = opts.prunePreviousVersions === true;
     // dedup compares each tile with the previous version's, which the calling thread does.
     const pooled = this.parallel !== undefined && !this.store.config.dedup && worthWriting(k, frame);
-    if (this.parallel) warmPool(this.parallel, frameBytes(frame), !pooled);
+    if (this.parallel) warmPool(this.parallel, frameBytes(frame), pooled ? "pool" : "caller");
     const record = pooled
       ? await writeInParallel(this.parallel!, this.store, symbol, frame, { meta, prune }, meter)
       : this.store.metered(meter, () => this.store.write(k, symbol, frame, { meta, prune }));
     // The rest of the pool starts once the calling thread's own write no longer needs the core.
-    if (this.parallel && !pooled) warmPool(this.parallel, frameBytes(frame));
+    if (this.parallel && !pooled) warmPool(this.parallel, frameBytes(frame), "after");
     return this.item(symbol, record);
   }
 

@@ -40,13 +40,20 @@ const STRING_BYTES = 16;
 /**
  * Starts the pool's workers in the background once a library moves a large frame (`bytes` raw), even one
  * the calling thread handles itself: a process that writes or reads that much is likely to read it back
- * soon, and a cold worker takes longer to start than such a read would wait for it. With `callerBusy` (the
- * calling thread is about to do the work itself) one worker fewer starts, leaving the caller a core:
- * starting every worker during a 200 MB write on two cores slowed the write by 15 %.
+ * soon, and a cold worker takes longer to start than such a read would wait for it. `when` says who works:
+ * "pool" (the workers: start them all); "caller" (the calling thread is about to do the work itself: one
+ * worker fewer starts, leaving it a core, as starting both during a 200 MB write on two cores slowed it
+ * by 15 %); "after" (the caller's own work just ended: the rest start). Where reads do not use the pool
+ * (`ctx.reads` false), nothing the caller does next would wait for a worker, so "caller" and "after"
+ * start none: the next pooled write starts them.
  */
-export function warmPool(ctx: ParallelContext, bytes: number, callerBusy = false): void {
+export function warmPool(ctx: ParallelContext, bytes: number, when: "pool" | "caller" | "after"): void {
   if (bytes < PARALLEL_MIN_BYTES) return;
-  ctx.pool.warm((w) => w.prepare(ctx.store), callerBusy ? Math.max(1, ctx.pool.size - 1) : ctx.pool.size);
+  if (when !== "pool" && !ctx.reads) return;
+  ctx.pool.warm(
+    (w) => w.prepare(ctx.store),
+    when === "caller" ? Math.max(1, ctx.pool.size - 1) : ctx.pool.size,
+  );
 }
 
 /** Raw bytes per row of a frame's columns (and index), for deciding and sizing parallel work. */
@@ -207,7 +214,7 @@ export async function readInParallel(
   const groups = Math.min(ctx.pool.size, plan.columns.length);
   // Without a store of their own (mem://) the workers get the segments in shared memory, as stored.
   const pooled = groups >= 2 && (spec !== null || canShareMemory());
-  warmPool(ctx, raw, !pooled);
+  warmPool(ctx, raw, pooled ? "pool" : "caller");
   if (!pooled) return undefined;
   const lent = spec ? undefined : lendSegments(store, plan);
   if (lent === null) return undefined;

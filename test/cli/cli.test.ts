@@ -87,7 +87,8 @@ describe("floe CLI", () => {
     expect(lines[0]).toMatch(/^symbol\s+version\s+date\s+snapshots\s+deleted$/);
     expect(lines[1]).toMatch(/^trades\s+1\s+\d{4}-\d\d-\d\dT[\d:.]+Z\s+eod$/);
     expect(lines[2]).toMatch(/^trades\s+0\s+\S+$/);
-    expect(snaps.stdout).toBe('snapshot  metadata\neod       {"day":2}\n');
+    // Whole, so a failure shows the exit code and stderr too (it once printed nothing in CI).
+    expect(snaps).toEqual({ code: 0, stdout: 'snapshot  metadata\neod       {"day":2}\n', stderr: "" });
     expect(desc.stdout).toContain("rows      4\n");
     expect(desc.stdout).toContain(
       "index     timestamp 'time', 2024-01-02T09:30:00Z .. 2024-01-02T09:30:03Z\n",

@@ -261,4 +261,31 @@ describe("starting the pool around a write the calling thread does itself", () =
       registerRuntime(saved);
     }
   }, 60_000);
+
+  it("starts none around it where reads do not use the pool (Deno); the next pooled write starts them", async () => {
+    const saved = runtime();
+    let started = 0;
+    registerRuntime({
+      ...saved,
+      poolReads: false,
+      createWorker: () => {
+        started++;
+        return saved.createWorker!();
+      },
+    });
+    try {
+      const ac = new Arctic(`lmdb://${join(tempDir(), "d.lmdb")}`, { workers: 2 });
+      const lib = await ac.createLibrary("lib", { rowsPerSegment: 100_000 });
+      const noise = Float64Array.from({ length: 2_000_000 }, () => Math.random());
+      await lib.write("noise", { noise });
+      expect(started).toBe(0);
+      const df = bigFrame();
+      await lib.write("bars", df);
+      expect(started).toBe(2);
+      expect((await lib.read("bars")).data!.equals(df)).toBe(true);
+      await ac.close();
+    } finally {
+      registerRuntime(saved);
+    }
+  }, 60_000);
 });
