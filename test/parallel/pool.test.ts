@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import { open } from "lmdb";
 import { describe, expect, it } from "vitest";
 import { Arctic, CorruptSegmentError, DataFrame } from "../../runtimes/node.ts";
-import { registerRuntime, runtime } from "../../src/api/runtime.ts";
+import { type Runtime, registerRuntime, runtime } from "../../src/api/runtime.ts";
 import { rejectsWith, tempDir } from "../helpers.ts";
 
 // The worker pool (issue 4): large writes and reads go through real worker threads, each with its own
@@ -232,17 +232,25 @@ describe("a runtime whose worker transfers are slow (Deno's worker_threads)", ()
   }, 60_000);
 });
 
+/** Registers `saved` with `changes`, counting the workers it starts (restore `saved` afterwards). */
+function countingWorkers(saved: Runtime, changes: Partial<Runtime>): { started: number } {
+  const counter = { started: 0 };
+  registerRuntime({
+    ...saved,
+    ...changes,
+    createWorker: () => {
+      counter.started++;
+      return saved.createWorker!();
+    },
+  });
+  return counter;
+}
+
 describe("starting the pool around a write the calling thread does itself", () => {
   it("leaves the caller a core while it writes, and starts the rest once the write is done", async () => {
     const saved = runtime();
-    let started = 0;
-    registerRuntime({
-      ...saved,
-      createWorker: () => {
-        started++;
-        return saved.createWorker!();
-      },
-    });
+    const counter = countingWorkers(saved, {});
+    const started = () => counter.started;
     try {
       const ac = new Arctic(`lmdb://${join(tempDir(), "w.lmdb")}`, { workers: 2 });
       const lib = await ac.createLibrary("lib", { rowsPerSegment: 100_000 });
@@ -251,10 +259,10 @@ describe("starting the pool around a write the calling thread does itself", () =
       for (const c of ["a", "b"]) columns[c] = Float64Array.from({ length: 1_000_000 }, () => Math.random());
       const df = new DataFrame(columns);
       const startedDuring: number[] = [];
-      await lib.write("s", df, { onProgress: () => startedDuring.push(started) });
+      await lib.write("s", df, { onProgress: () => startedDuring.push(started()) });
       expect(startedDuring.length).toBeGreaterThan(0);
       expect(startedDuring.every((n) => n === 1)).toBe(true);
-      expect(started).toBe(2);
+      expect(started()).toBe(2);
       expect((await lib.read("s")).data!.equals(df)).toBe(true);
       await ac.close();
     } finally {
@@ -264,24 +272,17 @@ describe("starting the pool around a write the calling thread does itself", () =
 
   it("starts none around it where reads do not use the pool (Deno); the next pooled write starts them", async () => {
     const saved = runtime();
-    let started = 0;
-    registerRuntime({
-      ...saved,
-      poolReads: false,
-      createWorker: () => {
-        started++;
-        return saved.createWorker!();
-      },
-    });
+    const counter = countingWorkers(saved, { poolReads: false });
+    const started = () => counter.started;
     try {
       const ac = new Arctic(`lmdb://${join(tempDir(), "d.lmdb")}`, { workers: 2 });
       const lib = await ac.createLibrary("lib", { rowsPerSegment: 100_000 });
       const noise = Float64Array.from({ length: 2_000_000 }, () => Math.random());
       await lib.write("noise", { noise });
-      expect(started).toBe(0);
+      expect(started()).toBe(0);
       const df = bigFrame();
       await lib.write("bars", df);
-      expect(started).toBe(2);
+      expect(started()).toBe(2);
       expect((await lib.read("bars")).data!.equals(df)).toBe(true);
       await ac.close();
     } finally {
