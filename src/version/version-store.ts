@@ -316,14 +316,15 @@ export class VersionStore {
   }
 
   /**
-   * Encodes and stores the tiles of `frame`, then commits: `commit` gets their complete index record
-   * (outside any transaction, so packing it holds no lock) and returns the step to run inside the
-   * committing transaction. A small frame (SMALL_WRITE_BYTES) is encoded whole first and its segments go
-   * into that same transaction: one commit, one flush, the write lock held only while bytes are copied
-   * in, and a failure leaves nothing behind. A bigger frame is stored in batches (`writeSegments`), their
-   * keys pushed to `written` for the caller to discard on failure, the last batch's transaction committing. A step that
-   * returns `undefined` declines (another writer got there first, say): its transaction then keeps
-   * nothing of this call's.
+   * Encodes and stores the tiles of `frame`, then commits: `commit` gets their complete index record and
+   * returns the step to run inside the committing transaction. A small frame (SMALL_WRITE_BYTES) is
+   * encoded whole first, `commit` is called outside any transaction (so packing the index holds no lock)
+   * and the segments go into the committing transaction: one commit, one flush, the write lock held only
+   * while bytes are copied in, and a failure leaves nothing behind. A bigger frame is stored in batches
+   * (`writeSegments`), their keys pushed to `written` for the caller to discard on failure; `commit` is
+   * called and its step run inside the last batch's transaction, which commits the version. A step that
+   * returns `undefined` declines (another writer got there first, say): its transaction then keeps nothing
+   * of this call's (for a bigger frame, the caller discards `written`).
    */
   writeAndCommit<T>(
     k: Kernels,
