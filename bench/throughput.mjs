@@ -273,6 +273,25 @@ function runChild(rt, group, sizeMB) {
 const fmt0 = (v) => (Number.isFinite(v) ? v.toFixed(0) : "-");
 const fmt2 = (v) => (Number.isFinite(v) ? v.toFixed(2) : "-");
 const verdict = (ratio, bar) => (bar === null ? "" : ratio >= bar ? "met" : "NOT met");
+// The issues set the throughput bars for frames of 200 MB to 1 GB; a smaller frame in a fresh process is
+// dominated by start-up (loading the Wasm module, opening LMDB, starting workers), so it is not judged.
+const BAR_MIN_MB = 200;
+
+/** The verdict on one ratio row: every judged size at or over the bar, or how many are under. */
+function rowVerdict(per, bar) {
+  if (bar === null) return "";
+  const judged = per.filter((v, i) => sizes[i] >= BAR_MIN_MB && Number.isFinite(v));
+  if (judged.length === 0) return `  (bar >= ${bar.toFixed(1)}: judged at ${BAR_MIN_MB} MB and up only)`;
+  const under = judged.filter((v) => v < bar).length;
+  const overall = median(judged);
+  const what =
+    under === 0
+      ? "met at every size"
+      : overall >= bar
+        ? `met on the median; ${under} of ${judged.length} sizes under`
+        : "NOT met";
+  return `  (bar >= ${bar.toFixed(1)}: ${what})`;
+}
 
 mkdirSync(args.out, { recursive: true });
 for (const rt of runtimes) {
@@ -373,14 +392,16 @@ for (const rt of runtimes) {
       bar,
     });
     console.log(
-      `  ${label.padEnd(30)}${per.map((v) => fmt2(v).padStart(7)).join("")}  | ${fmt2(overall)}` +
-        `${bar === null ? "" : `  (bar >= ${bar.toFixed(1)}: ${verdict(overall, bar)})`}`,
+      `  ${label.padEnd(30)}${per.map((v) => fmt2(v).padStart(7)).join("")}  | ${fmt2(overall)}${rowVerdict(per, bar)}`,
     );
   }
   writeCsv(join(args.out, `throughput-${rt}-ratios.csv`), ratios);
   const memRead = median(sizes.map((s) => med(s, "mem", "floe", "read")));
+  const memJudged = sizes.some((s) => s >= BAR_MIN_MB)
+    ? verdict(median(sizes.filter((s) => s >= BAR_MIN_MB).map((s) => med(s, "mem", "floe", "read"))), 1000)
+    : `judged at ${BAR_MIN_MB} MB and up only`;
   console.log(
-    `  mem read, median over sizes: ${(memRead / 1000).toFixed(2)} GB/s (bar >= 1 GB/s: ${verdict(memRead, 1000)})`,
+    `  mem read, median over sizes: ${(memRead / 1000).toFixed(2)} GB/s (bar >= 1 GB/s: ${memJudged})`,
   );
   const memAgain = median(sizes.map((s) => med(s, "mem", "floe, read again", "read")));
   console.log(`    reading again in the same process (reads 2-5): ${(memAgain / 1000).toFixed(2)} GB/s`);
