@@ -404,6 +404,8 @@ export class Library {
       : undefined;
     const { record, frame, rowStart } =
       pooled ?? this.store.metered(meter, () => this.store.read(k, symbol, which, request));
+    // As after a write: the rest of the pool starts once the calling thread's own read is done.
+    if (this.parallel && !pooled) warmPool(this.parallel, frameBytes(frame), "after");
     return { ...this.item(symbol, record), data: fromFrameData(frame, rowStart) };
   }
 

@@ -24,6 +24,8 @@ interface Slot<T> {
   handle: WorkerHandle;
   remote: Remote<T>;
   busy: number;
+  /** Whether the worker has finished a task (its loading done): work sent now does not wait for it. */
+  loaded: boolean;
 }
 
 /**
@@ -41,6 +43,11 @@ export class WorkerPool<T> {
     readonly size: number,
     private readonly factory: WorkerFactory,
   ) {}
+
+  /** Workers that have finished loading (a task of theirs has settled). */
+  get loaded(): number {
+    return this.slots.filter((s) => s.loaded).length;
+  }
 
   /** Runs `task` on the least busy worker (starting workers as needed) and returns its result. */
   async run<R>(task: (worker: Remote<T>) => Promise<R>): Promise<R> {
@@ -63,7 +70,9 @@ export class WorkerPool<T> {
     if (slot.busy++ === 0) slot.handle.ref?.();
     const running = task(slot.remote);
     const settled = running.then(
-      () => {},
+      () => {
+        slot.loaded = true;
+      },
       () => {},
     );
     this.pending.add(settled);
@@ -85,7 +94,7 @@ export class WorkerPool<T> {
   private start(): Slot<T> {
     const handle = this.factory();
     handle.unref?.();
-    const slot: Slot<T> = { handle, remote: wrap<T>(handle.endpoint), busy: 0 };
+    const slot: Slot<T> = { handle, remote: wrap<T>(handle.endpoint), busy: 0, loaded: false };
     this.slots.push(slot);
     return slot;
   }

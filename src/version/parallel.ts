@@ -30,6 +30,12 @@ export interface ParallelContext {
 
 /** Below this many raw bytes a read or write stays on the calling thread: messaging would cost more. */
 export const PARALLEL_MIN_BYTES = 8 << 20;
+/**
+ * Below this, a read does not wait for workers still loading (Wasm, an LMDB handle: ~250 ms each on the
+ * 2-core VM) but runs on the calling thread: a fresh process's first 25 MB read ran at 66 MB/s waiting
+ * for the pool and 112-132 MB/s alone. Bigger reads gain more from the pool than the wait costs.
+ */
+const COLD_READ_MAX_BYTES = 96 << 20;
 /** Raw bytes of rows per write job. */
 const JOB_BYTES = 16 << 20;
 /** A write goes to the pool only when a sample of it compresses at least this much. */
@@ -214,8 +220,11 @@ export async function readInParallel(
   const groups = Math.min(ctx.pool.size, plan.columns.length);
   // Without a store of their own (mem://) the workers get the segments in shared memory, as stored.
   const pooled = groups >= 2 && (spec !== null || canShareMemory());
-  warmPool(ctx, raw, pooled ? "pool" : "caller");
-  if (!pooled) return undefined;
+  // Workers still loading: this thread reads while one of them starts; the library starts the rest
+  // once the read is done (warmPool "after"), so a later read finds them loaded.
+  const waits = raw < COLD_READ_MAX_BYTES && ctx.pool.loaded < groups;
+  warmPool(ctx, raw, pooled && !waits ? "pool" : "caller");
+  if (!pooled || waits) return undefined;
   const lent = spec ? undefined : lendSegments(store, plan);
   if (lent === null) return undefined;
   const base = { lib: store.lib, config: store.config, symbol, record, index };

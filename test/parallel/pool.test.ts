@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { open } from "lmdb";
 import { describe, expect, it } from "vitest";
-import { Arctic, CorruptSegmentError, DataFrame } from "../../runtimes/node.ts";
+import { Arctic, CorruptSegmentError, DataFrame, type Library } from "../../runtimes/node.ts";
 import { type Runtime, registerRuntime, runtime } from "../../src/api/runtime.ts";
 import { rejectsWith, tempDir } from "../helpers.ts";
 
@@ -118,9 +118,10 @@ describe("worker pool", () => {
         await lib.append("s", more);
       }
       // Progress comes once per worker job from the pool, once per segment from the calling thread.
+      // A read this size does not wait for workers still loading, so read until they have loaded.
       const pooledCalls: number[] = [];
       const singleCalls: number[] = [];
-      const whole = (await libP.read("s", { onProgress: (p) => pooledCalls.push(p.segmentsDone) })).data!;
+      const whole = await readOncePooled(libP, "s", pooledCalls);
       const alone = (await libS.read("s", { onProgress: (p) => singleCalls.push(p.segmentsDone) })).data!;
       expect(whole.equals(alone)).toBe(true);
       expect(whole.numRows).toBe(2 * rows);
@@ -232,6 +233,19 @@ describe("a runtime whose worker transfers are slow (Deno's worker_threads)", ()
   }, 60_000);
 });
 
+/**
+ * Reads `symbol` until the pool does it (progress reported per job, a few times, rather than per segment),
+ * as a read under 96 MB runs on the calling thread while the workers load; `calls` gets that read's reports.
+ */
+async function readOncePooled(lib: Library, symbol: string, calls: number[]): Promise<DataFrame> {
+  for (let attempt = 0; ; attempt++) {
+    calls.length = 0;
+    const data = (await lib.read(symbol, { onProgress: (p) => calls.push(p.segmentsDone) })).data!;
+    if (calls.length <= 3 || attempt === 100) return data;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Registers `saved` with `changes`, counting the workers it starts (restore `saved` afterwards). */
 function countingWorkers(saved: Runtime, changes: Partial<Runtime>): { started: number } {
   const counter = { started: 0 };
@@ -264,6 +278,39 @@ describe("starting the pool around a write the calling thread does itself", () =
       expect(startedDuring.every((n) => n === 1)).toBe(true);
       expect(started()).toBe(2);
       expect((await lib.read("s")).data!.equals(df)).toBe(true);
+      await ac.close();
+    } finally {
+      registerRuntime(saved);
+    }
+  }, 60_000);
+
+  it("a read does not wait for workers still loading: the calling thread reads, the pool starts", async () => {
+    const saved = runtime();
+    const counter = countingWorkers(saved, {});
+    try {
+      const path = join(tempDir(), "cold.lmdb");
+      const writer = new Arctic(`lmdb://${path}`, { workers: 0 });
+      const columns: Record<string, Float64Array> = {};
+      for (const c of ["a", "b", "c"])
+        columns[c] = Float64Array.from({ length: 1_000_000 }, () => Math.random());
+      const df = new DataFrame(columns); // 24 MB of raw floats, 10 segments
+      await (await writer.createLibrary("lib", { rowsPerSegment: 100_000 })).write("s", df);
+      await writer.close();
+      expect(counter.started).toBe(0);
+      // A fresh instance: its first read finds no worker loaded, so reads per segment on this thread.
+      const ac = new Arctic(`lmdb://${path}`, { workers: 2 });
+      const lib = await ac.getLibrary("lib");
+      const calls: number[] = [];
+      const first = (await lib.read("s", { onProgress: (p) => calls.push(p.segmentsDone) })).data!;
+      expect(first.equals(df)).toBe(true);
+      expect(calls).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      // One worker started during the read, the other once it was done.
+      expect(counter.started).toBe(2);
+      const pooledCalls: number[] = [];
+      expect((await readOncePooled(lib, "s", pooledCalls)).equals(df)).toBe(true);
+      expect(pooledCalls.length).toBeLessThanOrEqual(3);
+      expect(pooledCalls[pooledCalls.length - 1]).toBe(10);
+      expect(counter.started).toBe(2);
       await ac.close();
     } finally {
       registerRuntime(saved);
