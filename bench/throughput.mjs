@@ -277,11 +277,15 @@ const verdict = (ratio, bar) => (bar === null ? "" : ratio >= bar ? "met" : "NOT
 // dominated by start-up (loading the Wasm module, opening LMDB, starting workers), so it is not judged.
 const BAR_MIN_MB = 200;
 
+const UNJUDGED = `judged at ${BAR_MIN_MB} MB and up only`;
+/** The values of `perSize` (one per entry of `sizes`) at the sizes the bars are judged at. */
+const judgedValues = (perSize) => perSize.filter((v, i) => sizes[i] >= BAR_MIN_MB && Number.isFinite(v));
+
 /** The verdict on one ratio row: every judged size at or over the bar, or how many are under. */
 function rowVerdict(per, bar) {
   if (bar === null) return "";
-  const judged = per.filter((v, i) => sizes[i] >= BAR_MIN_MB && Number.isFinite(v));
-  if (judged.length === 0) return `  (bar >= ${bar.toFixed(1)}: judged at ${BAR_MIN_MB} MB and up only)`;
+  const judged = judgedValues(per);
+  if (judged.length === 0) return `  (bar >= ${bar.toFixed(1)}: ${UNJUDGED})`;
   const under = judged.filter((v) => v < bar).length;
   const overall = median(judged);
   const what =
@@ -396,12 +400,12 @@ for (const rt of runtimes) {
     );
   }
   writeCsv(join(args.out, `throughput-${rt}-ratios.csv`), ratios);
-  const memRead = median(sizes.map((s) => med(s, "mem", "floe", "read")));
-  const memJudged = sizes.some((s) => s >= BAR_MIN_MB)
-    ? verdict(median(sizes.filter((s) => s >= BAR_MIN_MB).map((s) => med(s, "mem", "floe", "read"))), 1000)
-    : `judged at ${BAR_MIN_MB} MB and up only`;
+  const memReads = sizes.map((s) => med(s, "mem", "floe", "read"));
+  const memRead = median(memReads);
+  const memJudged = judgedValues(memReads);
+  const memVerdict = memJudged.length ? verdict(median(memJudged), 1000) : UNJUDGED;
   console.log(
-    `  mem read, median over sizes: ${(memRead / 1000).toFixed(2)} GB/s (bar >= 1 GB/s: ${memJudged})`,
+    `  mem read, median over sizes: ${(memRead / 1000).toFixed(2)} GB/s (bar >= 1 GB/s: ${memVerdict})`,
   );
   const memAgain = median(sizes.map((s) => med(s, "mem", "floe, read again", "read")));
   console.log(`    reading again in the same process (reads 2-5): ${(memAgain / 1000).toFixed(2)} GB/s`);
