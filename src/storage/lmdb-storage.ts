@@ -1,6 +1,7 @@
-import { ABORT, open, type RootDatabase } from "lmdb";
+import { ABORT, type RootDatabase } from "lmdb";
 import { FloeError, StorageError } from "../errors.ts";
 import { classifyLmdbError, lmdbStorageError } from "./lmdb-errors.ts";
+import { openLmdbRoot } from "./lmdb-open.ts";
 import { onNewestBase, pause, STALE } from "./lmdb-stale-base.ts";
 import { prefixEnd, type Storage, type WriteTransaction } from "./storage.ts";
 
@@ -45,6 +46,8 @@ export class LmdbStorage implements Storage {
   private readonly reopenEnv: () => RootDatabase<Uint8Array, string>;
   /** Reads and write transactions in progress on this thread; only an outermost read moves the snapshot. */
   private depth = 0;
+  /** The newest commit stamp this handle committed or read; no read may see an older one. */
+  private seenStamp = 0;
 
   /**
    * Why this store was opened for reading only, or null when it is writable. A store on a read-only
@@ -59,7 +62,7 @@ export class LmdbStorage implements Storage {
   constructor(options: LmdbOptions) {
     this.description = `lmdb://${options.path}`;
     const openEnv = (readOnly: boolean) =>
-      open<Uint8Array, string>({
+      openLmdbRoot({
         path: options.path,
         encoding: "binary",
         noSubdir: false,
@@ -68,6 +71,8 @@ export class LmdbStorage implements Storage {
         noSync: options.sync === false,
         // Commits return only once flushed, so a write that resolved survives a power cut.
         overlappingSync: false,
+        // Another handle in this process keeps the environment, and so its mutexes, alive.
+        checked: options.sameProcess === true,
       });
     this.reopenEnv = () => openEnv(false);
     try {
@@ -166,8 +171,19 @@ export class LmdbStorage implements Storage {
           },
           keys: (prefix, options) => this.keys(prefix, options),
         };
-        const result = this.wrap(() => onNewestBase(db, () => fn(tx)));
-        if (result !== STALE) return result;
+        let stamp = 0;
+        const result = this.wrap(() =>
+          onNewestBase(db, () => {
+            const value = fn(tx);
+            stamp = db.getWriteTxnId();
+            db.putSync(COMMIT_STAMP, stampBytes(stamp));
+            return value;
+          }),
+        );
+        if (result !== STALE) {
+          this.seenStamp = Math.max(this.seenStamp, stamp);
+          return result;
+        }
         if (attempt >= STALE_BASE_TRIES) {
           throw new StorageError(
             `${this.description}: another process opened the store while a commit was being made, and the ` +
@@ -199,13 +215,38 @@ export class LmdbStorage implements Storage {
 
   /** Runs a read on the latest committed state, or on the enclosing read's snapshot when nested. */
   private read<T>(fn: (db: RootDatabase<Uint8Array, string>) => T): T {
+    if (this.depth === 0) this.newestSnapshot();
     const db = this.live();
-    if (this.depth === 0) db.resetReadTxn();
     this.depth++;
     try {
       return this.wrap(() => fn(db));
     } finally {
       this.depth--;
+    }
+  }
+
+  /**
+   * Moves this thread's read snapshot to the newest commit. A reader takes its snapshot from the shared
+   * counter that another process's open can roll back by one commit (lmdb-stale-base.ts), and would then
+   * read the state before the newest commit: a write this handle just made, or a version an earlier read
+   * returned, would be missing. So every floe commit writes a commit stamp, and a snapshot whose stamp is
+   * older than one this handle committed or saw is taken again; the process that rolled the counter back
+   * repairs it within milliseconds (every floe open checks), and reopening repairs it if this is the
+   * process's only handle. If neither has helped after a few tries the read goes ahead, one commit
+   * behind, as LMDB's own readers would. Commits made without floe write no stamp and change nothing here.
+   */
+  private newestSnapshot(): void {
+    for (let attempt = 0; ; attempt++) {
+      const db = this.live();
+      db.resetReadTxn();
+      const bytes = this.wrap(() => db.getBinaryFast(COMMIT_STAMP));
+      const stamp = bytes === undefined ? 0 : readStamp(bytes);
+      if (stamp >= this.seenStamp || attempt >= STALE_READ_TRIES) {
+        this.seenStamp = Math.max(this.seenStamp, stamp);
+        return;
+      }
+      if (attempt === 2 && this.readOnly === null) this.repairStaleBase();
+      if (attempt > 0) pause(Math.min(2 ** attempt, 20));
     }
   }
 
@@ -221,6 +262,26 @@ export class LmdbStorage implements Storage {
   }
 }
 
+/**
+ * Key of the commit stamp: the id of the LMDB transaction that last committed through floe, written by
+ * every write transaction so a reader can tell an old snapshot from a new one (see `newestSnapshot`).
+ * No floe key prefix (`L:`, `R:`, `V:`, ...) covers it.
+ */
+const COMMIT_STAMP = "~commit";
+
+/** Snapshots found behind the newest commit that a read looks past before reading anyway: about 0.2 s. */
+const STALE_READ_TRIES = 12;
+
+function stampBytes(txnId: number): Uint8Array {
+  const bytes = new Uint8Array(8);
+  new DataView(bytes.buffer).setFloat64(0, txnId, true);
+  return bytes;
+}
+
+function readStamp(bytes: Uint8Array): number {
+  return new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true);
+}
+
 /** Write transactions found on a stale base (lmdb-stale-base.ts) retried before giving up: about 2 s. */
 const STALE_BASE_TRIES = 45;
 
@@ -234,6 +295,7 @@ function view(value: Uint8Array | undefined): Uint8Array | undefined {
 }
 
 function openError(path: string, err: unknown): StorageError {
+  if (err instanceof StorageError) return err; // already says what went wrong and what to do
   const kind = classifyLmdbError(err);
   // Node's recursive mkdir reports ENOENT even when the real cause is a read-only file system.
   const creating = (err as { syscall?: unknown }).syscall === "mkdir";
