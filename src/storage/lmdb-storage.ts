@@ -203,6 +203,14 @@ export class LmdbStorage implements Storage {
     }
   }
 
+  get seen(): number {
+    return this.seenStamp;
+  }
+
+  catchUp(seen: number): void {
+    this.seenStamp = Math.max(this.seenStamp, seen);
+  }
+
   readTransaction<T>(fn: () => T): T {
     return this.read(() => fn());
   }

@@ -32,6 +32,16 @@ export interface Storage {
    */
   readTransaction<T>(fn: () => T): T;
 
+  /**
+   * How new a state this handle has committed or read, as a number that only grows (LMDB: the commit
+   * stamp); undefined for backends with one handle per store. Another handle on the same store given it
+   * through `catchUp` will not read an older state.
+   */
+  readonly seen?: number;
+
+  /** Makes this handle's next outermost reads see at least the state `seen` (another handle's) names. */
+  catchUp?(seen: number): void;
+
   /** Releases the handle. Later calls throw `StorageError`. */
   close(): void;
 }

@@ -227,7 +227,7 @@ export async function readInParallel(
   if (!pooled || waits) return undefined;
   const lent = spec ? undefined : lendSegments(store, plan);
   if (lent === null) return undefined;
-  const base = { lib: store.lib, config: store.config, symbol, record, index };
+  const base = { lib: store.lib, config: store.config, symbol, record, index, seen: store.storage.seen };
   // Deal columns to groups by size, largest first, each to the lightest group so far.
   const load = new Array(groups).fill(0);
   const members: string[][] = Array.from({ length: groups }, () => []);

@@ -47,6 +47,8 @@ export interface ReadJob {
   record: VersionRecord;
   index: IndexRecord;
   request: ReadRequest;
+  /** The calling thread's `Storage.seen`: the worker reads no older state, so it finds what that thread wrote. */
+  seen?: number;
   /** Arrays, moved here from the caller, to decode the fixed-width columns and index into. */
   targets?: { columns: [string, NumericArray][]; index?: BigInt64Array };
 }
@@ -128,6 +130,7 @@ export function createSegmentWorker(
           "segments" in job.store
             ? new VersionStore(new LentSegments(job.store.segments), job.lib, job.config)
             : storeFor(job.store, job.lib, job.config);
+        if (job.seen !== undefined) store.storage.catchUp?.(job.seen);
         const into = job.targets && { columns: new Map(job.targets.columns), index: job.targets.index };
         const { frame } = store.storage.readTransaction(() =>
           store.readRows(k, job.symbol, job.record, job.index, job.request, into),

@@ -97,3 +97,38 @@ describe.each(backends)("%s", (_name, make) => {
     expect(() => s.get("k")).toThrow(expect.objectContaining({ code: "StorageError" }));
   });
 });
+
+describe("LmdbStorage's commit stamp", () => {
+  it("grows with each commit; a second handle that reads sees it, and one told to catch up reads no older state", () => {
+    const path = join(tempDir(), "s.lmdb");
+    const a = new LmdbStorage({ path });
+    const b = new LmdbStorage({ path, sameProcess: true });
+    expect(a.seen).toBe(0);
+    a.writeTransaction((tx) => tx.put("k", bytes(1)));
+    const first = a.seen;
+    expect(first).toBeGreaterThan(0);
+    a.writeTransaction((tx) => tx.put("k", bytes(2)));
+    expect(a.seen).toBeGreaterThan(first);
+    expect(b.get("k")).toEqual(bytes(2));
+    expect(b.seen).toBe(a.seen);
+    // A stamp no commit has made yet: the read takes new snapshots for a bounded time, then reads anyway.
+    b.catchUp(a.seen + 1000);
+    const start = performance.now();
+    expect(b.get("k")).toEqual(bytes(2));
+    const waited = performance.now() - start;
+    expect(waited).toBeGreaterThan(50);
+    expect(waited).toBeLessThan(5000);
+    b.close();
+    a.close();
+  });
+
+  it("is not one of the keys any floe prefix lists", () => {
+    const s = new LmdbStorage({ path: join(tempDir(), "s.lmdb") });
+    s.writeTransaction((tx) => tx.put("V:lib/x/0", bytes(1)));
+    for (const prefix of ["L:", "R:", "V:", "I:", "S:", "N:", "T:"]) {
+      expect(s.keys(prefix).every((k) => k.startsWith(prefix))).toBe(true);
+    }
+    expect(s.keys("V:")).toEqual(["V:lib/x/0"]);
+    s.close();
+  });
+});
