@@ -241,7 +241,8 @@ export class LmdbStorage implements Storage {
    * older than one this handle committed or saw is taken again; the process that rolled the counter back
    * repairs it within milliseconds (every floe open checks), and reopening repairs it if this is the
    * process's only handle. If neither has helped after a few tries the read goes ahead, one commit
-   * behind, as LMDB's own readers would. Commits made without floe write no stamp and change nothing here.
+   * behind, as LMDB's own readers would, and later reads wait only for a commit newer than that state.
+   * Commits made without floe write no stamp and change nothing here.
    */
   private newestSnapshot(): void {
     for (let attempt = 0; ; attempt++) {
@@ -250,7 +251,8 @@ export class LmdbStorage implements Storage {
       const bytes = this.wrap(() => db.getBinaryFast(COMMIT_STAMP));
       const stamp = bytes === undefined ? 0 : readStamp(bytes);
       if (stamp >= this.seenStamp || attempt >= STALE_READ_TRIES) {
-        this.seenStamp = Math.max(this.seenStamp, stamp);
+        // Having waited once, take the state as it is: later reads wait only for a newer commit.
+        this.seenStamp = stamp;
         return;
       }
       if (attempt === 2 && this.readOnly === null) this.repairStaleBase();
