@@ -249,7 +249,7 @@ export class LmdbStorage implements Storage {
       const db = this.live();
       db.resetReadTxn();
       const bytes = this.wrap(() => db.getBinaryFast(COMMIT_STAMP));
-      const stamp = bytes === undefined ? 0 : readStamp(bytes);
+      const stamp = bytes === undefined ? 0 : readStamp(view(bytes) as Uint8Array);
       if (stamp >= this.seenStamp || attempt >= STALE_READ_TRIES) {
         // Having waited once, take the state as it is: later reads wait only for a newer commit.
         this.seenStamp = stamp;
@@ -279,7 +279,7 @@ export class LmdbStorage implements Storage {
  */
 const COMMIT_STAMP = "~commit";
 
-/** Snapshots found behind the newest commit that a read looks past before reading anyway: about 0.2 s. */
+/** Snapshots older than a handle's newest stamp that a read takes again before reading anyway: ~0.2 s. */
 const STALE_READ_TRIES = 12;
 
 function stampBytes(txnId: number): Uint8Array {
@@ -288,7 +288,9 @@ function stampBytes(txnId: number): Uint8Array {
   return bytes;
 }
 
+/** The stamp in `bytes`; 0 (older than any commit) for a value that is not one. */
 function readStamp(bytes: Uint8Array): number {
+  if (bytes.length < 8) return 0;
   return new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true);
 }
 
