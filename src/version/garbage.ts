@@ -1,7 +1,7 @@
 import { unpackRecord } from "../codec/msgpack.ts";
 import type { WriteTransaction } from "../storage/storage.ts";
 import { keys } from "./keys.ts";
-import type { IndexRecord, SnapshotRecord, VersionRecord } from "./records.ts";
+import { type IndexRecord, type SnapshotRecord, unpackVersion } from "./records.ts";
 
 /**
  * Removes, inside `tx`, the index records in `candidates` and the segments they list, keeping everything a
@@ -30,7 +30,7 @@ function liveIndexes(tx: WriteTransaction, lib: string, symbol: string): Set<str
   const live = new Set<string>();
   for (const key of tx.keys(keys.versionPrefix(lib, symbol))) {
     const bytes = tx.get(key);
-    if (bytes) live.add(unpackRecord<VersionRecord>(bytes, "version record").index);
+    if (bytes) live.add(unpackVersion(bytes, "version record").index);
   }
   for (const key of tx.keys(keys.snapshotPrefix(lib))) {
     const bytes = tx.get(key);

@@ -1,4 +1,6 @@
+import { unpackRecord } from "../codec/msgpack.ts";
 import type { DType } from "../dtypes.ts";
+import { CorruptSegmentError } from "../errors.ts";
 import type { FrameData } from "./frame-data.ts";
 import { isSorted } from "./schema-checks.ts";
 
@@ -50,6 +52,26 @@ export interface VersionRecord {
   index: string;
   /** User metadata, msgpack-encoded, if any. */
   meta?: Uint8Array;
+}
+
+/**
+ * Decodes a version record. An unframed value (the older format, without a checksum) is checked field by
+ * field, so damage that turns a framed record into a plausible unframed one is a `CorruptSegmentError`
+ * rather than a record without an index.
+ */
+export function unpackVersion(bytes: Uint8Array, what = "version record"): VersionRecord {
+  const r = unpackRecord<Partial<VersionRecord> | null>(bytes, what);
+  if (
+    typeof r !== "object" ||
+    r === null ||
+    typeof r.v !== "number" ||
+    typeof r.ts !== "number" ||
+    typeof r.index !== "string" ||
+    (r.meta !== undefined && !(r.meta instanceof Uint8Array))
+  ) {
+    throw new CorruptSegmentError(`Cannot decode ${what}: its fields are not those of a version record`);
+  }
+  return r as VersionRecord;
 }
 
 /** What `R:<lib>/<symbol>` holds. */

@@ -3,7 +3,7 @@ import { SnapshotExistsError, SnapshotNotFoundError, VersionNotFoundError } from
 import type { Storage } from "../storage/storage.ts";
 import { collectGarbage } from "./garbage.ts";
 import { keys, lastPart, versionOfKey } from "./keys.ts";
-import type { SnapshotRecord, VersionRecord } from "./records.ts";
+import { type SnapshotRecord, unpackVersion } from "./records.ts";
 
 /** Reads `N:<lib>/<name>`; `SnapshotNotFoundError` when absent. */
 export function readSnapshot(
@@ -59,7 +59,7 @@ export function takeSnapshot(
             "Call listVersions() to see what can be pinned; no snapshot was taken.",
         );
       }
-      pinned.push({ symbol, record: unpackRecord<VersionRecord>(bytes, "version record") });
+      pinned.push({ symbol, record: unpackVersion(bytes, "version record") });
     };
     if (options.versions) {
       for (const [symbol, v] of options.versions) pin(symbol, keys.version(lib, symbol, v), v);

@@ -5,7 +5,7 @@ import type { WriteTransaction } from "../storage/storage.ts";
 import { concatFrames } from "./frame-concat.ts";
 import type { FrameData } from "./frame-data.ts";
 import { keys, newId } from "./keys.ts";
-import type { IndexRecord, StagedRecord, VersionRecord } from "./records.ts";
+import { type IndexRecord, type StagedRecord, unpackVersion, type VersionRecord } from "./records.ts";
 import { appendIndex, lastTimestamp, schemaOf } from "./schema-checks.ts";
 import type { VersionStore } from "./version-store.ts";
 import { conformFrame, unionColumns } from "./widen.ts";
@@ -167,7 +167,7 @@ function commitStep(
       const [latestKey] = tx.keys(keys.versionPrefix(lib, symbol), { reverse: true, limit: 1 });
       const latestBytes = latestKey === undefined ? undefined : tx.get(latestKey);
       if (latestBytes) {
-        const latest = unpackRecord<VersionRecord>(latestBytes, "version record");
+        const latest = unpackVersion(latestBytes, "version record");
         const prior = unpackRecord<IndexRecord>(tx.get(latest.index) ?? new Uint8Array(0), "index record");
         index = appendIndex(symbol, prior, added, store.config.dynamicSchema);
       }

@@ -3,7 +3,7 @@ import { decodeSegmentColumn, parseSegment } from "../codec/segment.ts";
 import type { Kernels } from "../codec/wasm.ts";
 import { DTYPES, type NumericArray, type StringArray } from "../dtypes.ts";
 import { idTime, keys } from "./keys.ts";
-import type { IndexRecord, SnapshotRecord, StagedRecord, VersionRecord } from "./records.ts";
+import { type IndexRecord, type SnapshotRecord, type StagedRecord, unpackVersion } from "./records.ts";
 import type { VersionStore } from "./version-store.ts";
 
 /** What `verify` found. */
@@ -43,7 +43,9 @@ export function verifyLibrary(store: VersionStore, k: Kernels, options: { data: 
   };
   for (const key of storage.keys(`V:${lib}/`)) {
     try {
-      useIndex(read<VersionRecord>(store, key, "version record").index, key);
+      const bytes = store.storage.getView(key);
+      if (!bytes) throw new Error(`version record ${key} is missing`);
+      useIndex(unpackVersion(bytes).index, key);
       report.records++;
     } catch (err) {
       problem(key, err);
@@ -117,7 +119,7 @@ export function removeOrphans(
     };
     for (const key of tx.keys(`V:${store.lib}/`)) {
       const bytes = tx.get(key);
-      if (bytes) addIndex(unpackRecord<VersionRecord>(bytes, "version record").index);
+      if (bytes) addIndex(unpackVersion(bytes, "version record").index);
     }
     for (const key of tx.keys(keys.snapshotPrefix(store.lib))) {
       const bytes = tx.get(key);

@@ -31,6 +31,7 @@ import {
   type LibraryConfig,
   type SegmentRef,
   type SymbolRef,
+  unpackVersion,
   type VersionRecord,
 } from "./records.ts";
 import { appendIndex, checkAppendable, checkReplaceable, frameShape } from "./schema-checks.ts";
@@ -293,7 +294,7 @@ export class VersionStore {
             // With everything deleted meanwhile, the appended rows become the whole symbol.
             combined = added;
             if (latestBytes) {
-              const latest = unpackRecord<VersionRecord>(latestBytes, "version record");
+              const latest = unpackVersion(latestBytes, "version record");
               const prior = this.indexes.get(
                 latest.index,
                 tx.get(latest.index) ?? new Uint8Array(0),
@@ -649,7 +650,7 @@ export class VersionStore {
       const [key] = tx.keys(keys.versionPrefix(this.lib, symbol), { reverse: true, limit: 1 });
       const bytes = key === undefined ? undefined : tx.get(key);
       if (!bytes) throw this.symbolNotFound(symbol);
-      const prior = unpackRecord<VersionRecord>(bytes, "version record");
+      const prior = unpackVersion(bytes, "version record");
       return this.addVersion(tx, symbol, prior.index, { meta, prune });
     });
   }
@@ -674,7 +675,7 @@ export class VersionStore {
 
   private versionAt(key: string): VersionRecord | undefined {
     const bytes = this.storage.getView(key);
-    return bytes ? unpackRecord<VersionRecord>(bytes, `version record ${key}`) : undefined;
+    return bytes ? unpackVersion(bytes, `version record ${key}`) : undefined;
   }
 
   /**
@@ -1043,7 +1044,7 @@ export class VersionStore {
     const doomed: string[] = [];
     for (const key of versionKeys) {
       const bytes = tx.get(key);
-      if (bytes) doomed.push(unpackRecord<VersionRecord>(bytes, "version record").index);
+      if (bytes) doomed.push(unpackVersion(bytes, "version record").index);
       tx.remove(key);
     }
     collectGarbage(tx, this.lib, symbol, doomed);

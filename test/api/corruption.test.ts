@@ -78,6 +78,24 @@ describe("corruption", () => {
     await ac.close();
   });
 
+  it("a version record damaged into a plausible unframed record is CorruptSegmentError", async () => {
+    const { path, ac, lib } = await storeWithTwoVersions();
+    const raw = rawStore(path);
+    // What the fuzz test made of a version record once (one byte set to a msgpack map header, so it
+    // decodes unchecked): a map of 2, a garbage key and the metadata, no index.
+    const damaged = Buffer.from(
+      "82b9239c4884a17601a27473cf000001a23b2ffd99a5696e646578d927493a6c69622f726f77732f3031613233623266" +
+        "6664393800373262646366663134653634393161a46d657461c40881a3746167a27631",
+      "hex",
+    );
+    raw.putSync("V:lib/sym/0000000001", damaged);
+    const err = await rejectsWith(lib.read("sym"), "CorruptSegmentError");
+    expect(err.message).toMatch(/not those of a version record/);
+    expect((await lib.verify()).problems.map((p) => p.key)).toContain("V:lib/sym/0000000001");
+    raw.close();
+    await ac.close();
+  });
+
   it("a segment gone missing is reported, not read as zeros", async () => {
     const { path, ac, lib } = await storeWithTwoVersions();
     const raw = rawStore(path);
