@@ -1,7 +1,7 @@
 import { unpackRecord } from "../codec/msgpack.ts";
 import type { WriteTransaction } from "../storage/storage.ts";
 import { keys } from "./keys.ts";
-import { type IndexRecord, type SnapshotRecord, unpackVersion } from "./records.ts";
+import { type IndexRecord, unpackSnapshot, unpackVersion } from "./records.ts";
 
 /**
  * Removes, inside `tx`, the index records in `candidates` and the segments they list, keeping everything a
@@ -34,7 +34,7 @@ function liveIndexes(tx: WriteTransaction, lib: string, symbol: string): Set<str
   }
   for (const key of tx.keys(keys.snapshotPrefix(lib))) {
     const bytes = tx.get(key);
-    const snap = bytes ? unpackRecord<SnapshotRecord>(bytes, "snapshot") : undefined;
+    const snap = bytes ? unpackSnapshot(bytes, "snapshot") : undefined;
     const held = snap?.pinned.find((p) => p.symbol === symbol);
     if (held) live.add(held.record.index);
   }

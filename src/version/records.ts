@@ -60,18 +60,48 @@ export interface VersionRecord {
  * rather than a record without an index.
  */
 export function unpackVersion(bytes: Uint8Array, what = "version record"): VersionRecord {
-  const r = unpackRecord<Partial<VersionRecord> | null>(bytes, what);
-  if (
-    typeof r !== "object" ||
-    r === null ||
-    typeof r.v !== "number" ||
-    typeof r.ts !== "number" ||
-    typeof r.index !== "string" ||
-    (r.meta !== undefined && !(r.meta instanceof Uint8Array))
-  ) {
-    throw new CorruptSegmentError(`Cannot decode ${what}: its fields are not those of a version record`);
+  const r = unpackRecord<unknown>(bytes, what);
+  if (!isVersionRecord(r)) throw notA(what, "a version record");
+  return r;
+}
+
+/** Decodes a snapshot record, checked field by field as `unpackVersion` checks a version record. */
+export function unpackSnapshot(bytes: Uint8Array, what = "snapshot"): SnapshotRecord {
+  const r = unpackRecord<Partial<SnapshotRecord> | null>(bytes, what);
+  const ok =
+    typeof r === "object" &&
+    r !== null &&
+    typeof r.ts === "number" &&
+    (r.meta === undefined || r.meta instanceof Uint8Array) &&
+    Array.isArray(r.pinned) &&
+    r.pinned.every((p) => typeof p?.symbol === "string" && isVersionRecord(p.record));
+  if (!ok) throw notA(what, "a snapshot");
+  return r as SnapshotRecord;
+}
+
+/** Decodes a symbol reference, checked as `unpackVersion` checks a version record. */
+export function unpackRef(bytes: Uint8Array, what = "symbol reference"): SymbolRef {
+  const r = unpackRecord<Partial<SymbolRef> | null>(bytes, what);
+  if (typeof r !== "object" || r === null || !Number.isSafeInteger(r.next) || (r.next as number) < 0) {
+    throw notA(what, "a symbol reference");
   }
-  return r as VersionRecord;
+  return r as SymbolRef;
+}
+
+function isVersionRecord(r: unknown): r is VersionRecord {
+  const v = r as Partial<VersionRecord> | null;
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    typeof v.v === "number" &&
+    typeof v.ts === "number" &&
+    typeof v.index === "string" &&
+    (v.meta === undefined || v.meta instanceof Uint8Array)
+  );
+}
+
+function notA(what: string, kind: string): CorruptSegmentError {
+  return new CorruptSegmentError(`Cannot decode ${what}: its fields are not those of ${kind}`);
 }
 
 /** What `R:<lib>/<symbol>` holds. */

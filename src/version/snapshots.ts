@@ -1,9 +1,9 @@
-import { packRecord, unpackRecord } from "../codec/msgpack.ts";
+import { packRecord } from "../codec/msgpack.ts";
 import { SnapshotExistsError, SnapshotNotFoundError, VersionNotFoundError } from "../errors.ts";
 import type { Storage } from "../storage/storage.ts";
 import { collectGarbage } from "./garbage.ts";
 import { keys, lastPart, versionOfKey } from "./keys.ts";
-import { type SnapshotRecord, unpackVersion } from "./records.ts";
+import { type SnapshotRecord, unpackSnapshot, unpackVersion } from "./records.ts";
 
 /** Reads `N:<lib>/<name>`; `SnapshotNotFoundError` when absent. */
 export function readSnapshot(
@@ -17,7 +17,7 @@ export function readSnapshot(
       `Snapshot '${name}' does not exist in library '${lib}'. Call listSnapshots() to see the snapshots.`,
     );
   }
-  return unpackRecord<SnapshotRecord>(bytes, `snapshot '${name}'`);
+  return unpackSnapshot(bytes, `snapshot '${name}'`);
 }
 
 /** Every snapshot of `lib` by name, in name order. */
@@ -26,7 +26,7 @@ export function listSnapshots(storage: Storage, lib: string): Map<string, Snapsh
     const out = new Map<string, SnapshotRecord>();
     for (const key of storage.keys(keys.snapshotPrefix(lib))) {
       const bytes = storage.getView(key);
-      if (bytes) out.set(lastPart(key), unpackRecord<SnapshotRecord>(bytes, `snapshot ${key}`));
+      if (bytes) out.set(lastPart(key), unpackSnapshot(bytes, `snapshot ${key}`));
     }
     return out;
   });

@@ -3,7 +3,7 @@ import { decodeSegmentColumn, parseSegment } from "../codec/segment.ts";
 import type { Kernels } from "../codec/wasm.ts";
 import { DTYPES, type NumericArray, type StringArray } from "../dtypes.ts";
 import { idTime, keys } from "./keys.ts";
-import { type IndexRecord, type SnapshotRecord, type StagedRecord, unpackVersion } from "./records.ts";
+import { type IndexRecord, type StagedRecord, unpackSnapshot, unpackVersion } from "./records.ts";
 import type { VersionStore } from "./version-store.ts";
 
 /** What `verify` found. */
@@ -43,9 +43,7 @@ export function verifyLibrary(store: VersionStore, k: Kernels, options: { data: 
   };
   for (const key of storage.keys(`V:${lib}/`)) {
     try {
-      const bytes = store.storage.getView(key);
-      if (!bytes) throw new Error(`version record ${key} is missing`);
-      useIndex(unpackVersion(bytes).index, key);
+      useIndex(unpackVersion(present(store, key, "version record")).index, key);
       report.records++;
     } catch (err) {
       problem(key, err);
@@ -53,8 +51,9 @@ export function verifyLibrary(store: VersionStore, k: Kernels, options: { data: 
   }
   for (const key of storage.keys(keys.snapshotPrefix(lib))) {
     try {
-      for (const { record } of read<SnapshotRecord>(store, key, "snapshot").pinned)
+      for (const { record } of unpackSnapshot(present(store, key, "snapshot"), "snapshot").pinned) {
         useIndex(record.index, key);
+      }
       report.records++;
     } catch (err) {
       problem(key, err);
@@ -123,8 +122,7 @@ export function removeOrphans(
     }
     for (const key of tx.keys(keys.snapshotPrefix(store.lib))) {
       const bytes = tx.get(key);
-      if (bytes)
-        for (const p of unpackRecord<SnapshotRecord>(bytes, "snapshot").pinned) addIndex(p.record.index);
+      if (bytes) for (const p of unpackSnapshot(bytes, "snapshot").pinned) addIndex(p.record.index);
     }
     for (const key of tx.keys(`T:${store.lib}/`)) {
       const bytes = tx.get(key);
@@ -139,9 +137,14 @@ export function removeOrphans(
 }
 
 function read<T>(store: VersionStore, key: string, what: string): T {
+  return unpackRecord<T>(present(store, key, what), what);
+}
+
+/** The stored bytes of `key`; an error naming `what` when it is missing. */
+function present(store: VersionStore, key: string, what: string): Uint8Array {
   const bytes = store.storage.getView(key);
   if (!bytes) throw new Error(`${what} ${key} is missing`);
-  return unpackRecord<T>(bytes, what);
+  return bytes;
 }
 
 /** Fetches a segment, checks its header and row count and, with `data`, decodes every column. */

@@ -31,6 +31,7 @@ import {
   type LibraryConfig,
   type SegmentRef,
   type SymbolRef,
+  unpackRef,
   unpackVersion,
   type VersionRecord,
 } from "./records.ts";
@@ -537,7 +538,7 @@ export class VersionStore {
   ): VersionRecord {
     const refKey = keys.ref(this.lib, symbol);
     const refBytes = tx.get(refKey);
-    const ref: SymbolRef = refBytes ? unpackRecord<SymbolRef>(refBytes, "symbol reference") : { next: 0 };
+    const ref: SymbolRef = refBytes ? unpackRef(refBytes, "symbol reference") : { next: 0 };
     // The reference keeps numbers of deleted versions from coming back; the newest stored version is
     // checked too, so a reference that is behind (lost, or restored from an older copy) can never make a
     // write replace a version or land before the latest one.

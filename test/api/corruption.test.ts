@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { encode } from "@msgpack/msgpack";
 import { open } from "lmdb";
 import { describe, expect, it } from "vitest";
 import { Arctic, DataFrame } from "../../runtimes/node.ts";
@@ -92,6 +93,27 @@ describe("corruption", () => {
     const err = await rejectsWith(lib.read("sym"), "CorruptSegmentError");
     expect(err.message).toMatch(/not those of a version record/);
     expect((await lib.verify()).problems.map((p) => p.key)).toContain("V:lib/sym/0000000001");
+    raw.close();
+    await ac.close();
+  });
+
+  it("damaged snapshot and reference records that decode unchecked are CorruptSegmentError", async () => {
+    const { path, ac, lib } = await storeWithTwoVersions();
+    await lib.snapshot("snap");
+    const raw = rawStore(path);
+    const snapshot = new Uint8Array(raw.getBinary("N:lib/snap")!);
+    // Unframed (the older format, no checksum) but not a snapshot: a pinned entry without its record.
+    raw.putSync("N:lib/snap", encode({ ts: 1, pinned: [{ symbol: "sym" }] }));
+    const err = await rejectsWith(lib.read("sym", { asOf: "snap" }), "CorruptSegmentError");
+    expect(err.message).toMatch(/not those of a snapshot/);
+    expect((await lib.verify()).problems.map((p) => p.key)).toContain("N:lib/snap");
+    raw.putSync("N:lib/snap", snapshot);
+    expect((await lib.read("sym", { asOf: "snap" })).version).toBe(1);
+    // A reference without its next version number: the write is refused rather than numbered NaN.
+    raw.putSync("R:lib/sym", encode({ nxt: 2 }));
+    const bad = await rejectsWith(lib.write("sym", new DataFrame({ x: [1] })), "CorruptSegmentError");
+    expect(bad.message).toMatch(/not those of a symbol reference/);
+    expect((await lib.listVersions("sym")).map((v) => v.version)).toEqual([1, 0]);
     raw.close();
     await ac.close();
   });
