@@ -82,19 +82,22 @@ export function createSegmentWorker(
   transfer: <T>(value: T, buffers: ArrayBuffer[]) => T,
 ): SegmentWorker {
   const handles = new Map<string, Storage>();
+  // The thread that started this worker keeps the store open, so this open is `sameProcess`.
+  const handleFor = (lmdb: LmdbOptions) => {
+    let storage = handles.get(lmdb.path);
+    if (!storage) {
+      storage = open({ ...lmdb, sameProcess: true });
+      handles.set(lmdb.path, storage);
+    }
+    return storage;
+  };
   // One store per library and config, so its encode buffer is reused from job to job.
   const stores = new Map<string, VersionStore>();
   const storeFor = (spec: { lmdb: LmdbOptions } | null, lib: string, config: LibraryConfig) => {
     const id = JSON.stringify([spec?.lmdb.path ?? null, lib, config]);
     let store = stores.get(id);
     if (!store) {
-      let storage: Storage;
-      if (spec) {
-        storage = handles.get(spec.lmdb.path) ?? open({ ...spec.lmdb, sameProcess: true });
-        handles.set(spec.lmdb.path, storage);
-      } else {
-        storage = new MemoryStorage();
-      }
+      const storage = spec ? handleFor(spec.lmdb) : new MemoryStorage();
       store = new VersionStore(storage, lib, config, { encodeFirst: true });
       stores.set(id, store);
     }
@@ -142,7 +145,7 @@ export function createSegmentWorker(
     },
     async prepare(spec) {
       await loadKernels();
-      if (spec && !handles.has(spec.lmdb.path)) handles.set(spec.lmdb.path, open(spec.lmdb));
+      if (spec) handleFor(spec.lmdb);
     },
   };
 }
