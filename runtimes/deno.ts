@@ -8,6 +8,7 @@ import { Worker as ThreadWorker } from "node:worker_threads";
 import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
 import { registerRuntime } from "../src/api/runtime.ts";
 import type { WorkerHandle } from "../src/parallel/pool.ts";
+import { viewSafeEndpoint } from "./deno-views.ts";
 import { openCheckedLmdb } from "./lmdb-checks.ts";
 
 /** True when this module runs from source (a checkout, or JSR) rather than from dist/ (npm). */
@@ -23,7 +24,8 @@ function threadWorker(): WorkerHandle {
     new URL(FROM_SOURCE ? "./node-worker.ts" : "./node-worker.js", import.meta.url),
   );
   return {
-    endpoint: nodeEndpoint(worker),
+    // Typed arrays go as bare buffers: these workers clone typed arrays slowly (deno-views.ts).
+    endpoint: viewSafeEndpoint(nodeEndpoint(worker)),
     terminate: () => worker.terminate(),
     ref: () => worker.ref(),
     unref: () => worker.unref(),
@@ -46,9 +48,6 @@ registerRuntime({
   cores: availableParallelism(),
   openLmdb: openCheckedLmdb,
   createWorker: threads ? threadWorker : webWorker,
-  // Deno's worker_threads copy transferred buffers slowly (a 20 MB array there and back: ~400 ms, against
-  // ~75 ms through a Web Worker), so pooled reads, which move every result array, ran at 5-50 MB/s.
-  poolReads: !threads,
 });
 
 export * from "../src/api/index.ts";

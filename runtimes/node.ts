@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
 import { registerRuntime } from "../src/api/runtime.ts";
+import { viewSafeEndpoint } from "./deno-views.ts";
 import { openCheckedLmdb } from "./lmdb-checks.ts";
 
 /** The built worker script: beside this file in dist/, or in dist/ when this file runs from source. */
@@ -22,15 +23,13 @@ registerRuntime({
   createWorker: () => {
     const worker = new Worker(workerScript());
     return {
-      endpoint: nodeEndpoint(worker),
+      // Deno loading this entry runs its worker_threads, which need typed arrays sent as buffers.
+      endpoint: "Deno" in globalThis ? viewSafeEndpoint(nodeEndpoint(worker)) : nodeEndpoint(worker),
       terminate: () => worker.terminate(),
       ref: () => worker.ref(),
       unref: () => worker.unref(),
     };
   },
-  // This entry loaded by Deno (an explicit import of dist/node.js): its worker_threads copy moved
-  // buffers slowly, as runtimes/deno.ts says, so reads stay on the calling thread there too.
-  poolReads: !("Deno" in globalThis),
 });
 
 export * from "../src/api/index.ts";

@@ -69,7 +69,6 @@ export class Arctic {
           parsed.scheme === "lmdb"
             ? { lmdb: { path: parsed.path, mapSize: parsed.mapSize, sync: parsed.sync } }
             : null,
-        reads: rt.poolReads !== false,
       };
     }
   }

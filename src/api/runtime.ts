@@ -15,13 +15,6 @@ export interface Runtime {
   cores?: number;
   /** Starts one pool worker running floe's segment worker. */
   createWorker?: WorkerFactory;
-  /**
-   * False when moving large arrays to a pool worker and back costs more than decoding them on the
-   * calling thread (Deno's `node:worker_threads` copy transferred buffers at ~50 MB/s; its Web Workers
-   * and every other runtime move them for free): reads then stay on the calling thread, writes still
-   * use the pool. Default true.
-   */
-  poolReads?: boolean;
 }
 
 let current: Runtime = { name: "portable" };

@@ -24,8 +24,6 @@ export interface ParallelContext {
   pool: WorkerPool<SegmentWorker>;
   buffers: BufferRecycler;
   store: StoreSpec;
-  /** Whether large reads go to the pool (the runtime's `poolReads`). */
-  reads: boolean;
 }
 
 /** Below this many raw bytes a read or write stays on the calling thread: messaging would cost more. */
@@ -49,13 +47,10 @@ const STRING_BYTES = 16;
  * soon, and a cold worker takes longer to start than such a read would wait for it. `when` says who works:
  * "pool" (the workers: start them all); "caller" (the calling thread is about to do the work itself: one
  * worker fewer starts, leaving it a core, as starting both during a 200 MB write on two cores slowed it
- * by 15 %); "after" (the caller's own work just ended: the rest start). Where reads do not use the pool
- * (`ctx.reads` false), nothing the caller does next would wait for a worker, so "caller" and "after"
- * start none: the next pooled write starts them.
+ * by 15 %); "after" (the caller's own work just ended: the rest start).
  */
 export function warmPool(ctx: ParallelContext, bytes: number, when: "pool" | "caller" | "after"): void {
   if (bytes < PARALLEL_MIN_BYTES) return;
-  if (when !== "pool" && !ctx.reads) return;
   ctx.pool.warm(
     (w) => w.prepare(ctx.store),
     when === "caller" ? Math.max(1, ctx.pool.size - 1) : ctx.pool.size,
@@ -203,7 +198,6 @@ export async function readInParallel(
   request: ReadRequest,
   meter?: ProgressMeter,
 ): Promise<{ record: VersionRecord; frame: FrameData; rowStart: number } | undefined> {
-  if (!ctx.reads) return undefined;
   const spec = ctx.store;
   const { record, index, rowRange } = store.storage.readTransaction(() => {
     const record = store.resolve(symbol, which);

@@ -210,29 +210,6 @@ describe("worker pool", () => {
   });
 });
 
-describe("a runtime whose worker transfers are slow (Deno's worker_threads)", () => {
-  it("keeps large reads on the calling thread and still pools writes", async () => {
-    const saved = runtime();
-    registerRuntime({ ...saved, poolReads: false });
-    try {
-      const ac = new Arctic(`lmdb://${join(tempDir(), "s.lmdb")}`, { workers: 2 });
-      const lib = await ac.createLibrary("lib", { rowsPerSegment: 100_000 });
-      const df = bigFrame();
-      const writes: number[] = [];
-      await lib.write("s", df, { onProgress: (p) => writes.push(p.segmentsDone) });
-      const reads: number[] = [];
-      const back = (await lib.read("s", { onProgress: (p) => reads.push(p.segmentsDone) })).data!;
-      expect(back.equals(df)).toBe(true);
-      // Once per segment (6 of them): the calling thread read it; the pool would report once per job.
-      expect(reads).toEqual([1, 2, 3, 4, 5, 6]);
-      expect(writes.length).toBeLessThan(6);
-      await ac.close();
-    } finally {
-      registerRuntime(saved);
-    }
-  }, 60_000);
-});
-
 /**
  * Reads `symbol` until the pool does it (progress reported per job, a few times, rather than per segment),
  * as a read under 96 MB runs on the calling thread while the workers load; `calls` gets that read's reports.
@@ -311,26 +288,6 @@ describe("starting the pool around a write the calling thread does itself", () =
       expect(pooledCalls.length).toBeLessThanOrEqual(3);
       expect(pooledCalls[pooledCalls.length - 1]).toBe(10);
       expect(counter.started).toBe(2);
-      await ac.close();
-    } finally {
-      registerRuntime(saved);
-    }
-  }, 60_000);
-
-  it("starts none around it where reads do not use the pool (Deno); the next pooled write starts them", async () => {
-    const saved = runtime();
-    const counter = countingWorkers(saved, { poolReads: false });
-    const started = () => counter.started;
-    try {
-      const ac = new Arctic(`lmdb://${join(tempDir(), "d.lmdb")}`, { workers: 2 });
-      const lib = await ac.createLibrary("lib", { rowsPerSegment: 100_000 });
-      const noise = Float64Array.from({ length: 2_000_000 }, () => Math.random());
-      await lib.write("noise", { noise });
-      expect(started()).toBe(0);
-      const df = bigFrame();
-      await lib.write("bars", df);
-      expect(started()).toBe(2);
-      expect((await lib.read("bars")).data!.equals(df)).toBe(true);
       await ac.close();
     } finally {
       registerRuntime(saved);
