@@ -1,7 +1,6 @@
-import { unpackRecord } from "../codec/msgpack.ts";
 import type { WriteTransaction } from "../storage/storage.ts";
 import { keys } from "./keys.ts";
-import { type IndexRecord, unpackSnapshot, unpackVersion } from "./records.ts";
+import { unpackIndex, unpackSnapshot, unpackVersion } from "./records.ts";
 
 /**
  * Removes, inside `tx`, the index records in `candidates` and the segments they list, keeping everything a
@@ -43,5 +42,5 @@ function liveIndexes(tx: WriteTransaction, lib: string, symbol: string): Set<str
 
 function segmentsOf(tx: WriteTransaction, indexKey: string): string[] {
   const bytes = tx.get(indexKey);
-  return bytes ? unpackRecord<IndexRecord>(bytes, "index record").segments.map((s) => s.key) : [];
+  return bytes ? unpackIndex(bytes).segments.map((s) => s.key) : [];
 }

@@ -1,5 +1,5 @@
 import { unpackRecord } from "../codec/msgpack.ts";
-import type { DType } from "../dtypes.ts";
+import { DTYPES, type DType } from "../dtypes.ts";
 import { CorruptSegmentError } from "../errors.ts";
 import type { FrameData } from "./frame-data.ts";
 import { isSorted } from "./schema-checks.ts";
@@ -86,6 +86,78 @@ export function unpackRef(bytes: Uint8Array, what = "symbol reference"): SymbolR
     throw notA(what, "a symbol reference");
   }
   return r as SymbolRef;
+}
+
+/**
+ * Decodes an index record, checked field by field (its schema, its index and every tile), so that a
+ * damaged unframed record is a `CorruptSegmentError` here rather than a wrong read later.
+ */
+export function unpackIndex(bytes: Uint8Array, what = "index record"): IndexRecord {
+  const r = unpackRecord<unknown>(bytes, what);
+  if (!isIndexRecord(r)) throw notA(what, "an index record");
+  return r;
+}
+
+/** Decodes a staged chunk, checked as `unpackIndex` checks an index record. */
+export function unpackStaged(bytes: Uint8Array, what = "staged chunk"): StagedRecord {
+  const r = unpackRecord<Partial<StagedRecord> | null>(bytes, what);
+  if (typeof r !== "object" || r === null || typeof r.ts !== "number" || !isIndexRecord(r.index)) {
+    throw notA(what, "a staged chunk");
+  }
+  return r as StagedRecord;
+}
+
+/** Decodes a library's configuration, checked field by field. */
+export function unpackLibraryConfig(bytes: Uint8Array, what = "library config"): LibraryConfig {
+  const r = unpackRecord<Partial<LibraryConfig> | null>(bytes, what);
+  const ok =
+    typeof r === "object" &&
+    r !== null &&
+    isCount(r.rowsPerSegment) &&
+    (r.rowsPerSegment as number) > 0 &&
+    isCount(r.columnsPerSegment) &&
+    (r.columnsPerSegment as number) > 0 &&
+    typeof r.dynamicSchema === "boolean" &&
+    typeof r.dedup === "boolean" &&
+    typeof r.created === "number";
+  if (!ok) throw notA(what, "a library config");
+  return r as LibraryConfig;
+}
+
+function isCount(n: unknown): boolean {
+  return Number.isSafeInteger(n) && (n as number) >= 0;
+}
+
+function isIndexRecord(r: unknown): r is IndexRecord {
+  const x = r as Partial<IndexRecord> | null;
+  if (typeof x !== "object" || x === null || typeof x.f !== "number" || !isCount(x.rows)) return false;
+  if (!Array.isArray(x.columns) || !Array.isArray(x.segments)) return false;
+  for (const c of x.columns) {
+    if (typeof c?.name !== "string" || !Object.hasOwn(DTYPES, c.dtype)) return false;
+  }
+  const index = x.index as { kind?: unknown; name?: unknown; sorted?: unknown } | undefined;
+  const indexOk =
+    index?.kind === "row" ||
+    (index?.kind === "timestamp" && typeof index.name === "string" && typeof index.sorted === "boolean");
+  return indexOk && x.segments.every(isSegmentRef);
+}
+
+function isSegmentRef(s: unknown): boolean {
+  const x = s as Partial<SegmentRef> | null;
+  const stamp = (t: unknown) => t === undefined || typeof t === "bigint" || typeof t === "number";
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    typeof x.key === "string" &&
+    isCount(x.rowStart) &&
+    isCount(x.rows) &&
+    isCount(x.colStart) &&
+    isCount(x.cols) &&
+    isCount(x.bytes) &&
+    (x.names === undefined || (Array.isArray(x.names) && x.names.every((n) => typeof n === "string"))) &&
+    stamp(x.first) &&
+    stamp(x.last)
+  );
 }
 
 function isVersionRecord(r: unknown): r is VersionRecord {

@@ -1,11 +1,18 @@
-import { packRecord, unpackRecord } from "../codec/msgpack.ts";
+import { packRecord } from "../codec/msgpack.ts";
 import type { Kernels } from "../codec/wasm.ts";
 import { InvalidArgumentError, SchemaMismatchError, UnsortedIndexError } from "../errors.ts";
 import type { WriteTransaction } from "../storage/storage.ts";
 import { concatFrames } from "./frame-concat.ts";
 import type { FrameData } from "./frame-data.ts";
 import { keys, newId } from "./keys.ts";
-import { type IndexRecord, type StagedRecord, unpackVersion, type VersionRecord } from "./records.ts";
+import {
+  type IndexRecord,
+  type StagedRecord,
+  unpackIndex,
+  unpackStaged,
+  unpackVersion,
+  type VersionRecord,
+} from "./records.ts";
 import { appendIndex, lastTimestamp, schemaOf } from "./schema-checks.ts";
 import type { VersionStore } from "./version-store.ts";
 import { conformFrame, unionColumns } from "./widen.ts";
@@ -63,7 +70,7 @@ export function finalizeStaged(
     .readTransaction(() =>
       store.storage.keys(keys.stagedPrefix(lib, symbol)).map((key) => {
         const bytes = store.storage.getView(key);
-        return { key, record: unpackRecord<StagedRecord>(bytes ?? new Uint8Array(0), `staged chunk ${key}`) };
+        return { key, record: unpackStaged(bytes ?? new Uint8Array(0), `staged chunk ${key}`) };
       }),
     )
     .sort((a, b) => a.record.ts - b.record.ts || (a.key < b.key ? -1 : 1)); // staging order, as near as clocks tell
@@ -168,7 +175,7 @@ function commitStep(
       const latestBytes = latestKey === undefined ? undefined : tx.get(latestKey);
       if (latestBytes) {
         const latest = unpackVersion(latestBytes, "version record");
-        const prior = unpackRecord<IndexRecord>(tx.get(latest.index) ?? new Uint8Array(0), "index record");
+        const prior = unpackIndex(tx.get(latest.index) ?? new Uint8Array(0));
         index = appendIndex(symbol, prior, added, store.config.dynamicSchema);
       }
     }
@@ -199,7 +206,7 @@ export function deleteStaged(store: VersionStore, symbol: string): number {
 /** Removes a staged record and those of its segments not in `keep`. */
 function removeChunk(tx: WriteTransaction, key: string, keep?: Set<string>): void {
   const bytes = tx.get(key);
-  const segments = bytes ? unpackRecord<StagedRecord>(bytes, "staged chunk").index.segments : [];
+  const segments = bytes ? unpackStaged(bytes).index.segments : [];
   for (const seg of segments) if (!keep?.has(seg.key)) tx.remove(seg.key);
   tx.remove(key);
 }

@@ -1,9 +1,8 @@
-import { unpackRecord } from "../codec/msgpack.ts";
 import { decodeSegmentColumn, parseSegment } from "../codec/segment.ts";
 import type { Kernels } from "../codec/wasm.ts";
 import { DTYPES, type NumericArray, type StringArray } from "../dtypes.ts";
 import { idTime, keys } from "./keys.ts";
-import { type IndexRecord, type StagedRecord, unpackSnapshot, unpackVersion } from "./records.ts";
+import { type IndexRecord, unpackIndex, unpackSnapshot, unpackStaged, unpackVersion } from "./records.ts";
 import type { VersionStore } from "./version-store.ts";
 
 /** What `verify` found. */
@@ -73,7 +72,10 @@ export function verifyLibrary(store: VersionStore, k: Kernels, options: { data: 
   };
   for (const [indexKey, from] of indexes) {
     try {
-      checkIndex(read<IndexRecord>(store, indexKey, `index record (of ${from})`), indexKey);
+      checkIndex(
+        unpackIndex(present(store, indexKey, `index record (of ${from})`), `index record (of ${from})`),
+        indexKey,
+      );
       report.records++;
     } catch (err) {
       problem(indexKey, err);
@@ -81,7 +83,7 @@ export function verifyLibrary(store: VersionStore, k: Kernels, options: { data: 
   }
   for (const key of storage.keys(`T:${lib}/`)) {
     try {
-      checkIndex(read<StagedRecord>(store, key, "staged chunk").index, key);
+      checkIndex(unpackStaged(present(store, key, "staged chunk")).index, key);
       report.records++;
     } catch (err) {
       problem(key, err);
@@ -113,8 +115,7 @@ export function removeOrphans(
       if (referenced.has(indexKey)) return;
       referenced.add(indexKey);
       const bytes = tx.get(indexKey);
-      if (bytes)
-        for (const s of unpackRecord<IndexRecord>(bytes, "index record").segments) referenced.add(s.key);
+      if (bytes) for (const s of unpackIndex(bytes).segments) referenced.add(s.key);
     };
     for (const key of tx.keys(`V:${store.lib}/`)) {
       const bytes = tx.get(key);
@@ -126,18 +127,12 @@ export function removeOrphans(
     }
     for (const key of tx.keys(`T:${store.lib}/`)) {
       const bytes = tx.get(key);
-      if (bytes)
-        for (const s of unpackRecord<StagedRecord>(bytes, "staged chunk").index.segments)
-          referenced.add(s.key);
+      if (bytes) for (const s of unpackStaged(bytes).index.segments) referenced.add(s.key);
     }
     const removed = old.filter((key) => !referenced.has(key) && tx.get(key) !== undefined);
     for (const key of removed) tx.remove(key);
     return removed;
   });
-}
-
-function read<T>(store: VersionStore, key: string, what: string): T {
-  return unpackRecord<T>(present(store, key, what), what);
 }
 
 /** The stored bytes of `key`; an error naming `what` when it is missing. */

@@ -1,4 +1,4 @@
-import { packRecord, unpackRecord } from "../codec/msgpack.ts";
+import { packRecord } from "../codec/msgpack.ts";
 import {
   decodeSegmentColumn,
   encodeSegment,
@@ -31,6 +31,7 @@ import {
   type LibraryConfig,
   type SegmentRef,
   type SymbolRef,
+  unpackIndex,
   unpackRef,
   unpackVersion,
   type VersionRecord,
@@ -1075,7 +1076,7 @@ interface SmallWrite {
 
 /** An index record as stored, frozen because the cache shares it between callers. */
 function parseIndex(bytes: Uint8Array): IndexRecord {
-  return frozen(unpackRecord<IndexRecord>(bytes, "index record"));
+  return frozen(unpackIndex(bytes));
 }
 
 /** `value` and every object and array inside it, frozen (typed arrays cannot be, and are left as they are). */

@@ -118,6 +118,50 @@ describe("corruption", () => {
     await ac.close();
   });
 
+  it("damaged index, staged-chunk and library records that decode unchecked are CorruptSegmentError", async () => {
+    const { path, ac, lib, v1 } = await storeWithTwoVersions();
+    await lib.write("later", new DataFrame({ x: [1, 2, 3] }), { staged: true });
+    const raw = rawStore(path);
+    // Unframed (the older format, no checksum) but not an index: a tile whose key is a number.
+    const indexes = [...raw.getKeys({ start: "I:lib/sym/", end: "I:lib/sym/\u{10ffff}" })] as string[];
+    const saved = indexes.map((key) => new Uint8Array(raw.getBinary(key)!));
+    const notAnIndex = {
+      f: 1,
+      rows: 3000,
+      columns: [{ name: "x", dtype: "float64" }],
+      index: { kind: "row" },
+    };
+    for (const key of indexes)
+      raw.putSync(key, encode({ ...notAnIndex, segments: [{ key: 5, rows: 3000 }] }));
+    const err = await rejectsWith(lib.read("sym"), "CorruptSegmentError");
+    expect(err.message).toMatch(/not those of an index record/);
+    expect((await lib.verify()).problems.map((p) => p.key)).toEqual(expect.arrayContaining(indexes));
+    indexes.forEach((key, i) => raw.putSync(key, saved[i]));
+    expect((await lib.read("sym")).data!.equals(v1)).toBe(true);
+
+    // A staged chunk whose index has no tiles list: finalizing it is refused, the chunk stays.
+    const [chunk] = [...raw.getKeys({ start: "T:lib/later/", end: "T:lib/later/\u{10ffff}" })] as string[];
+    raw.putSync(chunk, encode({ ts: 1, index: { ...notAnIndex, segments: "none" } }));
+    const staged = await rejectsWith(
+      lib.finalizeStagedData("later", { mode: "write" }),
+      "CorruptSegmentError",
+    );
+    expect(staged.message).toMatch(/not those of a staged chunk/);
+    expect(await lib.hasSymbol("later")).toBe(false);
+
+    // A library config with a string where a number belongs: opening the library is refused.
+    const config = new Uint8Array(raw.getBinary("L:lib")!);
+    raw.putSync("L:lib", encode({ rowsPerSegment: "1000", columnsPerSegment: 127, dynamicSchema: false }));
+    const other = new Arctic(`lmdb://${path}`);
+    const lost = await rejectsWith(other.getLibrary("lib"), "CorruptSegmentError");
+    expect(lost.message).toMatch(/library config of 'lib'.*not those of a library config/);
+    raw.putSync("L:lib", config);
+    expect((await (await other.getLibrary("lib")).read("sym")).version).toBe(1);
+    await other.close();
+    raw.close();
+    await ac.close();
+  });
+
   it("a segment gone missing is reported, not read as zeros", async () => {
     const { path, ac, lib } = await storeWithTwoVersions();
     const raw = rawStore(path);
