@@ -30,6 +30,8 @@ registerRuntime({
       unref: () => worker.unref(),
     };
   },
+  // Deno loading this entry: as runtimes/deno.ts says.
+  warmDuringWrites: !("Deno" in globalThis),
 });
 
 export * from "../src/api/index.ts";

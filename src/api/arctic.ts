@@ -1,4 +1,4 @@
-import { packRecord, unpackRecord } from "../codec/msgpack.ts";
+import { packRecord } from "../codec/msgpack.ts";
 import { LibraryExistsError, LibraryNotFoundError, StorageError } from "../errors.ts";
 import { BufferRecycler } from "../parallel/buffers.ts";
 import { WorkerPool } from "../parallel/pool.ts";
@@ -6,7 +6,7 @@ import { MemoryStorage } from "../storage/memory-storage.ts";
 import type { Storage } from "../storage/storage.ts";
 import { keys } from "../version/keys.ts";
 import type { ParallelContext } from "../version/parallel.ts";
-import type { LibraryConfig } from "../version/records.ts";
+import { type LibraryConfig, unpackLibraryConfig } from "../version/records.ts";
 import type { SegmentWorker } from "../version/segment-worker.ts";
 import { VersionStore } from "../version/version-store.ts";
 import { Library } from "./library.ts";
@@ -69,6 +69,7 @@ export class Arctic {
           parsed.scheme === "lmdb"
             ? { lmdb: { path: parsed.path, mapSize: parsed.mapSize, sync: parsed.sync } }
             : null,
+        warmDuringWrites: rt.warmDuringWrites !== false,
       };
     }
   }
@@ -108,7 +109,7 @@ export class Arctic {
     const storage = this.live();
     const existing = storage.get(keys.library(name));
     if (existing) {
-      const config = unpackRecord<LibraryConfig>(existing, `library config of '${name}'`);
+      const config = unpackLibraryConfig(existing, `library config of '${name}'`);
       return new Library(name, new VersionStore(storage, name, config), this.parallel);
     }
     if (!opts.createIfMissing) {

@@ -15,6 +15,12 @@ export interface Runtime {
   cores?: number;
   /** Starts one pool worker running floe's segment worker. */
   createWorker?: WorkerFactory;
+  /**
+   * False where starting a pool worker beside the calling thread's own large write slows that write
+   * (Deno: its heavier worker start took 10-25 % off 200-400 MB writes on two cores); the pool then
+   * starts once the write is done. Default true.
+   */
+  warmDuringWrites?: boolean;
 }
 
 let current: Runtime = { name: "portable" };

@@ -24,6 +24,8 @@ export interface ParallelContext {
   pool: WorkerPool<SegmentWorker>;
   buffers: BufferRecycler;
   store: StoreSpec;
+  /** Whether workers may start while the calling thread works itself (the runtime's `warmDuringWrites`). */
+  warmDuringWrites: boolean;
 }
 
 /** Below this many raw bytes a read or write stays on the calling thread: messaging would cost more. */
@@ -47,10 +49,12 @@ const STRING_BYTES = 16;
  * soon, and a cold worker takes longer to start than such a read would wait for it. `when` says who works:
  * "pool" (the workers: start them all); "caller" (the calling thread is about to do the work itself: one
  * worker fewer starts, leaving it a core, as starting both during a 200 MB write on two cores slowed it
- * by 15 %); "after" (the caller's own work just ended: the rest start).
+ * by 15 %; none where the runtime says its workers' start slows such work, as in Deno); "after" (the
+ * caller's own work just ended: the rest start).
  */
 export function warmPool(ctx: ParallelContext, bytes: number, when: "pool" | "caller" | "after"): void {
   if (bytes < PARALLEL_MIN_BYTES) return;
+  if (when === "caller" && !ctx.warmDuringWrites) return;
   ctx.pool.warm(
     (w) => w.prepare(ctx.store),
     when === "caller" ? Math.max(1, ctx.pool.size - 1) : ctx.pool.size,
