@@ -293,4 +293,26 @@ describe("starting the pool around a write the calling thread does itself", () =
       registerRuntime(saved);
     }
   }, 60_000);
+
+  it("starts none beside the caller's write where the runtime says so (Deno), and both once it is done", async () => {
+    const saved = runtime();
+    const counter = countingWorkers(saved, { warmDuringWrites: false });
+    const started = () => counter.started;
+    try {
+      const ac = new Arctic(`lmdb://${join(tempDir(), "d.lmdb")}`, { workers: 2 });
+      const lib = await ac.createLibrary("lib", { rowsPerSegment: 100_000 });
+      const columns: Record<string, Float64Array> = {};
+      for (const c of ["a", "b"]) columns[c] = Float64Array.from({ length: 1_000_000 }, () => Math.random());
+      const df = new DataFrame(columns);
+      const startedDuring: number[] = [];
+      await lib.write("s", df, { onProgress: () => startedDuring.push(started()) });
+      expect(startedDuring.length).toBeGreaterThan(0);
+      expect(startedDuring.every((n) => n === 0)).toBe(true);
+      expect(started()).toBe(2);
+      expect((await lib.read("s")).data!.equals(df)).toBe(true);
+      await ac.close();
+    } finally {
+      registerRuntime(saved);
+    }
+  }, 60_000);
 });
