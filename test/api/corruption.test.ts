@@ -136,7 +136,7 @@ describe("corruption", () => {
     const err = await rejectsWith(lib.read("sym"), "CorruptSegmentError");
     expect(err.message).toMatch(/not those of an index record/);
     expect((await lib.verify()).problems.map((p) => p.key)).toEqual(expect.arrayContaining(indexes));
-    indexes.forEach((key, i) => raw.putSync(key, saved[i]));
+    for (const [i, key] of indexes.entries()) raw.putSync(key, saved[i]);
     expect((await lib.read("sym")).data!.equals(v1)).toBe(true);
 
     // A staged chunk whose index has no tiles list: finalizing it is refused, the chunk stays.
