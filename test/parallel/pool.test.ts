@@ -237,28 +237,45 @@ function countingWorkers(saved: Runtime, changes: Partial<Runtime>): { started: 
   return counter;
 }
 
+/**
+ * Writes 16 MB of random floats (they do not compress, so the calling thread writes them) with a pool of
+ * 2 under `changes`, and returns how many workers had started at each progress report and once done.
+ */
+async function workersAroundCallerWrite(
+  changes: Partial<Runtime>,
+): Promise<{ during: number[]; after: number }> {
+  const saved = runtime();
+  const counter = countingWorkers(saved, changes);
+  try {
+    const ac = new Arctic(`lmdb://${join(tempDir(), "w.lmdb")}`, { workers: 2 });
+    const lib = await ac.createLibrary("lib", { rowsPerSegment: 100_000 });
+    const columns: Record<string, Float64Array> = {};
+    for (const c of ["a", "b"]) columns[c] = Float64Array.from({ length: 1_000_000 }, () => Math.random());
+    const df = new DataFrame(columns);
+    const during: number[] = [];
+    await lib.write("s", df, { onProgress: () => during.push(counter.started) });
+    const after = counter.started;
+    expect((await lib.read("s")).data!.equals(df)).toBe(true);
+    await ac.close();
+    return { during, after };
+  } finally {
+    registerRuntime(saved);
+  }
+}
+
 describe("starting the pool around a write the calling thread does itself", () => {
   it("leaves the caller a core while it writes, and starts the rest once the write is done", async () => {
-    const saved = runtime();
-    const counter = countingWorkers(saved, {});
-    const started = () => counter.started;
-    try {
-      const ac = new Arctic(`lmdb://${join(tempDir(), "w.lmdb")}`, { workers: 2 });
-      const lib = await ac.createLibrary("lib", { rowsPerSegment: 100_000 });
-      // Random floats do not compress, so the calling thread writes them (about 16 MB, 2 segments).
-      const columns: Record<string, Float64Array> = {};
-      for (const c of ["a", "b"]) columns[c] = Float64Array.from({ length: 1_000_000 }, () => Math.random());
-      const df = new DataFrame(columns);
-      const startedDuring: number[] = [];
-      await lib.write("s", df, { onProgress: () => startedDuring.push(started()) });
-      expect(startedDuring.length).toBeGreaterThan(0);
-      expect(startedDuring.every((n) => n === 1)).toBe(true);
-      expect(started()).toBe(2);
-      expect((await lib.read("s")).data!.equals(df)).toBe(true);
-      await ac.close();
-    } finally {
-      registerRuntime(saved);
-    }
+    const { during, after } = await workersAroundCallerWrite({});
+    expect(during.length).toBeGreaterThan(0);
+    expect(during.every((n) => n === 1)).toBe(true);
+    expect(after).toBe(2);
+  }, 60_000);
+
+  it("starts none beside the caller's write where the runtime says so (Deno), and both once it is done", async () => {
+    const { during, after } = await workersAroundCallerWrite({ warmDuringWrites: false });
+    expect(during.length).toBeGreaterThan(0);
+    expect(during.every((n) => n === 0)).toBe(true);
+    expect(after).toBe(2);
   }, 60_000);
 
   it("a read does not wait for workers still loading: the calling thread reads, the pool starts", async () => {
@@ -288,28 +305,6 @@ describe("starting the pool around a write the calling thread does itself", () =
       expect(pooledCalls.length).toBeLessThanOrEqual(3);
       expect(pooledCalls[pooledCalls.length - 1]).toBe(10);
       expect(counter.started).toBe(2);
-      await ac.close();
-    } finally {
-      registerRuntime(saved);
-    }
-  }, 60_000);
-
-  it("starts none beside the caller's write where the runtime says so (Deno), and both once it is done", async () => {
-    const saved = runtime();
-    const counter = countingWorkers(saved, { warmDuringWrites: false });
-    const started = () => counter.started;
-    try {
-      const ac = new Arctic(`lmdb://${join(tempDir(), "d.lmdb")}`, { workers: 2 });
-      const lib = await ac.createLibrary("lib", { rowsPerSegment: 100_000 });
-      const columns: Record<string, Float64Array> = {};
-      for (const c of ["a", "b"]) columns[c] = Float64Array.from({ length: 1_000_000 }, () => Math.random());
-      const df = new DataFrame(columns);
-      const startedDuring: number[] = [];
-      await lib.write("s", df, { onProgress: () => startedDuring.push(started()) });
-      expect(startedDuring.length).toBeGreaterThan(0);
-      expect(startedDuring.every((n) => n === 0)).toBe(true);
-      expect(started()).toBe(2);
-      expect((await lib.read("s")).data!.equals(df)).toBe(true);
       await ac.close();
     } finally {
       registerRuntime(saved);
