@@ -29,11 +29,11 @@ function liveIndexes(tx: WriteTransaction, lib: string, symbol: string): Set<str
   const live = new Set<string>();
   for (const key of tx.keys(keys.versionPrefix(lib, symbol))) {
     const bytes = tx.get(key);
-    if (bytes) live.add(unpackVersion(bytes, "version record").index);
+    if (bytes) live.add(unpackVersion(bytes).index);
   }
   for (const key of tx.keys(keys.snapshotPrefix(lib))) {
     const bytes = tx.get(key);
-    const snap = bytes ? unpackSnapshot(bytes, "snapshot") : undefined;
+    const snap = bytes ? unpackSnapshot(bytes) : undefined;
     const held = snap?.pinned.find((p) => p.symbol === symbol);
     if (held) live.add(held.record.index);
   }

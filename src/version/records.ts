@@ -57,71 +57,79 @@ export interface VersionRecord {
 /**
  * Decodes a version record. An unframed value (the older format, without a checksum) is checked field by
  * field, so damage that turns a framed record into a plausible unframed one is a `CorruptSegmentError`
- * rather than a record without an index.
+ * rather than a record without an index. The other `unpack…` functions check their records the same way.
  */
 export function unpackVersion(bytes: Uint8Array, what = "version record"): VersionRecord {
-  const r = unpackRecord<unknown>(bytes, what);
-  if (!isVersionRecord(r)) throw notA(what, "a version record");
-  return r;
+  return unpackChecked(bytes, what, "a version record", isVersionRecord);
 }
 
-/** Decodes a snapshot record, checked field by field as `unpackVersion` checks a version record. */
+/** Decodes a snapshot record. */
 export function unpackSnapshot(bytes: Uint8Array, what = "snapshot"): SnapshotRecord {
-  const r = unpackRecord<Partial<SnapshotRecord> | null>(bytes, what);
-  const ok =
-    typeof r === "object" &&
-    r !== null &&
-    typeof r.ts === "number" &&
-    (r.meta === undefined || r.meta instanceof Uint8Array) &&
-    Array.isArray(r.pinned) &&
-    r.pinned.every((p) => typeof p?.symbol === "string" && isVersionRecord(p.record));
-  if (!ok) throw notA(what, "a snapshot");
-  return r as SnapshotRecord;
+  return unpackChecked(bytes, what, "a snapshot", isSnapshot);
 }
 
-/** Decodes a symbol reference, checked as `unpackVersion` checks a version record. */
+/** Decodes a symbol reference. */
 export function unpackRef(bytes: Uint8Array, what = "symbol reference"): SymbolRef {
-  const r = unpackRecord<Partial<SymbolRef> | null>(bytes, what);
-  if (typeof r !== "object" || r === null || !Number.isSafeInteger(r.next) || (r.next as number) < 0) {
-    throw notA(what, "a symbol reference");
-  }
-  return r as SymbolRef;
+  return unpackChecked(bytes, what, "a symbol reference", isRef);
 }
 
-/**
- * Decodes an index record, checked field by field (its schema, its index and every tile), so that a
- * damaged unframed record is a `CorruptSegmentError` here rather than a wrong read later.
- */
+/** Decodes an index record: its schema, its index and every tile are checked. */
 export function unpackIndex(bytes: Uint8Array, what = "index record"): IndexRecord {
+  return unpackChecked(bytes, what, "an index record", isIndexRecord);
+}
+
+/** Decodes a staged chunk. */
+export function unpackStaged(bytes: Uint8Array, what = "staged chunk"): StagedRecord {
+  return unpackChecked(bytes, what, "a staged chunk", isStaged);
+}
+
+/** Decodes a library's configuration. */
+export function unpackLibraryConfig(bytes: Uint8Array, what = "library config"): LibraryConfig {
+  return unpackChecked(bytes, what, "a library config", isLibraryConfig);
+}
+
+/** Decodes a record and checks it with `is`; a record that fails is a `CorruptSegmentError` naming `what`. */
+function unpackChecked<T>(bytes: Uint8Array, what: string, kind: string, is: (r: unknown) => r is T): T {
   const r = unpackRecord<unknown>(bytes, what);
-  if (!isIndexRecord(r)) throw notA(what, "an index record");
+  if (!is(r)) throw new CorruptSegmentError(`Cannot decode ${what}: its fields are not those of ${kind}`);
   return r;
 }
 
-/** Decodes a staged chunk, checked as `unpackIndex` checks an index record. */
-export function unpackStaged(bytes: Uint8Array, what = "staged chunk"): StagedRecord {
-  const r = unpackRecord<Partial<StagedRecord> | null>(bytes, what);
-  if (typeof r !== "object" || r === null || typeof r.ts !== "number" || !isIndexRecord(r.index)) {
-    throw notA(what, "a staged chunk");
-  }
-  return r as StagedRecord;
+function isSnapshot(r: unknown): r is SnapshotRecord {
+  const x = r as Partial<SnapshotRecord> | null;
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    typeof x.ts === "number" &&
+    (x.meta === undefined || x.meta instanceof Uint8Array) &&
+    Array.isArray(x.pinned) &&
+    x.pinned.every((p) => typeof p?.symbol === "string" && isVersionRecord(p.record))
+  );
 }
 
-/** Decodes a library's configuration, checked field by field. */
-export function unpackLibraryConfig(bytes: Uint8Array, what = "library config"): LibraryConfig {
-  const r = unpackRecord<Partial<LibraryConfig> | null>(bytes, what);
-  const ok =
-    typeof r === "object" &&
-    r !== null &&
-    isCount(r.rowsPerSegment) &&
-    (r.rowsPerSegment as number) > 0 &&
-    isCount(r.columnsPerSegment) &&
-    (r.columnsPerSegment as number) > 0 &&
-    typeof r.dynamicSchema === "boolean" &&
-    typeof r.dedup === "boolean" &&
-    typeof r.created === "number";
-  if (!ok) throw notA(what, "a library config");
-  return r as LibraryConfig;
+function isRef(r: unknown): r is SymbolRef {
+  const x = r as Partial<SymbolRef> | null;
+  return typeof x === "object" && x !== null && isCount(x.next);
+}
+
+function isStaged(r: unknown): r is StagedRecord {
+  const x = r as Partial<StagedRecord> | null;
+  return typeof x === "object" && x !== null && typeof x.ts === "number" && isIndexRecord(x.index);
+}
+
+function isLibraryConfig(r: unknown): r is LibraryConfig {
+  const x = r as Partial<LibraryConfig> | null;
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    isCount(x.rowsPerSegment) &&
+    (x.rowsPerSegment as number) > 0 &&
+    isCount(x.columnsPerSegment) &&
+    (x.columnsPerSegment as number) > 0 &&
+    typeof x.dynamicSchema === "boolean" &&
+    typeof x.dedup === "boolean" &&
+    typeof x.created === "number"
+  );
 }
 
 function isCount(n: unknown): boolean {
@@ -170,10 +178,6 @@ function isVersionRecord(r: unknown): r is VersionRecord {
     typeof v.index === "string" &&
     (v.meta === undefined || v.meta instanceof Uint8Array)
   );
-}
-
-function notA(what: string, kind: string): CorruptSegmentError {
-  return new CorruptSegmentError(`Cannot decode ${what}: its fields are not those of ${kind}`);
 }
 
 /** What `R:<lib>/<symbol>` holds. */

@@ -59,7 +59,7 @@ export function takeSnapshot(
             "Call listVersions() to see what can be pinned; no snapshot was taken.",
         );
       }
-      pinned.push({ symbol, record: unpackVersion(bytes, "version record") });
+      pinned.push({ symbol, record: unpackVersion(bytes) });
     };
     if (options.versions) {
       for (const [symbol, v] of options.versions) pin(symbol, keys.version(lib, symbol, v), v);

@@ -174,7 +174,7 @@ function commitStep(
       const [latestKey] = tx.keys(keys.versionPrefix(lib, symbol), { reverse: true, limit: 1 });
       const latestBytes = latestKey === undefined ? undefined : tx.get(latestKey);
       if (latestBytes) {
-        const latest = unpackVersion(latestBytes, "version record");
+        const latest = unpackVersion(latestBytes);
         const prior = unpackIndex(tx.get(latest.index) ?? new Uint8Array(0));
         index = appendIndex(symbol, prior, added, store.config.dynamicSchema);
       }

@@ -50,7 +50,7 @@ export function verifyLibrary(store: VersionStore, k: Kernels, options: { data: 
   }
   for (const key of storage.keys(keys.snapshotPrefix(lib))) {
     try {
-      for (const { record } of unpackSnapshot(present(store, key, "snapshot"), "snapshot").pinned) {
+      for (const { record } of unpackSnapshot(present(store, key, "snapshot")).pinned) {
         useIndex(record.index, key);
       }
       report.records++;
@@ -72,10 +72,8 @@ export function verifyLibrary(store: VersionStore, k: Kernels, options: { data: 
   };
   for (const [indexKey, from] of indexes) {
     try {
-      checkIndex(
-        unpackIndex(present(store, indexKey, `index record (of ${from})`), `index record (of ${from})`),
-        indexKey,
-      );
+      const what = `index record (of ${from})`;
+      checkIndex(unpackIndex(present(store, indexKey, what), what), indexKey);
       report.records++;
     } catch (err) {
       problem(indexKey, err);
@@ -119,11 +117,11 @@ export function removeOrphans(
     };
     for (const key of tx.keys(`V:${store.lib}/`)) {
       const bytes = tx.get(key);
-      if (bytes) addIndex(unpackVersion(bytes, "version record").index);
+      if (bytes) addIndex(unpackVersion(bytes).index);
     }
     for (const key of tx.keys(keys.snapshotPrefix(store.lib))) {
       const bytes = tx.get(key);
-      if (bytes) for (const p of unpackSnapshot(bytes, "snapshot").pinned) addIndex(p.record.index);
+      if (bytes) for (const p of unpackSnapshot(bytes).pinned) addIndex(p.record.index);
     }
     for (const key of tx.keys(`T:${store.lib}/`)) {
       const bytes = tx.get(key);

@@ -296,7 +296,7 @@ export class VersionStore {
             // With everything deleted meanwhile, the appended rows become the whole symbol.
             combined = added;
             if (latestBytes) {
-              const latest = unpackVersion(latestBytes, "version record");
+              const latest = unpackVersion(latestBytes);
               const prior = this.indexes.get(
                 latest.index,
                 tx.get(latest.index) ?? new Uint8Array(0),
@@ -539,7 +539,7 @@ export class VersionStore {
   ): VersionRecord {
     const refKey = keys.ref(this.lib, symbol);
     const refBytes = tx.get(refKey);
-    const ref: SymbolRef = refBytes ? unpackRef(refBytes, "symbol reference") : { next: 0 };
+    const ref: SymbolRef = refBytes ? unpackRef(refBytes) : { next: 0 };
     // The reference keeps numbers of deleted versions from coming back; the newest stored version is
     // checked too, so a reference that is behind (lost, or restored from an older copy) can never make a
     // write replace a version or land before the latest one.
@@ -652,7 +652,7 @@ export class VersionStore {
       const [key] = tx.keys(keys.versionPrefix(this.lib, symbol), { reverse: true, limit: 1 });
       const bytes = key === undefined ? undefined : tx.get(key);
       if (!bytes) throw this.symbolNotFound(symbol);
-      const prior = unpackVersion(bytes, "version record");
+      const prior = unpackVersion(bytes);
       return this.addVersion(tx, symbol, prior.index, { meta, prune });
     });
   }
@@ -1046,7 +1046,7 @@ export class VersionStore {
     const doomed: string[] = [];
     for (const key of versionKeys) {
       const bytes = tx.get(key);
-      if (bytes) doomed.push(unpackVersion(bytes, "version record").index);
+      if (bytes) doomed.push(unpackVersion(bytes).index);
       tx.remove(key);
     }
     collectGarbage(tx, this.lib, symbol, doomed);
