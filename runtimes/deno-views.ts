@@ -5,6 +5,7 @@
  * sends each typed array as its buffer plus where the view lies, and rebuilds the view on arrival.
  */
 import type { Endpoint } from "comlink";
+import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
 
 /** Marks a plain object that stands for a typed array; no message of floe's has this key. */
 const TAG = "\u0000floe-view";
@@ -40,8 +41,7 @@ function isPlain(value: object): boolean {
 /** The name of a typed array's kind (a Node Buffer counts as a Uint8Array), or undefined. */
 function viewKind(value: object): string | undefined {
   if (!ArrayBuffer.isView(value) || value instanceof DataView) return undefined;
-  for (const [name, ctor] of Object.entries(VIEWS)) if (value instanceof ctor) return name;
-  return undefined;
+  return (value as Uint8Array)[Symbol.toStringTag];
 }
 
 /**
@@ -132,4 +132,13 @@ export function viewSafeEndpoint(inner: Endpoint): Endpoint {
     },
     ...(inner.start ? { start: () => inner.start?.() } : {}),
   };
+}
+
+/**
+ * The Comlink endpoint of a `node:worker_threads` worker or port: as it is in Node, view-safe in Deno
+ * (which runs the Node entry and worker too when loaded that way).
+ */
+export function threadEndpoint(port: Parameters<typeof nodeEndpoint>[0]): Endpoint {
+  const endpoint = nodeEndpoint(port);
+  return "Deno" in globalThis ? viewSafeEndpoint(endpoint) : endpoint;
 }

@@ -5,10 +5,9 @@
  */
 import { availableParallelism } from "node:os";
 import { Worker as ThreadWorker } from "node:worker_threads";
-import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
 import { registerRuntime } from "../src/api/runtime.ts";
 import type { WorkerHandle } from "../src/parallel/pool.ts";
-import { viewSafeEndpoint } from "./deno-views.ts";
+import { threadEndpoint } from "./deno-views.ts";
 import { openCheckedLmdb } from "./lmdb-checks.ts";
 
 /** True when this module runs from source (a checkout, or JSR) rather than from dist/ (npm). */
@@ -25,7 +24,7 @@ function threadWorker(): WorkerHandle {
   );
   return {
     // Typed arrays go as bare buffers: these workers clone typed arrays slowly (deno-views.ts).
-    endpoint: viewSafeEndpoint(nodeEndpoint(worker)),
+    endpoint: threadEndpoint(worker),
     terminate: () => worker.terminate(),
     ref: () => worker.ref(),
     unref: () => worker.unref(),

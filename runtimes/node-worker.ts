@@ -4,16 +4,13 @@
  */
 import { parentPort } from "node:worker_threads";
 import { expose, transfer } from "comlink";
-import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
 import { LmdbStorage } from "../src/storage/lmdb-storage.ts";
 import { createSegmentWorker } from "../src/version/segment-worker.ts";
-import { viewSafeEndpoint } from "./deno-views.ts";
+import { threadEndpoint } from "./deno-views.ts";
 
 if (!parentPort)
   throw new Error("dist/node-worker.js is floe's pool worker; it runs inside a worker thread.");
-const endpoint = nodeEndpoint(parentPort);
 expose(
   createSegmentWorker((options) => new LmdbStorage(options), transfer),
-  // Deno runs this file too (runtimes/deno.ts), and its worker_threads need typed arrays sent as buffers.
-  "Deno" in globalThis ? viewSafeEndpoint(endpoint) : endpoint,
+  threadEndpoint(parentPort),
 );

@@ -5,9 +5,8 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
 import { registerRuntime } from "../src/api/runtime.ts";
-import { viewSafeEndpoint } from "./deno-views.ts";
+import { threadEndpoint } from "./deno-views.ts";
 import { openCheckedLmdb } from "./lmdb-checks.ts";
 
 /** The built worker script: beside this file in dist/, or in dist/ when this file runs from source. */
@@ -23,8 +22,7 @@ registerRuntime({
   createWorker: () => {
     const worker = new Worker(workerScript());
     return {
-      // Deno loading this entry runs its worker_threads, which need typed arrays sent as buffers.
-      endpoint: "Deno" in globalThis ? viewSafeEndpoint(nodeEndpoint(worker)) : nodeEndpoint(worker),
+      endpoint: threadEndpoint(worker),
       terminate: () => worker.terminate(),
       ref: () => worker.ref(),
       unref: () => worker.unref(),
