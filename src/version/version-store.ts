@@ -42,8 +42,15 @@ import { listSnapshots, readSnapshot } from "./snapshots.ts";
 import { planTiles, tileColumns } from "./tiling.ts";
 import { conformFrame, convertInto, fillMissing, unionColumns } from "./widen.ts";
 
-/** Segments are committed in transactions of about this many bytes, bounding the memory a write holds. */
-const WRITE_BATCH_BYTES = 128 * 1024 * 1024;
+/**
+ * A big write commits its segments in transactions that end once they hold this many bytes, so a segment
+ * of 4 MB or more is committed alone. LMDB copies each value into pages it mallocs and frees at commit;
+ * glibc keeps freed memory for reuse only up to about twice the largest block it has freed (64 MB at
+ * most), so one 8 MB segment per transaction gets the previous one's warm pages back, where 128 MB
+ * transactions got fresh pages every time, whose first touch (~12 µs a page on the CI VM) held writes to
+ * ~200 MB/s (BENCHMARKS.md). Bun's allocator gains the same way.
+ */
+const WRITE_BATCH_BYTES = 4 << 20;
 
 /**
  * A write of up to this many bytes (raw, and again encoded) is encoded whole before one transaction that
@@ -469,7 +476,7 @@ export class VersionStore {
         continue;
       }
       // Encoded inside the transaction so each segment is stored (copied) before the next reuses the
-      // scratch buffer; a transaction takes about WRITE_BATCH_BYTES so a huge write does not hold one forever.
+      // scratch buffer; a transaction ends at WRITE_BATCH_BYTES (see there).
       this.storage.writeTransaction((tx) => {
         let batchBytes = 0;
         while (next < tiles.length && batchBytes < WRITE_BATCH_BYTES) {

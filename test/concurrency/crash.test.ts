@@ -7,7 +7,7 @@ import { makeColumns, ROWS_1MB } from "./frames.mjs";
 import { runAll, script, startProcess } from "./spawn.ts";
 import { expectFrame } from "./verify.ts";
 
-/** Rows of a ~300 MB frame (76 bytes a row): 40 segments of 100,000 rows, committed in ~128 MB batches. */
+/** Rows of a ~300 MB frame (76 bytes a row): 40 segments of 100,000 rows (7.6 MB), each committed alone. */
 const BIG_ROWS = 3_950_000;
 
 /** Keys under `prefix`, counted on the latest commit (the raw lmdb handle, not floe's API). */

@@ -120,12 +120,18 @@ describe("small writes commit in one transaction", () => {
     expect(await count(() => lib.write("t", bars(0, 50), { staged: true }))).toBe(1);
     expect(await count(() => lib.write("t", bars(50, 50), { staged: true }))).toBe(1);
     expect(await count(() => lib.sortAndFinalizeStagedData("t"))).toBe(1);
-    // 8 MB of random floats: more than a small write, stored in one batch, whose transaction commits.
-    const big = new Float64Array(1_000_000).map(() => Math.random());
+    // 4.8 MB of random floats: more than a small write, 6 segments of 800 kB (100,000 rows), stored in
+    // one batch (a batch ends once it holds 4 MiB), whose transaction commits.
+    const big = new Float64Array(600_000).map(() => Math.random());
     expect(await count(() => lib.write("big", { x: big }))).toBe(1);
-    // 136 MB: more than one 128 MB batch, so two transactions, the second committing the version.
+    // 136 MB: 170 such segments in batches of 6, so 29 transactions, the last committing the version.
     const huge = new Float64Array(17_000_000).map(() => Math.random());
-    expect(await count(() => lib.write("huge", { x: huge }))).toBe(2);
+    expect(await count(() => lib.write("huge", { x: huge }))).toBe(29);
+    // 8 MB segments (10 columns of 100,000 rows) are each committed alone: 5 segments, 5 transactions.
+    const wide = Object.fromEntries(
+      Array.from({ length: 10 }, (_, c) => [`c${c}`, new Float64Array(500_000).map(() => Math.random())]),
+    );
+    expect(await count(() => lib.write("wide", wide))).toBe(5);
     const back = (await lib.read("huge")).data!.column("x") as Float64Array;
     expect(Buffer.from(back.buffer, back.byteOffset, back.byteLength).equals(Buffer.from(huge.buffer))).toBe(
       true,
@@ -140,6 +146,7 @@ describe("small writes commit in one transaction", () => {
     expect((await lib.read("b")).data!.equals(bars(0, 200))).toBe(true);
     expect((await lib.read("t")).data!.equals(bars(0, 100))).toBe(true);
     expect((await lib.read("big")).data!.column("x")).toEqual(big);
+    expect((await lib.read("wide")).data!.column("c9")).toEqual(wide.c9);
     await expectClean(lib);
     await ac.close();
   });
