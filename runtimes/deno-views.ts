@@ -38,10 +38,14 @@ function isPlain(value: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-/** The name of a typed array's kind (a Node Buffer counts as a Uint8Array), or undefined. */
+/**
+ * The name of a typed array's kind (a Node Buffer counts as a Uint8Array), or undefined, also for a kind
+ * `unpackViews` cannot rebuild (a Float16Array, say), which then travels as it is.
+ */
 function viewKind(value: object): string | undefined {
   if (!ArrayBuffer.isView(value) || value instanceof DataView) return undefined;
-  return (value as Uint8Array)[Symbol.toStringTag];
+  const kind = (value as Uint8Array)[Symbol.toStringTag];
+  return Object.hasOwn(VIEWS, kind) ? kind : undefined;
 }
 
 /**
