@@ -38,8 +38,20 @@ export interface NumericCodec {
   accepts(dtype: DType): boolean;
   /** Encodes the column's bytes, or returns null when the codec cannot represent them. */
   encode(k: Kernels, raw: Uint8Array, dtype: DType): Packed | null;
-  /** Decodes into `out` (exactly the column's raw bytes), verifying `checksum` against `stored`. */
-  decodeInto(k: Kernels, stored: Uint8Array, checksum: number, dtype: DType, out: Uint8Array): void;
+  /**
+   * Decodes into `out` the column's raw bytes (`rawBytes` of them) from byte `skip` on, as many as `out`
+   * holds, verifying `checksum` against `stored`. A read of part of a segment decodes only that part
+   * where the codec can, and copies only that part out of Wasm memory.
+   */
+  decodeInto(
+    k: Kernels,
+    stored: Uint8Array,
+    checksum: number,
+    dtype: DType,
+    out: Uint8Array,
+    skip: number,
+    rawBytes: number,
+  ): void;
 }
 
 /** A codec of string columns. */
@@ -65,7 +77,8 @@ const raw: NumericCodec = {
   accepts: numeric,
   // The stored bytes are the values' own memory: no copy here (the segment writer copies them once).
   encode: (k, bytes) => ({ bytes, checksum: k.checksum(bytes) }),
-  decodeInto: (k, stored, checksum, _dtype, out) => k.copyRawInto(stored, out, checksum),
+  decodeInto: (k, stored, checksum, _dtype, out, skip, rawBytes) =>
+    k.copyRawInto(stored, out, checksum, skip, rawBytes),
 };
 
 const lz4: NumericCodec = {
@@ -74,7 +87,8 @@ const lz4: NumericCodec = {
   name: "lz4",
   accepts: numeric,
   encode: (k, bytes) => k.compressBlocks(bytes, 1),
-  decodeInto: (k, stored, checksum, _dtype, out) => k.decompressBlocksInto(stored, 1, out, checksum),
+  decodeInto: (k, stored, checksum, _dtype, out, skip, rawBytes) =>
+    k.decompressBlocksInto(stored, 1, out, checksum, skip, rawBytes),
 };
 
 const shuffleLz4: NumericCodec = {
@@ -83,8 +97,8 @@ const shuffleLz4: NumericCodec = {
   name: "shuffle-lz4",
   accepts: numeric,
   encode: (k, bytes, dtype) => k.compressBlocks(bytes, DTYPES[dtype].width),
-  decodeInto: (k, stored, checksum, dtype, out) =>
-    k.decompressBlocksInto(stored, DTYPES[dtype].width, out, checksum),
+  decodeInto: (k, stored, checksum, dtype, out, skip, rawBytes) =>
+    k.decompressBlocksInto(stored, DTYPES[dtype].width, out, checksum, skip, rawBytes),
 };
 
 const intPack: NumericCodec = {
@@ -93,8 +107,8 @@ const intPack: NumericCodec = {
   name: "int-pack",
   accepts: (dtype) => DTYPES[dtype].integer || dtype === "bool",
   encode: (k, bytes, dtype) => k.packInts(bytes, DTYPES[dtype].width, SIGNED.has(dtype)),
-  decodeInto: (k, stored, checksum, dtype, out) =>
-    k.unpackIntsInto(stored, DTYPES[dtype].width, out, checksum),
+  decodeInto: (k, stored, checksum, dtype, out, skip, rawBytes) =>
+    k.unpackIntsInto(stored, DTYPES[dtype].width, out, checksum, skip, rawBytes),
 };
 
 const decimal: NumericCodec = {
@@ -103,7 +117,8 @@ const decimal: NumericCodec = {
   name: "decimal",
   accepts: (dtype) => dtype === "float64",
   encode: (k, bytes) => k.packDecimals(bytes),
-  decodeInto: (k, stored, checksum, _dtype, out) => k.unpackDecimalsInto(stored, out, checksum),
+  decodeInto: (k, stored, checksum, _dtype, out, skip, rawBytes) =>
+    k.unpackDecimalsInto(stored, out, checksum, skip, rawBytes),
 };
 
 // ---- strings -----------------------------------------------------------------------------------------

@@ -124,10 +124,11 @@ function numericCodecFor(enc: EncodedColumn, dtype: DType): NumericCodec {
 }
 
 /**
- * Verifies the checksum and decodes numeric data straight into out[rowOffset .. rowOffset + rowCount).
- * `enc.bytes` may be a view into storage memory valid only during this call: nothing keeps it. A bad
- * checksum, impossible sizes or malformed data throw `CorruptSegmentError` (message only; the caller adds
- * symbol, version and segment). On such an error the target rows may hold partial data.
+ * Verifies the checksum and decodes rows [from, to) (default: all `rowCount`) of numeric data straight
+ * into out[rowOffset ..]. `enc.bytes` may be a view into storage memory valid only during this call:
+ * nothing keeps it. A bad checksum, impossible sizes or malformed data throw `CorruptSegmentError`
+ * (message only; the caller adds symbol, version and segment). On such an error the target rows may hold
+ * partial data.
  */
 export function decodeColumnInto(
   k: Kernels,
@@ -136,6 +137,8 @@ export function decodeColumnInto(
   rowCount: number,
   out: NumericArray,
   rowOffset: number,
+  from = 0,
+  to = rowCount,
 ): void {
   checkHost();
   const info = DTYPES[dtype];
@@ -150,16 +153,21 @@ export function decodeColumnInto(
   if (
     out.BYTES_PER_ELEMENT !== width ||
     !Number.isSafeInteger(rowOffset) ||
+    !Number.isSafeInteger(from) ||
+    !Number.isSafeInteger(to) ||
     rowOffset < 0 ||
-    rowOffset + rowCount > out.length
+    from < 0 ||
+    to < from ||
+    to > rowCount ||
+    rowOffset + (to - from) > out.length
   ) {
     throw new InvalidArgumentError(
-      `cannot decode ${rowCount} ${dtype} rows at ${rowOffset} into an array of ${out.length} ` +
-        `${out.BYTES_PER_ELEMENT}-byte elements`,
+      `cannot decode rows ${from}..${to} of ${rowCount} ${dtype} rows at ${rowOffset} into an array of ` +
+        `${out.length} ${out.BYTES_PER_ELEMENT}-byte elements`,
     );
   }
-  const target = new Uint8Array(out.buffer, out.byteOffset + rowOffset * width, rowCount * width);
-  codec.decodeInto(k, enc.bytes, enc.checksum, dtype, target);
+  const target = new Uint8Array(out.buffer, out.byteOffset + rowOffset * width, (to - from) * width);
+  codec.decodeInto(k, enc.bytes, enc.checksum, dtype, target, from * width, rowCount * width);
 }
 
 /**

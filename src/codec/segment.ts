@@ -174,12 +174,9 @@ function checkColumn(c: HeaderColumn, rows: number, left: number): void {
   }
 }
 
-/** Scratch memory for decoding part of a segment's column (one per thread: each has its own module state). */
-let partScratch = new ArrayBuffer(0);
-
 /**
- * Decodes segment rows [from, to) of one column into `out` starting at `outOffset`. Whole-segment
- * numeric reads decode straight into `out`; partial ones go through scratch memory of the segment's size.
+ * Decodes segment rows [from, to) of one column into `out` starting at `outOffset`. Numeric columns are
+ * decoded in Wasm memory and only those rows copied out (LZ4 chunks outside them are not decompressed).
  */
 export function decodeSegmentColumn(
   k: Kernels,
@@ -202,21 +199,7 @@ export function decodeSegmentColumn(
     for (let i = from; i < to; i++) target[outOffset + i - from] = strings[i];
     return;
   }
-  const target = out as NumericArray;
-  if (from === 0 && to === segment.rows) {
-    decodeColumnInto(k, col.block, col.dtype, segment.rows, target, outOffset);
-    return;
-  }
-  // A part of a segment decodes whole into scratch memory kept between calls: a fresh array per call
-  // would be page-faulted in anew each time, which costs a small date-range read more than its decoding.
-  const bytes = segment.rows * info.width;
-  if (partScratch.byteLength < bytes)
-    partScratch = new ArrayBuffer(Math.max(bytes, partScratch.byteLength * 2));
-  // biome-ignore lint/suspicious/noExplicitAny: every typed-array constructor takes a buffer and a length
-  const temp = new (info.array as any)(partScratch, 0, segment.rows) as NumericArray;
-  decodeColumnInto(k, col.block, col.dtype, segment.rows, temp, 0);
-  // biome-ignore lint/suspicious/noExplicitAny: both arrays share one element type, which TS cannot see
-  (target as any).set((temp as any).subarray(from, to), outOffset);
+  decodeColumnInto(k, col.block, col.dtype, segment.rows, out as NumericArray, outOffset, from, to);
 }
 
 /** True when `bytes` views a SharedArrayBuffer. */

@@ -124,18 +124,24 @@ export class Kernels {
     return this.#streamHash(bytes, null);
   }
 
-  /** Checksums `src` through Wasm memory a window at a time, copying each window on into `out` if given. */
-  #streamHash(src: Uint8Array, out: Uint8Array | null): number {
+  /**
+   * Checksums `src` through Wasm memory a window at a time, copying bytes [skip, skip + out.byteLength)
+   * of it on into `out` if given.
+   */
+  #streamHash(src: Uint8Array, out: Uint8Array | null, skip = 0): number {
     const x = this.#x;
     const n = src.byteLength;
     const [p] = this.#alloc(Math.min(WINDOW, n));
     const mem = this.#mem();
+    const end = out ? skip + out.byteLength : 0;
     x.hashInit();
     for (let off = 0; off < n; off += WINDOW) {
       const len = Math.min(WINDOW, n - off);
       mem.set(src.subarray(off, off + len), p);
       x.hashUpdate(p, len);
-      out?.set(mem.subarray(p, p + len), off);
+      const lo = Math.max(off, skip);
+      const hi = Math.min(off + len, end);
+      if (out && lo < hi) out.set(mem.subarray(p + lo - off, p + hi - off), lo - skip);
     }
     return x.hashFinal() >>> 0;
   }
@@ -282,13 +288,24 @@ export class Kernels {
   }
 
   /**
-   * Decodes a block container into `out` (whose length is the raw size), unshuffling with `width`.
-   * Verifies the checksum of `stored` against `expected` (unless null) after decoding; malformed or
-   * mismatching input throws `CorruptSegmentError` (and may have left partial data in `out`).
+   * Decodes a block container of `rawBytes` raw bytes (default: `out`'s length), unshuffling with
+   * `width`, into `out`: the raw bytes from `skip` on, as many as `out` holds. Chunks wholly outside that
+   * window are checksummed, not decompressed. Verifies the checksum of `stored` against `expected`
+   * (unless null) after decoding; malformed or mismatching input throws `CorruptSegmentError` (and may
+   * have left partial data in `out`).
    */
-  decompressBlocksInto(stored: Uint8Array, width: number, out: Uint8Array, expected: number | null): void {
+  decompressBlocksInto(
+    stored: Uint8Array,
+    width: number,
+    out: Uint8Array,
+    expected: number | null,
+    skip = 0,
+    rawBytes = skip + out.byteLength,
+  ): void {
     const x = this.#x;
-    const n = out.byteLength;
+    const n = rawBytes;
+    checkWindow(skip, out.byteLength, n, width);
+    const end = skip + out.byteLength;
     const total = stored.byteLength;
     const shuffled = width > 1;
     const maxBody = x.lz4Bound(CHUNK);
@@ -310,6 +327,9 @@ export class Kernels {
       mem.set(stored.subarray(pos, pos + 4 + body), pin);
       x.hashUpdate(pin, body + 4);
       pos += 4 + body;
+      const lo = Math.max(off, skip);
+      const hi = Math.min(off + len, end);
+      if (lo >= hi) continue;
       let data = pin + 4;
       if (!isStored) {
         const r = x.lz4Decompress(pin + 4, body, ptmp, len);
@@ -320,20 +340,28 @@ export class Kernels {
         x.unshuffle(data, len / width, width, pdst);
         data = pdst;
       }
-      out.set(mem.subarray(data, data + len), off);
+      out.set(mem.subarray(data + lo - off, data + hi - off), lo - skip);
     }
     if (pos !== total) throw corrupt(`compressed column has ${total - pos} bytes after its last chunk`);
     checkSum(expected, x.hashFinal() >>> 0, "column block");
   }
 
   /**
-   * Copies stored raw bytes into `out` (same length) through Wasm memory, checksumming on the way, and
-   * throws `CorruptSegmentError` when the checksum differs from `expected`.
+   * Copies stored raw bytes (`rawBytes` of them; default `out`'s length), from `skip` on, into `out`
+   * through Wasm memory, checksumming all of them on the way, and throws `CorruptSegmentError` when the
+   * checksum differs from `expected`.
    */
-  copyRawInto(stored: Uint8Array, out: Uint8Array, expected: number): void {
+  copyRawInto(
+    stored: Uint8Array,
+    out: Uint8Array,
+    expected: number,
+    skip = 0,
+    rawBytes = skip + out.byteLength,
+  ): void {
     const n = stored.byteLength;
-    if (out.byteLength !== n) throw corrupt(`raw column holds ${n} bytes, expected ${out.byteLength}`);
-    checkSum(expected, this.#streamHash(stored, out), "column block");
+    if (rawBytes !== n) throw corrupt(`raw column holds ${n} bytes, expected ${rawBytes}`);
+    checkWindow(skip, out.byteLength, n, 1);
+    checkSum(expected, this.#streamHash(stored, out, skip), "column block");
   }
 
   // ---- integers: frame of reference + bit-packing (format in assembly/bitpack.ts) -----------------------
@@ -373,22 +401,30 @@ export class Kernels {
   }
 
   /**
-   * Unpacks integers packed by `packInts` into `out` (its length fixes the count: out.byteLength / width).
-   * Checks the checksum against `expected` (unless null) before decoding; malformed input throws
-   * `CorruptSegmentError`.
+   * Unpacks integers packed by `packInts`, `rawBytes / width` of them (default: as many as `out` holds),
+   * into `out`: the unpacked bytes from `skip` on, as many as `out` holds. Checks the checksum against
+   * `expected` (unless null) before decoding; malformed input throws `CorruptSegmentError`.
    */
-  unpackIntsInto(packed: Uint8Array, width: number, out: Uint8Array, expected: number | null): void {
+  unpackIntsInto(
+    packed: Uint8Array,
+    width: number,
+    out: Uint8Array,
+    expected: number | null,
+    skip = 0,
+    rawBytes = skip + out.byteLength,
+  ): void {
     checkWidth(out, width);
+    checkWindow(skip, out.byteLength, rawBytes, width);
     const x = this.#x;
     const len = packed.byteLength;
-    const n = out.byteLength / width;
-    const [pin, pout] = this.#alloc(len, out.byteLength);
+    const n = rawBytes / width;
+    const [pin, pout] = this.#alloc(len, rawBytes);
     const mem = this.#mem();
     mem.set(packed, pin);
     if (expected !== null) checkSum(expected, x.checksum(pin, len) >>> 0, "column block");
     const r = x.intUnpack(pin, len, n, width, pout);
     if (r !== len) throw corrupt(`packed integers are malformed (${r < 0 ? `error ${r}` : "size mismatch"})`);
-    out.set(mem.subarray(pout, pout + out.byteLength));
+    out.set(mem.subarray(pout + skip, pout + skip + out.byteLength));
   }
 
   /**
@@ -435,13 +471,23 @@ export class Kernels {
     return this.#packStaged(pints, n, 8, true, "auto", pout, k);
   }
 
-  /** Decodes `packDecimals` output into `out` (float64 bytes); see `unpackIntsInto` for checks. */
-  unpackDecimalsInto(packed: Uint8Array, out: Uint8Array, expected: number | null): void {
+  /**
+   * Decodes `packDecimals` output into `out` (float64 bytes); see `unpackIntsInto` for the window
+   * (`skip`, `rawBytes`) and the checks. Only the window's values are converted to floats.
+   */
+  unpackDecimalsInto(
+    packed: Uint8Array,
+    out: Uint8Array,
+    expected: number | null,
+    skip = 0,
+    rawBytes = skip + out.byteLength,
+  ): void {
     checkWidth(out, 8);
+    checkWindow(skip, out.byteLength, rawBytes, 8);
     const x = this.#x;
     const len = packed.byteLength;
-    const n = out.byteLength / 8;
-    const [pin, pout] = this.#alloc(len, out.byteLength);
+    const n = rawBytes / 8;
+    const [pin, pout] = this.#alloc(len, rawBytes);
     const mem = this.#mem();
     mem.set(packed, pin);
     if (expected !== null) checkSum(expected, x.checksum(pin, len) >>> 0, "column block");
@@ -450,8 +496,24 @@ export class Kernels {
     const r = x.intUnpack(pin + 1, len - 1, n, 8, pout);
     if (r !== len - 1)
       throw corrupt(`decimal column is malformed (${r < 0 ? `error ${r}` : "size mismatch"})`);
-    x.decimalDecode(pout, n, k, pout);
-    out.set(mem.subarray(pout, pout + out.byteLength));
+    x.decimalDecode(pout + skip, out.byteLength / 8, k, pout + skip);
+    out.set(mem.subarray(pout + skip, pout + skip + out.byteLength));
+  }
+}
+
+/** Checks that bytes [skip, skip + len) lie within `rawBytes`, all three whole elements of `width`. */
+function checkWindow(skip: number, len: number, rawBytes: number, width: number): void {
+  if (
+    !Number.isSafeInteger(skip) ||
+    !Number.isSafeInteger(rawBytes) ||
+    skip < 0 ||
+    skip + len > rawBytes ||
+    skip % width !== 0 ||
+    rawBytes % width !== 0
+  ) {
+    throw new RangeError(
+      `bytes ${skip}..${skip + len} are not a window of ${rawBytes} bytes of ${width}-byte elements`,
+    );
   }
 }
 
