@@ -133,7 +133,39 @@ function packImpl<T, S>(src: usize, n: usize, delta: bool, dst: usize): i32 {
   return <i32>(op - dst);
 }
 
-function unpackImpl<T>(src: usize, len: usize, n: usize, dst: usize): i32 {
+// The t-th packed value of a block whose values start at ip, `bits` wide (masked by `mask`). Values of up to
+// 56 bits fit one unaligned u64 read; wider ones may need a ninth byte. src is followed by 8 bytes of slack.
+// @ts-ignore: decorator
+@inline function packedAt(ip: usize, t: usize, bits: usize, mask: u64): u64 {
+  const pos = t * bits;
+  const at = ip + (pos >> 3);
+  const sh = pos & 7;
+  let v = load<u64>(at) >> <u64>sh;
+  if (bits > 56 && sh + bits > 64) v |= <u64>load<u8>(at + 8) << <u64>(64 - sh);
+  return v & mask;
+}
+
+// prev plus the deltas of slots [t0, t1) of a block (each ref + its packed value), without storing any.
+// @ts-ignore: decorator
+@inline function sumDeltas(ip: usize, t0: usize, t1: usize, bits: usize, ref: u64, mask: u64, prev: u64): u64 {
+  if (t1 <= t0) return prev;
+  let sum: u64 = ref * <u64>(t1 - t0);
+  if (bits == 0) return prev + sum;
+  if (bits <= 56) {
+    for (let t = t0; t < t1; t++) {
+      const pos = t * bits;
+      sum += (load<u64>(ip + (pos >> 3)) >> <u64>(pos & 7)) & mask;
+    }
+  } else {
+    for (let t = t0; t < t1; t++) sum += packedAt(ip, t, bits, mask);
+  }
+  return prev + sum;
+}
+
+// Elements [lo, hi) of the n packed ones go to dst + (i - lo) * w. Blocks before lo are skipped by their
+// headers (in delta mode their deltas are summed, not stored), blocks from hi on by their headers alone,
+// so every header is still checked and the consumed length is that of the whole stream.
+function unpackImpl<T>(src: usize, len: usize, n: usize, lo: usize, hi: usize, dst: usize): i32 {
   const w = sizeof<T>();
   let ip = src;
   const iend = src + len;
@@ -158,47 +190,53 @@ function unpackImpl<T>(src: usize, len: usize, n: usize, dst: usize): i32 {
     if (bits > (w << 3)) return PACK_ERR_BITS;
     const bytes = (c * bits + 7) >> 3;
     if (iend - ip < bytes) return PACK_ERR_TRUNCATED;
-    const out = dst + from * w;
-    let j: usize = 0;
-    if (delta && from == 0) {
-      store<T>(out, <T>prev);
-      j = 1;
+    const mask: u64 = bits == 64 ? u64.MAX_VALUE : (<u64>1 << <u64>bits) - 1;
+    // Slots [j, jend) of this block are written; in delta mode slots before j still add to prev.
+    let j: usize = lo > from ? min<usize>(lo - from, c) : 0;
+    const jend: usize = hi > from ? min<usize>(hi - from, c) : 0;
+    if (j >= jend) {
+      if (delta && from + c <= lo) {
+        // Wholly before the window: sum the deltas (slot 0 of block 0 is x[0]'s placeholder).
+        prev = sumDeltas(ip, from == 0 ? 1 : 0, c, bits, ref, mask, prev);
+      }
+      ip += bytes;
+      continue;
+    }
+    const out = dst + (from - lo) * w; // slot t goes to out + t * w (t >= j, so never before dst)
+    if (delta) {
+      prev = sumDeltas(ip, from == 0 ? 1 : 0, j, bits, ref, mask, prev);
+      if (from == 0 && j == 0) {
+        store<T>(out, <T>prev);
+        j = 1;
+      }
     }
     if (bits == 0) {
       if (delta) {
-        for (; j < c; j++) {
+        for (; j < jend; j++) {
           prev += ref;
           store<T>(out + j * w, <T>prev);
         }
       } else {
-        for (; j < c; j++) store<T>(out + j * w, <T>ref);
+        for (; j < jend; j++) store<T>(out + j * w, <T>ref);
       }
     } else if (bits <= 56) {
-      // One unaligned u64 read holds any value of <= 57 bits; src is followed by 8 bytes of slack.
-      const mask: u64 = (<u64>1 << <u64>bits) - 1;
       if (delta) {
-        for (; j < c; j++) {
+        for (; j < jend; j++) {
           const pos = j * bits;
           const v = (load<u64>(ip + (pos >> 3)) >> <u64>(pos & 7)) & mask;
           prev += ref + v;
           store<T>(out + j * w, <T>prev);
         }
       } else {
-        for (; j < c; j++) {
+        for (; j < jend; j++) {
           const pos = j * bits;
           const v = (load<u64>(ip + (pos >> 3)) >> <u64>(pos & 7)) & mask;
           store<T>(out + j * w, <T>(ref + v));
         }
       }
     } else {
-      const mask: u64 = bits == 64 ? u64.MAX_VALUE : (<u64>1 << <u64>bits) - 1;
-      for (; j < c; j++) {
-        const pos = j * bits;
-        const at = ip + (pos >> 3);
-        const sh = pos & 7;
-        let v = load<u64>(at) >> <u64>sh;
-        if (sh + bits > 64) v |= <u64>load<u8>(at + 8) << <u64>(64 - sh);
-        v &= mask;
+      for (; j < jend; j++) {
+        const v = packedAt(ip, j, bits, mask);
         if (delta) {
           prev += ref + v;
           store<T>(out + j * w, <T>prev);
@@ -243,17 +281,20 @@ export function intPack(src: usize, n: i32, width: i32, signed: bool, mode: i32,
 }
 
 /**
- * Unpacks n elements of `width` bytes from the len packed bytes at src (followed by 8 readable bytes)
- * into dst. Returns the bytes consumed, or a negative PACK_ERR_* for malformed input; never reads past
- * src + len + 8 nor writes past dst + n * width.
+ * Unpacks elements [lo, hi) of the n elements of `width` bytes packed in the len bytes at src (followed by
+ * 8 readable bytes) into dst, element lo first (lo = 0, hi = n: all of them). Returns the bytes the whole
+ * stream takes, or a negative PACK_ERR_* for malformed input; never reads past src + len + 8 nor writes
+ * outside dst .. dst + (hi - lo) * width. Needs lo <= hi <= n.
  */
-export function intUnpack(src: usize, len: i32, n: i32, width: i32, dst: usize): i32 {
+export function intUnpack(src: usize, len: i32, n: i32, width: i32, lo: i32, hi: i32, dst: usize): i32 {
   const l = <usize>len;
   const count = <usize>n;
-  if (width == 8) return unpackImpl<u64>(src, l, count, dst);
-  if (width == 4) return unpackImpl<u32>(src, l, count, dst);
-  if (width == 2) return unpackImpl<u16>(src, l, count, dst);
-  return unpackImpl<u8>(src, l, count, dst);
+  const a = <usize>lo;
+  const b = <usize>hi;
+  if (width == 8) return unpackImpl<u64>(src, l, count, a, b, dst);
+  if (width == 4) return unpackImpl<u32>(src, l, count, a, b, dst);
+  if (width == 2) return unpackImpl<u16>(src, l, count, a, b, dst);
+  return unpackImpl<u8>(src, l, count, a, b, dst);
 }
 
 // Powers of ten, exact as f64 up to 1e22; decimal scaling uses 10^0 .. 10^15.

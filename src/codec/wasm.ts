@@ -40,7 +40,7 @@ interface Exports {
   unshuffle(src: number, n: number, width: number, dst: number): void;
   intPackSize(src: number, n: number, width: number, signed: number, mode: number): number;
   intPack(src: number, n: number, width: number, signed: number, mode: number, dst: number): number;
-  intUnpack(src: number, len: number, n: number, width: number, dst: number): number;
+  intUnpack(src: number, len: number, n: number, width: number, lo: number, hi: number, dst: number): number;
   decimalEncode(src: number, n: number, k: number, dst: number): number;
   decimalDecode(src: number, n: number, k: number, dst: number): void;
 }
@@ -402,8 +402,9 @@ export class Kernels {
 
   /**
    * Unpacks integers packed by `packInts`, `rawBytes / width` of them (default: as many as `out` holds),
-   * into `out`: the unpacked bytes from `skip` on, as many as `out` holds. Checks the checksum against
-   * `expected` (unless null) before decoding; malformed input throws `CorruptSegmentError`.
+   * into `out`: the unpacked bytes from `skip` on, as many as `out` holds. Only those are unpacked (blocks
+   * before them are skipped by their headers, or summed when packed as deltas). Checks the checksum
+   * against `expected` (unless null) before decoding; malformed input throws `CorruptSegmentError`.
    */
   unpackIntsInto(
     packed: Uint8Array,
@@ -418,13 +419,14 @@ export class Kernels {
     const x = this.#x;
     const len = packed.byteLength;
     const n = rawBytes / width;
-    const [pin, pout] = this.#alloc(len, rawBytes);
+    const lo = skip / width;
+    const [pin, pout] = this.#alloc(len, out.byteLength);
     const mem = this.#mem();
     mem.set(packed, pin);
     if (expected !== null) checkSum(expected, x.checksum(pin, len) >>> 0, "column block");
-    const r = x.intUnpack(pin, len, n, width, pout);
+    const r = x.intUnpack(pin, len, n, width, lo, lo + out.byteLength / width, pout);
     if (r !== len) throw corrupt(`packed integers are malformed (${r < 0 ? `error ${r}` : "size mismatch"})`);
-    out.set(mem.subarray(pout + skip, pout + skip + out.byteLength));
+    out.set(mem.subarray(pout, pout + out.byteLength));
   }
 
   /**
@@ -487,17 +489,19 @@ export class Kernels {
     const x = this.#x;
     const len = packed.byteLength;
     const n = rawBytes / 8;
-    const [pin, pout] = this.#alloc(len, rawBytes);
+    const lo = skip / 8;
+    const count = out.byteLength / 8;
+    const [pin, pout] = this.#alloc(len, out.byteLength);
     const mem = this.#mem();
     mem.set(packed, pin);
     if (expected !== null) checkSum(expected, x.checksum(pin, len) >>> 0, "column block");
     if (len < 1 || mem[pin] > MAX_DECIMALS) throw corrupt("decimal column has a bad scale");
     const k = mem[pin];
-    const r = x.intUnpack(pin + 1, len - 1, n, 8, pout);
+    const r = x.intUnpack(pin + 1, len - 1, n, 8, lo, lo + count, pout);
     if (r !== len - 1)
       throw corrupt(`decimal column is malformed (${r < 0 ? `error ${r}` : "size mismatch"})`);
-    x.decimalDecode(pout + skip, out.byteLength / 8, k, pout + skip);
-    out.set(mem.subarray(pout + skip, pout + skip + out.byteLength));
+    x.decimalDecode(pout, count, k, pout);
+    out.set(mem.subarray(pout, pout + out.byteLength));
   }
 }
 

@@ -17,21 +17,54 @@ beforeAll(async () => {
 
 const ROWS = 100_000; // 800 KB of 8-byte values: 13 LZ4 chunks of 64 KB
 
-/** Per codec: a dtype it accepts and data it encodes (not null), of `n` rows. */
-function dataFor(codec: keyof typeof NUMERIC_CODECS, n: number, seed: number): [DType, NumericArray] {
-  const r = rng(seed);
-  switch (codec) {
-    case "intPack": {
-      // Monotonic timestamps: packed as deltas, whose decoding is a running sum across blocks.
-      const ts = new BigInt64Array(n);
-      let t = 1_700_000_000_000_000_000n;
-      for (let i = 0; i < n; i++) {
-        t += BigInt(1 + Math.floor(r() * 60)) * 1_000_000_000n;
-        ts[i] = t;
-      }
-      return ["timestamp", ts];
-    }
-    case "decimal": {
+type CodecName = keyof typeof NUMERIC_CODECS;
+
+/** Test data of `n` rows that the case's codec encodes (never null), with its dtype. */
+interface Case {
+  name: string;
+  codec: CodecName;
+  /** For int-pack: force values (0) or deltas (1) instead of letting the encoder pick. */
+  mode?: 0 | 1;
+  make: (n: number, r: () => number) => [DType, NumericArray];
+}
+
+const timestamps = (n: number, r: () => number): [DType, NumericArray] => {
+  const ts = new BigInt64Array(n);
+  let t = 1_700_000_000_000_000_000n;
+  for (let i = 0; i < n; i++) {
+    t += BigInt(1 + Math.floor(r() * 60)) * 1_000_000_000n;
+    ts[i] = t;
+  }
+  return ["timestamp", ts];
+};
+// Full-range int64: 64 bits a block, the kernel's wide path.
+const wide = (n: number, r: () => number): [DType, NumericArray] => [
+  "int64",
+  BigInt64Array.from({ length: n }, () => BigInt.asIntN(64, BigInt(Math.floor(r() * 2 ** 32)) << 31n)),
+];
+const smallUints = (n: number, r: () => number): [DType, NumericArray] => [
+  "uint8",
+  Uint8Array.from({ length: n }, () => Math.floor(r() * 16)),
+];
+// A fixed step: 0 bits a block as deltas (the running sum adds the block minimum alone).
+const steps = (n: number): [DType, NumericArray] => [
+  "int32",
+  Int32Array.from({ length: n }, (_, i) => 7 * i - 1000),
+];
+
+const CASES: Case[] = [
+  { name: "int-pack, timestamps as deltas", codec: "intPack", mode: 1, make: timestamps },
+  { name: "int-pack, timestamps as values", codec: "intPack", mode: 0, make: timestamps },
+  { name: "int-pack, full-range int64 as values", codec: "intPack", mode: 0, make: wide },
+  { name: "int-pack, full-range int64 as deltas", codec: "intPack", mode: 1, make: wide },
+  { name: "int-pack, 4-bit uint8 as values", codec: "intPack", mode: 0, make: smallUints },
+  { name: "int-pack, 4-bit uint8 as deltas", codec: "intPack", mode: 1, make: smallUints },
+  { name: "int-pack, a fixed step as deltas", codec: "intPack", mode: 1, make: steps },
+  { name: "int-pack, a fixed step as values", codec: "intPack", mode: 0, make: steps },
+  {
+    name: "decimal, 2-decimal prices",
+    codec: "decimal",
+    make: (n, r) => {
       const prices = new Float64Array(n);
       let p = 100;
       for (let i = 0; i < n; i++) {
@@ -39,25 +72,36 @@ function dataFor(codec: keyof typeof NUMERIC_CODECS, n: number, seed: number): [
         prices[i] = Math.round(p * 100) / 100;
       }
       return ["float64", prices];
-    }
-    case "lz4":
-    case "shuffleLz4": {
-      // Compressible, with a random run every few chunks so some chunks are stored and some compressed.
-      const v = new Float64Array(n);
-      for (let i = 0; i < n; i++) v[i] = Math.floor(i / 7) % 3 === 0 && i % 20_000 < 9000 ? r() : i % 13;
-      return ["float64", v];
-    }
-    default:
-      return ["float64", Float64Array.from({ length: n }, () => r())];
-  }
-}
+    },
+  },
+  ...(["lz4", "shuffleLz4"] as const).map(
+    (codec): Case => ({
+      name: `${codec}, compressible with random runs (chunks stored and compressed)`,
+      codec,
+      make: (n, r) => {
+        const v = new Float64Array(n);
+        for (let i = 0; i < n; i++) v[i] = Math.floor(i / 7) % 3 === 0 && i % 20_000 < 9000 ? r() : i % 13;
+        return ["float64", v];
+      },
+    }),
+  ),
+  {
+    name: "raw, random floats",
+    codec: "raw",
+    make: (n, r) => ["float64", Float64Array.from({ length: n }, r)],
+  },
+];
 
-function encoded(codec: keyof typeof NUMERIC_CODECS, dtype: DType, values: NumericArray): EncodedColumn {
-  const raw = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-  const packed = NUMERIC_CODECS[codec].encode(k, raw.slice(), dtype);
-  if (!packed) throw new Error(`${codec} refused the test data`);
+function encoded(c: Case, dtype: DType, values: NumericArray): EncodedColumn {
+  const raw = new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
+  const info = DTYPES[dtype];
+  const packed =
+    c.mode === undefined
+      ? NUMERIC_CODECS[c.codec].encode(k, raw, dtype)
+      : k.packInts(raw, info.width, dtype.startsWith("int") || dtype === "timestamp", c.mode);
+  if (!packed) throw new Error(`${c.codec} refused the test data`);
   return {
-    codec: NUMERIC_CODECS[codec].id,
+    codec: NUMERIC_CODECS[c.codec].id,
     rawBytes: raw.byteLength,
     bytes: packed.bytes,
     checksum: packed.checksum,
@@ -65,10 +109,14 @@ function encoded(codec: keyof typeof NUMERIC_CODECS, dtype: DType, values: Numer
 }
 
 describe("decodeColumnInto of rows [from, to)", () => {
-  for (const codec of Object.keys(NUMERIC_CODECS) as (keyof typeof NUMERIC_CODECS)[]) {
-    it(`${codec}: any window gives exactly those rows, at any offset in the target`, () => {
-      const [dtype, values] = dataFor(codec, ROWS, 11);
-      const enc = encoded(codec, dtype, values);
+  it("covers every numeric codec", () => {
+    expect(new Set(CASES.map((c) => c.codec))).toEqual(new Set(Object.keys(NUMERIC_CODECS)));
+  });
+
+  for (const c of CASES) {
+    it(`${c.name}: any window gives exactly those rows, at any offset in the target`, () => {
+      const [dtype, values] = c.make(ROWS, rng(11));
+      const enc = encoded(c, dtype, values);
       const perChunk = CHUNK / DTYPES[dtype].width;
       const r = rng(5);
       const windows: [number, number][] = [
@@ -77,7 +125,7 @@ describe("decodeColumnInto of rows [from, to)", () => {
         [0, 1],
         [ROWS - 1, ROWS],
         [perChunk - 1, perChunk + 1], // across a chunk boundary
-        [perChunk, 2 * perChunk], // exactly one chunk
+        [perChunk, Math.min(2 * perChunk, ROWS)], // one chunk (or what is left)
         [127, 129], // across an int-pack block boundary
         [ROWS / 2, ROWS],
       ];
@@ -89,7 +137,7 @@ describe("decodeColumnInto of rows [from, to)", () => {
       for (const [from, to] of windows) {
         const out = new Ctor(to - from + 3);
         decodeColumnInto(k, enc, dtype, ROWS, out, 2, from, to);
-        expect(out.subarray(2, 2 + to - from), `${codec} rows ${from}..${to}`).toEqual(
+        expect(out.subarray(2, 2 + to - from), `${c.name}: rows ${from}..${to}`).toEqual(
           values.subarray(from, to),
         );
         const zero = new Ctor(1)[0]; // rows around the window are left alone
@@ -97,9 +145,9 @@ describe("decodeColumnInto of rows [from, to)", () => {
       }
     });
 
-    it(`${codec}: a corrupted byte outside the window still fails the checksum`, () => {
-      const [dtype, values] = dataFor(codec, ROWS, 12);
-      const enc = encoded(codec, dtype, values);
+    it(`${c.name}: a corrupted byte outside the window still fails the checksum`, () => {
+      const [dtype, values] = c.make(ROWS, rng(12));
+      const enc = encoded(c, dtype, values);
       const bytes = enc.bytes.slice();
       bytes[8] ^= 0x10; // in the first chunk or block, far from the last rows
       const bad = { ...enc, bytes };
@@ -111,8 +159,9 @@ describe("decodeColumnInto of rows [from, to)", () => {
   }
 
   it("refuses windows outside the column or the target", () => {
-    const [dtype, values] = dataFor("decimal", 1000, 3);
-    const enc = encoded("decimal", dtype, values);
+    const decimal = CASES.find((c) => c.codec === "decimal") as Case;
+    const [dtype, values] = decimal.make(1000, rng(3));
+    const enc = encoded(decimal, dtype, values);
     const out = new Float64Array(10);
     for (const [from, to, at] of [
       [5, 4, 0],
