@@ -288,7 +288,7 @@ export class Kernels {
   }
 
   /**
-   * Decodes a block container of `rawBytes` raw bytes (default: `out`'s length), unshuffling with
+   * Decodes a block container of `rawSize` raw bytes (default: `skip` plus `out`'s length), unshuffling with
    * `width`, into `out`: the raw bytes from `skip` on, as many as `out` holds. Chunks wholly outside that
    * window are checksummed, not decompressed. Verifies the checksum of `stored` against `expected`
    * (unless null) after decoding; malformed or mismatching input throws `CorruptSegmentError` (and may
@@ -300,8 +300,9 @@ export class Kernels {
     out: Uint8Array,
     expected: number | null,
     skip = 0,
-    rawBytes = skip + out.byteLength,
+    rawSize?: number,
   ): void {
+    const rawBytes = rawSize ?? skip + out.byteLength;
     const x = this.#x;
     const n = rawBytes;
     checkWindow(skip, out.byteLength, n, width);
@@ -347,17 +348,12 @@ export class Kernels {
   }
 
   /**
-   * Copies stored raw bytes (`rawBytes` of them; default `out`'s length), from `skip` on, into `out`
+   * Copies stored raw bytes (`rawSize` of them; default `skip` plus `out`'s length), from `skip` on, into `out`
    * through Wasm memory, checksumming all of them on the way, and throws `CorruptSegmentError` when the
    * checksum differs from `expected`.
    */
-  copyRawInto(
-    stored: Uint8Array,
-    out: Uint8Array,
-    expected: number,
-    skip = 0,
-    rawBytes = skip + out.byteLength,
-  ): void {
+  copyRawInto(stored: Uint8Array, out: Uint8Array, expected: number, skip = 0, rawSize?: number): void {
+    const rawBytes = rawSize ?? skip + out.byteLength;
     const n = stored.byteLength;
     if (rawBytes !== n) throw corrupt(`raw column holds ${n} bytes, expected ${rawBytes}`);
     checkWindow(skip, out.byteLength, n, 1);
@@ -401,10 +397,11 @@ export class Kernels {
   }
 
   /**
-   * Unpacks integers packed by `packInts`, `rawBytes / width` of them (default: as many as `out` holds),
-   * into `out`: the unpacked bytes from `skip` on, as many as `out` holds. Only those are unpacked (blocks
-   * before them are skipped by their headers, or summed when packed as deltas). Checks the checksum
-   * against `expected` (unless null) before decoding; malformed input throws `CorruptSegmentError`.
+   * Unpacks integers packed by `packInts`, `rawSize / width` of them (default: `skip / width` plus as many
+   * as `out` holds), into `out`: the unpacked bytes from `skip` on, as many as `out` holds. Only those are
+   * unpacked (blocks before them are skipped by their headers, or summed when packed as deltas). Checks
+   * the checksum against `expected` (unless null) before decoding; malformed input throws
+   * `CorruptSegmentError`.
    */
   unpackIntsInto(
     packed: Uint8Array,
@@ -412,8 +409,9 @@ export class Kernels {
     out: Uint8Array,
     expected: number | null,
     skip = 0,
-    rawBytes = skip + out.byteLength,
+    rawSize?: number,
   ): void {
+    const rawBytes = rawSize ?? skip + out.byteLength;
     checkWidth(out, width);
     checkWindow(skip, out.byteLength, rawBytes, width);
     const x = this.#x;
@@ -475,15 +473,16 @@ export class Kernels {
 
   /**
    * Decodes `packDecimals` output into `out` (float64 bytes); see `unpackIntsInto` for the window
-   * (`skip`, `rawBytes`) and the checks. Only the window's values are converted to floats.
+   * (`skip`, `rawSize`) and the checks. Only the window's values are converted to floats.
    */
   unpackDecimalsInto(
     packed: Uint8Array,
     out: Uint8Array,
     expected: number | null,
     skip = 0,
-    rawBytes = skip + out.byteLength,
+    rawSize?: number,
   ): void {
+    const rawBytes = rawSize ?? skip + out.byteLength;
     checkWidth(out, 8);
     checkWindow(skip, out.byteLength, rawBytes, 8);
     const x = this.#x;
