@@ -176,7 +176,8 @@ function checkColumn(c: HeaderColumn, rows: number, left: number): void {
 
 /**
  * Decodes segment rows [from, to) of one column into `out` starting at `outOffset`. Numeric columns are
- * decoded in Wasm memory and only those rows copied out (LZ4 chunks outside them are not decompressed).
+ * decoded in Wasm memory, as little of them as each codec allows (see `NumericCodec.decodeInto`), and only
+ * those rows copied out.
  */
 export function decodeSegmentColumn(
   k: Kernels,
