@@ -133,8 +133,15 @@ function packImpl<T, S>(src: usize, n: usize, delta: bool, dst: usize): i32 {
   return <i32>(op - dst);
 }
 
-// The t-th packed value of a block whose values start at ip, `bits` wide (masked by `mask`). Values of up to
-// 56 bits fit one unaligned u64 read; wider ones may need a ninth byte. src is followed by 8 bytes of slack.
+// The t-th packed value of a block whose values start at ip, `bits` <= 56 wide (masked by `mask`): one
+// unaligned u64 read holds it. src is followed by 8 bytes of slack.
+// @ts-ignore: decorator
+@inline function narrowAt(ip: usize, t: usize, bits: usize, mask: u64): u64 {
+  const pos = t * bits;
+  return (load<u64>(ip + (pos >> 3)) >> <u64>(pos & 7)) & mask;
+}
+
+// The t-th packed value of a block of any width up to 64 bits: wider than 56 may need a ninth byte.
 // @ts-ignore: decorator
 @inline function packedAt(ip: usize, t: usize, bits: usize, mask: u64): u64 {
   const pos = t * bits;
@@ -152,10 +159,7 @@ function packImpl<T, S>(src: usize, n: usize, delta: bool, dst: usize): i32 {
   let sum: u64 = ref * <u64>(t1 - t0);
   if (bits == 0) return prev + sum;
   if (bits <= 56) {
-    for (let t = t0; t < t1; t++) {
-      const pos = t * bits;
-      sum += (load<u64>(ip + (pos >> 3)) >> <u64>(pos & 7)) & mask;
-    }
+    for (let t = t0; t < t1; t++) sum += narrowAt(ip, t, bits, mask);
   } else {
     for (let t = t0; t < t1; t++) sum += packedAt(ip, t, bits, mask);
   }
@@ -222,17 +226,11 @@ function unpackImpl<T>(src: usize, len: usize, n: usize, lo: usize, hi: usize, d
     } else if (bits <= 56) {
       if (delta) {
         for (; j < jend; j++) {
-          const pos = j * bits;
-          const v = (load<u64>(ip + (pos >> 3)) >> <u64>(pos & 7)) & mask;
-          prev += ref + v;
+          prev += ref + narrowAt(ip, j, bits, mask);
           store<T>(out + j * w, <T>prev);
         }
       } else {
-        for (; j < jend; j++) {
-          const pos = j * bits;
-          const v = (load<u64>(ip + (pos >> 3)) >> <u64>(pos & 7)) & mask;
-          store<T>(out + j * w, <T>(ref + v));
-        }
+        for (; j < jend; j++) store<T>(out + j * w, <T>(ref + narrowAt(ip, j, bits, mask)));
       }
     } else {
       for (; j < jend; j++) {

@@ -302,10 +302,8 @@ export class Kernels {
     skip = 0,
     rawSize?: number,
   ): void {
-    const rawBytes = rawSize ?? skip + out.byteLength;
+    const n = windowSource(out, skip, rawSize, width);
     const x = this.#x;
-    const n = rawBytes;
-    checkWindow(skip, out.byteLength, n, width);
     const end = skip + out.byteLength;
     const total = stored.byteLength;
     const shuffled = width > 1;
@@ -353,10 +351,9 @@ export class Kernels {
    * checksum differs from `expected`.
    */
   copyRawInto(stored: Uint8Array, out: Uint8Array, expected: number, skip = 0, rawSize?: number): void {
-    const rawBytes = rawSize ?? skip + out.byteLength;
+    const rawBytes = windowSource(out, skip, rawSize, 1);
     const n = stored.byteLength;
     if (rawBytes !== n) throw corrupt(`raw column holds ${n} bytes, expected ${rawBytes}`);
-    checkWindow(skip, out.byteLength, n, 1);
     checkSum(expected, this.#streamHash(stored, out, skip), "column block");
   }
 
@@ -411,9 +408,8 @@ export class Kernels {
     skip = 0,
     rawSize?: number,
   ): void {
-    const rawBytes = rawSize ?? skip + out.byteLength;
     checkWidth(out, width);
-    checkWindow(skip, out.byteLength, rawBytes, width);
+    const rawBytes = windowSource(out, skip, rawSize, width);
     const x = this.#x;
     const len = packed.byteLength;
     const n = rawBytes / width;
@@ -482,9 +478,8 @@ export class Kernels {
     skip = 0,
     rawSize?: number,
   ): void {
-    const rawBytes = rawSize ?? skip + out.byteLength;
     checkWidth(out, 8);
-    checkWindow(skip, out.byteLength, rawBytes, 8);
+    const rawBytes = windowSource(out, skip, rawSize, 8);
     const x = this.#x;
     const len = packed.byteLength;
     const n = rawBytes / 8;
@@ -504,8 +499,14 @@ export class Kernels {
   }
 }
 
-/** Checks that bytes [skip, skip + len) lie within `rawBytes`, all three whole elements of `width`. */
-function checkWindow(skip: number, len: number, rawBytes: number, width: number): void {
+/**
+ * The raw size a decode into `out` reads from: `rawSize`, or by default `skip` plus `out`'s length (the
+ * window runs to the end). Throws RangeError unless bytes [skip, skip + out.byteLength) lie within it, all
+ * three whole elements of `width`.
+ */
+function windowSource(out: Uint8Array, skip: number, rawSize: number | undefined, width: number): number {
+  const len = out.byteLength;
+  const rawBytes = rawSize ?? skip + len;
   if (
     !Number.isSafeInteger(skip) ||
     !Number.isSafeInteger(rawBytes) ||
@@ -518,6 +519,7 @@ function checkWindow(skip: number, len: number, rawBytes: number, width: number)
       `bytes ${skip}..${skip + len} are not a window of ${rawBytes} bytes of ${width}-byte elements`,
     );
   }
+  return rawBytes;
 }
 
 function checkWidth(bytes: Uint8Array, width: number): void {
