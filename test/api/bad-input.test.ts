@@ -6,7 +6,7 @@ import { Arctic, DataFrame, type Library } from "../../runtimes/node.ts";
 import { tempDir } from "../helpers.ts";
 
 // Issue 7, item 1: every entry point answers bad input with a typed error whose message says what to
-// do, and the store is byte-for-byte unchanged afterwards. The README's "Bad input" table lists these.
+// do, and the store is byte-for-byte unchanged afterwards. The "Bad input" table of docs/reliability.md lists these.
 
 type Case = [label: string, code: string, message: RegExp, call: (lib: Library, ac: Arctic) => unknown];
 

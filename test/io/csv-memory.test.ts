@@ -8,7 +8,7 @@ import { tempDir } from "../helpers.ts";
 
 // A CSV of tens of MB imports in bounded memory (issue 8, item 2): the import runs in a child process
 // (test/io/csv-import-child.mjs, over the built dist/) whose JS heap is capped at 64 MB, and reports its
-// peak RSS; every row reads back exactly. The same script, run by hand on a file of gigabytes, gives the figures in the README.
+// peak RSS; every row reads back exactly. The same script, run by hand on a file of gigabytes, gives the figures in docs/import-export.md.
 
 const CHILD = fileURLToPath(new URL("./csv-import-child.mjs", import.meta.url));
 const ROWS = 600_000;
