@@ -7,6 +7,7 @@ import {
   type StringArray,
 } from "../dtypes.ts";
 import { InvalidArgumentError } from "../errors.ts";
+import { formatFloatCells } from "./print.ts";
 import { formatNanos, nanosToDate, timestampDigits, toNanos } from "./timestamps.ts";
 
 /** Rows are numbered `start, start + 1, …` (a read with `rowRange` starts past 0). */
@@ -446,19 +447,7 @@ function formatColumn(dtype: DType, values: ColumnValues, rows: readonly number[
     return rows.map((r) => (r < 0 ? ".." : formatNanos(ts[r], digits)));
   }
   if (dtype === "float64" || dtype === "float32") {
-    const floats = values as Float64Array;
-    let integral = true;
-    for (const r of rows) {
-      if (
-        r >= 0 &&
-        Number.isFinite(floats[r]) &&
-        (!Number.isInteger(floats[r]) || Math.abs(floats[r]) >= 1e16)
-      ) {
-        integral = false;
-        break;
-      }
-    }
-    return rows.map((r) => (r < 0 ? ".." : formatFloat(floats[r], integral)));
+    return formatFloatCells(values as Float64Array, rows);
   }
   return rows.map((r) => {
     if (r < 0) return "..";
@@ -467,11 +456,4 @@ function formatColumn(dtype: DType, values: ColumnValues, rows: readonly number[
     if (v === null) return "null";
     return String(v);
   });
-}
-
-function formatFloat(v: number, integral: boolean): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
-  if (integral) return String(v);
-  return String(Number(v.toPrecision(6)));
 }

@@ -126,7 +126,7 @@ describe("floe CLI", () => {
     expect(head.stdout).toBe(
       [
         "time                  price  qty   side  venue",
-        "2024-01-02 09:30:00   101.5  100   true   XNAS",
+        "2024-01-02 09:30:00  101.50  100   true   XNAS",
         "2024-01-02 09:30:01  101.25   -5  false   null",
         "",
       ].join("\n"),
@@ -141,7 +141,7 @@ describe("floe CLI", () => {
       ].join("\n"),
     );
     expect(rows.stdout).toBe(
-      "time                 price  qty   side  venue\n2024-01-02 09:30:03     99    8  false   XNYS\n",
+      "time                 price  qty   side  venue\n2024-01-02 09:30:03   99.0    8  false   XNYS\n",
     );
     expect(JSON.parse(json.stdout)).toEqual({
       symbol: "trades",

@@ -97,14 +97,33 @@ describe("DataFrame equality and records", () => {
 
 describe("DataFrame printing", () => {
   it("prints like pandas", () => {
-    expect(new DataFrame({ a: [1, 2, 3] }).toString()).toBe("   a\n0  1\n1  2\n2  3");
+    // A float column keeps its decimal point, as pandas prints it; an int column has none.
+    expect(new DataFrame({ a: [1, 2, 3] }).toString()).toBe("     a\n0  1.0\n1  2.0\n2  3.0");
+    expect(new DataFrame({ a: new Int32Array([1, 2, 3]) }).toString()).toBe("   a\n0  1\n1  2\n2  3");
     expect(new DataFrame({ price: [1.5, 10.25], sym: ["A", null] }).toString()).toBe(
-      "   price   sym\n0    1.5     A\n1  10.25  null",
+      "   price   sym\n0   1.50     A\n1  10.25  null",
     );
-    const ts = new DataFrame({ x: [1, 2] }, { index: ["2024-01-01", "2024-01-02"] });
+    const ts = new DataFrame({ x: new Int8Array([1, 2]) }, { index: ["2024-01-01", "2024-01-02"] });
     expect(ts.toString()).toBe("index       x\n2024-01-01  1\n2024-01-02  2");
     const intraday = new DataFrame({ x: [1] }, { index: ["2024-01-01T09:30:00.250Z"] });
-    expect(intraday.toString()).toBe("index                    x\n2024-01-01 09:30:00.250  1");
+    expect(intraday.toString()).toBe("index                      x\n2024-01-01 09:30:00.250  1.0");
+  });
+
+  it("prints floats with pandas' precision, one format per column", () => {
+    const cells = (values: number[]) =>
+      new DataFrame({ v: values })
+        .toString()
+        .split("\n")
+        .slice(1)
+        .map((line) => line.trim().split(/\s+/)[1]);
+    // Six significant digits rounded these before: 21513.8, 12282, 1234570, 100.
+    expect(cells([21513.76, 12281.99])).toEqual(["21513.76", "12281.99"]);
+    expect(cells([1234567.891])).toEqual(["1234567.891"]);
+    expect(cells([100])).toEqual(["100.0"]);
+    expect(cells([Math.PI, Number.NaN, -2])).toEqual(["3.141593", "NaN", "-2.000000"]);
+    expect(cells([1e-7, 1])).toEqual(["1.000000e-07", "1.000000e+00"]);
+    expect(cells([123456789.123, 1])).toEqual(["1.234568e+08", "1.000000e+00"]);
+    expect(cells([Number.POSITIVE_INFINITY, 0.5])).toEqual(["inf", "0.5"]);
   });
 
   it("shows the first and last rows of a long frame", () => {
