@@ -21,7 +21,6 @@ import {
   Uint64,
   Utf8,
   type Vector,
-  vectorFromArray,
 } from "apache-arrow";
 import { DataFrame, InvalidArgumentError } from "../api/index.ts";
 import type { ColumnValues, DType, NumericArray, StringArray } from "../dtypes.ts";
@@ -78,7 +77,7 @@ export function toArrow(df: DataFrame): Table {
 }
 
 function arrowColumn(dtype: DType, values: ColumnValues, length: number) {
-  if (dtype === "string") return vectorFromArray(values as StringArray, new Utf8()).data[0];
+  if (dtype === "string") return utf8Column(values as StringArray, length);
   if (dtype === "bool") {
     const bytes = values as Uint8Array;
     const bits = new Uint8Array((length + 7) >> 3);
@@ -95,6 +94,45 @@ function arrowColumn(dtype: DType, values: ColumnValues, length: number) {
   const type = ARROW_TYPE[dtype]();
   // makeData keeps a typed array of the type's own kind as it is: a view, no copy.
   return makeData({ type: type as Float64, data: values as Float64Array, length });
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A string column as Arrow utf8 data. apache-arrow's `vectorFromArray` builds it value by value (about
+ * 5 µs a string); here the strings are joined and encoded once, and when the text is ASCII (bytes ==
+ * UTF-16 units) the offsets are the strings' lengths, so a million strings take tens of milliseconds.
+ */
+function utf8Column(values: StringArray, length: number) {
+  const offsets = new Int32Array(length + 1);
+  let nulls = 0;
+  let units = 0;
+  for (let i = 0; i < length; i++) {
+    const v = values[i];
+    if (v === null) nulls++;
+    else units += v.length;
+    offsets[i + 1] = units;
+  }
+  const nullBitmap = nulls > 0 ? validity(length, (i) => values[i] !== null) : undefined;
+  let bytes = encoder.encode(nulls > 0 ? values.map((v) => v ?? "").join("") : (values as string[]).join(""));
+  if (bytes.length !== units) {
+    // Some text is not ASCII: encode each string to find its byte length.
+    bytes = new Uint8Array(bytes.length);
+    let at = 0;
+    for (let i = 0; i < length; i++) {
+      const v = values[i];
+      if (v !== null) at += encoder.encodeInto(v, bytes.subarray(at)).written;
+      offsets[i + 1] = at;
+    }
+  }
+  return makeData({
+    type: new Utf8(),
+    length,
+    nullCount: nulls,
+    nullBitmap,
+    valueOffsets: offsets,
+    data: bytes,
+  });
 }
 
 function validity(length: number, valid: (i: number) => boolean): Uint8Array {

@@ -179,3 +179,23 @@ describe("toArrow / fromArrow", () => {
     expect(() => fromArrow(batch)).toThrow(expect.objectContaining({ code: "InvalidArgumentError" }));
   });
 });
+
+describe("string columns to Arrow", () => {
+  it("keep every string, null and non-ASCII character through an IPC round trip", () => {
+    const values = ["AAPL", null, "", "Zürich", "東京", "🚀 rocket", "a\u0000b", null, "x".repeat(1000)];
+    const df = new DataFrame({ s: values, n: new Int32Array(values.length) });
+    const table = tableFromIPC(tableToIPC(toArrow(df)));
+    expect(table.getChild("s")?.toArray()).toEqual(values);
+    expect(table.getChild("s")?.nullCount).toBe(2);
+    expect(fromArrow(table).equals(df)).toBe(true);
+  });
+
+  it("encode an all-ASCII column and a mixed one alike", () => {
+    const ascii = Array.from({ length: 1000 }, (_, i) => (i % 3 ? `s${i}` : null));
+    const mixed = ascii.map((v, i) => (v !== null && i % 10 === 1 ? `${v}é` : v));
+    for (const values of [ascii, mixed]) {
+      const table = tableFromIPC(tableToIPC(toArrow(new DataFrame({ s: values }))));
+      expect(table.getChild("s")?.toArray()).toEqual(values);
+    }
+  });
+});
