@@ -13,6 +13,11 @@ export class DataError {
   /** What went wrong and what to do about it, as the thrown error would have said. */
   readonly message: string;
 
+  /** The same as `errorCode`, under the name every `FloeError` uses, so one check reads both. */
+  get code(): string {
+    return this.errorCode;
+  }
+
   constructor(fields: { symbol: string; version?: number; errorCode: string; message: string }) {
     this.symbol = fields.symbol;
     this.version = fields.version;
