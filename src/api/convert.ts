@@ -6,7 +6,7 @@ export function toFrameData(df: DataFrame): FrameData {
   const index = df.index;
   return {
     numRows: df.numRows,
-    columns: df.columnNames.map((name) => ({ name, dtype: df.dtypes[name], values: df.column(name) })),
+    columns: df.columnNames.map((name) => ({ name, dtype: df.dtype(name), values: df.column(name) })),
     index:
       index.kind === "timestamp"
         ? { kind: "timestamp", name: index.name, values: index.values }

@@ -66,7 +66,7 @@ export function toArrow(df: DataFrame): Table {
     metadata.set(INDEX_METADATA_KEY, index.name);
   }
   for (const name of df.columnNames) {
-    const dtype = df.dtypes[name];
+    const dtype = df.dtype(name);
     const values = df.column(name);
     const column = arrowColumn(dtype, values, df.numRows);
     // Nullability follows the dtype, not the data, so every chunk of an export has the same schema.
