@@ -1,8 +1,13 @@
 import { DataFrame } from "../frame/dataframe.ts";
+import { checkIntact } from "../frame/intact.ts";
 import type { FrameData } from "../version/frame-data.ts";
 
-/** A `DataFrame` as the version engine takes it; columns are shared, not copied. */
+/**
+ * A `DataFrame` as the version engine takes it; columns are shared, not copied. Every write takes its
+ * frame through here, so here its arrays are checked to still hold what the frame was built with.
+ */
 export function toFrameData(df: DataFrame): FrameData {
+  checkIntact(df);
   const index = df.index;
   return {
     numRows: df.numRows,

@@ -8,6 +8,7 @@ import {
 } from "../dtypes.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { getOwn, ownRecord, setOwn } from "../own-keys.ts";
+import { checkAttached } from "./intact.ts";
 import { formatNanos, nanosToDate, timestampDigits, toNanos } from "./timestamps.ts";
 
 /** Rows are numbered `start, start + 1, …` (a read with `rowRange` starts past 0). */
@@ -294,7 +295,10 @@ function toIndex(input: IndexInput): TimestampIndex {
     name = named.name;
     values = named.values;
   }
-  if (values instanceof BigInt64Array) return { kind: "timestamp", name, values };
+  if (values instanceof BigInt64Array) {
+    checkAttached(values, "the index");
+    return { kind: "timestamp", name, values };
+  }
   if (!Array.isArray(values)) {
     throw new InvalidArgumentError(
       "DataFrame: index must be timestamps (Date[], ISO strings or a BigInt64Array of nanoseconds) or { name, values }.",
@@ -320,6 +324,7 @@ const TYPED_DTYPE = new Map<unknown, DType>([
 
 function toColumn(name: string, values: unknown, wanted: DType | undefined): [DType, ColumnValues] {
   if (ArrayBuffer.isView(values) && !(values instanceof DataView)) {
+    checkAttached(values, `column '${name}'`);
     const own = TYPED_DTYPE.get(values.constructor);
     if (own === undefined) {
       throw new InvalidArgumentError(
