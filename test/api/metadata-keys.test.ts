@@ -1,6 +1,11 @@
+import { join } from "node:path";
+import { encode } from "@msgpack/msgpack";
+import { open } from "lmdb";
 import { describe, expect, it } from "vitest";
 import { Arctic } from "../../runtimes/node.ts";
-import { tempDir } from "../helpers.ts";
+import { packRecord } from "../../src/codec/msgpack.ts";
+import { unpackVersion } from "../../src/version/records.ts";
+import { rejectsWith, tempDir } from "../helpers.ts";
 
 // Issue 21, item 3: metadata keys named like Object.prototype's members (`__proto__`, `constructor`, …)
 // are ordinary keys. Metadata with a `__proto__` key (as JSON.parse makes it) used to commit a version no
@@ -69,6 +74,27 @@ describe("metadata keys named like Object.prototype's members", () => {
     expectReservedMetadata((w as { metadata: unknown }).metadata);
     await lib.appendBatch([{ symbol: "s", data: { a: [2] }, metadata: reservedMetadata() }]);
     expectReservedMetadata((await lib.read("s")).metadata);
+    await ac.close();
+  });
+
+  it("verify reports a version an older floe stored with metadata no read can decode", async () => {
+    // floe before this fix stored such a map as a plain msgpack map, which no read can decode.
+    const path = join(tempDir(), "old.lmdb");
+    const ac = new Arctic(`lmdb://${path}`);
+    const lib = await ac.createLibrary("lib");
+    await lib.write("s", { a: [1] });
+    await lib.write("s", { a: [2] });
+    const raw = open<Uint8Array, string>({ path, encoding: "binary", noSubdir: false });
+    const key = [...raw.getKeys({ start: "V:lib/s/", end: "V:lib/s/\u{10ffff}" })].at(-1) as string;
+    const record = unpackVersion(raw.getBinary(key) as Uint8Array);
+    await raw.put(key, packRecord({ ...record, meta: encode(JSON.parse('{"__proto__": 1}')) }));
+    await raw.close();
+    await rejectsWith(lib.read("s"), "CorruptSegmentError");
+    const report = await lib.verify();
+    expect(report.ok).toBe(false);
+    expect(report.problems).toEqual([{ key, problem: expect.stringMatching(/metadata/) }]);
+    expect(report.orphans).toEqual([]);
+    expect((await lib.read("s", { asOf: 0 })).data!.column("a")).toEqual(new Float64Array([1]));
     await ac.close();
   });
 });
