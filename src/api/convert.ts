@@ -1,12 +1,17 @@
 import { DataFrame } from "../frame/dataframe.ts";
+import { checkIntact } from "../frame/intact.ts";
 import type { FrameData } from "../version/frame-data.ts";
 
-/** A `DataFrame` as the version engine takes it; columns are shared, not copied. */
+/**
+ * A `DataFrame` as the version engine takes it; columns are shared, not copied. Every write takes its
+ * frame through here, so here its arrays are checked to still hold what the frame was built with.
+ */
 export function toFrameData(df: DataFrame): FrameData {
+  checkIntact(df);
   const index = df.index;
   return {
     numRows: df.numRows,
-    columns: df.columnNames.map((name) => ({ name, dtype: df.dtypes[name], values: df.column(name) })),
+    columns: df.columnNames.map((name) => ({ name, dtype: df.dtype(name), values: df.column(name) })),
     index:
       index.kind === "timestamp"
         ? { kind: "timestamp", name: index.name, values: index.values }

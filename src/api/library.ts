@@ -27,7 +27,7 @@ import type { VersionSelector, VersionStore } from "../version/version-store.ts"
 import { fromFrameData, toFrameData } from "./convert.ts";
 import { DataError } from "./data-error.ts";
 import type { AsOf, LibraryOptions, SymbolDescription, VersionedItem, VersionInfo } from "./types.ts";
-import { checkInteger, checkName, checkOptions, describe } from "./validate.ts";
+import { checkInteger, checkName, checkOptions, checkRegex, describe } from "./validate.ts";
 
 /** Options of `Library.read`. */
 export interface ReadOptions {
@@ -468,6 +468,7 @@ export class Library {
   /** Names of the symbols with at least one live version, sorted. */
   async listSymbols(options?: { snapshot?: string; regex?: string | RegExp }): Promise<string[]> {
     const opts = checkOptions("listSymbols", options, ["snapshot", "regex"]);
+    const re = opts.regex === undefined ? undefined : checkRegex("listSymbols", opts.regex);
     let symbols: string[];
     if (opts.snapshot !== undefined) {
       checkName("snapshot", opts.snapshot);
@@ -476,10 +477,7 @@ export class Library {
     } else {
       symbols = this.store.listSymbols();
     }
-    if (opts.regex !== undefined) {
-      const re = typeof opts.regex === "string" ? new RegExp(opts.regex) : opts.regex;
-      symbols = symbols.filter((s) => re.test(s));
-    }
+    if (re !== undefined) symbols = symbols.filter((s) => re.test(s));
     return symbols;
   }
 

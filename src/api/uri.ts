@@ -41,12 +41,12 @@ export function parseUri(uri: string): ParsedUri {
       `'${uri}': lmdb:// needs a path, e.g. 'lmdb://data.lmdb' or 'lmdb:///abs/dir'.`,
     );
   }
-  const parsed: ParsedUri = { scheme: "lmdb", path: decodeURIComponent(path), sync: true };
+  const parsed: ParsedUri = { scheme: "lmdb", path: decodePart(path, uri, "path"), sync: true };
   if (query === "") return parsed;
   for (const part of query.split("&")) {
     const eq = part.indexOf("=");
     const name = eq < 0 ? part : part.slice(0, eq);
-    const value = eq < 0 ? "" : decodeURIComponent(part.slice(eq + 1));
+    const value = eq < 0 ? "" : decodePart(part.slice(eq + 1), uri, name);
     if (name === "map_size" || name === "mapSize") {
       parsed.mapSize = parseSize(value, uri);
     } else if (name === "sync") {
@@ -61,6 +61,19 @@ export function parseUri(uri: string): ParsedUri {
     }
   }
   return parsed;
+}
+
+/** `text` with its percent-escapes decoded; a malformed one (`%zz`, a cut-off UTF-8 sequence) is an `InvalidUriError`. */
+function decodePart(text: string, uri: string, part: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch (err) {
+    throw new InvalidUriError(
+      `'${uri}': the ${part} '${text}' has a malformed percent-escape; write '%' itself as '%25' and ` +
+        "escapes as % and two hex digits of UTF-8 bytes (e.g. %20 for a space).",
+      { cause: err },
+    );
+  }
 }
 
 /** Parses `2GB`, `500MB`, `1048576` into bytes; rejects zero, negatives, fractions and lower-case units. */

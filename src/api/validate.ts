@@ -78,6 +78,31 @@ export function checkInteger(
   return value;
 }
 
+/**
+ * `pattern` as a RegExp to test names with: a string is compiled (`InvalidArgumentError` naming it when
+ * it does not compile); a RegExp loses its `g` and `y` flags, whose `lastIndex` would make `test` skip
+ * every other match.
+ */
+export function checkRegex(call: string, pattern: unknown): RegExp {
+  if (pattern instanceof RegExp) {
+    return pattern.global || pattern.sticky
+      ? new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ""))
+      : pattern;
+  }
+  if (typeof pattern !== "string") {
+    throw new InvalidArgumentError(`${call}: regex must be a string or a RegExp, got ${describe(pattern)}.`);
+  }
+  try {
+    return new RegExp(pattern);
+  } catch (err) {
+    throw new InvalidArgumentError(
+      `${call}: regex '${pattern}' is not a valid regular expression (${(err as Error).message}); ` +
+        "escape characters such as ( [ * + ? with a backslash to match them literally.",
+      { cause: err },
+    );
+  }
+}
+
 /** A short description of a value for error messages. */
 export function describe(value: unknown): string {
   if (value === null) return "null";

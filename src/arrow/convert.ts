@@ -25,6 +25,7 @@ import {
 import { DataFrame, InvalidArgumentError } from "../api/index.ts";
 import type { ColumnValues, DType, NumericArray, StringArray } from "../dtypes.ts";
 import { DTYPES } from "../dtypes.ts";
+import { inRange } from "../frame/timestamps.ts";
 
 /** Schema metadata key naming the column that is floe's timestamp index. */
 export const INDEX_METADATA_KEY = "floe:index";
@@ -64,7 +65,7 @@ export function toArrow(df: DataFrame): Table {
     metadata.set(INDEX_METADATA_KEY, index.name);
   }
   for (const name of df.columnNames) {
-    const dtype = df.dtypes[name];
+    const dtype = df.dtype(name);
     const values = df.column(name);
     const column = arrowColumn(dtype, values, df.numRows);
     // Nullability follows the dtype, not the data, so every chunk of an export has the same schema.
@@ -260,13 +261,17 @@ function floeColumn(name: string, vector: Vector): { dtype: DType; values: Colum
     }
     case Type.Timestamp: {
       // TimeUnit: 0 s, 1 ms, 2 us, 3 ns.
-      const scale = [1_000_000_000n, 1_000_000n, 1_000n, 1n][type.unit ?? 3];
-      return { dtype: "timestamp", values: timestamps(vector, scale) };
+      const unit = type.unit ?? 3;
+      const scale = [1_000_000_000n, 1_000_000n, 1_000n, 1n][unit];
+      return { dtype: "timestamp", values: timestamps(name, vector, scale, ["s", "ms", "us", "ns"][unit]) };
     }
     case Type.Date: {
       // DateUnit: 0 day (int32 days), 1 millisecond (int64 ms).
       const scale = type.unit === 0 ? 86_400_000_000_000n : 1_000_000n;
-      return { dtype: "timestamp", values: timestamps(vector, scale) };
+      return {
+        dtype: "timestamp",
+        values: timestamps(name, vector, scale, type.unit === 0 ? "days" : "ms"),
+      };
     }
     case Type.Null:
       return { dtype: "float64", values: new Float64Array(n).fill(Number.NaN) };
@@ -301,8 +306,11 @@ function numeric(vector: Vector, dtype: DType, nullValue: number): NumericArray 
   return out;
 }
 
-/** Timestamps in ns: the Arrow buffer itself for one chunk of ns without nulls, else converted. */
-function timestamps(vector: Vector, scale: bigint): BigInt64Array {
+/**
+ * Timestamps in ns: the Arrow buffer itself for one chunk of ns without nulls, else converted; a coarser
+ * unit's value past the int64 ns range is an `InvalidArgumentError` rather than a wrapped-round time.
+ */
+function timestamps(name: string, vector: Vector, scale: bigint, unit: string): BigInt64Array {
   const chunks = vector.data;
   if (
     scale === 1n &&
@@ -317,7 +325,15 @@ function timestamps(vector: Vector, scale: bigint): BigInt64Array {
   for (const chunk of chunks) {
     const values = chunk.values as BigInt64Array | Int32Array;
     for (let i = 0; i < chunk.length; i++) {
-      out[at + i] = chunk.getValid(i) ? BigInt(values[i]) * scale : NAT;
+      if (!chunk.getValid(i)) out[at + i] = NAT;
+      else {
+        const raw = BigInt(values[i]);
+        out[at + i] = inRange(
+          raw * scale,
+          `fromArrow: column '${name}' row ${at + i}`,
+          `${raw} ${unit} since the epoch`,
+        );
+      }
     }
     at += chunk.length;
   }

@@ -2,18 +2,68 @@ import { decode, ExtensionCodec, encode } from "@msgpack/msgpack";
 import { CorruptSegmentError, InvalidArgumentError } from "../errors.ts";
 import { crc32c } from "./crc32c.ts";
 
+/** What every encode passes down to the extension encoders: the options its maps are written with. */
+interface EncodeContext {
+  ignoreUndefined: boolean;
+}
+
 /**
  * msgpack with bigints kept as bigints and numbers as numbers. The stock `useBigInt64` option would turn
  * every integer above 2^32 (say a millisecond timestamp) into a bigint on the way back, so bigints get
  * their own extension type instead: ext 1, the value as a decimal string.
  */
 const BIGINT_EXT = 1;
-const extensionCodec = new ExtensionCodec();
+/**
+ * A map with a `__proto__` key (JSON.parse makes such objects): @msgpack/msgpack refuses to decode that
+ * key, and assigning it would set the prototype rather than a key, so such a map is stored as ext 2, its
+ * keys and values alternating in an array, and decoded with every key an own property. Other maps stay
+ * plain msgpack maps (a key like `constructor` assigns as an own property already).
+ */
+const OWN_KEYS_EXT = 2;
+const extensionCodec = new ExtensionCodec<EncodeContext>();
 extensionCodec.register({
   type: BIGINT_EXT,
   encode: (value: unknown) => (typeof value === "bigint" ? new TextEncoder().encode(value.toString()) : null),
   decode: (data: Uint8Array) => BigInt(new TextDecoder().decode(data)),
 });
+extensionCodec.register({
+  type: OWN_KEYS_EXT,
+  encode: (value: unknown, context: EncodeContext) => {
+    if (!hasProtoKey(value)) return null;
+    const pairs: unknown[] = [];
+    for (const key of Object.keys(value)) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v !== undefined || !context.ignoreUndefined) pairs.push(key, v);
+    }
+    return encode(pairs, { extensionCodec, context, ignoreUndefined: context.ignoreUndefined });
+  },
+  decode: (data: Uint8Array) => {
+    const pairs = decode(data, limits(data));
+    if (!Array.isArray(pairs) || pairs.length % 2 !== 0) throw new Error("a map of own keys is malformed");
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < pairs.length; i += 2) {
+      if (typeof pairs[i] !== "string") throw new Error("a map of own keys has a key that is not a string");
+      Object.defineProperty(out, pairs[i], {
+        value: pairs[i + 1],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return out;
+  },
+});
+
+/** True for an object msgpack would write as a map that has an own `__proto__` key. */
+function hasProtoKey(value: unknown): value is object {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !ArrayBuffer.isView(value) &&
+    Object.hasOwn(value, "__proto__")
+  );
+}
 
 /**
  * Decode limits from the input's own size: no string, array or map can be longer than the bytes left.
@@ -23,6 +73,7 @@ function limits(bytes: Uint8Array) {
   const n = bytes.byteLength;
   return {
     extensionCodec,
+    context: { ignoreUndefined: false },
     maxStrLength: n,
     maxBinLength: n,
     maxArrayLength: n,
@@ -43,7 +94,7 @@ export function unpackPlain<T>(bytes: Uint8Array, what: string): T {
 
 /** Encodes a value as plain msgpack, for bytes that an outer checksum covers (segment headers). */
 export function packPlain(value: unknown): Uint8Array {
-  return encode(value, { extensionCodec, ignoreUndefined: true });
+  return encode(value, { extensionCodec, context: { ignoreUndefined: true }, ignoreUndefined: true });
 }
 
 // ---- stored records ------------------------------------------------------------------------------------
@@ -89,11 +140,14 @@ export function unpackRecord<T>(bytes: Uint8Array, what: string): T {
 
 /**
  * Encodes user metadata. Anything msgpack can hold round-trips (plus bigints and Dates); anything else
- * (functions, symbols, class instances msgpack cannot map) is an `InvalidArgumentError`.
+ * (functions, symbols, class instances msgpack cannot map) is an `InvalidArgumentError`. The bytes are
+ * decoded once before they are returned, so metadata a read could not decode is refused here, before
+ * anything commits, never stored as a version no read can open.
  */
 export function packMetadata(value: unknown): Uint8Array {
+  let bytes: Uint8Array;
   try {
-    return encode(value, { extensionCodec });
+    bytes = encode(value, { extensionCodec, context: { ignoreUndefined: false } });
   } catch (err) {
     throw new InvalidArgumentError(
       `metadata cannot be encoded as msgpack: ${(err as Error).message}. Use plain objects, arrays, ` +
@@ -101,6 +155,16 @@ export function packMetadata(value: unknown): Uint8Array {
       { cause: err },
     );
   }
+  try {
+    decode(bytes, limits(bytes));
+  } catch (err) {
+    throw new InvalidArgumentError(
+      `metadata encodes as msgpack that cannot be read back: ${(err as Error).message}. Use plain ` +
+        "objects, arrays, strings, numbers, bigints, booleans, null, Dates or Uint8Arrays.",
+      { cause: err },
+    );
+  }
+  return bytes;
 }
 
 /** Decodes user metadata written by `packMetadata`. */

@@ -6,7 +6,7 @@ import {
   type NumericArray,
   type StringArray,
 } from "../dtypes.ts";
-import { CorruptSegmentError } from "../errors.ts";
+import { CorruptSegmentError, InvalidArgumentError } from "../errors.ts";
 import { decodeColumnInto, decodeStrings, type EncodedColumn, encodeColumn } from "./column-codec.ts";
 import { packPlain, unpackPlain } from "./msgpack.ts";
 import type { Kernels } from "./wasm.ts";
@@ -72,6 +72,17 @@ export function encodeSegment(
   columns: SegmentColumn[],
   scratch?: SegmentScratch,
 ): Uint8Array {
+  // A frame's arrays are the caller's, not copies: one resized after the write checked it must not
+  // become a segment whose header claims more rows than its column blocks hold.
+  for (const c of columns) {
+    if (c.values.length !== rows) {
+      throw new InvalidArgumentError(
+        `column '${c.name}' has ${c.values.length} values for a segment of ${rows} rows: its array was ` +
+          "resized or detached while the write was under way, and nothing was stored. Leave a frame's " +
+          "arrays unchanged until its write has finished.",
+      );
+    }
+  }
   const blocks: EncodedColumn[] = columns.map((c) => encodeColumn(k, c.values, c.dtype));
   const header: SegmentHeader = {
     f: SEGMENT_FORMAT,

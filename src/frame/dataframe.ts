@@ -7,6 +7,8 @@ import {
   type StringArray,
 } from "../dtypes.ts";
 import { InvalidArgumentError } from "../errors.ts";
+import { getOwn, ownRecord, setOwn } from "../own-keys.ts";
+import { checkAttached } from "./intact.ts";
 import { formatFloatCells } from "./print.ts";
 import { formatNanos, nanosToDate, timestampDigits, toNanos } from "./timestamps.ts";
 
@@ -69,6 +71,8 @@ export class DataFrame {
   /** Row numbers (`{ kind: "row", start }`) or timestamps (`{ kind: "timestamp", name, values }` in ns). */
   readonly index: FrameIndex;
   private readonly columns: Map<string, ColumnValues>;
+  /** The dtypes again, keyed safely: `dtypes` is a plain object for callers, where `constructor` is inherited. */
+  private readonly types: Map<string, DType>;
 
   /**
    * Builds a frame from a record of columns. Plain arrays infer their dtype (numbers → float64, bigints
@@ -95,11 +99,11 @@ export class DataFrame {
       }
     }
     const built = new Map<string, ColumnValues>();
-    const types: Record<string, DType> = {};
+    const types = new Map<string, DType>();
     for (const [name, values] of Object.entries(columns)) {
-      const [dtype, array] = toColumn(name, values, dtypes[name]);
+      const [dtype, array] = toColumn(name, values, getOwn(dtypes, name));
       built.set(name, array);
-      types[name] = dtype;
+      types.set(name, dtype);
     }
     const index = options.index === undefined ? undefined : toIndex(options.index);
     let numRows = index ? index.values.length : -1;
@@ -118,8 +122,9 @@ export class DataFrame {
     }
     this.numRows = Math.max(numRows, 0);
     this.columns = built;
+    this.types = types;
     this.columnNames = Object.freeze([...built.keys()]);
-    this.dtypes = Object.freeze(types);
+    this.dtypes = Object.freeze(ownRecord(types));
     this.index = index ?? { kind: "row", start: 0 };
   }
 
@@ -133,19 +138,20 @@ export class DataFrame {
     numRows: number,
   ): DataFrame {
     const map = new Map<string, ColumnValues>();
-    const types: Record<string, DType> = {};
+    const types = new Map<string, DType>();
     for (const c of columns) {
       map.set(c.name, c.values);
-      types[c.name] = c.dtype;
+      types.set(c.name, c.dtype);
     }
     // Skips the constructor: these arrays come from the decoder and are already typed.
     const frame = Object.create(DataFrame.prototype) as DataFrame;
     return Object.assign(frame, {
       numRows,
       columnNames: Object.freeze([...map.keys()]),
-      dtypes: Object.freeze(types),
+      dtypes: Object.freeze(ownRecord(types)),
       index,
       columns: map,
+      types,
     });
   }
 
@@ -160,24 +166,25 @@ export class DataFrame {
     if (!Array.isArray(rows))
       throw new InvalidArgumentError("DataFrame.fromRecords: rows must be an array of objects.");
     const names = rows.length > 0 ? Object.keys(rows[0]) : [];
-    const columns: Record<string, unknown[]> = {};
-    for (const name of names) columns[name] = new Array(rows.length);
+    // A Map, and own properties when handed on: a key like `__proto__` (JSON.parse makes one) is a column.
+    const columns = new Map<string, unknown[]>();
+    for (const name of names) columns.set(name, new Array(rows.length));
     rows.forEach((row, i) => {
       if (row === null || typeof row !== "object") {
         throw new InvalidArgumentError(`DataFrame.fromRecords: row ${i} is not an object.`);
       }
-      for (const name of names) columns[name][i] = row[name];
+      for (const [name, values] of columns) values[i] = getOwn(row, name);
     });
     const indexName = options.index;
-    if (indexName === undefined) return new DataFrame(columns, { dtypes: options.dtypes });
-    if (!Object.hasOwn(columns, indexName) && rows.length > 0) {
+    if (indexName === undefined) return new DataFrame(ownRecord(columns), { dtypes: options.dtypes });
+    if (!columns.has(indexName) && rows.length > 0) {
       throw new InvalidArgumentError(
         `DataFrame.fromRecords: the rows have no '${indexName}' key for the index.`,
       );
     }
-    const indexValues = (columns[indexName] ?? []) as (Date | string | bigint)[];
-    delete columns[indexName];
-    return new DataFrame(columns, {
+    const indexValues = (columns.get(indexName) ?? []) as (Date | string | bigint)[];
+    columns.delete(indexName);
+    return new DataFrame(ownRecord(columns), {
       index: { name: indexName, values: indexValues },
       dtypes: options.dtypes,
     });
@@ -197,7 +204,7 @@ export class DataFrame {
   /** The dtype of column `name`. */
   dtype(name: string): DType {
     this.column(name);
-    return this.dtypes[name];
+    return this.types.get(name)!;
   }
 
   /** One object per row, index first; timestamps come back as `Date`s (millisecond precision). */
@@ -206,9 +213,9 @@ export class DataFrame {
     const index = this.index;
     for (let i = 0; i < this.numRows; i++) {
       const row: Record<string, unknown> = {};
-      if (index.kind === "timestamp") row[index.name] = nanosToDate(index.values[i]);
+      if (index.kind === "timestamp") setOwn(row, index.name, nanosToDate(index.values[i]));
       for (const name of this.columnNames)
-        row[name] = cellValue(this.dtypes[name], this.columns.get(name)!, i);
+        setOwn(row, name, cellValue(this.types.get(name)!, this.columns.get(name)!, i));
       out[i] = row;
     }
     return out;
@@ -231,7 +238,7 @@ export class DataFrame {
     }
     for (let c = 0; c < this.columnNames.length; c++) {
       const name = this.columnNames[c];
-      if (other.columnNames[c] !== name || other.dtypes[name] !== this.dtypes[name]) return false;
+      if (other.columnNames[c] !== name || other.dtype(name) !== this.types.get(name)) return false;
       if (!sameValues(this.columns.get(name)!, other.column(name))) return false;
     }
     return true;
@@ -259,7 +266,7 @@ export class DataFrame {
     const indexWidth = Math.max(indexHeader.length, ...labels.map((l) => l.length));
     const lines = [indexHeader.padEnd(indexWidth), ...labels.map((l) => l.padEnd(indexWidth))];
     for (const name of this.columnNames) {
-      const cells = formatColumn(this.dtypes[name], this.columns.get(name)!, rows);
+      const cells = formatColumn(this.types.get(name)!, this.columns.get(name)!, rows);
       const width = Math.max(name.length, ...cells.map((c) => c.length));
       lines[0] += `  ${name.padStart(width)}`;
       for (let i = 0; i < cells.length; i++) lines[i + 1] += `  ${cells[i].padStart(width)}`;
@@ -289,7 +296,10 @@ function toIndex(input: IndexInput): TimestampIndex {
     name = named.name;
     values = named.values;
   }
-  if (values instanceof BigInt64Array) return { kind: "timestamp", name, values };
+  if (values instanceof BigInt64Array) {
+    checkAttached(values, "the index");
+    return { kind: "timestamp", name, values };
+  }
   if (!Array.isArray(values)) {
     throw new InvalidArgumentError(
       "DataFrame: index must be timestamps (Date[], ISO strings or a BigInt64Array of nanoseconds) or { name, values }.",
@@ -315,6 +325,7 @@ const TYPED_DTYPE = new Map<unknown, DType>([
 
 function toColumn(name: string, values: unknown, wanted: DType | undefined): [DType, ColumnValues] {
   if (ArrayBuffer.isView(values) && !(values instanceof DataView)) {
+    checkAttached(values, `column '${name}'`);
     const own = TYPED_DTYPE.get(values.constructor);
     if (own === undefined) {
       throw new InvalidArgumentError(

@@ -1,6 +1,13 @@
 import { InvalidArgumentError } from "../errors.ts";
 
 const NS_PER_MS = 1_000_000n;
+/**
+ * The earliest and latest instants floe stores: a signed 64-bit count of nanoseconds, less its lowest
+ * value, which is NaT (missing), as in pandas and ArcticDB.
+ */
+export const MIN_NANOS = -(2n ** 63n) + 1n;
+export const MAX_NANOS = 2n ** 63n - 1n;
+const RANGE = "1677-09-21T00:12:43.145224193Z … 2262-04-11T23:47:16.854775807Z";
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
 /**
@@ -8,11 +15,11 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.(\d{1,9}))?)?)?(Z|
  * means UTC) or a `bigint` already in nanoseconds. `what` names the value in the error for bad input.
  */
 export function toNanos(value: unknown, what: string): bigint {
-  if (typeof value === "bigint") return BigInt.asIntN(64, value) === value ? value : fail(value, what);
+  if (typeof value === "bigint") return inRange(value, what, show(value));
   if (value instanceof Date) {
     const ms = value.getTime();
     if (Number.isNaN(ms)) fail(value, what);
-    return BigInt(ms) * NS_PER_MS;
+    return inRange(BigInt(ms) * NS_PER_MS, what, show(value));
   }
   if (typeof value === "string") {
     const m = ISO_DATE.exec(value.trim());
@@ -23,15 +30,35 @@ export function toNanos(value: unknown, what: string): bigint {
     const iso = m[5] || !m[1] ? withoutFraction : `${withoutFraction}Z`;
     const ms = Date.parse(iso.replace(" ", "T"));
     if (Number.isNaN(ms)) fail(value, what);
-    return BigInt(ms) * NS_PER_MS + BigInt(fraction.padEnd(9, "0") || "0");
+    return inRange(BigInt(ms) * NS_PER_MS + BigInt(fraction.padEnd(9, "0") || "0"), what, show(value));
   }
   return fail(value, what);
 }
 
-function fail(value: unknown, what: string): never {
-  const shown = typeof value === "string" ? JSON.stringify(value) : String(value);
+/**
+ * `ns` when a `BigInt64Array` can hold it, else an `InvalidArgumentError` naming the value as the caller
+ * gave it (`shown`) and the range. Every conversion into nanoseconds ends here: a value past the
+ * range would otherwise wrap round when stored (2300-01-01 read back as 1715-06-13).
+ */
+export function inRange(ns: bigint, what: string, shown: string): bigint {
+  if (ns >= MIN_NANOS && ns <= MAX_NANOS) return ns;
   throw new InvalidArgumentError(
-    `${what}: ${shown} is not a timestamp; use a Date, an ISO 8601 string such as "2024-01-31T09:30:00Z", ` +
+    `${what}: ${shown} is outside the timestamps floe can store, ${RANGE} (nanoseconds since ` +
+      "the epoch in a signed 64-bit integer, as in pandas and ArcticDB); give a time within that range.",
+  );
+}
+
+/** A timestamp input as an error message shows it. */
+function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
+  return String(value);
+}
+
+function fail(value: unknown, what: string): never {
+  throw new InvalidArgumentError(
+    `${what}: ${show(value)} is not a timestamp; use a Date, an ISO 8601 string such as "2024-01-31T09:30:00Z", ` +
       "or nanoseconds since the epoch as a bigint.",
   );
 }

@@ -1,3 +1,4 @@
+import { unpackMetadata } from "../codec/msgpack.ts";
 import { decodeSegmentColumn, parseSegment } from "../codec/segment.ts";
 import type { Kernels } from "../codec/wasm.ts";
 import { DTYPES, type NumericArray, type StringArray } from "../dtypes.ts";
@@ -42,7 +43,9 @@ export function verifyLibrary(store: VersionStore, k: Kernels, options: { data: 
   };
   for (const key of storage.keys(`V:${lib}/`)) {
     try {
-      useIndex(unpackVersion(present(store, key, "version record")).index, key);
+      const record = unpackVersion(present(store, key, "version record"));
+      useIndex(record.index, key); // first, so its index is never taken for an orphan
+      checkMetadata(record.meta);
       report.records++;
     } catch (err) {
       problem(key, err);
@@ -50,9 +53,10 @@ export function verifyLibrary(store: VersionStore, k: Kernels, options: { data: 
   }
   for (const key of storage.keys(keys.snapshotPrefix(lib))) {
     try {
-      for (const { record } of unpackSnapshot(present(store, key, "snapshot")).pinned) {
-        useIndex(record.index, key);
-      }
+      const snapshot = unpackSnapshot(present(store, key, "snapshot"));
+      for (const { record } of snapshot.pinned) useIndex(record.index, key);
+      checkMetadata(snapshot.meta);
+      for (const { record } of snapshot.pinned) checkMetadata(record.meta);
       report.records++;
     } catch (err) {
       problem(key, err);
@@ -131,6 +135,11 @@ export function removeOrphans(
     for (const key of removed) tx.remove(key);
     return removed;
   });
+}
+
+/** Decodes user metadata as a read would, so metadata no read can decode is a problem, not "ok". */
+function checkMetadata(meta: Uint8Array | undefined): void {
+  if (meta !== undefined) unpackMetadata(meta);
 }
 
 /** The stored bytes of `key`; an error naming `what` when it is missing. */
