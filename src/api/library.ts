@@ -8,6 +8,7 @@ import {
 } from "../errors.ts";
 import { DataFrame } from "../frame/dataframe.ts";
 import { toNanos } from "../frame/timestamps.ts";
+import { keys } from "../version/keys.ts";
 import {
   frameBytes,
   type ParallelContext,
@@ -27,7 +28,7 @@ import type { VersionSelector, VersionStore } from "../version/version-store.ts"
 import { fromFrameData, toFrameData } from "./convert.ts";
 import { DataError } from "./data-error.ts";
 import type { AsOf, LibraryOptions, SymbolDescription, VersionedItem, VersionInfo } from "./types.ts";
-import { checkInteger, checkName, checkOptions, describe } from "./validate.ts";
+import { checkInteger, checkName, checkNewName, checkOptions, describe } from "./validate.ts";
 
 /** Options of `Library.read`. */
 export interface ReadOptions {
@@ -77,7 +78,7 @@ export class Library {
       onProgress?: OnProgress;
     },
   ): Promise<VersionedItem> {
-    checkName("symbol", symbol);
+    this.checkNewSymbol(symbol);
     const opts = checkOptions("write", options, [
       "metadata",
       "prunePreviousVersions",
@@ -122,7 +123,7 @@ export class Library {
     const meter = meterFor("writeBatch", checkOptions("writeBatch", options, ["onProgress"]).onProgress);
     const checked = batchItems("writeBatch", items, (item) => {
       const opts = checkOptions("writeBatch item", item as BatchItem, ["symbol", "data", "metadata"]);
-      checkName("symbol", opts.symbol);
+      this.checkNewSymbol(opts.symbol);
       return {
         symbol: opts.symbol as string,
         frame: toFrameData(asDataFrame(opts.data, "writeBatch")),
@@ -151,7 +152,7 @@ export class Library {
     const meter = meterFor("appendBatch", checkOptions("appendBatch", options, ["onProgress"]).onProgress);
     const checked = batchItems("appendBatch", items, (item) => {
       const opts = checkOptions("appendBatch item", item as BatchItem, ["symbol", "data", "metadata"]);
-      checkName("symbol", opts.symbol);
+      this.checkNewSymbol(opts.symbol);
       return {
         symbol: opts.symbol as string,
         frame: toFrameData(asDataFrame(opts.data, "appendBatch")),
@@ -215,7 +216,7 @@ export class Library {
     data: DataFrame | Record<string, unknown>,
     options?: { metadata?: unknown; prunePreviousVersions?: boolean; onProgress?: OnProgress },
   ): Promise<VersionedItem> {
-    checkName("symbol", symbol);
+    this.checkNewSymbol(symbol);
     const opts = checkOptions("append", options, ["metadata", "prunePreviousVersions", "onProgress"]);
     const meter = meterFor("append", opts.onProgress);
     const frame = toFrameData(asDataFrame(data, "append"));
@@ -296,7 +297,7 @@ export class Library {
       onProgress?: OnProgress;
     },
   ): Promise<VersionedItem> {
-    checkName("symbol", symbol);
+    this.checkNewSymbol(symbol);
     const opts = checkOptions("update", options, [
       "dateRange",
       "upsert",
@@ -458,7 +459,7 @@ export class Library {
     metadata: unknown,
     options?: { prunePreviousVersions?: boolean },
   ): Promise<VersionedItem> {
-    checkName("symbol", symbol);
+    this.checkNewSymbol(symbol);
     const opts = checkOptions("writeMetadata", options, ["prunePreviousVersions"]);
     const meta = packMetadata(metadata);
     const record = this.store.writeMetadata(symbol, meta, opts.prunePreviousVersions === true);
@@ -474,7 +475,8 @@ export class Library {
       const snap = readSnapshot((key) => this.store.storage.getView(key), this.name, opts.snapshot);
       symbols = snap.pinned.map((p) => p.symbol).sort();
     } else {
-      symbols = this.store.listSymbols();
+      // Sorted here, not in key order: a name's '/' is NUL inside keys (see keys.ts), so sorts first there.
+      symbols = this.store.listSymbols().sort();
     }
     if (opts.regex !== undefined) {
       const re = typeof opts.regex === "string" ? new RegExp(opts.regex) : opts.regex;
@@ -521,7 +523,7 @@ export class Library {
     name: string,
     options?: { metadata?: unknown; skipSymbols?: string[]; versions?: Record<string, number> },
   ): Promise<void> {
-    checkName("snapshot", name);
+    checkNewName("snapshot", name);
     const opts = checkOptions("snapshot", options, ["metadata", "skipSymbols", "versions"]);
     if (opts.skipSymbols !== undefined && opts.versions !== undefined) {
       throw new InvalidArgumentError("snapshot: give skipSymbols or versions, not both.");
@@ -662,6 +664,18 @@ export class Library {
       storedBytes: index.segments.reduce((sum, s) => sum + s.bytes, 0),
       metadata: record.meta ? unpackMetadata(record.meta) : undefined,
     };
+  }
+
+  /**
+   * Checks a symbol name given to a call that may create the symbol: ArcticDB's rules for new names,
+   * waived for a symbol already stored (even if deleted since), so old names stay writable.
+   */
+  private checkNewSymbol(symbol: unknown): asserts symbol is string {
+    checkNewName(
+      "symbol",
+      symbol,
+      () => this.store.storage.getView(keys.ref(this.name, symbol as string)) !== undefined,
+    );
   }
 
   /** Checks `asOf` and turns it into the version engine's selector (undefined = latest). */

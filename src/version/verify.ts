@@ -40,7 +40,7 @@ export function verifyLibrary(store: VersionStore, k: Kernels, options: { data: 
     if (indexes.has(indexKey)) return;
     indexes.set(indexKey, from);
   };
-  for (const key of storage.keys(`V:${lib}/`)) {
+  for (const key of storage.keys(keys.allVersionsPrefix(lib))) {
     try {
       useIndex(unpackVersion(present(store, key, "version record")).index, key);
       report.records++;
@@ -79,7 +79,7 @@ export function verifyLibrary(store: VersionStore, k: Kernels, options: { data: 
       problem(indexKey, err);
     }
   }
-  for (const key of storage.keys(`T:${lib}/`)) {
+  for (const key of storage.keys(keys.allStagedPrefix(lib))) {
     try {
       checkIndex(unpackStaged(present(store, key, "staged chunk")).index, key);
       report.records++;
@@ -87,8 +87,9 @@ export function verifyLibrary(store: VersionStore, k: Kernels, options: { data: 
       problem(key, err);
     }
   }
-  for (const key of storage.keys(`I:${lib}/`)) if (!indexes.has(key)) report.orphans.push(key);
-  for (const key of storage.keys(`S:${lib}/`)) if (!segments.has(key)) report.orphans.push(key);
+  for (const key of storage.keys(keys.allIndexesPrefix(lib))) if (!indexes.has(key)) report.orphans.push(key);
+  for (const key of storage.keys(keys.allSegmentsPrefix(lib)))
+    if (!segments.has(key)) report.orphans.push(key);
   return report;
 }
 
@@ -115,7 +116,7 @@ export function removeOrphans(
       const bytes = tx.get(indexKey);
       if (bytes) for (const s of unpackIndex(bytes).segments) referenced.add(s.key);
     };
-    for (const key of tx.keys(`V:${store.lib}/`)) {
+    for (const key of tx.keys(keys.allVersionsPrefix(store.lib))) {
       const bytes = tx.get(key);
       if (bytes) addIndex(unpackVersion(bytes).index);
     }
@@ -123,7 +124,7 @@ export function removeOrphans(
       const bytes = tx.get(key);
       if (bytes) for (const p of unpackSnapshot(bytes).pinned) addIndex(p.record.index);
     }
-    for (const key of tx.keys(`T:${store.lib}/`)) {
+    for (const key of tx.keys(keys.allStagedPrefix(store.lib))) {
       const bytes = tx.get(key);
       if (bytes) for (const s of unpackStaged(bytes).index.segments) referenced.add(s.key);
     }

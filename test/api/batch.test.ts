@@ -19,7 +19,7 @@ describe("batch calls", () => {
     await lib.write("existing", { x: [0] });
     const results = await lib.writeBatch([
       { symbol: "a", data: new DataFrame({ x: [1, 2, 3] }), metadata: { n: 1 } },
-      { symbol: "bad/name", data: { x: [1] } },
+      { symbol: "bad*name", data: { x: [1] } },
       { symbol: "b", data: { x: [4, 5] } },
       { symbol: "c", data: "not a frame" as never },
       { symbol: "existing", data: { x: [9, 9] } },
@@ -29,7 +29,7 @@ describe("batch calls", () => {
       results.map((r) => (isItem(r) ? `${r.symbol}@${r.version}` : `${r.symbol}:${r.errorCode}`)),
     ).toEqual([
       "a@0",
-      "bad/name:InvalidArgumentError",
+      "bad*name:InvalidArgumentError",
       "b@0",
       "c:InvalidArgumentError",
       "existing@1",
