@@ -36,8 +36,12 @@ export interface ReadOptions {
   asOf?: AsOf;
   /** Inclusive timestamps; `null` leaves that end open. Needs a sorted timestamp index. */
   dateRange?: [Date | string | bigint | null, Date | string | bigint | null];
-  /** Rows `[start, end)` of the stored frame; not with `dateRange`. */
-  rowRange?: [number, number];
+  /**
+   * Rows `[start, end)` of the stored frame, as pandas' `iloc[start:end]` (and ArcticDB's `row_range`)
+   * takes them: a negative bound counts back from the end, `null` leaves that end open, bounds past the
+   * frame are clamped and an end at or before the start gives no rows. Not with `dateRange`.
+   */
+  rowRange?: [number | null, number | null];
   /** Names of the columns to return, in this order (the index always comes back). */
   columns?: string[];
 }
@@ -364,8 +368,9 @@ export class Library {
    * Reads `symbol`: the latest version, or the one `asOf` names (a version number, negative counting back
    * from the latest; a snapshot name; or a `Date`, meaning the latest version written at or before it).
    * `dateRange: [start, end]` (inclusive; each a `Date`, ISO string, ns `bigint` or `null` for open),
-   * `rowRange: [start, end)` and `columns` narrow what is fetched and decoded. A read of 8 MB or more is
-   * shared out among the worker pool by columns (see the README's "Worker pool").
+   * `rowRange: [start, end)` (as `iloc`: negative from the end, `null` open) and `columns` narrow what is
+   * fetched and decoded. A read of 8 MB or more is shared out among the worker pool by columns (see the
+   * README's "Worker pool").
    */
   async read(symbol: string, options?: ReadOptions & { onProgress?: OnProgress }): Promise<VersionedItem> {
     if (options === null || typeof options !== "object" || Array.isArray(options)) {
@@ -775,14 +780,20 @@ function checkDateRange(range: unknown): [bigint | null, bigint | null] {
   return [start, end];
 }
 
-function checkRowRange(range: unknown): [number, number] {
+/**
+ * Checks a `rowRange`: `[start, end)` of whole numbers, either negative (counting from the end) or
+ * `null`/`undefined` (open), as `iloc` takes them; what the bounds select is worked out against the row
+ * count by `resolveRowRange`.
+ */
+function checkRowRange(range: unknown): [number | null, number | null] {
   if (!Array.isArray(range) || range.length !== 2) {
-    throw new InvalidArgumentError(`rowRange must be [start, end), got ${describe(range)}.`);
+    throw new InvalidArgumentError(
+      `rowRange must be [start, end) (whole numbers, negative counting from the end, null for an open end), got ${describe(range)}.`,
+    );
   }
-  const start = checkInteger("rowRange start", range[0], 0);
-  const end = checkInteger("rowRange end", range[1], 0);
-  if (end < start) throw new InvalidArgumentError(`rowRange [${start}, ${end}) ends before it starts.`);
-  return [start, end];
+  const bound = (v: unknown, what: string) =>
+    v === null || v === undefined ? null : checkInteger(`rowRange ${what}`, v, Number.MIN_SAFE_INTEGER);
+  return [bound(range[0], "start"), bound(range[1], "end")];
 }
 
 function checkColumns(columns: unknown): string[] {
