@@ -27,6 +27,19 @@ import { removeOrphans, type VerifyReport, verifyLibrary } from "../version/veri
 import type { VersionSelector, VersionStore } from "../version/version-store.ts";
 import { fromFrameData, toFrameData } from "./convert.ts";
 import { DataError } from "./data-error.ts";
+import {
+  batchItems,
+  type DeleteRequest,
+  deleteBatch,
+  getDescriptionBatch,
+  type ReadInfoRequest,
+  readMetadataBatch,
+  refuseDuplicateSymbols,
+  type UpdatePayload,
+  updateBatch,
+  type WriteMetadataPayload,
+  writeMetadataBatch,
+} from "./library-batch.ts";
 import type { AsOf, LibraryOptions, SymbolDescription, VersionedItem, VersionInfo } from "./types.ts";
 import { checkInteger, checkName, checkNewName, checkOptions, describe } from "./validate.ts";
 
@@ -118,13 +131,15 @@ export class Library {
   /**
    * Writes several symbols in one call, each item as `write` would, committing all new versions together.
    * Each result is the item's `VersionedItem`, or a `DataError` saying why that item failed; one bad item
-   * does not stop the others.
+   * does not stop the others. A symbol in two items is an `InvalidArgumentError` and nothing is written
+   * (as ArcticDB's `ArcticDuplicateSymbolsInBatchException`).
    */
   async writeBatch(
     items: { symbol: string; data: DataFrame | Record<string, unknown>; metadata?: unknown }[],
     options?: { onProgress?: OnProgress },
   ): Promise<(VersionedItem | DataError)[]> {
     const meter = meterFor("writeBatch", checkOptions("writeBatch", options, ["onProgress"]).onProgress);
+    refuseDuplicateSymbols("writeBatch", items);
     const checked = batchItems("writeBatch", items, (item) => {
       const opts = checkOptions("writeBatch item", item as BatchItem, ["symbol", "data", "metadata"]);
       this.checkNewSymbol(opts.symbol);
@@ -147,13 +162,15 @@ export class Library {
 
   /**
    * Appends to several symbols in one call, each item as `append` would. Each result is the item's
-   * `VersionedItem`, or a `DataError` saying why that item failed.
+   * `VersionedItem`, or a `DataError` saying why that item failed. A symbol in two items is an
+   * `InvalidArgumentError` and nothing is appended.
    */
   async appendBatch(
     items: { symbol: string; data: DataFrame | Record<string, unknown>; metadata?: unknown }[],
     options?: { onProgress?: OnProgress },
   ): Promise<(VersionedItem | DataError)[]> {
     const meter = meterFor("appendBatch", checkOptions("appendBatch", options, ["onProgress"]).onProgress);
+    refuseDuplicateSymbols("appendBatch", items);
     const checked = batchItems("appendBatch", items, (item) => {
       const opts = checkOptions("appendBatch item", item as BatchItem, ["symbol", "data", "metadata"]);
       this.checkNewSymbol(opts.symbol);
@@ -207,6 +224,56 @@ export class Library {
         );
     }
     return out;
+  }
+
+  /**
+   * Updates several symbols in one call, each item as `update` would (`{ symbol, data, metadata?,
+   * dateRange?, upsert? }`; an item's `upsert` overrides the call's). Each result is the item's
+   * `VersionedItem` or a `DataError`; items are committed one by one, so a failed item leaves the others
+   * done. A symbol in two items is an `InvalidArgumentError` and nothing is updated.
+   */
+  async updateBatch(
+    items: UpdatePayload[],
+    options?: { upsert?: boolean; prunePreviousVersions?: boolean },
+  ): Promise<(VersionedItem | DataError)[]> {
+    return updateBatch(this, items, options);
+  }
+
+  /**
+   * Deletes several symbols, or some of their versions, in one call: an item is a symbol name (the
+   * whole symbol) or `{ symbol, versions }`. Each result is `null` when the item was done, or the
+   * `DataError` that says why not (ArcticDB's `delete_batch` returns `None` or a `DataError` likewise).
+   */
+  async deleteBatch(items: (string | DeleteRequest)[]): Promise<(DataError | null)[]> {
+    return deleteBatch(this, items);
+  }
+
+  /**
+   * Reads the metadata of several symbols in one call: an item is a symbol name or `{ symbol, asOf? }`.
+   * Each result is a `VersionedItem` without `data`, or a `DataError`.
+   */
+  async readMetadataBatch(items: (string | ReadInfoRequest)[]): Promise<(VersionedItem | DataError)[]> {
+    return readMetadataBatch(this, items);
+  }
+
+  /**
+   * Writes new metadata for several symbols in one call, each item (`{ symbol, metadata }`) as
+   * `writeMetadata` would. Each result is the new `VersionedItem` or a `DataError`. A symbol in two items
+   * is an `InvalidArgumentError` and nothing is written.
+   */
+  async writeMetadataBatch(
+    items: WriteMetadataPayload[],
+    options?: { prunePreviousVersions?: boolean },
+  ): Promise<(VersionedItem | DataError)[]> {
+    return writeMetadataBatch(this, items, options);
+  }
+
+  /**
+   * Describes several symbols in one call, each item (a symbol name or `{ symbol, asOf? }`) as
+   * `getDescription` would. Each result is a `SymbolDescription` or a `DataError`.
+   */
+  async getDescriptionBatch(items: (string | ReadInfoRequest)[]): Promise<(SymbolDescription | DataError)[]> {
+    return getDescriptionBatch(this, items);
   }
 
   /**
@@ -726,29 +793,6 @@ function meterFor(call: string, onProgress: unknown): ProgressMeter | undefined 
 
 /** A batch item before it is checked. */
 type BatchItem = { symbol?: unknown; data?: unknown; metadata?: unknown };
-
-/**
- * Checks that `items` is an array and runs `check` on each; an item that fails becomes a `DataError` in
- * its slot (named by its symbol when it has one) instead of failing the batch.
- */
-function batchItems<T>(call: string, items: unknown, check: (item: unknown) => T): (T | DataError)[] {
-  if (!Array.isArray(items)) {
-    throw new InvalidArgumentError(`${call}: give an array of items, got ${describe(items)}.`);
-  }
-  return items.map((item, i) => {
-    try {
-      return check(item);
-    } catch (err) {
-      const symbol =
-        typeof item === "string"
-          ? item
-          : typeof (item as BatchItem)?.symbol === "string"
-            ? ((item as BatchItem).symbol as string)
-            : `#${i}`;
-      return DataError.from(symbol, err);
-    }
-  });
-}
 
 function asDataFrame(data: unknown, call: string): DataFrame {
   if (data instanceof DataFrame) return data;

@@ -95,7 +95,12 @@ const cases: Case[] = [
   ],
   ["a library that exists", "LibraryExistsError", /getLibrary/, (_, ac) => ac.createLibrary("lib")],
   ["a snapshot name taken", "SnapshotExistsError", /already exists/, (l) => l.snapshot("snap")],
-  ["a bad rowRange", "InvalidArgumentError", /rowRange/, (l) => l.read("ts", { rowRange: [5, "2"] as never })],
+  [
+    "a bad rowRange",
+    "InvalidArgumentError",
+    /rowRange/,
+    (l) => l.read("ts", { rowRange: [5, "2"] as never }),
+  ],
   [
     "a dateRange on a row index",
     "InvalidArgumentError",
