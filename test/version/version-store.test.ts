@@ -113,7 +113,7 @@ describe("small writes commit in one transaction", () => {
         lib.writeBatch([
           { symbol: "a", data: bars(0, 100) },
           { symbol: "b", data: bars(0, 200) },
-          { symbol: "a", data: bars(0, 300) },
+          { symbol: "c", data: bars(0, 300) },
         ]),
       ),
     ).toBe(1);
