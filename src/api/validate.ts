@@ -76,14 +76,15 @@ function newNameProblem(kind: NameKind, name: string): string | undefined {
   }
   if (kind === "library") {
     // ArcticDB splits library names at '.' (its Mongo and LMDB backends store the parts as paths).
-    if (name.endsWith(".")) return "ends with '.'; library names may not, as in ArcticDB.";
+    if (name.endsWith("."))
+      return "ends with '.'; library names may not, as in ArcticDB. Choose another name.";
     const parts = name.split(".");
     if (parts.some((p) => p === "")) {
-      return "has an empty '.'-separated part (as in 'a..b' or '.a'); ArcticDB refuses those.";
+      return "has an empty '.'-separated part (as in 'a..b' or '.a'); ArcticDB refuses those. Choose another name.";
     }
     const slashed = parts.find((p) => p.startsWith("/"));
     if (slashed !== undefined) {
-      return `has a part '${slashed}' that starts with '/'; library names and their '.'-separated parts may not, as in ArcticDB.`;
+      return `has a part '${slashed}' that starts with '/'; library names and their '.'-separated parts may not, as in ArcticDB. Choose another name.`;
     }
   }
   return undefined;
@@ -92,7 +93,7 @@ function newNameProblem(kind: NameKind, name: string): string | undefined {
 /** One character for a message: itself when printable, with its code point. */
 function describeChar(ch: string): string {
   const code = `U+${(ch.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, "0")}`;
-  return /^[\x20-\x7e]$/.test(ch) ? `'${ch}' (${code})` : `the character ${code}`;
+  return /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(ch) ? `'${ch}' (${code})` : `the character ${code}`;
 }
 
 /** `name` with control characters escaped, so a message prints on one line. */

@@ -114,8 +114,9 @@ describe("names ArcticDB refuses", () => {
     ["prefix\u001epostfix", /U\+001E/],
     ["prefix\u007fpostfix", /U\+007F/],
     ["prefix\u0080postfix", /U\+0080/],
-    ["café", /U\+00E9/],
-    ["€", /U\+20AC/],
+    ["café", /'é' \(U\+00E9\)/],
+    ["€", /'€' \(U\+20AC\)/],
+    ["a\u00a0b", /the character U\+00A0/],
     ["l".repeat(255), /limit is 254/],
   ];
 
