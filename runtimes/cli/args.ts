@@ -28,12 +28,17 @@ export function dateRange(value: string | undefined): [string | null, string | n
   return [parts[0] === "" ? null : parts[0], parts[1] === "" ? null : parts[1]];
 }
 
-/** `--rows START:END`: a row range [START, END), either end may be left out (0 and the end). */
-export function rowRange(value: string | undefined, rows: number): [number, number] | undefined {
+/**
+ * `--rows START:END`: a row range [START, END) as Python slices and `read`'s `rowRange` take it: either
+ * end may be left out (open), a negative one counts back from the last row (`-10:` is the last ten).
+ */
+export function rowRange(value: string | undefined): [number | null, number | null] | undefined {
   if (value === undefined) return undefined;
-  const m = /^(\d*):(\d*)$/.exec(value);
-  if (!m) throw new UsageError(`--rows must be START:END (e.g. 100:200, :50, 1000:), got '${value}'.`);
-  return [m[1] === "" ? 0 : Number(m[1]), m[2] === "" ? rows : Number(m[2])];
+  const m = /^(-?\d*):(-?\d*)$/.exec(value);
+  if (!m || m[1] === "-" || m[2] === "-") {
+    throw new UsageError(`--rows must be START:END (e.g. 100:200, :50, 1000:, -10:), got '${value}'.`);
+  }
+  return [m[1] === "" ? null : Number(m[1]), m[2] === "" ? null : Number(m[2])];
 }
 
 /** `--columns a,b,c`. */

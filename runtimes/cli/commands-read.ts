@@ -47,7 +47,10 @@ export function readCommands(program: Command, ctx: () => Context): void {
     .argument("<library>", "the library")
     .argument("<symbol>", "the symbol")
     .option("--date-range <start..end>", "inclusive ISO timestamps; either end may be empty")
-    .option("--rows <start:end>", "row range [start, end); either end may be empty")
+    .option(
+      "--rows <start:end>",
+      "row range [start, end); either end may be empty, negative counts from the end",
+    )
     .option("--columns <names>", "only these columns, comma-separated")
     .option("--as-of <version>", "a version number, snapshot name or ISO date (default: latest)")
     .action(
@@ -63,13 +66,7 @@ export function readCommands(program: Command, ctx: () => Context): void {
           throw new args.UsageError("Give --date-range or --rows, not both.");
         const item = await withLibrary(uri, name, async (lib) => {
           const version = args.asOf(o.asOf);
-          const rows =
-            o.rows === undefined
-              ? undefined
-              : args.rowRange(
-                  o.rows,
-                  (await lib.getDescription(symbol, args.defined({ asOf: version }))).rowCount,
-                );
+          const rows = args.rowRange(o.rows);
           const bar = progressBar("read", c.progress);
           try {
             return await lib.read(

@@ -4,7 +4,7 @@ import { BufferRecycler } from "../parallel/buffers.ts";
 import { WorkerPool } from "../parallel/pool.ts";
 import { MemoryStorage } from "../storage/memory-storage.ts";
 import type { Storage } from "../storage/storage.ts";
-import { keys } from "../version/keys.ts";
+import { keys, libraryOfKey } from "../version/keys.ts";
 import type { ParallelContext } from "../version/parallel.ts";
 import { type LibraryConfig, unpackLibraryConfig } from "../version/records.ts";
 import type { SegmentWorker } from "../version/segment-worker.ts";
@@ -13,7 +13,7 @@ import { Library } from "./library.ts";
 import { runtime } from "./runtime.ts";
 import type { ArcticOptions, LibraryOptions } from "./types.ts";
 import { parseUri } from "./uri.ts";
-import { checkInteger, checkName, checkOptions } from "./validate.ts";
+import { checkInteger, checkName, checkNewName, checkOptions } from "./validate.ts";
 
 const LIBRARY_OPTIONS = ["rowsPerSegment", "columnsPerSegment", "dynamicSchema", "dedup"] as const;
 
@@ -82,7 +82,7 @@ export class Arctic {
 
   /** Creates library `name`; `LibraryExistsError` if it already exists. */
   async createLibrary(name: string, options?: LibraryOptions): Promise<Library> {
-    checkName("library", name);
+    checkNewName("library", name);
     const config = libraryConfig(options);
     const storage = this.live();
     storage.writeTransaction((tx) => {
@@ -135,9 +135,7 @@ export class Arctic {
 
   /** Names of all libraries, sorted. */
   async listLibraries(): Promise<string[]> {
-    return this.live()
-      .keys(keys.libraryPrefix())
-      .map((k) => k.slice(keys.libraryPrefix().length));
+    return this.live().keys(keys.libraryPrefix()).map(libraryOfKey).sort(); // key order puts a name's escaped `/` (see keys.ts) before every other character
   }
 
   /** Deletes library `name` and everything in it; `LibraryNotFoundError` if it does not exist. */

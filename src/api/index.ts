@@ -13,6 +13,12 @@ export type { VerifyReport } from "../version/verify.ts";
 export { Arctic } from "./arctic.ts";
 export { DataError } from "./data-error.ts";
 export { Library, type OnProgress, type ReadOptions } from "./library.ts";
+export type {
+  DeleteRequest,
+  ReadInfoRequest,
+  UpdatePayload,
+  WriteMetadataPayload,
+} from "./library-batch.ts";
 export type { Runtime } from "./runtime.ts";
 export type {
   ArcticOptions,

@@ -8,6 +8,7 @@ import {
 } from "../errors.ts";
 import { DataFrame } from "../frame/dataframe.ts";
 import { toNanos } from "../frame/timestamps.ts";
+import { keys } from "../version/keys.ts";
 import {
   frameBytes,
   type ParallelContext,
@@ -26,8 +27,21 @@ import { removeOrphans, type VerifyReport, verifyLibrary } from "../version/veri
 import type { VersionSelector, VersionStore } from "../version/version-store.ts";
 import { fromFrameData, toFrameData } from "./convert.ts";
 import { DataError } from "./data-error.ts";
+import {
+  batchItems,
+  type DeleteRequest,
+  deleteBatch,
+  getDescriptionBatch,
+  type ReadInfoRequest,
+  readMetadataBatch,
+  refuseDuplicateSymbols,
+  type UpdatePayload,
+  updateBatch,
+  type WriteMetadataPayload,
+  writeMetadataBatch,
+} from "./library-batch.ts";
 import type { AsOf, LibraryOptions, SymbolDescription, VersionedItem, VersionInfo } from "./types.ts";
-import { checkInteger, checkName, checkOptions, checkRegex, describe } from "./validate.ts";
+import { checkInteger, checkName, checkNewName, checkOptions, checkRegex, describe } from "./validate.ts";
 
 /** Options of `Library.read`. */
 export interface ReadOptions {
@@ -35,8 +49,12 @@ export interface ReadOptions {
   asOf?: AsOf;
   /** Inclusive timestamps; `null` leaves that end open. Needs a sorted timestamp index. */
   dateRange?: [Date | string | bigint | null, Date | string | bigint | null];
-  /** Rows `[start, end)` of the stored frame; not with `dateRange`. */
-  rowRange?: [number, number];
+  /**
+   * Rows `[start, end)` of the stored frame, as pandas' `iloc[start:end]` (and ArcticDB's `row_range`)
+   * takes them: a negative bound counts back from the end, `null` leaves that end open, bounds past the
+   * frame are clamped and an end at or before the start gives no rows. Not with `dateRange`.
+   */
+  rowRange?: [number | null, number | null];
   /** Names of the columns to return, in this order (the index always comes back). */
   columns?: string[];
 }
@@ -77,7 +95,7 @@ export class Library {
       onProgress?: OnProgress;
     },
   ): Promise<VersionedItem> {
-    checkName("symbol", symbol);
+    this.checkNewSymbol(symbol);
     const opts = checkOptions("write", options, [
       "metadata",
       "prunePreviousVersions",
@@ -113,16 +131,18 @@ export class Library {
   /**
    * Writes several symbols in one call, each item as `write` would, committing all new versions together.
    * Each result is the item's `VersionedItem`, or a `DataError` saying why that item failed; one bad item
-   * does not stop the others.
+   * does not stop the others. A symbol in two items is an `InvalidArgumentError` and nothing is written
+   * (as ArcticDB's `ArcticDuplicateSymbolsInBatchException`).
    */
   async writeBatch(
     items: { symbol: string; data: DataFrame | Record<string, unknown>; metadata?: unknown }[],
     options?: { onProgress?: OnProgress },
   ): Promise<(VersionedItem | DataError)[]> {
     const meter = meterFor("writeBatch", checkOptions("writeBatch", options, ["onProgress"]).onProgress);
+    refuseDuplicateSymbols("writeBatch", items);
     const checked = batchItems("writeBatch", items, (item) => {
       const opts = checkOptions("writeBatch item", item as BatchItem, ["symbol", "data", "metadata"]);
-      checkName("symbol", opts.symbol);
+      this.checkNewSymbol(opts.symbol);
       return {
         symbol: opts.symbol as string,
         frame: toFrameData(asDataFrame(opts.data, "writeBatch")),
@@ -142,16 +162,18 @@ export class Library {
 
   /**
    * Appends to several symbols in one call, each item as `append` would. Each result is the item's
-   * `VersionedItem`, or a `DataError` saying why that item failed.
+   * `VersionedItem`, or a `DataError` saying why that item failed. A symbol in two items is an
+   * `InvalidArgumentError` and nothing is appended.
    */
   async appendBatch(
     items: { symbol: string; data: DataFrame | Record<string, unknown>; metadata?: unknown }[],
     options?: { onProgress?: OnProgress },
   ): Promise<(VersionedItem | DataError)[]> {
     const meter = meterFor("appendBatch", checkOptions("appendBatch", options, ["onProgress"]).onProgress);
+    refuseDuplicateSymbols("appendBatch", items);
     const checked = batchItems("appendBatch", items, (item) => {
       const opts = checkOptions("appendBatch item", item as BatchItem, ["symbol", "data", "metadata"]);
-      checkName("symbol", opts.symbol);
+      this.checkNewSymbol(opts.symbol);
       return {
         symbol: opts.symbol as string,
         frame: toFrameData(asDataFrame(opts.data, "appendBatch")),
@@ -205,6 +227,56 @@ export class Library {
   }
 
   /**
+   * Updates several symbols in one call, each item as `update` would (`{ symbol, data, metadata?,
+   * dateRange?, upsert? }`; an item's `upsert` overrides the call's). Each result is the item's
+   * `VersionedItem` or a `DataError`; items are committed one by one, so a failed item leaves the others
+   * done. A symbol in two items is an `InvalidArgumentError` and nothing is updated.
+   */
+  async updateBatch(
+    items: UpdatePayload[],
+    options?: { upsert?: boolean; prunePreviousVersions?: boolean },
+  ): Promise<(VersionedItem | DataError)[]> {
+    return updateBatch(this, items, options);
+  }
+
+  /**
+   * Deletes several symbols, or some of their versions, in one call: an item is a symbol name (the
+   * whole symbol) or `{ symbol, versions }`. Each result is `null` when the item was done, or the
+   * `DataError` that says why not (ArcticDB's `delete_batch` returns `None` or a `DataError` likewise).
+   */
+  async deleteBatch(items: (string | DeleteRequest)[]): Promise<(DataError | null)[]> {
+    return deleteBatch(this, items);
+  }
+
+  /**
+   * Reads the metadata of several symbols in one call: an item is a symbol name or `{ symbol, asOf? }`.
+   * Each result is a `VersionedItem` without `data`, or a `DataError`.
+   */
+  async readMetadataBatch(items: (string | ReadInfoRequest)[]): Promise<(VersionedItem | DataError)[]> {
+    return readMetadataBatch(this, items);
+  }
+
+  /**
+   * Writes new metadata for several symbols in one call, each item (`{ symbol, metadata }`) as
+   * `writeMetadata` would. Each result is the new `VersionedItem` or a `DataError`. A symbol in two items
+   * is an `InvalidArgumentError` and nothing is written.
+   */
+  async writeMetadataBatch(
+    items: WriteMetadataPayload[],
+    options?: { prunePreviousVersions?: boolean },
+  ): Promise<(VersionedItem | DataError)[]> {
+    return writeMetadataBatch(this, items, options);
+  }
+
+  /**
+   * Describes several symbols in one call, each item (a symbol name or `{ symbol, asOf? }`) as
+   * `getDescription` would. Each result is a `SymbolDescription` or a `DataError`.
+   */
+  async getDescriptionBatch(items: (string | ReadInfoRequest)[]): Promise<(SymbolDescription | DataError)[]> {
+    return getDescriptionBatch(this, items);
+  }
+
+  /**
    * Appends the rows of `data` after the last row of `symbol`, as a new version; only the new rows are
    * stored. With a timestamp index the new rows must not start before the last stored one
    * (`UnsortedIndexError`); columns and dtypes must match (`SchemaMismatchError`). A missing symbol is
@@ -215,7 +287,7 @@ export class Library {
     data: DataFrame | Record<string, unknown>,
     options?: { metadata?: unknown; prunePreviousVersions?: boolean; onProgress?: OnProgress },
   ): Promise<VersionedItem> {
-    checkName("symbol", symbol);
+    this.checkNewSymbol(symbol);
     const opts = checkOptions("append", options, ["metadata", "prunePreviousVersions", "onProgress"]);
     const meter = meterFor("append", opts.onProgress);
     const frame = toFrameData(asDataFrame(data, "append"));
@@ -296,7 +368,7 @@ export class Library {
       onProgress?: OnProgress;
     },
   ): Promise<VersionedItem> {
-    checkName("symbol", symbol);
+    this.checkNewSymbol(symbol);
     const opts = checkOptions("update", options, [
       "dateRange",
       "upsert",
@@ -363,8 +435,9 @@ export class Library {
    * Reads `symbol`: the latest version, or the one `asOf` names (a version number, negative counting back
    * from the latest; a snapshot name; or a `Date`, meaning the latest version written at or before it).
    * `dateRange: [start, end]` (inclusive; each a `Date`, ISO string, ns `bigint` or `null` for open),
-   * `rowRange: [start, end)` and `columns` narrow what is fetched and decoded. A read of 8 MB or more is
-   * shared out among the worker pool by columns (see the README's "Worker pool").
+   * `rowRange: [start, end)` (as `iloc`: negative from the end, `null` open) and `columns` narrow what is
+   * fetched and decoded. A read of 8 MB or more is shared out among the worker pool by columns (see the
+   * README's "Worker pool").
    */
   async read(symbol: string, options?: ReadOptions & { onProgress?: OnProgress }): Promise<VersionedItem> {
     if (options === null || typeof options !== "object" || Array.isArray(options)) {
@@ -458,7 +531,7 @@ export class Library {
     metadata: unknown,
     options?: { prunePreviousVersions?: boolean },
   ): Promise<VersionedItem> {
-    checkName("symbol", symbol);
+    this.checkNewSymbol(symbol);
     const opts = checkOptions("writeMetadata", options, ["prunePreviousVersions"]);
     const meta = packMetadata(metadata);
     const record = this.store.writeMetadata(symbol, meta, opts.prunePreviousVersions === true);
@@ -475,7 +548,8 @@ export class Library {
       const snap = readSnapshot((key) => this.store.storage.getView(key), this.name, opts.snapshot);
       symbols = snap.pinned.map((p) => p.symbol).sort();
     } else {
-      symbols = this.store.listSymbols();
+      // Sorted here, not in key order: a name's '/' is NUL inside keys (see keys.ts), so sorts first there.
+      symbols = this.store.listSymbols().sort();
     }
     if (re !== undefined) symbols = symbols.filter((s) => re.test(s));
     return symbols;
@@ -519,7 +593,7 @@ export class Library {
     name: string,
     options?: { metadata?: unknown; skipSymbols?: string[]; versions?: Record<string, number> },
   ): Promise<void> {
-    checkName("snapshot", name);
+    checkNewName("snapshot", name);
     const opts = checkOptions("snapshot", options, ["metadata", "skipSymbols", "versions"]);
     if (opts.skipSymbols !== undefined && opts.versions !== undefined) {
       throw new InvalidArgumentError("snapshot: give skipSymbols or versions, not both.");
@@ -662,6 +736,18 @@ export class Library {
     };
   }
 
+  /**
+   * Checks a symbol name given to a call that may create the symbol: ArcticDB's rules for new names,
+   * waived for a symbol already stored (even if deleted since), so old names stay writable.
+   */
+  private checkNewSymbol(symbol: unknown): asserts symbol is string {
+    checkNewName(
+      "symbol",
+      symbol,
+      () => this.store.storage.getView(keys.ref(this.name, symbol as string)) !== undefined,
+    );
+  }
+
   /** Checks `asOf` and turns it into the version engine's selector (undefined = latest). */
   private versionFor(asOf: unknown): VersionSelector | undefined {
     if (asOf === undefined || asOf === null) return undefined;
@@ -706,29 +792,6 @@ function meterFor(call: string, onProgress: unknown): ProgressMeter | undefined 
 /** A batch item before it is checked. */
 type BatchItem = { symbol?: unknown; data?: unknown; metadata?: unknown };
 
-/**
- * Checks that `items` is an array and runs `check` on each; an item that fails becomes a `DataError` in
- * its slot (named by its symbol when it has one) instead of failing the batch.
- */
-function batchItems<T>(call: string, items: unknown, check: (item: unknown) => T): (T | DataError)[] {
-  if (!Array.isArray(items)) {
-    throw new InvalidArgumentError(`${call}: give an array of items, got ${describe(items)}.`);
-  }
-  return items.map((item, i) => {
-    try {
-      return check(item);
-    } catch (err) {
-      const symbol =
-        typeof item === "string"
-          ? item
-          : typeof (item as BatchItem)?.symbol === "string"
-            ? ((item as BatchItem).symbol as string)
-            : `#${i}`;
-      return DataError.from(symbol, err);
-    }
-  });
-}
-
 function asDataFrame(data: unknown, call: string): DataFrame {
   if (data instanceof DataFrame) return data;
   if (data !== null && typeof data === "object" && !Array.isArray(data)) {
@@ -759,14 +822,20 @@ function checkDateRange(range: unknown): [bigint | null, bigint | null] {
   return [start, end];
 }
 
-function checkRowRange(range: unknown): [number, number] {
+/**
+ * Checks a `rowRange`: `[start, end)` of whole numbers, either negative (counting from the end) or
+ * `null`/`undefined` (open), as `iloc` takes them; what the bounds select is worked out against the row
+ * count by `resolveRowRange`.
+ */
+function checkRowRange(range: unknown): [number | null, number | null] {
   if (!Array.isArray(range) || range.length !== 2) {
-    throw new InvalidArgumentError(`rowRange must be [start, end), got ${describe(range)}.`);
+    throw new InvalidArgumentError(
+      `rowRange must be [start, end) (whole numbers, negative counting from the end, null for an open end), got ${describe(range)}.`,
+    );
   }
-  const start = checkInteger("rowRange start", range[0], 0);
-  const end = checkInteger("rowRange end", range[1], 0);
-  if (end < start) throw new InvalidArgumentError(`rowRange [${start}, ${end}) ends before it starts.`);
-  return [start, end];
+  const bound = (v: unknown, what: string) =>
+    v === null || v === undefined ? null : checkInteger(`rowRange ${what}`, v, Number.MIN_SAFE_INTEGER);
+  return [bound(range[0], "start"), bound(range[1], "end")];
 }
 
 function checkColumns(columns: unknown): string[] {

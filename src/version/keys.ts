@@ -15,35 +15,68 @@
  * (`packRecord`), so damage is detected; records of format-1 stores are bare msgpack maps and still read.
  * Segments carry their own checksums (see `src/codec/segment.ts`).
  *
- * Names never contain `/` or NUL (checked at the API boundary), so a prefix names exactly one
- * library or symbol. Version numbers are zero-padded so key order is version order.
+ * `/` separates a key's parts, and names may contain `/` too (`fx/EURUSD`, as in ArcticDB), so inside a
+ * key each name is written with its `/` replaced by NUL (`keyPart`). No name ever holds a NUL (refused
+ * at the API boundary, always), so a prefix names exactly one library or symbol: `V:lib/a/` never lists
+ * the versions of `a/b`, whose prefix is `V:lib/a\0b/`. Names without `/`, which are all that stores
+ * written before `/` was allowed hold, have the same keys as then. Version numbers are zero-padded so
+ * key order is version order.
  */
 export const keys = {
-  library: (lib: string) => `L:${lib}`,
+  library: (lib: string) => `L:${keyPart(lib)}`,
   libraryPrefix: () => "L:",
-  ref: (lib: string, symbol: string) => `R:${lib}/${symbol}`,
-  refPrefix: (lib: string) => `R:${lib}/`,
+  ref: (lib: string, symbol: string) => `R:${keyPart(lib)}/${keyPart(symbol)}`,
+  refPrefix: (lib: string) => `R:${keyPart(lib)}/`,
   version: (lib: string, symbol: string, version: number) =>
-    `V:${lib}/${symbol}/${String(version).padStart(10, "0")}`,
-  versionPrefix: (lib: string, symbol: string) => `V:${lib}/${symbol}/`,
-  index: (lib: string, symbol: string, id: string) => `I:${lib}/${symbol}/${id}`,
-  segment: (lib: string, symbol: string, id: string) => `S:${lib}/${symbol}/${id}`,
-  snapshot: (lib: string, name: string) => `N:${lib}/${name}`,
-  staged: (lib: string, symbol: string, id: string) => `T:${lib}/${symbol}/${id}`,
-  stagedPrefix: (lib: string, symbol: string) => `T:${lib}/${symbol}/`,
-  snapshotPrefix: (lib: string) => `N:${lib}/`,
+    `V:${keyPart(lib)}/${keyPart(symbol)}/${String(version).padStart(10, "0")}`,
+  versionPrefix: (lib: string, symbol: string) => `V:${keyPart(lib)}/${keyPart(symbol)}/`,
+  /** Every version key of a library, all symbols. */
+  allVersionsPrefix: (lib: string) => `V:${keyPart(lib)}/`,
+  index: (lib: string, symbol: string, id: string) => `I:${keyPart(lib)}/${keyPart(symbol)}/${id}`,
+  /** Every index key of a library. */
+  allIndexesPrefix: (lib: string) => `I:${keyPart(lib)}/`,
+  segment: (lib: string, symbol: string, id: string) => `S:${keyPart(lib)}/${keyPart(symbol)}/${id}`,
+  /** Every segment key of a library. */
+  allSegmentsPrefix: (lib: string) => `S:${keyPart(lib)}/`,
+  snapshot: (lib: string, name: string) => `N:${keyPart(lib)}/${keyPart(name)}`,
+  staged: (lib: string, symbol: string, id: string) => `T:${keyPart(lib)}/${keyPart(symbol)}/${id}`,
+  stagedPrefix: (lib: string, symbol: string) => `T:${keyPart(lib)}/${keyPart(symbol)}/`,
+  /** Every staged key of a library. */
+  allStagedPrefix: (lib: string) => `T:${keyPart(lib)}/`,
+  snapshotPrefix: (lib: string) => `N:${keyPart(lib)}/`,
   /** Every prefix under which a library keeps keys, for deleting it whole. */
-  libraryPrefixes: (lib: string) => ["R", "V", "I", "S", "N", "T"].map((k) => `${k}:${lib}/`),
+  libraryPrefixes: (lib: string) => ["R", "V", "I", "S", "N", "T"].map((k) => `${k}:${keyPart(lib)}/`),
 };
+
+/** A name as it is written inside a key: `/` (the key's separator) becomes NUL, which no name holds. */
+export function keyPart(name: string): string {
+  return name.includes("/") ? name.replaceAll("/", "\0") : name;
+}
+
+/** The name a key part spells (undoes `keyPart`). */
+export function nameOfPart(part: string): string {
+  return part.includes("\0") ? part.replaceAll("\0", "/") : part;
+}
 
 /** The version number at the end of a version key. */
 export function versionOfKey(key: string): number {
   return Number(key.slice(key.lastIndexOf("/") + 1));
 }
 
-/** The last path part of a key (a symbol of a ref key, a snapshot name, ...). */
+/** The last part of a key as the name it spells (the symbol of a ref key, a snapshot's name, an id). */
 export function lastPart(key: string): string {
-  return key.slice(key.lastIndexOf("/") + 1);
+  return nameOfPart(key.slice(key.lastIndexOf("/") + 1));
+}
+
+/** The symbol of a version key `V:<lib>/<symbol>/<version>`. */
+export function symbolOfVersionKey(key: string): string {
+  const end = key.lastIndexOf("/");
+  return nameOfPart(key.slice(key.lastIndexOf("/", end - 1) + 1, end));
+}
+
+/** The library a library config key `L:<lib>` names. */
+export function libraryOfKey(key: string): string {
+  return nameOfPart(key.slice(keys.libraryPrefix().length));
 }
 
 /**

@@ -3,8 +3,12 @@ import type { IndexRecord, SegmentRef } from "./records.ts";
 
 /** What a read asks for, already normalised by the API layer. */
 export interface ReadRequest {
-  /** Rows [start, end) of the stored frame; clamped to it. */
-  rowRange?: [number, number];
+  /**
+   * Rows [start, end) of the stored frame, as pandas' `iloc[start:end]` takes them: a negative bound
+   * counts from the end, `null` leaves that end open, bounds past either end are clamped to it, and an
+   * end at or before the start selects no rows (see `resolveRowRange`).
+   */
+  rowRange?: [number | null, number | null];
   /** Column names to return, in this order; all when absent. */
   columns?: string[];
   /** Timestamps [start, end] in ns, inclusive, `null` for an open end; needs a sorted timestamp index. */
@@ -25,6 +29,24 @@ export interface ReadPlan {
   gaps: { column: number; outRow: number; rows: number }[];
 }
 
+/**
+ * The rows [start, end) of a frame of `rows` rows that `range` selects, with `iloc`'s rules (ArcticDB's
+ * `row_range` follows them, test_row_range.py): a negative bound counts back from the end, `null` or an
+ * absent range is an open end, each bound is clamped to [0, rows], and an end before the start gives no
+ * rows (start = end), never an error.
+ */
+export function resolveRowRange(
+  range: [number | null, number | null] | undefined,
+  rows: number,
+): [number, number] {
+  const at = (bound: number | null | undefined, open: number) =>
+    bound === null || bound === undefined
+      ? open
+      : Math.max(0, Math.min(bound < 0 ? rows + bound : bound, rows));
+  const start = at(range?.[0], 0);
+  return [start, Math.max(start, at(range?.[1], rows))];
+}
+
 /** Indices into `index.columns` of the columns a segment holds. */
 export function segmentColumns(seg: SegmentRef, where: Map<string, number>): number[] {
   if (!seg.names) return Array.from({ length: seg.cols }, (_, i) => seg.colStart + i);
@@ -36,8 +58,7 @@ export function segmentColumns(seg: SegmentRef, where: Map<string, number>): num
  * and whose column slice holds a requested column, so a narrow read fetches and decodes little.
  */
 export function planRead(index: IndexRecord, request: ReadRequest): ReadPlan {
-  const start = Math.max(0, Math.min(request.rowRange?.[0] ?? 0, index.rows));
-  const end = Math.max(start, Math.min(request.rowRange?.[1] ?? index.rows, index.rows));
+  const [start, end] = resolveRowRange(request.rowRange, index.rows);
   const where = new Map(index.columns.map((c, i) => [c.name, i]));
   let columns: number[];
   if (request.columns) {

@@ -41,7 +41,7 @@ export function verifyLibrary(store: VersionStore, k: Kernels, options: { data: 
     if (indexes.has(indexKey)) return;
     indexes.set(indexKey, from);
   };
-  for (const key of storage.keys(`V:${lib}/`)) {
+  for (const key of storage.keys(keys.allVersionsPrefix(lib))) {
     try {
       const record = unpackVersion(present(store, key, "version record"));
       useIndex(record.index, key); // first, so its index is never taken for an orphan
@@ -83,7 +83,7 @@ export function verifyLibrary(store: VersionStore, k: Kernels, options: { data: 
       problem(indexKey, err);
     }
   }
-  for (const key of storage.keys(`T:${lib}/`)) {
+  for (const key of storage.keys(keys.allStagedPrefix(lib))) {
     try {
       checkIndex(unpackStaged(present(store, key, "staged chunk")).index, key);
       report.records++;
@@ -91,8 +91,9 @@ export function verifyLibrary(store: VersionStore, k: Kernels, options: { data: 
       problem(key, err);
     }
   }
-  for (const key of storage.keys(`I:${lib}/`)) if (!indexes.has(key)) report.orphans.push(key);
-  for (const key of storage.keys(`S:${lib}/`)) if (!segments.has(key)) report.orphans.push(key);
+  for (const key of storage.keys(keys.allIndexesPrefix(lib))) if (!indexes.has(key)) report.orphans.push(key);
+  for (const key of storage.keys(keys.allSegmentsPrefix(lib)))
+    if (!segments.has(key)) report.orphans.push(key);
   return report;
 }
 
@@ -119,7 +120,7 @@ export function removeOrphans(
       const bytes = tx.get(indexKey);
       if (bytes) for (const s of unpackIndex(bytes).segments) referenced.add(s.key);
     };
-    for (const key of tx.keys(`V:${store.lib}/`)) {
+    for (const key of tx.keys(keys.allVersionsPrefix(store.lib))) {
       const bytes = tx.get(key);
       if (bytes) addIndex(unpackVersion(bytes).index);
     }
@@ -127,7 +128,7 @@ export function removeOrphans(
       const bytes = tx.get(key);
       if (bytes) for (const p of unpackSnapshot(bytes).pinned) addIndex(p.record.index);
     }
-    for (const key of tx.keys(`T:${store.lib}/`)) {
+    for (const key of tx.keys(keys.allStagedPrefix(store.lib))) {
       const bytes = tx.get(key);
       if (bytes) for (const s of unpackStaged(bytes).index.segments) referenced.add(s.key);
     }

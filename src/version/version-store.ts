@@ -22,7 +22,7 @@ import { SegmentArena } from "./arena.ts";
 import { concatFrames } from "./frame-concat.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
 import { collectGarbage } from "./garbage.ts";
-import { keys, lastPart, newId, versionOfKey } from "./keys.ts";
+import { keys, lastPart, newId, symbolOfVersionKey, versionOfKey } from "./keys.ts";
 import type { ProgressMeter } from "./progress.ts";
 import { planRead, type ReadRequest, segmentColumns } from "./read-plan.ts";
 import {
@@ -974,11 +974,12 @@ export class VersionStore {
   /** Live versions, newest first, of one symbol or of all. */
   listVersions(symbol?: string): VersionEntry[] {
     return this.storage.readTransaction(() => {
-      const prefix = symbol === undefined ? `V:${this.lib}/` : keys.versionPrefix(this.lib, symbol);
+      const prefix =
+        symbol === undefined ? keys.allVersionsPrefix(this.lib) : keys.versionPrefix(this.lib, symbol);
       const entries: VersionEntry[] = [];
       for (const key of this.storage.keys(prefix, { reverse: true })) {
         const record = this.versionAt(key);
-        const sym = key.slice(2 + this.lib.length + 1, key.lastIndexOf("/"));
+        const sym = symbolOfVersionKey(key);
         if (record) entries.push({ symbol: sym, record });
       }
       return entries;

@@ -19,7 +19,7 @@ describe("batch calls", () => {
     await lib.write("existing", { x: [0] });
     const results = await lib.writeBatch([
       { symbol: "a", data: new DataFrame({ x: [1, 2, 3] }), metadata: { n: 1 } },
-      { symbol: "bad/name", data: { x: [1] } },
+      { symbol: "bad*name", data: { x: [1] } },
       { symbol: "b", data: { x: [4, 5] } },
       { symbol: "c", data: "not a frame" as never },
       { symbol: "existing", data: { x: [9, 9] } },
@@ -29,7 +29,7 @@ describe("batch calls", () => {
       results.map((r) => (isItem(r) ? `${r.symbol}@${r.version}` : `${r.symbol}:${r.errorCode}`)),
     ).toEqual([
       "a@0",
-      "bad/name:InvalidArgumentError",
+      "bad*name:InvalidArgumentError",
       "b@0",
       "c:InvalidArgumentError",
       "existing@1",
@@ -47,15 +47,19 @@ describe("batch calls", () => {
     await ac.close();
   });
 
-  it("writeBatch gives two items of one symbol successive versions", async () => {
+  it("writeBatch refuses a symbol in two items and writes nothing, as ArcticDB does", async () => {
     const ac = new Arctic("mem://");
     const lib = await ac.createLibrary("lib");
-    const results = await lib.writeBatch([
-      { symbol: "s", data: { x: [1] } },
-      { symbol: "s", data: { x: [2] } },
-    ]);
-    expect(results.map((r) => (r as VersionedItem).version)).toEqual([0, 1]);
-    expect(Array.from((await lib.read("s")).data!.column("x") as Float64Array)).toEqual([2]);
+    const err = await rejectsWith(
+      lib.writeBatch([
+        { symbol: "s", data: { x: [1] } },
+        { symbol: "t", data: { x: [1] } },
+        { symbol: "s", data: { x: [2] } },
+      ]),
+      "InvalidArgumentError",
+    );
+    expect(err.message).toMatch(/'s' appears in more than one item/);
+    expect(await lib.listSymbols()).toEqual([]);
     await ac.close();
   });
 
@@ -63,16 +67,17 @@ describe("batch calls", () => {
     const ac = new Arctic("mem://");
     const lib = await ac.createLibrary("lib");
     await lib.write("ts", new DataFrame({ x: [1, 2] }, { index: [day(0), day(1)] }));
+    await lib.write("ts2", new DataFrame({ x: [1, 2] }, { index: [day(0), day(1)] }));
     await lib.write("other", { x: [1] });
     const results = await lib.appendBatch([
       { symbol: "ts", data: new DataFrame({ x: [3] }, { index: [day(2)] }), metadata: "m" },
-      { symbol: "ts", data: new DataFrame({ x: [0] }, { index: [day(0)] }) },
+      { symbol: "ts2", data: new DataFrame({ x: [0] }, { index: [day(0)] }) },
       { symbol: "other", data: { y: [1] } },
       { symbol: "fresh", data: { z: [7] } },
     ]);
     expect(
       results.map((r) => (isItem(r) ? `${r.symbol}@${r.version}` : `${r.symbol}:${r.errorCode}`)),
-    ).toEqual(["ts@1", "ts:UnsortedIndexError", "other:SchemaMismatchError", "fresh@0"]);
+    ).toEqual(["ts@1", "ts2:UnsortedIndexError", "other:SchemaMismatchError", "fresh@0"]);
     expect(Array.from((await lib.read("ts")).data!.column("x") as Float64Array)).toEqual([1, 2, 3]);
     expect((await lib.listVersions("other")).length).toBe(1);
     await ac.close();

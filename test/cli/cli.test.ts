@@ -105,6 +105,16 @@ describe("floe CLI", () => {
     });
   });
 
+  it("reads --rows as a Python slice: a negative end counts from the last row", async () => {
+    useShared();
+    const [last, allButLast] = await Promise.all([
+      floe("read", uri, "lib", "trades", "--rows", "-1:", "--as-of", "0", "--columns", "venue"),
+      floe("read", uri, "lib", "trades", "--rows=:-3", "--as-of", "0", "--columns", "venue"),
+    ]);
+    expect(last.stdout).toBe("time                 venue\n2024-01-02 09:30:03   XNYS\n");
+    expect(allButLast.stdout).toBe("time                 venue\n2024-01-02 09:30:00   XNAS\n");
+  });
+
   it("prints head, tail and reads with date range, rows, columns and as-of", async () => {
     useShared();
     const [head, tail, range, rows, json] = await Promise.all([

@@ -224,6 +224,19 @@ export function defineConformance(suite: Suite, env: ConformanceEnv): void {
     });
   });
 
+  onEachStore("names with '/' (fx/EURUSD) stay apart from the names they extend", async (uri) => {
+    await withLib(uri, async (lib) => {
+      await lib.write("fx", { a: [1] });
+      await lib.write("fx/EURUSD", { a: [2] });
+      await lib.snapshot("eod/1");
+      await lib.delete("fx");
+      expect(await lib.listSymbols()).toEqual(["fx/EURUSD"]);
+      expect((await lib.read("fx/EURUSD")).data!.column("a")).toEqual(new Float64Array([2]));
+      expect(await lib.listSymbols({ snapshot: "eod/1" })).toEqual(["fx", "fx/EURUSD"]);
+      await rejects(lib.write("fx*", { a: [1] }), "InvalidArgumentError");
+    });
+  });
+
   onEachStore("batch calls: a failed item is a DataError, the others succeed", async (uri) => {
     await withLib(uri, async (lib) => {
       const written = await lib.writeBatch([
