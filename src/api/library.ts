@@ -324,6 +324,8 @@ export class Library {
     const meta = optionalMetadata(opts.metadata);
     const prune = opts.prunePreviousVersions === true;
     if (opts.upsert !== true && !this.store.latest(symbol)) {
+      const gone = this.store.libraryGone();
+      if (gone) throw gone;
       throw new SymbolNotFoundError(
         `Cannot update '${symbol}': it does not exist in library '${this.name}'. Pass { upsert: true } ` +
           "to write it, or write() it first.",

@@ -11,6 +11,8 @@ export interface LibraryConfig {
   dynamicSchema: boolean;
   dedup: boolean;
   created: number; // ms since the epoch
+  /** Random, unique to this library's creation (libraries created before it was added have none). */
+  id?: string;
 }
 
 /** One tile of a stored frame: rows [rowStart, rowStart + rows) of columns [colStart, colStart + cols). */

@@ -10,7 +10,9 @@ import type { Kernels } from "../codec/wasm.ts";
 import { DTYPES, type NumericArray, type StringArray } from "../dtypes.ts";
 import {
   CorruptSegmentError,
+  type FloeError,
   InvalidArgumentError,
+  type LibraryNotFoundError,
   StorageError,
   SymbolNotFoundError,
   UnsortedIndexError,
@@ -23,6 +25,7 @@ import { concatFrames } from "./frame-concat.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
 import { collectGarbage } from "./garbage.ts";
 import { keys, lastPart, newId, versionOfKey } from "./keys.ts";
+import { LibraryGuardedStorage } from "./library-guard.ts";
 import type { ProgressMeter } from "./progress.ts";
 import { planRead, type ReadRequest, segmentColumns } from "./read-plan.ts";
 import {
@@ -664,11 +667,15 @@ export class VersionStore {
     });
   }
 
-  /** Best-effort removal of segments a failed write left behind. */
+  /**
+   * Best-effort removal of segments a failed write left behind. It bypasses the library guard: a write
+   * refused because its library was deleted meanwhile must still take back what it stored before.
+   */
   discard(written: string[]): void {
     if (written.length === 0) return;
+    const storage = this.storage instanceof LibraryGuardedStorage ? this.storage.inner : this.storage;
     try {
-      this.storage.writeTransaction((tx) => {
+      storage.writeTransaction((tx) => {
         for (const key of written) tx.remove(key);
       });
     } catch {
@@ -749,7 +756,18 @@ export class VersionStore {
     return this.storage.keys(keys.versionPrefix(this.lib, symbol)).map(versionOfKey);
   }
 
-  private symbolNotFound(symbol: string): SymbolNotFoundError {
+  /**
+   * `LibraryNotFoundError` when this handle's library was deleted, else undefined: a call that finds
+   * nothing asks this first, so it says the library is gone rather than that the symbol is.
+   */
+  libraryGone(): LibraryNotFoundError | undefined {
+    return this.storage instanceof LibraryGuardedStorage ? this.storage.missing() : undefined;
+  }
+
+  /** Why `symbol` has no version: its library is gone (`LibraryNotFoundError`), or it has none. */
+  private symbolNotFound(symbol: string): FloeError {
+    const gone = this.libraryGone();
+    if (gone) return gone;
     return new SymbolNotFoundError(
       `Symbol '${symbol}' does not exist in library '${this.lib}' (never written, or deleted). ` +
         "Call listSymbols() to see what is stored.",
