@@ -282,8 +282,10 @@ export class Library {
    * Replaces the stored rows of `symbol` whose timestamps lie in `dateRange` (inclusive; default: from the
    * first to the last timestamp of `data`) with the rows of `data` inside that range, as a new version
    * (as in ArcticDB, rows of `data` outside `dateRange` are not written). Needs a timestamp index, the
-   * stored schema and `data` sorted. Only segments that straddle the range's ends are rewritten. A missing symbol is written when `upsert` is true, else
-   * `SymbolNotFoundError`.
+   * stored schema and `data` sorted. Only segments that straddle the range's ends are rewritten. A missing
+   * symbol is written when `upsert` is true, else `SymbolNotFoundError`. `data` without rows leaves the
+   * stored rows alone, `dateRange` or not, and makes a new version with `metadata` (as ArcticDB does; to
+   * remove rows use `deleteDataInRange`).
    */
   async update(
     symbol: string,
@@ -305,22 +307,22 @@ export class Library {
       "onProgress",
     ]);
     const meter = meterFor("update", opts.onProgress);
-    let frame = toFrameData(asDataFrame(data, "update"));
-    if (frame.index.kind !== "timestamp") {
+    const given = toFrameData(asDataFrame(data, "update"));
+    if (given.index.kind !== "timestamp") {
       throw new InvalidArgumentError(
         "update: data needs a timestamp index, e.g. new DataFrame(columns, { index: dates }).",
       );
     }
-    let range: [bigint | null, bigint | null];
-    if (opts.dateRange !== undefined) {
-      range = checkDateRange(opts.dateRange);
-      frame = rowsInRange(frame, range);
-    } else if (frame.numRows > 0) range = [frame.index.values[0], frame.index.values[frame.numRows - 1]];
-    else {
-      throw new InvalidArgumentError(
-        "update: data has no rows and no dateRange; give dateRange to remove rows, or use deleteDataInRange.",
-      );
-    }
+    // As in ArcticDB, data without rows changes no data, with or without dateRange: it makes a new
+    // version with the new metadata (update "cannot be used with date_range to just delete"; that is
+    // deleteDataInRange). Code ported from ArcticDB would otherwise delete rows it meant to keep.
+    const empty = given.numRows === 0;
+    const stamps = given.index.values;
+    const range: [bigint | null, bigint | null] =
+      opts.dateRange !== undefined
+        ? checkDateRange(opts.dateRange)
+        : [stamps[0] ?? null, stamps[stamps.length - 1] ?? null];
+    const frame = opts.dateRange !== undefined ? rowsInRange(given, range) : given;
     const meta = optionalMetadata(opts.metadata);
     const prune = opts.prunePreviousVersions === true;
     if (opts.upsert !== true && !this.store.latest(symbol)) {
@@ -335,7 +337,9 @@ export class Library {
     const record = this.store.metered(meter, () =>
       opts.upsert === true && !this.store.latest(symbol)
         ? this.store.write(k, symbol, frame, { meta, prune })
-        : this.store.replaceRange(k, symbol, range, frame, { meta, prune }),
+        : empty
+          ? this.store.writeMetadata(symbol, meta, prune, false)
+          : this.store.replaceRange(k, symbol, range, frame, { meta, prune }),
     );
     return this.item(symbol, record);
   }
@@ -453,7 +457,8 @@ export class Library {
 
   /**
    * Stores `metadata` (any msgpack-able value) as a new version of `symbol` whose data is the latest
-   * version's: no data is copied, the new version shares its segments.
+   * version's: no data is copied, the new version shares its segments. A symbol without a live version
+   * gets one without data, which reads as an empty frame (as ArcticDB's `write_metadata` does).
    */
   async writeMetadata(
     symbol: string,
@@ -463,7 +468,7 @@ export class Library {
     checkName("symbol", symbol);
     const opts = checkOptions("writeMetadata", options, ["prunePreviousVersions"]);
     const meta = packMetadata(metadata);
-    const record = this.store.writeMetadata(symbol, meta, opts.prunePreviousVersions === true);
+    const record = this.store.writeMetadata(symbol, meta, opts.prunePreviousVersions === true, true);
     return this.item(symbol, record);
   }
 

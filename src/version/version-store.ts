@@ -31,7 +31,9 @@ import { planRead, type ReadRequest, segmentColumns } from "./read-plan.ts";
 import {
   type IndexRecord,
   indexRecordFor,
+  isNoData,
   type LibraryConfig,
+  noDataIndex,
   type SegmentRef,
   type SymbolRef,
   unpackIndex,
@@ -655,15 +657,24 @@ export class VersionStore {
 
   /**
    * A new version of `symbol` holding the latest version's data (the same index, nothing copied) with
-   * `meta` as its metadata. Throws `SymbolNotFoundError` when the symbol has no live version.
+   * `meta` as its metadata (none when undefined). When the symbol has no live version: with `create`, a
+   * version without data (`noDataIndex`), as ArcticDB's `write_metadata` makes; else `SymbolNotFoundError`.
    */
-  writeMetadata(symbol: string, meta: Uint8Array, prune: boolean): VersionRecord {
+  writeMetadata(
+    symbol: string,
+    meta: Uint8Array | undefined,
+    prune: boolean,
+    create: boolean,
+  ): VersionRecord {
+    const empty = create ? packRecord(noDataIndex()) : undefined;
     return this.storage.writeTransaction((tx) => {
       const [key] = tx.keys(keys.versionPrefix(this.lib, symbol), { reverse: true, limit: 1 });
       const bytes = key === undefined ? undefined : tx.get(key);
-      if (!bytes) throw this.symbolNotFound(symbol);
-      const prior = unpackVersion(bytes);
-      return this.addVersion(tx, symbol, prior.index, { meta, prune });
+      if (bytes) return this.addVersion(tx, symbol, unpackVersion(bytes).index, { meta, prune });
+      if (!empty) throw this.symbolNotFound(symbol);
+      const indexKey = keys.index(this.lib, symbol, newId());
+      tx.put(indexKey, empty);
+      return this.addVersion(tx, symbol, indexKey, { meta, prune });
     });
   }
 
@@ -936,6 +947,7 @@ export class VersionStore {
     range: [bigint | null, bigint | null],
     decoded: Map<string, BigInt64Array> = new Map(),
   ): [number, number] {
+    if (isNoData(index)) return [0, 0];
     if (index.index.kind !== "timestamp") {
       throw new InvalidArgumentError(
         `dateRange needs a timestamp index, but '${symbol}' is indexed by row number; use rowRange.`,

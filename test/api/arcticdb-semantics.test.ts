@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { Arctic, DataFrame, type Library } from "../../runtimes/node.ts";
+import { rejectsWith } from "../helpers.ts";
+
+// Where floe drifted from ArcticDB's Library API (issue 21), each `it` naming the ArcticDB test whose
+// behaviour it follows.
+
+const DAY = 86_400_000_000_000n;
+const T0 = BigInt(Date.parse("2024-01-02T00:00:00Z")) * 1_000_000n;
+/** ns timestamps, one per day number given (day 0 is 2024-01-02). */
+const days = (...d: number[]) => BigInt64Array.from(d, (x) => T0 + BigInt(x) * DAY);
+const series = (a: number[], at: number[]) =>
+  new DataFrame({ a }, { index: { name: "date", values: days(...at) } });
+const noRows = () => new DataFrame({ a: new Float64Array(0) }, { index: { name: "date", values: days() } });
+
+async function library(options = {}): Promise<{ ac: Arctic; lib: Library }> {
+  const ac = new Arctic("mem://", { workers: 0 });
+  return { ac, lib: await ac.createLibrary("lib", options) };
+}
+
+describe("update with no rows", () => {
+  it("makes a new version with the new metadata and keeps the data (test_update_empty_frame_metadata)", async () => {
+    const { ac, lib } = await library();
+    const stored = series([1, 2], [0, 1]);
+    await lib.write("s", stored, { metadata: "v0" });
+    for (const metadata of ["v1", undefined]) {
+      const item = await lib.update("s", noRows(), metadata === undefined ? {} : { metadata });
+      expect(item.metadata).toEqual(metadata);
+      const read = await lib.read("s");
+      expect(read.version).toBe(item.version);
+      expect(read.metadata).toEqual(metadata);
+      expect(read.data!.equals(stored)).toBe(true);
+    }
+    expect((await lib.listVersions("s")).map((v) => v.version)).toEqual([2, 1, 0]);
+    await ac.close();
+  });
+
+  it("given a dateRange does not delete data (TestBatchUpdate::test_empty_dataframe_with_daterange_does_not_delete_data)", async () => {
+    const { ac, lib } = await library();
+    const stored = series([1, 2], [0, 1]);
+    await lib.write("s", stored);
+    const item = await lib.update("s", noRows(), { dateRange: [days(-1)[0], days(2)[0]] });
+    expect(item.version).toBe(1);
+    const read = await lib.read("s");
+    expect(read.version).toBe(1);
+    expect(read.data!.equals(stored)).toBe(true);
+    await ac.close();
+  });
+
+  it("of a missing symbol is SymbolNotFoundError, and with upsert writes the empty frame (test_symbol_list_key_added_on_upsert)", async () => {
+    const { ac, lib } = await library();
+    await rejectsWith(lib.update("s", noRows()), "SymbolNotFoundError");
+    expect((await lib.update("s", noRows(), { upsert: true })).version).toBe(0);
+    expect(await lib.listSymbols()).toEqual(["s"]);
+    expect((await lib.read("s")).data!.numRows).toBe(0);
+    await ac.close();
+  });
+});
+
+describe("writeMetadata of a symbol without a version", () => {
+  it("creates version 0 without data, read as an empty frame (test_write_metadata_with_none)", async () => {
+    const { ac, lib } = await library();
+    const meta = { meta_symbol: 0 };
+    const item = await lib.writeMetadata("symbol", meta);
+    expect(item.version).toBe(0);
+    const readMeta = await lib.readMetadata("symbol");
+    expect(readMeta).toMatchObject({ version: 0, metadata: meta });
+    expect(readMeta.data).toBeUndefined();
+    const read = await lib.read("symbol");
+    expect(read).toMatchObject({ version: 0, metadata: meta });
+    expect(read.data!.numRows).toBe(0);
+    expect(read.data!.columnNames).toEqual([]);
+    expect(await lib.listSymbols()).toEqual(["symbol"]);
+    expect((await lib.read("symbol", { dateRange: [null, null] })).data!.numRows).toBe(0);
+    expect((await lib.getDescription("symbol")).rowCount).toBe(0);
+    expect((await lib.head("symbol")).data!.numRows).toBe(0);
+    await ac.close();
+  });
+
+  it("then takes an append or a write of any frame as its first data", async () => {
+    const { ac, lib } = await library();
+    await lib.writeMetadata("a", "m");
+    const rows = series([1, 2], [0, 1]);
+    expect((await lib.append("a", rows)).version).toBe(1);
+    expect((await lib.read("a")).data!.equals(rows)).toBe(true);
+    await rejectsWith(lib.append("a", series([5], [-3])), "UnsortedIndexError"); // before the last row
+    await lib.writeMetadata("b", "m");
+    await rejectsWith(lib.append("b", series([1, 2], [1, 0])), "UnsortedIndexError");
+    expect((await lib.write("b", new DataFrame({ x: [1] }))).version).toBe(1);
+    expect((await lib.read("b", { asOf: 0 })).data!.numRows).toBe(0);
+    await ac.close();
+  });
+});
