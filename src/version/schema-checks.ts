@@ -200,6 +200,25 @@ export function rowsInRange(frame: FrameData, [start, end]: [bigint | null, bigi
   };
 }
 
+/**
+ * A frame written as a version must have its timestamps in ascending order (equal ones allowed), as
+ * ArcticDB's write refuses unsorted data (`validate_index`, `UnsortedDataException`): date-range reads,
+ * appends and updates all rely on it. Staged chunks are exempt; `sortAndFinalizeStagedData` sorts them.
+ */
+export function checkSortedWrite(symbol: string, frame: FrameData): void {
+  if (frame.index.kind !== "timestamp") return;
+  const values = frame.index.values;
+  for (let i = 1; i < values.length; i++) {
+    if (values[i] < values[i - 1]) {
+      throw new UnsortedIndexError(
+        `Cannot write '${symbol}': its timestamps are not in ascending order (row ${i} is before row ${i - 1}). ` +
+          "Sort the frame by its index first, or stage it with write(symbol, data, { staged: true }) and " +
+          "call sortAndFinalizeStagedData(symbol).",
+      );
+    }
+  }
+}
+
 export function isSorted(values: BigInt64Array): boolean {
   for (let i = 1; i < values.length; i++) if (values[i] < values[i - 1]) return false;
   return true;

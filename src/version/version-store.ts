@@ -41,7 +41,13 @@ import {
   unpackVersion,
   type VersionRecord,
 } from "./records.ts";
-import { appendIndex, checkAppendable, checkReplaceable, frameShape } from "./schema-checks.ts";
+import {
+  appendIndex,
+  checkAppendable,
+  checkReplaceable,
+  checkSortedWrite,
+  frameShape,
+} from "./schema-checks.ts";
 import { firstAtOrAfter } from "./search.ts";
 import { listSnapshots, readSnapshot } from "./snapshots.ts";
 import { planTiles, tileColumns } from "./tiling.ts";
@@ -150,6 +156,7 @@ export class VersionStore {
     frame: FrameData,
     options: { meta?: Uint8Array; prune?: boolean } = {},
   ): VersionRecord {
+    checkSortedWrite(symbol, frame);
     const written: string[] = [];
     try {
       const previous = this.config.dedup ? this.latest(symbol) : undefined;
@@ -225,6 +232,7 @@ export class VersionStore {
     for (const [slot, item] of items.entries()) {
       const mine: string[] = [];
       try {
+        checkSortedWrite(item.symbol, item.frame);
         const small = this.encodeSmall(k, item.symbol, item.frame, arena, budget);
         let index: IndexRecord;
         if (small) {

@@ -91,3 +91,45 @@ describe("writeMetadata of a symbol without a version", () => {
     await ac.close();
   });
 });
+
+describe("a write of an unsorted timestamp index", () => {
+  const unsorted = () => series([1, 2, 3], [2, 0, 1]);
+
+  it("is refused with UnsortedIndexError and stores nothing (test_write.py::test_write_not_sorted_exception)", async () => {
+    const { ac, lib } = await library();
+    const err = await rejectsWith(lib.write("s", unsorted()), "UnsortedIndexError");
+    expect(err.message).toMatch(/Sort the frame.*sortAndFinalizeStagedData/);
+    await rejectsWith(lib.append("s", unsorted()), "UnsortedIndexError"); // append to a missing symbol writes
+    await rejectsWith(lib.update("s", unsorted(), { upsert: true }), "UnsortedIndexError");
+    const batch = await lib.writeBatch([
+      { symbol: "s", data: unsorted() },
+      { symbol: "ok", data: series([1, 2], [0, 0]) }, // equal timestamps are in order
+    ]);
+    expect(batch.map((r) => ("errorCode" in r ? r.errorCode : r.version))).toEqual(["UnsortedIndexError", 0]);
+    expect(await lib.listSymbols()).toEqual(["ok"]);
+    await ac.close();
+  });
+
+  it("is refused on the worker pool's path too", async () => {
+    const ac = new Arctic("mem://", { workers: 2 });
+    const lib = await ac.createLibrary("lib");
+    const n = 1_200_000; // 19 MB with its index: a pooled write
+    const index = BigInt64Array.from({ length: n }, (_, i) => BigInt(i));
+    index[n - 1] = 0n;
+    const big = new DataFrame({ x: new Float64Array(n).fill(1) }, { index: { name: "t", values: index } });
+    await rejectsWith(lib.write("big", big), "UnsortedIndexError");
+    expect(await lib.listSymbols()).toEqual([]);
+    await ac.close();
+  }, 30_000);
+
+  it("may still be staged, for sortAndFinalizeStagedData to sort (test_stage.py)", async () => {
+    const { ac, lib } = await library();
+    await lib.write("s", unsorted(), { staged: true });
+    await lib.write("s", series([4, 0], [3, -1]), { staged: true });
+    const item = await lib.sortAndFinalizeStagedData("s");
+    expect(item.version).toBe(0);
+    const read = await lib.read("s", { dateRange: [days(0)[0], null] });
+    expect(Array.from(read.data!.column("a") as Float64Array)).toEqual([2, 3, 1, 4]);
+    await ac.close();
+  });
+});
