@@ -495,7 +495,8 @@ export class Library {
     checkName("symbol", symbol);
     const opts = checkOptions("hasSymbol", options, ["asOf"]);
     try {
-      this.store.resolve(symbol, this.versionFor(opts.asOf));
+      // As ArcticDB's has_symbol: a deleted version a snapshot holds counts, by number or time too.
+      this.store.resolve(symbol, this.versionFor(opts.asOf), { pinned: true });
       return true;
     } catch (err) {
       const missing =
@@ -521,8 +522,10 @@ export class Library {
 
   /**
    * Takes snapshot `name`: pins the latest version of every symbol (except `skipSymbols`), or exactly the
-   * `versions` given ({ symbol: version }). Pinned versions stay readable with `asOf: name` after they are
-   * deleted or pruned, until `deleteSnapshot(name)`. `SnapshotExistsError` if the name is taken.
+   * `versions` given ({ symbol: version }; an empty object is none given, as in ArcticDB). Pinned versions
+   * stay readable with `asOf: name` after they are deleted or pruned, until `deleteSnapshot(name)`.
+   * `SnapshotExistsError` if the name is taken; `VersionNotFoundError` if it would pin nothing (no symbol
+   * with a live version, or all skipped), as in ArcticDB.
    */
   async snapshot(
     name: string,
@@ -530,9 +533,6 @@ export class Library {
   ): Promise<void> {
     checkName("snapshot", name);
     const opts = checkOptions("snapshot", options, ["metadata", "skipSymbols", "versions"]);
-    if (opts.skipSymbols !== undefined && opts.versions !== undefined) {
-      throw new InvalidArgumentError("snapshot: give skipSymbols or versions, not both.");
-    }
     let skip: Set<string> | undefined;
     if (opts.skipSymbols !== undefined) {
       if (!Array.isArray(opts.skipSymbols) || opts.skipSymbols.some((s) => typeof s !== "string")) {
@@ -556,9 +556,15 @@ export class Library {
         }),
       );
     }
+    // As ArcticDB: an empty `versions` is none given (every symbol's latest), and only a non-empty
+    // skipSymbols with a non-empty versions contradict each other.
+    if (versions?.size === 0) versions = undefined;
+    if (versions && skip && skip.size > 0) {
+      throw new InvalidArgumentError("snapshot: give skipSymbols or versions, not both.");
+    }
     takeSnapshot(this.store.storage, this.name, name, {
       meta: optionalMetadata(opts.metadata),
-      skip,
+      skip: versions ? undefined : skip,
       versions,
     });
   }
@@ -585,7 +591,9 @@ export class Library {
 
   /**
    * Deletes `symbol` entirely, or only `versions` of it. Storage that no remaining version references is
-   * freed. Version numbers are not reused: a later write continues after the highest ever written.
+   * freed. Version numbers are not reused: a later write continues after the highest ever written. As in
+   * ArcticDB, deleting a symbol that has no live version does nothing, while naming a version that is not
+   * live is `VersionNotFoundError` (and nothing is deleted).
    */
   async delete(symbol: string, options?: { versions?: number | number[] }): Promise<void> {
     checkName("symbol", symbol);

@@ -717,8 +717,13 @@ export class VersionStore {
    * The record of `symbol` that `which` selects: the latest when absent, a version number (negative counts
    * back from the latest), the version a snapshot pins, or the latest written at or before a time (ms).
    * Typed errors when there is none.
+   *
+   * A number or a time selects among live versions only, as in ArcticDB's Library API (which reads with
+   * `iterate_snapshots_if_tombstoned=False`, `test_delete_version_with_snapshot`): a deleted version a
+   * snapshot still holds is read through that snapshot's name. `pinned` also finds such versions by
+   * number or time, as ArcticDB's `has_symbol` does.
    */
-  resolve(symbol: string, which?: VersionSelector): VersionRecord {
+  resolve(symbol: string, which?: VersionSelector, options: { pinned?: boolean } = {}): VersionRecord {
     if (which === undefined) {
       const record = this.latest(symbol);
       if (!record) throw this.symbolNotFound(symbol);
@@ -736,27 +741,57 @@ export class VersionStore {
       return held.record;
     }
     if (typeof which === "object") {
-      const hit = this.listVersionsWithSnapshots(symbol).find((e) => e.record.ts <= which.at);
+      const entries = options.pinned ? this.listVersionsWithSnapshots(symbol) : this.listVersions(symbol);
+      const hit = entries.find((e) => e.record.ts <= which.at);
       if (hit) return hit.record;
-      if (!this.latest(symbol)) throw this.symbolNotFound(symbol);
-      throw new VersionNotFoundError(
-        `Symbol '${symbol}' has no version written at or before ${new Date(which.at).toISOString()}; ` +
-          "call listVersions() to see when each was written.",
+      throw this.noLiveVersion(
+        symbol,
+        `written at or before ${new Date(which.at).toISOString()}`,
+        (p) => p.record.ts <= which.at,
       );
     }
     const version = which;
     const key = keys.version(this.lib, symbol, version < 0 ? this.negativeVersion(symbol, version) : version);
-    const record = this.versionAt(key) ?? this.pinnedVersion(symbol, version);
+    const record = this.versionAt(key) ?? (options.pinned ? this.pinnedVersion(symbol, version) : undefined);
     if (record) return record;
-    if (!this.latest(symbol)) throw this.symbolNotFound(symbol);
+    throw this.noLiveVersion(symbol, String(version), (p) => p.record.v === version);
+  }
+
+  /**
+   * The error for a version of `symbol` that is not live (`what` describes the one asked for):
+   * `SymbolNotFoundError` when the symbol has no live version at all, else `VersionNotFoundError`; either
+   * names the snapshots that still hold a matching deleted version (`held`), through which it reads.
+   */
+  private noLiveVersion(
+    symbol: string,
+    what: string,
+    held: (pinned: { record: VersionRecord }) => boolean,
+  ): FloeError {
+    const snapshots: string[] = [];
+    for (const [name, snap] of listSnapshots(this.storage, this.lib)) {
+      if (snap.pinned.some((p) => p.symbol === symbol && held(p))) snapshots.push(name);
+    }
+    const through =
+      snapshots.length > 0
+        ? ` A deleted version that matches is held by snapshot ${snapshots.map((n) => `'${n}'`).join(", ")}; ` +
+          `read it with asOf: '${snapshots[0]}'.`
+        : "";
     const live = this.versionNumbers(symbol);
-    throw new VersionNotFoundError(
-      `Symbol '${symbol}' in library '${this.lib}' has no version ${version}; its versions are ` +
-        `${live.join(", ")}. Call listVersions('${symbol}') to see them.`,
+    if (live.length === 0) {
+      const gone = this.libraryGone();
+      if (gone) return gone;
+      return new SymbolNotFoundError(
+        `Symbol '${symbol}' has no live version in library '${this.lib}' (never written, or deleted), so no ` +
+          `version ${what}.${through || " Call listSymbols() to see what is stored."}`,
+      );
+    }
+    return new VersionNotFoundError(
+      `Symbol '${symbol}' in library '${this.lib}' has no version ${what} that is live; its live versions are ` +
+        `${live.join(", ")}.${through || ` Call listVersions('${symbol}') to see them.`}`,
     );
   }
 
-  /** A deleted version that a snapshot still pins: it stays readable by number, as in ArcticDB. */
+  /** A deleted version that a snapshot still pins (found by number only where `resolve` allows it). */
   private pinnedVersion(symbol: string, version: number): VersionRecord | undefined {
     for (const snap of listSnapshots(this.storage, this.lib).values()) {
       const held = snap.pinned.find((p) => p.symbol === symbol && p.record.v === version);
@@ -1053,20 +1088,23 @@ export class VersionStore {
 
   /**
    * Deletes some versions of `symbol`, or all of them, and frees the indexes and segments nothing else
-   * references. The reference stays, so version numbers are never handed out twice.
+   * references. The reference stays, so version numbers are never handed out twice. As in ArcticDB,
+   * deleting a whole symbol that has no live version does nothing (`test_deleting_unknown_symbol`), while
+   * naming a version that is not live is `VersionNotFoundError` (`test_delete_version_that_does_not_exist`)
+   * and deletes nothing.
    */
   delete(symbol: string, versions?: number[]): void {
     this.storage.writeTransaction((tx) => {
-      const prefix = keys.versionPrefix(this.lib, symbol);
-      const existing = tx.keys(prefix);
-      if (existing.length === 0) throw this.symbolNotFound(symbol);
+      const existing = tx.keys(keys.versionPrefix(this.lib, symbol));
       let doomed = existing;
       if (versions) {
         const have = new Set(existing.map(versionOfKey));
         const missing = versions.filter((v) => !have.has(v));
         if (missing.length > 0) {
+          const live =
+            have.size > 0 ? `its live versions are ${[...have].join(", ")}` : "it has no live version";
           throw new VersionNotFoundError(
-            `Symbol '${symbol}' has no version ${missing.join(", ")}; its versions are ${[...have].join(", ")}. ` +
+            `Symbol '${symbol}' in library '${this.lib}' has no version ${missing.join(", ")}; ${live}. ` +
               "Nothing was deleted.",
           );
         }

@@ -133,3 +133,104 @@ describe("a write of an unsorted timestamp index", () => {
     await ac.close();
   });
 });
+
+describe("delete of what does not exist", () => {
+  it("of a whole symbol never written, or already deleted, does nothing (test_deleting_unknown_symbol)", async () => {
+    const { ac, lib } = await library();
+    await lib.write("s", series([1], [0]));
+    await lib.delete("does_not_exist");
+    await lib.delete("s");
+    await lib.delete("s");
+    expect(await lib.listSymbols()).toEqual([]);
+    expect((await lib.write("s", series([2], [0]))).version).toBe(1); // numbers still never reused
+    await ac.close();
+  });
+
+  it("of versions not live is VersionNotFoundError and deletes nothing (test_delete_version_that_does_not_exist)", async () => {
+    const { ac, lib } = await library();
+    await rejectsWith(lib.delete("symbol", { versions: 0 }), "VersionNotFoundError");
+    await rejectsWith(lib.delete("symbol", { versions: [1, 2] }), "VersionNotFoundError");
+    await lib.write("symbol", series([1], [0]));
+    await rejectsWith(lib.delete("symbol", { versions: 1 }), "VersionNotFoundError");
+    await lib.write("symbol", series([2], [0]));
+    await lib.delete("symbol", { versions: 0 });
+    await rejectsWith(lib.delete("symbol", { versions: 0 }), "VersionNotFoundError");
+    await rejectsWith(lib.delete("symbol", { versions: [0, 1] }), "VersionNotFoundError");
+    expect((await lib.listVersions("symbol")).map((v) => v.version)).toEqual([1]);
+    await lib.delete("symbol", { versions: [] }); // test_delete_version_empty
+    expect((await lib.listVersions("symbol")).map((v) => v.version)).toEqual([1]);
+    await ac.close();
+  });
+});
+
+describe("snapshot of nothing", () => {
+  it("of a library without symbols is VersionNotFoundError and takes no snapshot (NoSuchVersionException)", async () => {
+    const { ac, lib } = await library();
+    const err = await rejectsWith(lib.snapshot("empty"), "VersionNotFoundError");
+    expect(err.message).toMatch(/no symbol with a live version/);
+    await lib.write("a", series([1], [0]));
+    await lib.delete("a");
+    await rejectsWith(lib.snapshot("empty"), "VersionNotFoundError"); // only deleted symbols
+    expect(await lib.listSnapshots()).toEqual({});
+    await ac.close();
+  });
+
+  it("with every symbol skipped is VersionNotFoundError as well", async () => {
+    const { ac, lib } = await library();
+    await lib.write("a", series([1], [0]));
+    await lib.write("b", series([1], [0]));
+    const err = await rejectsWith(lib.snapshot("none", { skipSymbols: ["a", "b"] }), "VersionNotFoundError");
+    expect(err.message).toMatch(/skipSymbols/);
+    expect(await lib.listSnapshots()).toEqual({});
+    await lib.snapshot("one", { skipSymbols: ["a"] });
+    expect(await lib.listSymbols({ snapshot: "one" })).toEqual(["b"]);
+    await ac.close();
+  });
+
+  it("takes an empty versions as none given, and skipSymbols [] beside versions (test_snapshot.py)", async () => {
+    const { ac, lib } = await library();
+    await lib.write("i", series([1], [0]));
+    await lib.write("j", series([1], [0]));
+    await lib.write("j", series([2], [0]));
+    await lib.snapshot("all", { versions: {} });
+    expect(await lib.listSymbols({ snapshot: "all" })).toEqual(["i", "j"]);
+    await lib.snapshot("snap_8", { skipSymbols: [], versions: { i: 0, j: 0 } });
+    expect((await lib.read("j", { asOf: "snap_8" })).version).toBe(0);
+    await ac.close();
+  });
+});
+
+describe("a version of a deleted symbol", () => {
+  it("does not read by number or date, only by its snapshot's name (test_arctic.py::test_delete_version_with_snapshot)", async () => {
+    const { ac, lib } = await library();
+    const df = series([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    await lib.write("sym", df);
+    await lib.snapshot("snap");
+    await lib.delete("sym");
+    const reads: [string, (asOf: number | Date) => Promise<unknown>][] = [
+      ["read", (asOf) => lib.read("sym", { asOf })],
+      [
+        "readBatch",
+        async (asOf) => {
+          const [r] = await lib.readBatch([{ symbol: "sym", asOf }]);
+          if ("errorCode" in r) throw Object.assign(new Error(r.message), { code: r.errorCode });
+          return r;
+        },
+      ],
+      ["head", (asOf) => lib.head("sym", 5, { asOf })],
+      ["tail", (asOf) => lib.tail("sym", 5, { asOf })],
+      ["readMetadata", (asOf) => lib.readMetadata("sym", { asOf })],
+      ["getDescription", (asOf) => lib.getDescription("sym", { asOf })],
+    ];
+    for (const [, call] of reads) {
+      for (const asOf of [0, new Date("2200-01-01")]) {
+        const err = await rejectsWith(call(asOf), "SymbolNotFoundError");
+        expect(err.message).toMatch(/held by snapshot 'snap'/);
+      }
+    }
+    expect((await lib.read("sym", { asOf: "snap" })).data!.equals(df)).toBe(true);
+    expect((await lib.head("sym", 2, { asOf: "snap" })).data!.numRows).toBe(2);
+    expect((await lib.getDescription("sym", { asOf: "snap" })).rowCount).toBe(10);
+    await ac.close();
+  });
+});
