@@ -23,6 +23,7 @@ import { rowsInRange } from "../version/schema-checks.ts";
 import { dropSnapshot, listSnapshots, readSnapshot, takeSnapshot } from "../version/snapshots.ts";
 import { deleteStaged, finalizeStaged, stageChunk } from "../version/staging.ts";
 import { removeOrphans, type VerifyReport, verifyLibrary } from "../version/verify.ts";
+import { listVersionInfo } from "../version/version-list.ts";
 import type { VersionSelector, VersionStore } from "../version/version-store.ts";
 import { fromFrameData, toFrameData } from "./convert.ts";
 import { DataError } from "./data-error.ts";
@@ -508,10 +509,33 @@ export class Library {
     }
   }
 
-  /** Live versions of `symbol` (or of every symbol), newest first. */
-  async listVersions(symbol?: string): Promise<VersionInfo[]> {
+  /**
+   * Versions of `symbol` (or of every symbol), symbols in name order, newest first within each: every
+   * live version, then each deleted version a snapshot still holds (`deleted: true`), each with the
+   * snapshots holding it. As ArcticDB's `list_versions`: `snapshot` lists only what that snapshot holds;
+   * `latestOnly` only each symbol's latest live version; `skipSnapshots` reads no snapshot (faster with
+   * many), so `snapshots` stays empty and deleted versions are not listed.
+   */
+  async listVersions(
+    symbol?: string,
+    options?: { snapshot?: string; latestOnly?: boolean; skipSnapshots?: boolean },
+  ): Promise<VersionInfo[]> {
     if (symbol !== undefined) checkName("symbol", symbol);
-    return this.store.listVersionsWithSnapshots(symbol).map((e) => ({
+    const opts = checkOptions("listVersions", options, ["snapshot", "latestOnly", "skipSnapshots"]);
+    if (opts.snapshot !== undefined) checkName("snapshot", opts.snapshot);
+    for (const flag of ["latestOnly", "skipSnapshots"] as const) {
+      if (opts[flag] !== undefined && typeof opts[flag] !== "boolean") {
+        throw new InvalidArgumentError(
+          `listVersions: ${flag} must be true or false, got ${describe(opts[flag])}.`,
+        );
+      }
+    }
+    const listed = listVersionInfo(this.store, symbol, {
+      snapshot: opts.snapshot,
+      latestOnly: opts.latestOnly === true,
+      skipSnapshots: opts.skipSnapshots === true,
+    });
+    return listed.map((e) => ({
       symbol: e.symbol,
       version: e.record.v,
       date: new Date(e.record.ts),

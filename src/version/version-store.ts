@@ -51,6 +51,7 @@ import {
 import { firstAtOrAfter } from "./search.ts";
 import { listSnapshots, readSnapshot } from "./snapshots.ts";
 import { planTiles, tileColumns } from "./tiling.ts";
+import { listVersionInfo } from "./version-list.ts";
 import { conformFrame, convertInto, fillMissing, unionColumns } from "./widen.ts";
 
 /**
@@ -741,7 +742,7 @@ export class VersionStore {
       return held.record;
     }
     if (typeof which === "object") {
-      const entries = options.pinned ? this.listVersionsWithSnapshots(symbol) : this.listVersions(symbol);
+      const entries = options.pinned ? listVersionInfo(this, symbol, {}) : this.listVersions(symbol);
       const hit = entries.find((e) => e.record.ts <= which.at);
       if (hit) return hit.record;
       throw this.noLiveVersion(
@@ -1055,34 +1056,6 @@ export class VersionStore {
         if (record) entries.push({ symbol: sym, record });
       }
       return entries;
-    });
-  }
-
-  /**
-   * Versions newest first (symbols in name order) with the snapshots that pin each; versions deleted but
-   * still pinned by a snapshot are included, marked `deleted`.
-   */
-  listVersionsWithSnapshots(symbol?: string): (VersionEntry & { snapshots: string[]; deleted: boolean })[] {
-    return this.storage.readTransaction(() => {
-      const byKey = new Map<string, VersionEntry & { snapshots: string[]; deleted: boolean }>();
-      for (const e of this.listVersions(symbol)) {
-        byKey.set(`${e.symbol}/${e.record.v}`, { ...e, snapshots: [], deleted: false });
-      }
-      for (const [name, snap] of listSnapshots(this.storage, this.lib)) {
-        for (const { symbol: s, record } of snap.pinned) {
-          if (symbol !== undefined && s !== symbol) continue;
-          const id = `${s}/${record.v}`;
-          let entry = byKey.get(id);
-          if (!entry) {
-            entry = { symbol: s, record, snapshots: [], deleted: true };
-            byKey.set(id, entry);
-          }
-          entry.snapshots.push(name);
-        }
-      }
-      return [...byKey.values()].sort((a, b) =>
-        a.symbol === b.symbol ? b.record.v - a.record.v : a.symbol < b.symbol ? -1 : 1,
-      );
     });
   }
 

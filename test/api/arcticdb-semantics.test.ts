@@ -234,3 +234,101 @@ describe("a version of a deleted symbol", () => {
     await ac.close();
   });
 });
+
+describe("listVersions options (test_list_versions.py)", () => {
+  type Row = { symbol: string; version: number; deleted: boolean; snapshots: string[] };
+  // ArcticDB's populate_library: sym<i> has versions 0..i; snap<n> holds version min(n, i) of each; then
+  // every even version is deleted.
+  async function populate(): Promise<{
+    ac: Arctic;
+    lib: Library;
+    all: Row[];
+    snaps: Record<string, Record<string, number>>;
+  }> {
+    const { ac, lib } = await library();
+    const all: Row[] = [];
+    const snaps: Record<string, Record<string, number>> = {};
+    for (let i = 0; i < 5; i++) {
+      for (let v = 0; v <= i; v++) {
+        await lib.write(`sym${i}`, series([10 * i + v], [0]));
+        all.push({ symbol: `sym${i}`, version: v, deleted: v % 2 === 0, snapshots: [] });
+      }
+    }
+    for (let n = 0; n < 5; n++) {
+      const versions = Object.fromEntries([0, 1, 2, 3, 4].map((i) => [`sym${i}`, Math.min(n, i)]));
+      snaps[`snap${n}`] = versions;
+      await lib.snapshot(`snap${n}`, { versions });
+      for (const r of all) if (versions[r.symbol] === r.version) r.snapshots.push(`snap${n}`);
+    }
+    for (let i = 0; i < 5; i++) {
+      const even = Array.from({ length: i + 1 }, (_, v) => v).filter((v) => v % 2 === 0);
+      await lib.delete(`sym${i}`, { versions: even });
+    }
+    // floe lists symbols in name order, newest version first within each.
+    all.sort((a, b) => (a.symbol === b.symbol ? b.version - a.version : a.symbol < b.symbol ? -1 : 1));
+    return { ac, lib, all, snaps };
+  }
+  const plain = (rows: Awaited<ReturnType<Library["listVersions"]>>): Row[] =>
+    rows.map(({ symbol, version, deleted, snapshots }) => ({ symbol, version, deleted, snapshots }));
+  const latestOnly = (rows: Row[]) =>
+    rows.filter((r) => {
+      const i = Number(r.symbol.slice(3));
+      return !r.deleted && r.version === i - 1 + (i % 2);
+    });
+  const skipSnapshots = (rows: Row[]) => rows.filter((r) => !r.deleted).map((r) => ({ ...r, snapshots: [] }));
+  const inSnapshot = (rows: Row[], versions: Record<string, number>) =>
+    rows.filter((r) => versions[r.symbol] === r.version);
+  const ofSymbol = (rows: Row[], symbol: string) => rows.filter((r) => r.symbol === symbol);
+
+  it("lists by symbol, snapshot, latestOnly and skipSnapshots, alone and together", async () => {
+    const { ac, lib, all, snaps } = await populate();
+    expect(plain(await lib.listVersions())).toEqual(all);
+    expect(plain(await lib.listVersions(undefined, { latestOnly: true }))).toEqual(latestOnly(all));
+    expect(plain(await lib.listVersions(undefined, { skipSnapshots: true }))).toEqual(skipSnapshots(all));
+    expect(plain(await lib.listVersions(undefined, { latestOnly: true, skipSnapshots: true }))).toEqual(
+      skipSnapshots(latestOnly(all)),
+    );
+    for (const snapshot of ["snap0", "snap1", "snap2"]) {
+      // Unlike ArcticDB (whose `deleted` is always false with a snapshot, "won't fix"), deleted is true here.
+      const held = inSnapshot(all, snaps[snapshot]);
+      expect(plain(await lib.listVersions(undefined, { snapshot }))).toEqual(held);
+      expect(plain(await lib.listVersions(undefined, { snapshot, latestOnly: true }))).toEqual(held);
+      expect(plain(await lib.listVersions(undefined, { snapshot, skipSnapshots: true }))).toEqual(
+        held.map((r) => ({ ...r, snapshots: [] })),
+      );
+      for (const symbol of ["sym0", "sym3"]) {
+        expect(plain(await lib.listVersions(symbol, { snapshot }))).toEqual(ofSymbol(held, symbol));
+      }
+    }
+    for (const symbol of ["sym0", "sym1", "sym4"]) {
+      expect(plain(await lib.listVersions(symbol))).toEqual(ofSymbol(all, symbol));
+      expect(plain(await lib.listVersions(symbol, { latestOnly: true }))).toEqual(
+        latestOnly(ofSymbol(all, symbol)),
+      );
+      expect(plain(await lib.listVersions(symbol, { skipSnapshots: true }))).toEqual(
+        skipSnapshots(ofSymbol(all, symbol)),
+      );
+    }
+    await ac.close();
+  });
+
+  it("latestOnly leaves out symbols without a live version (test_arctic.py::test_non_existent_list_versions_latest_only)", async () => {
+    const { ac, lib } = await library();
+    expect(await lib.listVersions("symbol", { latestOnly: true })).toEqual([]);
+    await lib.write("symbol2", series([1], [0]));
+    await lib.write("symbol2", series([1], [0]));
+    await lib.write("symbol2", series([1], [0]));
+    expect((await lib.listVersions("symbol2", { latestOnly: true })).map((v) => v.version)).toEqual([2]);
+    await lib.delete("symbol2");
+    expect(await lib.listVersions("symbol2", { latestOnly: true })).toEqual([]);
+    await ac.close();
+  });
+
+  it("refuses a missing snapshot and bad options with typed errors", async () => {
+    const { ac, lib } = await library();
+    await rejectsWith(lib.listVersions(undefined, { snapshot: "nope" }), "SnapshotNotFoundError");
+    await rejectsWith(lib.listVersions(undefined, { latestOnly: 1 as never }), "InvalidArgumentError");
+    await rejectsWith(lib.listVersions(undefined, { bogus: true } as never), "InvalidArgumentError");
+    await ac.close();
+  });
+});
