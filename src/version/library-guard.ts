@@ -17,7 +17,10 @@ import { keys } from "./keys.ts";
  * presence, also refuses a handle whose library was deleted and created anew: its version numbers and
  * options belong to the old library.
  *
- * Reads pass through unchecked: they cost nothing to refuse later, and a deleted library reads as empty.
+ * Reads pass through unchecked: a deleted library reads as empty, and a read that finds nothing asks
+ * `missing()` so it can say the library is gone. Segments a pool worker stores through its own handle
+ * are not checked either: they are not a version until the calling thread's commit, which is, and a
+ * refused commit takes them back (`VersionStore.discard` removes through `inner`).
  */
 export class LibraryGuardedStorage implements Storage {
   constructor(
