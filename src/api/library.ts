@@ -19,9 +19,9 @@ import {
 import { type Progress, ProgressMeter } from "../version/progress.ts";
 import type { ReadRequest } from "../version/read-plan.ts";
 import type { VersionRecord } from "../version/records.ts";
-import { rowsInRange } from "../version/schema-checks.ts";
 import { dropSnapshot, listSnapshots, readSnapshot, takeSnapshot } from "../version/snapshots.ts";
 import { deleteStaged, finalizeStaged, stageChunk } from "../version/staging.ts";
+import { updateSymbol } from "../version/update.ts";
 import { removeOrphans, type VerifyReport, verifyLibrary } from "../version/verify.ts";
 import { listVersionInfo } from "../version/version-list.ts";
 import type { VersionSelector, VersionStore } from "../version/version-store.ts";
@@ -314,33 +314,15 @@ export class Library {
         "update: data needs a timestamp index, e.g. new DataFrame(columns, { index: dates }).",
       );
     }
-    // As in ArcticDB, data without rows changes no data, with or without dateRange: it makes a new
-    // version with the new metadata (update "cannot be used with date_range to just delete"; that is
-    // deleteDataInRange). Code ported from ArcticDB would otherwise delete rows it meant to keep.
-    const empty = given.numRows === 0;
-    const stamps = given.index.values;
-    const range: [bigint | null, bigint | null] =
-      opts.dateRange !== undefined
-        ? checkDateRange(opts.dateRange)
-        : [stamps[0] ?? null, stamps[stamps.length - 1] ?? null];
-    const frame = opts.dateRange !== undefined ? rowsInRange(given, range) : given;
+    const range = opts.dateRange !== undefined ? checkDateRange(opts.dateRange) : undefined;
     const meta = optionalMetadata(opts.metadata);
-    const prune = opts.prunePreviousVersions === true;
-    if (opts.upsert !== true && !this.store.latest(symbol)) {
-      const gone = this.store.libraryGone();
-      if (gone) throw gone;
-      throw new SymbolNotFoundError(
-        `Cannot update '${symbol}': it does not exist in library '${this.name}'. Pass { upsert: true } ` +
-          "to write it, or write() it first.",
-      );
-    }
     const k = await loadKernels();
     const record = this.store.metered(meter, () =>
-      opts.upsert === true && !this.store.latest(symbol)
-        ? this.store.write(k, symbol, frame, { meta, prune })
-        : empty
-          ? this.store.writeMetadata(symbol, meta, prune, false)
-          : this.store.replaceRange(k, symbol, range, frame, { meta, prune }),
+      updateSymbol(this.store, k, symbol, given, range, {
+        meta,
+        prune: opts.prunePreviousVersions === true,
+        upsert: opts.upsert === true,
+      }),
     );
     return this.item(symbol, record);
   }
