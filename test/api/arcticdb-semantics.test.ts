@@ -57,6 +57,16 @@ describe("update with no rows", () => {
   });
 });
 
+describe("update with upsert of a missing symbol", () => {
+  it("writes the frame whole, dateRange or not (update_internal's upsert path writes the frame as given)", async () => {
+    const { ac, lib } = await library();
+    const rows = series([1, 2, 3], [0, 1, 2]);
+    await lib.update("s", rows, { upsert: true, dateRange: [days(1)[0], days(1)[0]] });
+    expect((await lib.read("s")).data!.equals(rows)).toBe(true);
+    await ac.close();
+  });
+});
+
 describe("writeMetadata of a symbol without a version", () => {
   it("creates version 0 without data, read as an empty frame (test_write_metadata_with_none)", async () => {
     const { ac, lib } = await library();
