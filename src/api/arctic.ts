@@ -4,7 +4,8 @@ import { BufferRecycler } from "../parallel/buffers.ts";
 import { WorkerPool } from "../parallel/pool.ts";
 import { MemoryStorage } from "../storage/memory-storage.ts";
 import type { Storage } from "../storage/storage.ts";
-import { keys, libraryOfKey } from "../version/keys.ts";
+import { keys, libraryOfKey, newId } from "../version/keys.ts";
+import { LibraryGuardedStorage } from "../version/library-guard.ts";
 import type { ParallelContext } from "../version/parallel.ts";
 import { type LibraryConfig, unpackLibraryConfig } from "../version/records.ts";
 import type { SegmentWorker } from "../version/segment-worker.ts";
@@ -85,15 +86,25 @@ export class Arctic {
     checkNewName("library", name);
     const config = libraryConfig(options);
     const storage = this.live();
+    const record = packRecord(config);
     storage.writeTransaction((tx) => {
       if (tx.get(keys.library(name))) {
         throw new LibraryExistsError(
           `Library '${name}' already exists in ${storage.description}; use getLibrary('${name}').`,
         );
       }
-      tx.put(keys.library(name), packRecord(config));
+      tx.put(keys.library(name), record);
     });
-    return new Library(name, new VersionStore(storage, name, config), this.parallel);
+    return this.open(name, config, record);
+  }
+
+  /**
+   * A handle on library `name` as its `L:` record `record` describes it. Every write through it checks,
+   * in its own transaction, that this very record is still stored (see `LibraryGuardedStorage`).
+   */
+  private open(name: string, config: LibraryConfig, record: Uint8Array): Library {
+    const guarded = new LibraryGuardedStorage(this.live(), name, record);
+    return new Library(name, new VersionStore(guarded, name, config), this.parallel);
   }
 
   /**
@@ -110,7 +121,7 @@ export class Arctic {
     const existing = storage.get(keys.library(name));
     if (existing) {
       const config = unpackLibraryConfig(existing, `library config of '${name}'`);
-      return new Library(name, new VersionStore(storage, name, config), this.parallel);
+      return this.open(name, config, existing);
     }
     if (!opts.createIfMissing) {
       throw new LibraryNotFoundError(
@@ -172,5 +183,7 @@ function libraryConfig(options: LibraryOptions | undefined): LibraryConfig {
     dynamicSchema: opts.dynamicSchema === true,
     dedup: opts.dedup === true,
     created: Date.now(),
+    // Tells this library from one of the same name created in the same millisecond after it was deleted.
+    id: newId(),
   };
 }

@@ -20,10 +20,11 @@ import {
 import { type Progress, ProgressMeter } from "../version/progress.ts";
 import type { ReadRequest } from "../version/read-plan.ts";
 import type { VersionRecord } from "../version/records.ts";
-import { rowsInRange } from "../version/schema-checks.ts";
 import { dropSnapshot, listSnapshots, readSnapshot, takeSnapshot } from "../version/snapshots.ts";
 import { deleteStaged, finalizeStaged, stageChunk } from "../version/staging.ts";
+import { updateSymbol } from "../version/update.ts";
 import { removeOrphans, type VerifyReport, verifyLibrary } from "../version/verify.ts";
+import { listVersionInfo } from "../version/version-list.ts";
 import type { VersionSelector, VersionStore } from "../version/version-store.ts";
 import { fromFrameData, toFrameData } from "./convert.ts";
 import { DataError } from "./data-error.ts";
@@ -354,8 +355,10 @@ export class Library {
    * Replaces the stored rows of `symbol` whose timestamps lie in `dateRange` (inclusive; default: from the
    * first to the last timestamp of `data`) with the rows of `data` inside that range, as a new version
    * (as in ArcticDB, rows of `data` outside `dateRange` are not written). Needs a timestamp index, the
-   * stored schema and `data` sorted. Only segments that straddle the range's ends are rewritten. A missing symbol is written when `upsert` is true, else
-   * `SymbolNotFoundError`.
+   * stored schema and `data` sorted. Only segments that straddle the range's ends are rewritten. A missing
+   * symbol is written when `upsert` is true, else `SymbolNotFoundError`. `data` without rows leaves the
+   * stored rows alone, `dateRange` or not, and makes a new version with `metadata` (as ArcticDB does; to
+   * remove rows use `deleteDataInRange`).
    */
   async update(
     symbol: string,
@@ -377,35 +380,21 @@ export class Library {
       "onProgress",
     ]);
     const meter = meterFor("update", opts.onProgress);
-    let frame = toFrameData(asDataFrame(data, "update"));
-    if (frame.index.kind !== "timestamp") {
+    const given = toFrameData(asDataFrame(data, "update"));
+    if (given.index.kind !== "timestamp") {
       throw new InvalidArgumentError(
         "update: data needs a timestamp index, e.g. new DataFrame(columns, { index: dates }).",
       );
     }
-    let range: [bigint | null, bigint | null];
-    if (opts.dateRange !== undefined) {
-      range = checkDateRange(opts.dateRange);
-      frame = rowsInRange(frame, range);
-    } else if (frame.numRows > 0) range = [frame.index.values[0], frame.index.values[frame.numRows - 1]];
-    else {
-      throw new InvalidArgumentError(
-        "update: data has no rows and no dateRange; give dateRange to remove rows, or use deleteDataInRange.",
-      );
-    }
+    const range = opts.dateRange !== undefined ? checkDateRange(opts.dateRange) : undefined;
     const meta = optionalMetadata(opts.metadata);
-    const prune = opts.prunePreviousVersions === true;
-    if (opts.upsert !== true && !this.store.latest(symbol)) {
-      throw new SymbolNotFoundError(
-        `Cannot update '${symbol}': it does not exist in library '${this.name}'. Pass { upsert: true } ` +
-          "to write it, or write() it first.",
-      );
-    }
     const k = await loadKernels();
     const record = this.store.metered(meter, () =>
-      opts.upsert === true && !this.store.latest(symbol)
-        ? this.store.write(k, symbol, frame, { meta, prune })
-        : this.store.replaceRange(k, symbol, range, frame, { meta, prune }),
+      updateSymbol(this.store, k, symbol, given, range, {
+        meta,
+        prune: opts.prunePreviousVersions === true,
+        upsert: opts.upsert === true,
+      }),
     );
     return this.item(symbol, record);
   }
@@ -524,7 +513,8 @@ export class Library {
 
   /**
    * Stores `metadata` (any msgpack-able value) as a new version of `symbol` whose data is the latest
-   * version's: no data is copied, the new version shares its segments.
+   * version's: no data is copied, the new version shares its segments. A symbol without a live version
+   * gets one without data, which reads as an empty frame (as ArcticDB's `write_metadata` does).
    */
   async writeMetadata(
     symbol: string,
@@ -534,7 +524,7 @@ export class Library {
     this.checkNewSymbol(symbol);
     const opts = checkOptions("writeMetadata", options, ["prunePreviousVersions"]);
     const meta = packMetadata(metadata);
-    const record = this.store.writeMetadata(symbol, meta, opts.prunePreviousVersions === true);
+    const record = this.store.writeMetadata(symbol, meta, opts.prunePreviousVersions === true, true);
     return this.item(symbol, record);
   }
 
@@ -560,7 +550,8 @@ export class Library {
     checkName("symbol", symbol);
     const opts = checkOptions("hasSymbol", options, ["asOf"]);
     try {
-      this.store.resolve(symbol, this.versionFor(opts.asOf));
+      // As ArcticDB's has_symbol: a deleted version a snapshot holds counts, by number or time too.
+      this.store.resolve(symbol, this.versionFor(opts.asOf), { pinned: true });
       return true;
     } catch (err) {
       const missing =
@@ -572,10 +563,33 @@ export class Library {
     }
   }
 
-  /** Live versions of `symbol` (or of every symbol), newest first. */
-  async listVersions(symbol?: string): Promise<VersionInfo[]> {
+  /**
+   * Versions of `symbol` (or of every symbol), symbols in name order, newest first within each: every
+   * live version, then each deleted version a snapshot still holds (`deleted: true`), each with the
+   * snapshots holding it. As ArcticDB's `list_versions`: `snapshot` lists only what that snapshot holds;
+   * `latestOnly` only each symbol's latest live version; `skipSnapshots` reads no snapshot (faster with
+   * many), so `snapshots` stays empty and deleted versions are not listed.
+   */
+  async listVersions(
+    symbol?: string,
+    options?: { snapshot?: string; latestOnly?: boolean; skipSnapshots?: boolean },
+  ): Promise<VersionInfo[]> {
     if (symbol !== undefined) checkName("symbol", symbol);
-    return this.store.listVersionsWithSnapshots(symbol).map((e) => ({
+    const opts = checkOptions("listVersions", options, ["snapshot", "latestOnly", "skipSnapshots"]);
+    if (opts.snapshot !== undefined) checkName("snapshot", opts.snapshot);
+    for (const flag of ["latestOnly", "skipSnapshots"] as const) {
+      if (opts[flag] !== undefined && typeof opts[flag] !== "boolean") {
+        throw new InvalidArgumentError(
+          `listVersions: ${flag} must be true or false, got ${describe(opts[flag])}.`,
+        );
+      }
+    }
+    const listed = listVersionInfo(this.store, symbol, {
+      snapshot: opts.snapshot,
+      latestOnly: opts.latestOnly === true,
+      skipSnapshots: opts.skipSnapshots === true,
+    });
+    return listed.map((e) => ({
       symbol: e.symbol,
       version: e.record.v,
       date: new Date(e.record.ts),
@@ -586,8 +600,10 @@ export class Library {
 
   /**
    * Takes snapshot `name`: pins the latest version of every symbol (except `skipSymbols`), or exactly the
-   * `versions` given ({ symbol: version }). Pinned versions stay readable with `asOf: name` after they are
-   * deleted or pruned, until `deleteSnapshot(name)`. `SnapshotExistsError` if the name is taken.
+   * `versions` given ({ symbol: version }; an empty object is none given, as in ArcticDB). Pinned versions
+   * stay readable with `asOf: name` after they are deleted or pruned, until `deleteSnapshot(name)`.
+   * `SnapshotExistsError` if the name is taken; `VersionNotFoundError` if it would pin nothing (no symbol
+   * with a live version, or all skipped), as in ArcticDB.
    */
   async snapshot(
     name: string,
@@ -595,9 +611,6 @@ export class Library {
   ): Promise<void> {
     checkNewName("snapshot", name);
     const opts = checkOptions("snapshot", options, ["metadata", "skipSymbols", "versions"]);
-    if (opts.skipSymbols !== undefined && opts.versions !== undefined) {
-      throw new InvalidArgumentError("snapshot: give skipSymbols or versions, not both.");
-    }
     let skip: Set<string> | undefined;
     if (opts.skipSymbols !== undefined) {
       if (!Array.isArray(opts.skipSymbols) || opts.skipSymbols.some((s) => typeof s !== "string")) {
@@ -621,9 +634,15 @@ export class Library {
         }),
       );
     }
+    // As ArcticDB: an empty `versions` is none given (every symbol's latest), and only a non-empty
+    // skipSymbols with a non-empty versions contradict each other.
+    if (versions?.size === 0) versions = undefined;
+    if (versions && skip && skip.size > 0) {
+      throw new InvalidArgumentError("snapshot: give skipSymbols or versions, not both.");
+    }
     takeSnapshot(this.store.storage, this.name, name, {
       meta: optionalMetadata(opts.metadata),
-      skip,
+      skip: versions ? undefined : skip,
       versions,
     });
   }
@@ -650,7 +669,9 @@ export class Library {
 
   /**
    * Deletes `symbol` entirely, or only `versions` of it. Storage that no remaining version references is
-   * freed. Version numbers are not reused: a later write continues after the highest ever written.
+   * freed. Version numbers are not reused: a later write continues after the highest ever written. As in
+   * ArcticDB, deleting a symbol that has no live version does nothing, while naming a version that is not
+   * live is `VersionNotFoundError` (and nothing is deleted).
    */
   async delete(symbol: string, options?: { versions?: number | number[] }): Promise<void> {
     checkName("symbol", symbol);

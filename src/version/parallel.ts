@@ -8,6 +8,7 @@ import type { ColumnData, FrameData } from "./frame-data.ts";
 import type { ProgressMeter } from "./progress.ts";
 import { planRead, type ReadPlan, type ReadRequest } from "./read-plan.ts";
 import { type IndexRecord, indexRecordFor, type SegmentRef, type VersionRecord } from "./records.ts";
+import { checkSortedWrite } from "./schema-checks.ts";
 import {
   frameBuffers,
   type Outcome,
@@ -109,6 +110,7 @@ export async function writeInParallel(
   options: { meta?: Uint8Array; prune?: boolean },
   meter?: ProgressMeter,
 ): Promise<VersionRecord> {
+  checkSortedWrite(symbol, frame);
   const { rowsPerSegment, columnsPerSegment } = store.config;
   const perRow = Math.max(1, rowBytes(frame.columns, frame.index.kind === "timestamp"));
   const colSlices = Math.max(1, Math.ceil(frame.columns.length / columnsPerSegment));

@@ -11,6 +11,8 @@ export interface LibraryConfig {
   dynamicSchema: boolean;
   dedup: boolean;
   created: number; // ms since the epoch
+  /** Random, unique to this library's creation (libraries created before it was added have none). */
+  id?: string;
 }
 
 /** One tile of a stored frame: rows [rowStart, rowStart + rows) of columns [colStart, colStart + cols). */
@@ -42,6 +44,20 @@ export interface IndexRecord {
 }
 
 export const INDEX_FORMAT = 1;
+
+/**
+ * The index of a version without data: what `writeMetadata` stores for a symbol that had no version
+ * (ArcticDB's `write_metadata` makes version 0 with `data` None). It reads as an empty frame, and an
+ * append or a date-range read treats it as nothing stored.
+ */
+export function noDataIndex(): IndexRecord {
+  return { f: INDEX_FORMAT, rows: 0, columns: [], index: { kind: "row" }, segments: [] };
+}
+
+/** True for the index `noDataIndex` makes: no rows, no columns, no segments. */
+export function isNoData(index: IndexRecord): boolean {
+  return index.rows === 0 && index.columns.length === 0 && index.segments.length === 0;
+}
 
 /** What `V:<lib>/<symbol>/<version>` holds. Written once, never changed. */
 export interface VersionRecord {

@@ -1,7 +1,7 @@
 import type { DType } from "../dtypes.ts";
 import { InvalidArgumentError, SchemaMismatchError, UnsortedIndexError } from "../errors.ts";
 import type { FrameData } from "./frame-data.ts";
-import type { IndexRecord, SegmentRef } from "./records.ts";
+import { type IndexRecord, isNoData, type SegmentRef } from "./records.ts";
 import { firstAtOrAfter } from "./search.ts";
 import { sliceRows } from "./tiling.ts";
 import { unionColumns } from "./widen.ts";
@@ -55,6 +55,11 @@ export function checkAppendable(
   next: AppendShape,
   dynamic: boolean,
 ): void {
+  // A version without data (writeMetadata of a new symbol) takes any first rows, as long as they are sorted.
+  if (isNoData(stored)) {
+    if (!next.sorted) throw unsortedAppend(symbol);
+    return;
+  }
   const storedIndex =
     stored.index.kind === "timestamp" ? `timestamp index '${stored.index.name}'` : "row-number index";
   const newIndex =
@@ -77,12 +82,7 @@ export function checkAppendable(
       );
     }
   }
-  if (!next.sorted) {
-    throw new UnsortedIndexError(
-      `Cannot append to '${symbol}': the new rows' timestamps are not in ascending order. Sort them first ` +
-        "(or stage them and use sortAndFinalizeStagedData).",
-    );
-  }
+  if (!next.sorted) throw unsortedAppend(symbol);
   const lastStored = lastTimestamp(stored);
   if (next.first !== undefined && lastStored !== undefined && next.first < lastStored) {
     throw new UnsortedIndexError(
@@ -90,6 +90,13 @@ export function checkAppendable(
         `(${lastStored} ns). Append only rows at or after the end, or use update() to replace a range.`,
     );
   }
+}
+
+function unsortedAppend(symbol: string): UnsortedIndexError {
+  return new UnsortedIndexError(
+    `Cannot append to '${symbol}': the new rows' timestamps are not in ascending order. Sort them first ` +
+      "(or stage them and use sortAndFinalizeStagedData).",
+  );
 }
 
 /**
@@ -104,6 +111,7 @@ export function appendIndex(
   dynamic: boolean,
 ): IndexRecord {
   checkAppendable(symbol, prior, indexShape(added), dynamic);
+  if (isNoData(prior)) return added;
   const columns = dynamic ? unionColumns(symbol, prior.columns, added.columns) : prior.columns;
   const moved = added.segments.map((s): SegmentRef => {
     const seg = { ...s, rowStart: s.rowStart + prior.rows };
@@ -190,6 +198,25 @@ export function rowsInRange(frame: FrameData, [start, end]: [bigint | null, bigi
     columns: frame.columns.map((c) => ({ ...c, values: sliceRows(c.values, from, to) })),
     index: { ...frame.index, values: values.subarray(from, to) },
   };
+}
+
+/**
+ * A frame written as a version must have its timestamps in ascending order (equal ones allowed), as
+ * ArcticDB's write refuses unsorted data (`validate_index`, `UnsortedDataException`): date-range reads,
+ * appends and updates all rely on it. Staged chunks are exempt; `sortAndFinalizeStagedData` sorts them.
+ */
+export function checkSortedWrite(symbol: string, frame: FrameData): void {
+  if (frame.index.kind !== "timestamp") return;
+  const values = frame.index.values;
+  for (let i = 1; i < values.length; i++) {
+    if (values[i] < values[i - 1]) {
+      throw new UnsortedIndexError(
+        `Cannot write '${symbol}': its timestamps are not in ascending order (row ${i} is before row ${i - 1}). ` +
+          "Sort the frame by its index first, or stage it with write(symbol, data, { staged: true }) and " +
+          "call sortAndFinalizeStagedData(symbol).",
+      );
+    }
+  }
 }
 
 export function isSorted(values: BigInt64Array): boolean {

@@ -34,7 +34,7 @@ export function listSnapshots(storage: Storage, lib: string): Map<string, Snapsh
 
 /**
  * Takes snapshot `name` in one transaction: the latest version of every symbol (minus `skip`), or exactly
- * the `versions` given. The version records are copied into the snapshot, so a pinned version stays
+ * the `versions` given. A snapshot that would pin nothing is `VersionNotFoundError`, as in ArcticDB. The version records are copied into the snapshot, so a pinned version stays
  * readable through it after `delete` or pruning removes its own key.
  */
 export function takeSnapshot(
@@ -70,6 +70,13 @@ export function takeSnapshot(
         const [latest] = tx.keys(keys.versionPrefix(lib, symbol), { reverse: true, limit: 1 });
         if (latest !== undefined) pin(symbol, latest, versionOfKey(latest));
       }
+    }
+    if (pinned.length === 0) {
+      // ArcticDB refuses too (E_NO_SUCH_VERSION): a snapshot of nothing is almost surely a mistake.
+      throw new VersionNotFoundError(
+        `Cannot snapshot library '${lib}': ${options.skip?.size ? "every symbol with a live version is in skipSymbols" : "it has no symbol with a live version"}. ` +
+          "No snapshot was taken; write a symbol first, or name the versions to pin.",
+      );
     }
     const record: SnapshotRecord = { ts: Date.now(), pinned };
     if (options.meta) record.meta = options.meta;

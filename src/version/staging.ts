@@ -75,6 +75,8 @@ export function finalizeStaged(
     )
     .sort((a, b) => a.record.ts - b.record.ts || (a.key < b.key ? -1 : 1)); // staging order, as near as clocks tell
   if (chunks.length === 0) {
+    const gone = store.libraryGone();
+    if (gone) throw gone;
     throw new InvalidArgumentError(
       `No staged data for '${symbol}' in library '${lib}'; stage chunks with write(symbol, data, { staged: true }) first.`,
     );

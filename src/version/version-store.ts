@@ -10,7 +10,9 @@ import type { Kernels } from "../codec/wasm.ts";
 import { DTYPES, type NumericArray, type StringArray } from "../dtypes.ts";
 import {
   CorruptSegmentError,
+  type FloeError,
   InvalidArgumentError,
+  type LibraryNotFoundError,
   StorageError,
   SymbolNotFoundError,
   UnsortedIndexError,
@@ -23,12 +25,15 @@ import { concatFrames } from "./frame-concat.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
 import { collectGarbage } from "./garbage.ts";
 import { keys, lastPart, newId, symbolOfVersionKey, versionOfKey } from "./keys.ts";
+import { LibraryGuardedStorage } from "./library-guard.ts";
 import type { ProgressMeter } from "./progress.ts";
 import { planRead, type ReadRequest, segmentColumns } from "./read-plan.ts";
 import {
   type IndexRecord,
   indexRecordFor,
+  isNoData,
   type LibraryConfig,
+  noDataIndex,
   type SegmentRef,
   type SymbolRef,
   unpackIndex,
@@ -36,10 +41,17 @@ import {
   unpackVersion,
   type VersionRecord,
 } from "./records.ts";
-import { appendIndex, checkAppendable, checkReplaceable, frameShape } from "./schema-checks.ts";
+import {
+  appendIndex,
+  checkAppendable,
+  checkReplaceable,
+  checkSortedWrite,
+  frameShape,
+} from "./schema-checks.ts";
 import { firstAtOrAfter } from "./search.ts";
 import { listSnapshots, readSnapshot } from "./snapshots.ts";
 import { planTiles, tileColumns } from "./tiling.ts";
+import { listVersionInfo } from "./version-list.ts";
 import { conformFrame, convertInto, fillMissing, unionColumns } from "./widen.ts";
 
 /**
@@ -145,6 +157,7 @@ export class VersionStore {
     frame: FrameData,
     options: { meta?: Uint8Array; prune?: boolean } = {},
   ): VersionRecord {
+    checkSortedWrite(symbol, frame);
     const written: string[] = [];
     try {
       const previous = this.config.dedup ? this.latest(symbol) : undefined;
@@ -220,6 +233,7 @@ export class VersionStore {
     for (const [slot, item] of items.entries()) {
       const mine: string[] = [];
       try {
+        checkSortedWrite(item.symbol, item.frame);
         const small = this.encodeSmall(k, item.symbol, item.frame, arena, budget);
         let index: IndexRecord;
         if (small) {
@@ -652,23 +666,36 @@ export class VersionStore {
 
   /**
    * A new version of `symbol` holding the latest version's data (the same index, nothing copied) with
-   * `meta` as its metadata. Throws `SymbolNotFoundError` when the symbol has no live version.
+   * `meta` as its metadata (none when undefined). When the symbol has no live version: with `create`, a
+   * version without data (`noDataIndex`), as ArcticDB's `write_metadata` makes; else `SymbolNotFoundError`.
    */
-  writeMetadata(symbol: string, meta: Uint8Array, prune: boolean): VersionRecord {
+  writeMetadata(
+    symbol: string,
+    meta: Uint8Array | undefined,
+    prune: boolean,
+    create: boolean,
+  ): VersionRecord {
+    const empty = create ? packRecord(noDataIndex()) : undefined;
     return this.storage.writeTransaction((tx) => {
       const [key] = tx.keys(keys.versionPrefix(this.lib, symbol), { reverse: true, limit: 1 });
       const bytes = key === undefined ? undefined : tx.get(key);
-      if (!bytes) throw this.symbolNotFound(symbol);
-      const prior = unpackVersion(bytes);
-      return this.addVersion(tx, symbol, prior.index, { meta, prune });
+      if (bytes) return this.addVersion(tx, symbol, unpackVersion(bytes).index, { meta, prune });
+      if (!empty) throw this.symbolNotFound(symbol);
+      const indexKey = keys.index(this.lib, symbol, newId());
+      tx.put(indexKey, empty);
+      return this.addVersion(tx, symbol, indexKey, { meta, prune });
     });
   }
 
-  /** Best-effort removal of segments a failed write left behind. */
+  /**
+   * Best-effort removal of segments a failed write left behind. It bypasses the library guard: a write
+   * refused because its library was deleted meanwhile must still take back what it stored before.
+   */
   discard(written: string[]): void {
     if (written.length === 0) return;
+    const storage = this.storage instanceof LibraryGuardedStorage ? this.storage.inner : this.storage;
     try {
-      this.storage.writeTransaction((tx) => {
+      storage.writeTransaction((tx) => {
         for (const key of written) tx.remove(key);
       });
     } catch {
@@ -691,8 +718,13 @@ export class VersionStore {
    * The record of `symbol` that `which` selects: the latest when absent, a version number (negative counts
    * back from the latest), the version a snapshot pins, or the latest written at or before a time (ms).
    * Typed errors when there is none.
+   *
+   * A number or a time selects among live versions only, as in ArcticDB's Library API (which reads with
+   * `iterate_snapshots_if_tombstoned=False`, `test_delete_version_with_snapshot`): a deleted version a
+   * snapshot still holds is read through that snapshot's name. `pinned` also finds such versions by
+   * number or time, as ArcticDB's `has_symbol` does.
    */
-  resolve(symbol: string, which?: VersionSelector): VersionRecord {
+  resolve(symbol: string, which?: VersionSelector, options: { pinned?: boolean } = {}): VersionRecord {
     if (which === undefined) {
       const record = this.latest(symbol);
       if (!record) throw this.symbolNotFound(symbol);
@@ -710,27 +742,57 @@ export class VersionStore {
       return held.record;
     }
     if (typeof which === "object") {
-      const hit = this.listVersionsWithSnapshots(symbol).find((e) => e.record.ts <= which.at);
+      const entries = options.pinned ? listVersionInfo(this, symbol, {}) : this.listVersions(symbol);
+      const hit = entries.find((e) => e.record.ts <= which.at);
       if (hit) return hit.record;
-      if (!this.latest(symbol)) throw this.symbolNotFound(symbol);
-      throw new VersionNotFoundError(
-        `Symbol '${symbol}' has no version written at or before ${new Date(which.at).toISOString()}; ` +
-          "call listVersions() to see when each was written.",
+      throw this.noLiveVersion(
+        symbol,
+        `written at or before ${new Date(which.at).toISOString()}`,
+        (p) => p.record.ts <= which.at,
       );
     }
     const version = which;
     const key = keys.version(this.lib, symbol, version < 0 ? this.negativeVersion(symbol, version) : version);
-    const record = this.versionAt(key) ?? this.pinnedVersion(symbol, version);
+    const record = this.versionAt(key) ?? (options.pinned ? this.pinnedVersion(symbol, version) : undefined);
     if (record) return record;
-    if (!this.latest(symbol)) throw this.symbolNotFound(symbol);
+    throw this.noLiveVersion(symbol, String(version), (p) => p.record.v === version);
+  }
+
+  /**
+   * The error for a version of `symbol` that is not live (`what` describes the one asked for):
+   * `SymbolNotFoundError` when the symbol has no live version at all, else `VersionNotFoundError`; either
+   * names the snapshots that still hold a matching deleted version (`held`), through which it reads.
+   */
+  private noLiveVersion(
+    symbol: string,
+    what: string,
+    held: (pinned: { record: VersionRecord }) => boolean,
+  ): FloeError {
+    const snapshots: string[] = [];
+    for (const [name, snap] of listSnapshots(this.storage, this.lib)) {
+      if (snap.pinned.some((p) => p.symbol === symbol && held(p))) snapshots.push(name);
+    }
+    const through =
+      snapshots.length > 0
+        ? ` A deleted version that matches is held by snapshot ${snapshots.map((n) => `'${n}'`).join(", ")}; ` +
+          `read it with asOf: '${snapshots[0]}'.`
+        : "";
     const live = this.versionNumbers(symbol);
-    throw new VersionNotFoundError(
-      `Symbol '${symbol}' in library '${this.lib}' has no version ${version}; its versions are ` +
-        `${live.join(", ")}. Call listVersions('${symbol}') to see them.`,
+    if (live.length === 0) {
+      const gone = this.libraryGone();
+      if (gone) return gone;
+      return new SymbolNotFoundError(
+        `Symbol '${symbol}' has no live version in library '${this.lib}' (never written, or deleted), so no ` +
+          `version ${what}.${through || " Call listSymbols() to see what is stored."}`,
+      );
+    }
+    return new VersionNotFoundError(
+      `Symbol '${symbol}' in library '${this.lib}' has no version ${what} that is live; its live versions are ` +
+        `${live.join(", ")}.${through || ` Call listVersions('${symbol}') to see them.`}`,
     );
   }
 
-  /** A deleted version that a snapshot still pins: it stays readable by number, as in ArcticDB. */
+  /** A deleted version that a snapshot still pins (found by number only where `resolve` allows it). */
   private pinnedVersion(symbol: string, version: number): VersionRecord | undefined {
     for (const snap of listSnapshots(this.storage, this.lib).values()) {
       const held = snap.pinned.find((p) => p.symbol === symbol && p.record.v === version);
@@ -749,7 +811,18 @@ export class VersionStore {
     return this.storage.keys(keys.versionPrefix(this.lib, symbol)).map(versionOfKey);
   }
 
-  private symbolNotFound(symbol: string): SymbolNotFoundError {
+  /**
+   * `LibraryNotFoundError` when this handle's library was deleted, else undefined: a call that finds
+   * nothing asks this first, so it says the library is gone rather than that the symbol is.
+   */
+  libraryGone(): LibraryNotFoundError | undefined {
+    return this.storage instanceof LibraryGuardedStorage ? this.storage.missing() : undefined;
+  }
+
+  /** Why `symbol` has no version: its library is gone (`LibraryNotFoundError`), or it has none. */
+  private symbolNotFound(symbol: string): FloeError {
+    const gone = this.libraryGone();
+    if (gone) return gone;
     return new SymbolNotFoundError(
       `Symbol '${symbol}' does not exist in library '${this.lib}' (never written, or deleted). ` +
         "Call listSymbols() to see what is stored.",
@@ -918,6 +991,7 @@ export class VersionStore {
     range: [bigint | null, bigint | null],
     decoded: Map<string, BigInt64Array> = new Map(),
   ): [number, number] {
+    if (isNoData(index)) return [0, 0];
     if (index.index.kind !== "timestamp") {
       throw new InvalidArgumentError(
         `dateRange needs a timestamp index, but '${symbol}' is indexed by row number; use rowRange.`,
@@ -987,49 +1061,24 @@ export class VersionStore {
   }
 
   /**
-   * Versions newest first (symbols in name order) with the snapshots that pin each; versions deleted but
-   * still pinned by a snapshot are included, marked `deleted`.
-   */
-  listVersionsWithSnapshots(symbol?: string): (VersionEntry & { snapshots: string[]; deleted: boolean })[] {
-    return this.storage.readTransaction(() => {
-      const byKey = new Map<string, VersionEntry & { snapshots: string[]; deleted: boolean }>();
-      for (const e of this.listVersions(symbol)) {
-        byKey.set(`${e.symbol}/${e.record.v}`, { ...e, snapshots: [], deleted: false });
-      }
-      for (const [name, snap] of listSnapshots(this.storage, this.lib)) {
-        for (const { symbol: s, record } of snap.pinned) {
-          if (symbol !== undefined && s !== symbol) continue;
-          const id = `${s}/${record.v}`;
-          let entry = byKey.get(id);
-          if (!entry) {
-            entry = { symbol: s, record, snapshots: [], deleted: true };
-            byKey.set(id, entry);
-          }
-          entry.snapshots.push(name);
-        }
-      }
-      return [...byKey.values()].sort((a, b) =>
-        a.symbol === b.symbol ? b.record.v - a.record.v : a.symbol < b.symbol ? -1 : 1,
-      );
-    });
-  }
-
-  /**
    * Deletes some versions of `symbol`, or all of them, and frees the indexes and segments nothing else
-   * references. The reference stays, so version numbers are never handed out twice.
+   * references. The reference stays, so version numbers are never handed out twice. As in ArcticDB,
+   * deleting a whole symbol that has no live version does nothing (`test_deleting_unknown_symbol`), while
+   * naming a version that is not live is `VersionNotFoundError` (`test_delete_version_that_does_not_exist`)
+   * and deletes nothing.
    */
   delete(symbol: string, versions?: number[]): void {
     this.storage.writeTransaction((tx) => {
-      const prefix = keys.versionPrefix(this.lib, symbol);
-      const existing = tx.keys(prefix);
-      if (existing.length === 0) throw this.symbolNotFound(symbol);
+      const existing = tx.keys(keys.versionPrefix(this.lib, symbol));
       let doomed = existing;
       if (versions) {
         const have = new Set(existing.map(versionOfKey));
         const missing = versions.filter((v) => !have.has(v));
         if (missing.length > 0) {
+          const live =
+            have.size > 0 ? `its live versions are ${[...have].join(", ")}` : "it has no live version";
           throw new VersionNotFoundError(
-            `Symbol '${symbol}' has no version ${missing.join(", ")}; its versions are ${[...have].join(", ")}. ` +
+            `Symbol '${symbol}' in library '${this.lib}' has no version ${missing.join(", ")}; ${live}. ` +
               "Nothing was deleted.",
           );
         }

@@ -62,10 +62,10 @@ describe.each(["mem://", "lmdb"])("read with dateRange (%s)", (kind) => {
     await lib.write("rows", new DataFrame({ x: [1, 2] }));
     const err = await rejectsWith(lib.read("rows", { dateRange: [null, null] }), "InvalidArgumentError");
     expect(err.message).toMatch(/timestamp index.*use rowRange/);
+    // An unsorted timestamp index is refused at write (as ArcticDB), so no version needs a sorted read.
     const unsorted = new DataFrame({ x: [1, 2] }, { index: [T0 + 5n, T0] });
-    await lib.write("u", unsorted);
-    await rejectsWith(lib.read("u", { dateRange: [T0, null] }), "UnsortedIndexError");
-    expect((await lib.read("u")).data!.equals(unsorted)).toBe(true);
+    await rejectsWith(lib.write("u", unsorted), "UnsortedIndexError");
+    expect(await lib.hasSymbol("u")).toBe(false);
     await ac.close();
   });
 });

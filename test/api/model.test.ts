@@ -66,11 +66,13 @@ describe("model", () => {
               } else {
                 const rows = o.rows.filter((r) => inside(r[0]));
                 await lib.update("s", frameOf(rows), { dateRange: [a, b] });
-                model = [
-                  ...keep.filter((r) => a !== null && r[0] < a),
-                  ...rows,
-                  ...keep.filter((r) => b !== null && r[0] > b),
-                ];
+                // No rows: a new version with the data untouched, as in ArcticDB (deleteDataInRange deletes).
+                if (rows.length > 0)
+                  model = [
+                    ...keep.filter((r) => a !== null && r[0] < a),
+                    ...rows,
+                    ...keep.filter((r) => b !== null && r[0] > b),
+                  ];
               }
             }
             if (model !== null) history.push(model);

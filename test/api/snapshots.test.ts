@@ -126,7 +126,7 @@ describe("snapshots", () => {
     await ac.close();
   });
 
-  it("a pruned version pinned by a snapshot reads by number and by date (test_pruned_symbol_in_symbol_read_version, test_read_symbol_with_ts_in_snapshot)", async () => {
+  it("a pruned version pinned by a snapshot reads through the snapshot only, as ArcticDB's Library API (test_delete_version_with_snapshot)", async () => {
     const { ac, lib } = await lmdbLibrary();
     await lib.write("a", frame(0));
     await lib.write("a", frame(1));
@@ -141,8 +141,13 @@ describe("snapshots", () => {
       [2, false, []],
       [1, true, ["snap"]],
     ]);
-    expect(await readX(lib, "a", 1)).toEqual([1]);
-    expect((await lib.read("a", { asOf: afterV1 })).version).toBe(1);
+    // The Library API reads by number or date among live versions only (NativeVersionStore reads pinned
+    // ones too: test_pruned_symbol_in_symbol_read_version); the snapshot's name reads it.
+    const byNumber = await rejectsWith(lib.read("a", { asOf: 1 }), "VersionNotFoundError");
+    expect(byNumber.message).toMatch(/held by snapshot 'snap'; read it with asOf: 'snap'/);
+    await rejectsWith(lib.read("a", { asOf: afterV1 }), "VersionNotFoundError");
+    expect(await readX(lib, "a", "snap")).toEqual([1]);
+    expect(await lib.hasSymbol("a", { asOf: 1 })).toBe(true); // as ArcticDB's has_symbol
     await rejectsWith(lib.read("a", { asOf: 0 }), "VersionNotFoundError");
     await ac.close();
   });
@@ -229,7 +234,7 @@ describe("snapshots", () => {
     await rejectsWith(lib.snapshot("a<b"), "InvalidArgumentError");
     await rejectsWith(lib.snapshot("s", { skipSymbols: "a" as never }), "InvalidArgumentError");
     await rejectsWith(lib.snapshot("s", { versions: { a: -1 } }), "InvalidArgumentError");
-    await rejectsWith(lib.snapshot("s", { skipSymbols: [], versions: { a: 0 } }), "InvalidArgumentError");
+    await rejectsWith(lib.snapshot("s", { skipSymbols: ["a"], versions: { a: 0 } }), "InvalidArgumentError");
     await rejectsWith(lib.snapshot("s", { bogus: 1 } as never), "InvalidArgumentError");
     await rejectsWith(lib.read("a", { asOf: "nope" }), "SnapshotNotFoundError");
     expect(await lib.listSnapshots()).toEqual({});

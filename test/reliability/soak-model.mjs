@@ -122,6 +122,8 @@ export function frameDifference(frame, rows) {
 
 /** The rows of a frame read back, as { ts, src, row } (numbers). */
 export function rowsFromFrame(frame) {
+  // A version writeMetadata made for a symbol without one holds no data (no columns at all).
+  if (frame.numRows === 0) return { ts: [], src: [], row: [] };
   return {
     ts: Array.from(frame.index.values, Number),
     src: Array.from(frame.column("src")),
@@ -202,6 +204,11 @@ export function applyOp(model, op, version) {
       break;
     case "update": {
       const [a, b] = op.range;
+      // No rows: a new version with the new metadata, the data untouched (as ArcticDB).
+      if (rowsOf(op.spec).ts.length === 0) {
+        rows = base.rows;
+        break;
+      }
       rows = concatRows(
         filterRows(base.rows, (t) => t < a),
         rowsOf(op.spec),

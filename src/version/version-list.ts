@@ -1,0 +1,87 @@
+import type { VersionRecord } from "./records.ts";
+import { listSnapshots, readSnapshot } from "./snapshots.ts";
+import type { VersionStore } from "./version-store.ts";
+
+/** Which versions `listVersionInfo` lists, as ArcticDB's `list_versions` takes them. */
+export interface VersionListOptions {
+  /** Only the versions this snapshot holds (`SnapshotNotFoundError` if it does not exist). */
+  snapshot?: string;
+  /** Only the latest live version of each symbol. */
+  latestOnly?: boolean;
+  /** Leave `snapshots` empty and list no deleted version (found only through snapshots): faster. */
+  skipSnapshots?: boolean;
+}
+
+/** One listed version: its symbol and record, the snapshots holding it, whether it was deleted. */
+export interface ListedVersion {
+  symbol: string;
+  record: VersionRecord;
+  snapshots: string[];
+  deleted: boolean;
+}
+
+/**
+ * The versions of `symbol` (or of every symbol) that `options` select, symbols in name order, newest first
+ * within each, read from one consistent state of the store. As ArcticDB's `list_versions`:
+ * - by default every live version, then every deleted version a snapshot still holds (`deleted`), each
+ *   with the names of the snapshots that hold it;
+ * - `latestOnly`: each symbol's latest live version alone (a symbol with none is left out);
+ * - `snapshot`: exactly the versions that snapshot holds (`latestOnly` adds nothing: it holds one per
+ *   symbol); unlike ArcticDB, whose `deleted` is always false here, `deleted` tells the truth;
+ * - `skipSnapshots`: `snapshots` stays empty and deleted versions are not looked for, so no snapshot is
+ *   read (with `snapshot` given, only that one).
+ */
+export function listVersionInfo(
+  store: VersionStore,
+  symbol: string | undefined,
+  options: VersionListOptions,
+): ListedVersion[] {
+  return store.storage.readTransaction(() => {
+    const live = store.listVersions(symbol);
+    const liveIds = new Set(live.map((e) => id(e.symbol, e.record.v)));
+    const holders = new Map<string, string[]>();
+    const pinned = new Map<string, { symbol: string; record: VersionRecord }>();
+    const chosen =
+      options.snapshot !== undefined
+        ? readSnapshot((key) => store.storage.getView(key), store.lib, options.snapshot).pinned
+        : undefined;
+    if (!options.skipSnapshots) {
+      for (const [name, snap] of listSnapshots(store.storage, store.lib)) {
+        for (const p of snap.pinned) {
+          if (symbol !== undefined && p.symbol !== symbol) continue;
+          const key = id(p.symbol, p.record.v);
+          holders.set(key, [...(holders.get(key) ?? []), name]);
+          pinned.set(key, p);
+        }
+      }
+    }
+    const entry = (s: string, record: VersionRecord): ListedVersion => {
+      const key = id(s, record.v);
+      return { symbol: s, record, snapshots: holders.get(key) ?? [], deleted: !liveIds.has(key) };
+    };
+    let out: ListedVersion[];
+    if (chosen) {
+      out = chosen
+        .filter((p) => symbol === undefined || p.symbol === symbol)
+        .map((p) => entry(p.symbol, p.record));
+    } else if (options.latestOnly) {
+      const seen = new Set<string>();
+      out = [];
+      for (const e of live) {
+        if (seen.has(e.symbol)) continue;
+        seen.add(e.symbol);
+        out.push(entry(e.symbol, e.record));
+      }
+    } else {
+      out = live.map((e) => entry(e.symbol, e.record));
+      for (const [key, p] of pinned) if (!liveIds.has(key)) out.push(entry(p.symbol, p.record));
+    }
+    return out.sort((a, b) =>
+      a.symbol === b.symbol ? b.record.v - a.record.v : a.symbol < b.symbol ? -1 : 1,
+    );
+  });
+}
+
+function id(symbol: string, version: number): string {
+  return `${symbol}\u0000${version}`;
+}
