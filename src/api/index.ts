@@ -24,6 +24,7 @@ export type {
   ArcticOptions,
   AsOf,
   LibraryOptions,
+  ReadResult,
   SymbolDescription,
   VersionedItem,
   VersionInfo,

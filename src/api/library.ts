@@ -41,7 +41,14 @@ import {
   type WriteMetadataPayload,
   writeMetadataBatch,
 } from "./library-batch.ts";
-import type { AsOf, LibraryOptions, SymbolDescription, VersionedItem, VersionInfo } from "./types.ts";
+import type {
+  AsOf,
+  LibraryOptions,
+  ReadResult,
+  SymbolDescription,
+  VersionedItem,
+  VersionInfo,
+} from "./types.ts";
 import { checkInteger, checkName, checkNewName, checkOptions, checkRegex, describe } from "./validate.ts";
 
 /** Options of `Library.read`. */
@@ -202,7 +209,7 @@ export class Library {
   async readBatch(
     items: (string | ({ symbol: string } & ReadOptions))[],
     options?: { onProgress?: OnProgress },
-  ): Promise<(VersionedItem | DataError)[]> {
+  ): Promise<(ReadResult | DataError)[]> {
     const meter = meterFor("readBatch", checkOptions("readBatch", options, ["onProgress"]).onProgress);
     const checked = batchItems("readBatch", items, (item) => {
       if (typeof item === "string") return { symbol: item, options: {} };
@@ -216,7 +223,7 @@ export class Library {
       checkName("symbol", symbol);
       return { symbol: symbol as string, options: options as ReadOptions };
     });
-    const out: (VersionedItem | DataError)[] = [];
+    const out: (ReadResult | DataError)[] = [];
     for (const c of checked) {
       if (c instanceof DataError) out.push(c);
       else
@@ -428,7 +435,7 @@ export class Library {
    * fetched and decoded. A read of 8 MB or more is shared out among the worker pool by columns (see the
    * README's "Worker pool").
    */
-  async read(symbol: string, options?: ReadOptions & { onProgress?: OnProgress }): Promise<VersionedItem> {
+  async read(symbol: string, options?: ReadOptions & { onProgress?: OnProgress }): Promise<ReadResult> {
     if (options === null || typeof options !== "object" || Array.isArray(options)) {
       return this.readChecked(symbol, options, undefined); // rejected there, with the usual message
     }
@@ -441,7 +448,7 @@ export class Library {
     symbol: string,
     options: ReadOptions | undefined,
     meter: ProgressMeter | undefined,
-  ): Promise<VersionedItem> {
+  ): Promise<ReadResult> {
     checkName("symbol", symbol);
     const opts = checkOptions("read", options, ["asOf", "dateRange", "rowRange", "columns"]);
     const request: ReadRequest = {};
@@ -459,7 +466,7 @@ export class Library {
     which: VersionSelector | undefined,
     request: ReadRequest,
     meter?: ProgressMeter,
-  ): Promise<VersionedItem> {
+  ): Promise<ReadResult> {
     const k: Kernels = await loadKernels();
     const pooled = this.parallel
       ? await readInParallel(this.parallel, this.store, k, symbol, which, request, meter)
@@ -474,12 +481,12 @@ export class Library {
   /**
    * The first `n` rows (default 5); a negative `n` means all rows but the last `-n`, as in pandas.
    */
-  async head(symbol: string, n = 5, options?: { asOf?: AsOf; columns?: string[] }): Promise<VersionedItem> {
+  async head(symbol: string, n = 5, options?: { asOf?: AsOf; columns?: string[] }): Promise<ReadResult> {
     return this.edge("head", symbol, n, options);
   }
 
   /** The last `n` rows (default 5); a negative `n` means all rows but the first `-n`, as in pandas. */
-  async tail(symbol: string, n = 5, options?: { asOf?: AsOf; columns?: string[] }): Promise<VersionedItem> {
+  async tail(symbol: string, n = 5, options?: { asOf?: AsOf; columns?: string[] }): Promise<ReadResult> {
     return this.edge("tail", symbol, n, options);
   }
 
@@ -488,7 +495,7 @@ export class Library {
     symbol: string,
     n: number,
     options?: { asOf?: AsOf; columns?: string[] },
-  ): Promise<VersionedItem> {
+  ): Promise<ReadResult> {
     checkName("symbol", symbol);
     checkInteger(`${which}: n`, n, Number.MIN_SAFE_INTEGER);
     const opts = checkOptions(which, options, ["asOf", "columns"]);

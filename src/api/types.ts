@@ -35,6 +35,15 @@ export interface VersionedItem {
   data?: DataFrame;
 }
 
+/**
+ * What the read family (`read`, `head`, `tail`, `readBatch`) returns: a `VersionedItem` whose `data` is
+ * always there, so strict TypeScript needs no `!` on it.
+ */
+export interface ReadResult extends VersionedItem {
+  /** The frame read. */
+  data: DataFrame;
+}
+
 /** One entry of `listVersions`. */
 export interface VersionInfo {
   /** The symbol. */
