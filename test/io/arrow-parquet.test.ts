@@ -151,6 +151,42 @@ describe("Parquet", () => {
   });
 });
 
+describe("a damaged Parquet file", () => {
+  it("is an InvalidArgumentError naming the row group, and the process goes on working", async () => {
+    // parquet-wasm's streaming reader panics on a damaged page inside a microtask: the Wasm trap
+    // escaped every try/catch as an uncaught exception (the import never settled, the CLI died).
+    const { ac, lib } = await store();
+    const df = frame(20_000);
+    await lib.write("s", df);
+    const good = (await bytes(exportParquet(lib, "s", { chunkRows: 5000 }))).all;
+    const errors: string[] = [];
+    for (let k = 1; k < 16; k++) {
+      const bad = Uint8Array.from(good);
+      const at = Math.floor((good.length * k) / 24);
+      for (let i = at; i < at + 16; i++) bad[i] ^= 0xa5;
+      try {
+        await importParquet(lib, `bad${k}`, bad);
+      } catch (err) {
+        expect((err as { code?: string }).code, String(err)).toBe("InvalidArgumentError");
+        errors.push((err as Error).message);
+        expect(await lib.hasSymbol(`bad${k}`)).toBe(false);
+      }
+    }
+    // Damage the values of a page and the bytes still decode (Parquet pages have no checksum unless
+    // the writer adds one), but a damaged page header or compressed stream does not.
+    expect(errors.length).toBeGreaterThan(3);
+    expect(errors[0]).toMatch(
+      /^importParquet: the Parquet file is damaged: row group [0-3] \(of 4\) does not decode \(.+\)\. Nothing was imported/,
+    );
+    expect(errors.join("\n")).toMatch(/row group [1-3] \(of 4\)/);
+    // Still working: parquet-wasm reads and writes after the damaged files.
+    expect((await importParquet(lib, "again", good)).rows).toBe(20_000);
+    expect((await lib.read("again")).data!.equals(df)).toBe(true);
+    expect((await bytes(exportParquet(lib, "again"))).all.byteLength).toBeGreaterThan(0);
+    await ac.close();
+  });
+});
+
 describe("importFile / exportFile", () => {
   it("picks the format from the extension and leaves no partial file when an export fails", async () => {
     const dir = tempDir();
