@@ -80,16 +80,27 @@ export async function importFile(
   const { format: given, ...rest } = options;
   const format = formatOf(path, given);
   const size = await fileSize(path);
-  if (format === "parquet")
-    return importParquet(lib, symbol, await openAsBlob(path), rest as ParquetImportOptions);
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
   try {
-    if (format === "arrow")
-      return await importArrow(lib, symbol, stream, { totalBytes: size, ...rest } as ArrowImportOptions);
-    const delimiter = rest.delimiter ?? (extname(path).toLowerCase() === ".tsv" ? "\t" : undefined);
-    return await importCsv(lib, symbol, stream, { totalBytes: size, ...rest, delimiter } as CsvImportOptions);
-  } finally {
-    stream.destroy();
+    if (format === "parquet")
+      return await importParquet(lib, symbol, await openAsBlob(path), rest as ParquetImportOptions);
+    const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+    try {
+      if (format === "arrow")
+        return await importArrow(lib, symbol, stream, { totalBytes: size, ...rest } as ArrowImportOptions);
+      const delimiter = rest.delimiter ?? (extname(path).toLowerCase() === ".tsv" ? "\t" : undefined);
+      return await importCsv(lib, symbol, stream, {
+        totalBytes: size,
+        ...rest,
+        delimiter,
+      } as CsvImportOptions);
+    } finally {
+      stream.destroy();
+    }
+  } catch (err) {
+    // What was wrong with the file's contents, said about the file.
+    if (err instanceof InvalidArgumentError && !err.message.includes(path))
+      throw new InvalidArgumentError(`${path}: ${err.message}`, { cause: err });
+    throw err;
   }
 }
 

@@ -3,6 +3,18 @@ import type { ColumnValues, DType, StringArray } from "../dtypes.ts";
 import { DTYPES } from "../dtypes.ts";
 import { toNanos } from "../frame/timestamps.ts";
 
+/**
+ * `text` for an error message: control characters and backslashes escaped as JSON escapes them (so
+ * binary input never reaches a terminal raw), cut to `max` characters with "…" after.
+ */
+export function printable(text: string, max = 40): string {
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping them is the point
+  return cut.replace(/[\u0000-\u001f\u007f-\u009f\\\ufffd\u2028\u2029]/g, (c) =>
+    c === "\\" ? "\\\\" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 /** The missing timestamp (NaT), as floe and pandas store it. */
 export const NAT = -(2n ** 63n);
 
@@ -62,8 +74,8 @@ export function parseCells(
   const n = cells.length;
   const bad = (i: number, why = ""): never => {
     throw new InvalidArgumentError(
-      `CSV column '${name}' is ${dtype}, but ${where(i)} holds ${JSON.stringify(cells[i])}${why}. ` +
-        `Give the column's dtype (dtypes: { ${JSON.stringify(name)}: "string" }, or --dtype ${name}=string), ` +
+      `CSV column '${printable(name, 80)}' is ${dtype}, but ${where(i)} holds "${printable(cells[i] ?? "")}"${why}. ` +
+        `Give the column's dtype (dtypes: { ${JSON.stringify(printable(name, 80))}: "string" }, or --dtype ${printable(name, 80)}=string), ` +
         "or fix the file.",
     );
   };

@@ -289,7 +289,7 @@ describe("floe CLI", () => {
       [
         1,
         expect.stringMatching(
-          /^floe: InvalidArgumentError: CSV: the index column 'price' holds float64 values/,
+          /^floe: InvalidArgumentError: .*t\.csv: CSV: the index column 'price' holds float64 values/,
         ),
       ],
       [2, "error: unknown command 'bogus'"],
