@@ -18,7 +18,7 @@ async function text(chunks: AsyncIterable<Uint8Array>): Promise<string> {
   return out;
 }
 
-async function frames(source: string, options = {}): Promise<DataFrame[]> {
+async function frames(source: string | Uint8Array, options = {}): Promise<DataFrame[]> {
   const out: DataFrame[] = [];
   for await (const f of readCsv(source, options)) out.push(f);
   return out;
