@@ -1,4 +1,15 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { RecordBatchStreamWriter, Table, tableFromArrays, tableFromIPC, tableToIPC } from "apache-arrow";
 import * as parquet from "parquet-wasm";
@@ -212,6 +223,39 @@ describe("importFile / exportFile", () => {
       "InvalidArgumentError",
     );
     expect(existsSync(join(dir, "b.csv"))).toBe(false);
+    await ac.close();
+  });
+  it("writes through a symlink and never replaces a FIFO, a device or a directory", async () => {
+    const dir = tempDir();
+    const ac = new Arctic("mem://", { workers: 0 });
+    const lib = await ac.createLibrary("lib");
+    await lib.write("s", frame(5));
+    writeFileSync(join(dir, "real.csv"), "old\n");
+    chmodSync(join(dir, "real.csv"), 0o640);
+    symlinkSync("real.csv", join(dir, "link.csv"));
+    symlinkSync("new.csv", join(dir, "dangling.csv"));
+    const { bytes: n } = await exportFile(lib, "s", join(dir, "link.csv"));
+    await exportFile(lib, "s", join(dir, "dangling.csv"));
+    expect(lstatSync(join(dir, "link.csv")).isSymbolicLink()).toBe(true);
+    expect(lstatSync(join(dir, "dangling.csv")).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(dir, "real.csv")).byteLength).toBe(n);
+    expect(statSync(join(dir, "real.csv")).mode & 0o777).toBe(0o640); // the file's mode is kept
+    expect(readFileSync(join(dir, "new.csv")).byteLength).toBe(n);
+    symlinkSync("/dev/null", join(dir, "null.csv"));
+    mkdirSync(join(dir, "dir.csv"));
+    const refused = ["null.csv", "dir.csv"];
+    if (process.platform !== "win32") {
+      execFileSync("mkfifo", [join(dir, "fifo.csv")]);
+      refused.push("fifo.csv");
+    }
+    for (const name of refused) {
+      const err = await rejectsWith(exportFile(lib, "s", join(dir, name)), "InvalidArgumentError");
+      expect(err.message).toMatch(/: it is (a device|a directory|a pipe \(FIFO\)), not a regular file\./);
+    }
+    expect(lstatSync(join(dir, "null.csv")).isSymbolicLink()).toBe(true);
+    expect(statSync(join(dir, "dir.csv")).isDirectory()).toBe(true);
+    if (refused.includes("fifo.csv")) expect(lstatSync(join(dir, "fifo.csv")).isFIFO()).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.includes("partial"))).toEqual([]);
     await ac.close();
   });
 });
