@@ -63,14 +63,15 @@ export function integer(option: string, value: string, min = Number.MIN_SAFE_INT
 /** `--dtype col=type`, repeatable, into a record. */
 export function dtypes(values: string[] | undefined): Record<string, string> | undefined {
   if (!values || values.length === 0) return undefined;
-  const out: Record<string, string> = {};
+  const out: [string, string][] = [];
   for (const v of values) {
     const at = v.lastIndexOf("=");
     if (at <= 0 || at === v.length - 1)
       throw new UsageError(`--dtype must be COLUMN=DTYPE (e.g. qty=int64), got '${v}'.`);
-    out[v.slice(0, at)] = v.slice(at + 1);
+    out.push([v.slice(0, at), v.slice(at + 1)]);
   }
-  return out;
+  // fromEntries makes own keys, even of "__proto__" (an assignment would set the prototype).
+  return Object.fromEntries(out);
 }
 
 /** `--metadata '{"k": 1}'`: any JSON value. */

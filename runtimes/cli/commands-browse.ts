@@ -1,6 +1,6 @@
 /** Commands that list and describe what a store holds: libraries, symbols, versions, snapshots, describe. */
 import type { Command } from "commander";
-import { asOf, defined } from "./args.ts";
+import { asOf, defined, UsageError } from "./args.ts";
 import type { Context } from "./context.ts";
 import { withArctic, withLibrary } from "./context.ts";
 import { bytes, fields, isoNanos, json, table } from "./format.ts";
@@ -25,6 +25,16 @@ export function browseCommands(program: Command, ctx: () => Context): void {
     .option("--snapshot <name>", "the symbols of a snapshot")
     .action(async (uri: string, name: string, o: { regex?: string; snapshot?: string }) => {
       const c = ctx();
+      if (o.regex !== undefined) {
+        try {
+          new RegExp(o.regex);
+        } catch (err) {
+          throw new UsageError(
+            `--regex: '${o.regex}' is not a regular expression (${(err as Error).message}); ` +
+              "escape ( ) [ ] { } * + ? . with a backslash to match them as they are.",
+          );
+        }
+      }
       const symbols = await withLibrary(uri, name, (lib) =>
         lib.listSymbols(defined({ regex: o.regex, snapshot: o.snapshot })),
       );

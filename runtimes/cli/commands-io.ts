@@ -1,13 +1,23 @@
 /** import and export: files in CSV, Arrow IPC or Parquet to and from symbols. */
 import { once } from "node:events";
+import { fstatSync, write } from "node:fs";
 import { extname } from "node:path";
+import { promisify } from "node:util";
 import type { Command } from "commander";
+import { SORT_HINT } from "../../src/io/import-frames.ts";
+import { StorageError, UnsortedIndexError } from "../node.ts";
 import { exportBytes, exportFile, type FileFormat, formatOf, importFile } from "../node-io.ts";
 import * as args from "./args.ts";
 import type { Context } from "./context.ts";
-import { withLibrary } from "./context.ts";
+import { stdoutError, withLibrary } from "./context.ts";
 import { bytes, json } from "./format.ts";
 import { progressBar } from "./progress-bar.ts";
+
+/** `fs.write` of `bytes` from `offset` at the descriptor's position; the bytes written. */
+async function writeAsync(fd: number, bytes: Uint8Array, offset: number): Promise<number> {
+  const { bytesWritten } = await promisify(write)(fd, bytes, offset, bytes.byteLength - offset, null);
+  return bytesWritten;
+}
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -85,6 +95,14 @@ export function ioCommands(program: Command, ctx: () => Context): void {
         async (lib) => {
           try {
             return await importFile(lib, symbol, file, { ...options, onProgress: bar.transfer } as never);
+          } catch (err) {
+            if (err instanceof UnsortedIndexError && err.message.includes(SORT_HINT)) {
+              throw new UnsortedIndexError(
+                err.message.replace(SORT_HINT, "import them with --sort to sort them by time first"),
+                { cause: err },
+              );
+            }
+            throw err;
           } finally {
             bar.stop();
           }
@@ -157,12 +175,30 @@ export function ioCommands(program: Command, ctx: () => Context): void {
           if (!toStdout)
             return (await exportFile(lib, symbol, file, { ...options, format, onProgress })).bytes;
           let n = 0;
-          for await (const chunk of exportBytes(lib, symbol, format, extname(file), {
-            ...options,
-            onProgress,
-          })) {
-            n += chunk.byteLength;
-            if (!process.stdout.write(chunk)) await once(process.stdout, "drain");
+          // To a file (`> out.csv`) the bytes go straight to the descriptor: Node's stdout stream for a file
+          // ignores a short write, so a filling disk lost the rest of the export and still exited 0.
+          const toFile = fstatSync(1).isFile();
+          try {
+            for await (const chunk of exportBytes(lib, symbol, format, extname(file), {
+              ...options,
+              onProgress,
+            })) {
+              if (toFile) {
+                for (let at = 0; at < chunk.byteLength; ) {
+                  try {
+                    at += await writeAsync(1, chunk, at);
+                  } catch (err) {
+                    throw stdoutError(err as NodeJS.ErrnoException, n + at);
+                  }
+                }
+              } else if (!process.stdout.write(chunk)) await once(process.stdout, "drain");
+              n += chunk.byteLength;
+            }
+          } catch (err) {
+            // Bytes already on standard output cannot be unwritten: say that they are incomplete.
+            if (n > 0 && err instanceof Error && !(err instanceof StorageError))
+              err.message += ` The ${n.toLocaleString("en-US")} bytes written to standard output before are incomplete.`;
+            throw err;
           }
           return n;
         } finally {

@@ -1,6 +1,6 @@
 /** What every command gets: output settings and a way to open the store. */
 import { existsSync } from "node:fs";
-import { Arctic, InvalidUriError, type Library } from "../node.ts";
+import { Arctic, InvalidUriError, type Library, StorageError } from "../node.ts";
 
 export interface Context {
   /** `--json`: print JSON for scripts instead of tables. */
@@ -42,4 +42,16 @@ export function withLibrary<T>(
   create = false,
 ): Promise<T> {
   return withArctic(uri, async (ac) => fn(await ac.getLibrary(name, { createIfMissing: create })), create);
+}
+
+/** A failed write to standard output as a floe error: what was written before is incomplete. */
+export function stdoutError(err: NodeJS.ErrnoException, written?: number): StorageError {
+  const full = err.code === "ENOSPC" || err.code === "EDQUOT";
+  const bytes = written === undefined ? "" : ` after ${written.toLocaleString("en-US")} bytes`;
+  return new StorageError(
+    `${full ? `The disk is full (${err.code})` : `Cannot write (${err.message})`}: writing to standard output ` +
+      `failed${bytes}. The output written before is incomplete: delete it${full ? ", free some space" : ""} ` +
+      "and run the command again.",
+    { cause: err },
+  );
 }

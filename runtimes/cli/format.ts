@@ -53,14 +53,15 @@ export function frameJson(df: DataFrame): unknown {
   const index = df.index;
   const rows: Record<string, unknown>[] = new Array(df.numRows);
   for (let i = 0; i < df.numRows; i++) {
-    const row: Record<string, unknown> = {};
-    if (index.kind === "timestamp") row[index.name] = isoNanos(index.values[i]);
+    const row: [string, unknown][] = [];
+    if (index.kind === "timestamp") row.push([index.name, isoNanos(index.values[i])]);
     for (const name of df.columnNames) {
       const dtype = df.dtypes[name];
       const v = df.column(name)[i];
-      row[name] = dtype === "timestamp" ? isoNanos(v as bigint) : dtype === "bool" ? v === 1 : v;
+      row.push([name, dtype === "timestamp" ? isoNanos(v as bigint) : dtype === "bool" ? v === 1 : v]);
     }
-    rows[i] = row;
+    // fromEntries makes own keys, even of a column named "__proto__".
+    rows[i] = Object.fromEntries(row);
   }
   return {
     index:

@@ -14,7 +14,7 @@ import { adminCommands } from "./commands-admin.ts";
 import { browseCommands } from "./commands-browse.ts";
 import { ioCommands } from "./commands-io.ts";
 import { readCommands } from "./commands-read.ts";
-import type { Context } from "./context.ts";
+import { type Context, stdoutError } from "./context.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -50,22 +50,38 @@ readCommands(program, context);
 ioCommands(program, context);
 adminCommands(program, context);
 
-// Reading into `head` or a closed pipe is not a failure.
+// Reading into `head` or a closed pipe is not a failure. Any other failure to write the output (a full
+// disk under `> file`) ends the command: what was written cannot be taken back, so the message says so.
 process.stdout.on("error", (err: NodeJS.ErrnoException) => {
   if (err.code === "EPIPE") process.exit(EXIT_OK);
-  throw err;
+  fail(stdoutError(err));
+  process.exit(process.exitCode);
 });
 
 function fail(err: unknown): void {
   const usage = err instanceof UsageError;
   const code = err instanceof FloeError ? err.code : "Error";
-  const message = err instanceof Error ? err.message : String(err);
+  // Control characters (from a damaged input quoted in a message) are escaped, never sent to the terminal.
+  const message = (err instanceof Error ? err.message : String(err)).replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping them is the point
+    /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
   if (program.opts().json) process.stderr.write(`${JSON.stringify({ error: { code, message } })}\n`);
   else process.stderr.write(`floe: ${usage ? "usage" : code}: ${message}\n`);
   if (!(err instanceof FloeError) && err instanceof Error && process.env.FLOE_DEBUG) {
     process.stderr.write(`${err.stack}\n`);
   }
   process.exitCode = usage ? EXIT_USAGE : EXIT_FAILED;
+}
+
+// Nothing a command does should end in a stack trace: an error that escapes it (a bug, or a library's
+// callback throwing) is reported as any other, its stack shown only with FLOE_DEBUG set.
+for (const event of ["uncaughtException", "unhandledRejection"] as const) {
+  process.on(event, (err: unknown) => {
+    fail(err);
+    process.exit(process.exitCode);
+  });
 }
 
 try {

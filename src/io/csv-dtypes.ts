@@ -3,6 +3,18 @@ import type { ColumnValues, DType, StringArray } from "../dtypes.ts";
 import { DTYPES } from "../dtypes.ts";
 import { toNanos } from "../frame/timestamps.ts";
 
+/**
+ * `text` for an error message: control characters and backslashes escaped as JSON escapes them (so
+ * binary input never reaches a terminal raw), cut to `max` characters with "…" after.
+ */
+export function printable(text: string, max = 40): string {
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping them is the point
+  return cut.replace(/[\u0000-\u001f\u007f-\u009f\\\ufffd\u2028\u2029]/g, (c) =>
+    c === "\\" ? "\\\\" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 /** The missing timestamp (NaT), as floe and pandas store it. */
 export const NAT = -(2n ** 63n);
 
@@ -11,6 +23,8 @@ const FLOAT = /^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity
 const BOOL = /^(true|false)$/i;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 const INT64_MAX = 2n ** 63n - 1n;
+/** The instants a nanosecond int64 holds, NaT (its lowest value) aside. */
+const TIMESTAMP_RANGE = "1677-09-21T00:12:43.145224193Z … 2262-04-11T23:47:16.854775807Z";
 
 /**
  * The dtype pandas would give a CSV column, from its cells: whole numbers → int64 (float64 when some
@@ -62,8 +76,8 @@ export function parseCells(
   const n = cells.length;
   const bad = (i: number, why = ""): never => {
     throw new InvalidArgumentError(
-      `CSV column '${name}' is ${dtype}, but ${where(i)} holds ${JSON.stringify(cells[i])}${why}. ` +
-        `Give the column's dtype (dtypes: { ${JSON.stringify(name)}: "string" }, or --dtype ${name}=string), ` +
+      `CSV column '${printable(name, 80)}' is ${dtype}, but ${where(i)} holds "${printable(cells[i] ?? "")}"${why}. ` +
+        `Give the column's dtype (dtypes: { ${JSON.stringify(printable(name, 80))}: "string" }, or --dtype ${printable(name, 80)}=string), ` +
         "or fix the file.",
     );
   };
@@ -99,9 +113,18 @@ export function parseCells(
       for (let i = 0; i < n; i++) {
         const c = cells[i];
         if (c === null || c === "") t[i] = NAT;
-        else
-          t[i] =
+        else {
+          const v =
             fastNanos(c) ?? (TIMESTAMP.test(c) ? toNanos(c, `CSV column '${name}', ${where(i)}`) : bad(i));
+          // A BigInt64Array would wrap a value outside int64 around (2300-01-01 became 1715-06-13).
+          if (v > INT64_MAX || v <= NAT) {
+            throw new InvalidArgumentError(
+              `CSV column '${printable(name, 80)}', ${where(i)}: "${printable(c)}" is outside the timestamps floe ` +
+                `can store (${TIMESTAMP_RANGE}, nanoseconds since 1970 in a signed 64-bit integer, as pandas).`,
+            );
+          }
+          t[i] = v;
+        }
       }
       return out;
     }

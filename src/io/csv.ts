@@ -1,10 +1,10 @@
 import { Parser } from "csv-parse";
 import type { Library } from "../api/index.ts";
-import { DataFrame, InvalidArgumentError } from "../api/index.ts";
+import { DataFrame, FloeError, InvalidArgumentError } from "../api/index.ts";
 import { checkName, checkOptions, describe } from "../api/validate.ts";
 import { type ColumnValues, DTYPES, type DType, isDType, type StringArray } from "../dtypes.ts";
 import { formatNanos, timestampDigits } from "../frame/timestamps.ts";
-import { inferDType, NAT, parseCells } from "./csv-dtypes.ts";
+import { inferDType, NAT, parseCells, printable } from "./csv-dtypes.ts";
 import { type ExportOptions, exportChunks } from "./export-frames.ts";
 import {
   IMPORT_KEYS,
@@ -107,7 +107,7 @@ async function* csvFrames(
       const unknown = Object.keys(forced).filter((name) => !header!.includes(name));
       if (unknown.length > 0) {
         throw new InvalidArgumentError(
-          `CSV: dtypes names ${unknown.map((n) => `'${n}'`).join(", ")}, not in the header (${header.join(", ")}).`,
+          `CSV: dtypes names ${unknown.map((n) => `'${printable(n, 80)}'`).join(", ")}, not in the header (${printable(header.join(", "), 400)}).`,
         );
       }
       cells = header.map(() => []);
@@ -123,7 +123,14 @@ async function* csvFrames(
   };
   const convert = () => {
     const names = header!;
-    dtypes ??= names.map((name, c) => forced[name] ?? hints[name] ?? inferDType(cells[c]));
+    // Own keys only: a column may be named "constructor" or "__proto__".
+    dtypes ??= names.map((name, c) =>
+      Object.hasOwn(forced, name)
+        ? forced[name]
+        : Object.hasOwn(hints, name)
+          ? hints[name]
+          : inferDType(cells[c]),
+    );
     const offset = rowsBefore + filled;
     const where = (i: number) => `data row ${offset + i + 1}`;
     for (let c = 0; c < names.length; c++) parts[c].push(parseCells(names[c], cells[c], dtypes[c], where));
@@ -161,7 +168,10 @@ async function* csvFrames(
     if (failure !== undefined) throw failure;
     if (err !== undefined) throw csvError(err);
   };
+  let offset = 0;
   for await (const piece of bytesOf(source, "readCsv")) {
+    checkText(piece, offset);
+    offset += piece.byteLength;
     feed(piece, false);
     meter.addBytes(piece.byteLength);
     while (ready.length > 0) {
@@ -185,12 +195,13 @@ function checkHeader(record: string[], index: string | undefined): string[] {
   const seen = new Set<string>();
   record.forEach((name, i) => {
     if (name === "") throw new InvalidArgumentError(`CSV header: column ${i + 1} has no name.`);
-    if (seen.has(name)) throw new InvalidArgumentError(`CSV header: column '${name}' appears twice.`);
+    if (seen.has(name))
+      throw new InvalidArgumentError(`CSV header: column '${printable(name, 80)}' appears twice.`);
     seen.add(name);
   });
   if (index !== undefined && !seen.has(index)) {
     throw new InvalidArgumentError(
-      `CSV: no column '${index}' for the index; the columns are ${record.map((n) => `'${n}'`).join(", ")}.`,
+      `CSV: no column '${index}' for the index; the columns are ${printable(record.map((n) => `'${n}'`).join(", "), 400)}.`,
     );
   }
   return record;
@@ -246,12 +257,56 @@ interface CsvApi {
   ): Error | undefined;
 }
 
-/** csv-parse's errors (and anything else) as floe errors; floe's own pass through. */
+/** csv-parse's errors as floe errors, saying the line and the problem in words; floe's own pass through. */
 function csvError(err: unknown): Error {
-  const code = (err as { code?: unknown })?.code;
-  if (err instanceof Error && typeof code === "string" && !code.startsWith("CSV_")) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new InvalidArgumentError(`CSV: ${message}`, { cause: err });
+  if (err instanceof FloeError) return err;
+  const e = (err ?? {}) as {
+    code?: unknown;
+    lines?: unknown;
+    column?: unknown;
+    field?: unknown;
+    message?: unknown;
+  };
+  const line = typeof e.lines === "number" ? `line ${e.lines}` : "";
+  const field = typeof e.column === "number" ? `field ${e.column + 1}` : "a field";
+  const problem = (() => {
+    switch (e.code) {
+      case "CSV_QUOTE_NOT_CLOSED":
+        return (
+          `a quote is never closed: the file ends (at ${line || "its end"}) inside a quoted field, so every line ` +
+          'after the quote was read as one field. A quote inside a field must be doubled ("") and the field quoted'
+        );
+      case "INVALID_OPENING_QUOTE":
+        return (
+          `a quote in the middle of ${field}${typeof e.field === "string" ? `, after "${printable(e.field)}"` : ""}. ` +
+          'Quote the whole field and double the quote inside it ("a ""b"" c")'
+        );
+      case "CSV_INVALID_CLOSING_QUOTE":
+      case "CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE":
+        return (
+          "a quoted field goes on after its closing quote. Double a quote inside a quoted field " +
+          '("a ""b"" c")'
+        );
+      case "CSV_RECORD_INCONSISTENT_FIELDS_LENGTH":
+      case "CSV_RECORD_INCONSISTENT_COLUMNS":
+        return `the row has ${/got (\d+)/.exec(String(e.message))?.[1] ?? "a different number of"} fields, the header ${/(?:expect|columns length is) (\d+)/.exec(String(e.message))?.[1] ?? "not as many"}`;
+      default:
+        return printable(String(e.message ?? err), 200);
+    }
+  })();
+  const at = line && e.code !== "CSV_QUOTE_NOT_CLOSED" ? ` ${line}` : "";
+  return new InvalidArgumentError(`CSV${at}: ${problem}.`, { cause: err });
+}
+
+/** A NUL byte in `piece`, which CSV text never holds: the source is binary (Parquet, Arrow, UTF-16, …). */
+function checkText(piece: Uint8Array, offset: number): void {
+  const nul = piece.indexOf(0);
+  if (nul < 0) return;
+  throw new InvalidArgumentError(
+    `CSV: the source holds binary data (a zero byte at byte ${offset + nul}), not CSV text. ` +
+      "If it is a Parquet or Arrow file, import it as one (name it .parquet or .arrow, or give its format); " +
+      "CSV text must be UTF-8.",
+  );
 }
 
 /**

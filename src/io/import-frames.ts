@@ -1,5 +1,5 @@
 import type { DataFrame, Library, VersionedItem } from "../api/index.ts";
-import { InvalidArgumentError } from "../api/index.ts";
+import { InvalidArgumentError, UnsortedIndexError } from "../api/index.ts";
 import { checkInteger, describe } from "../api/validate.ts";
 import type { OnTransferProgress } from "./progress.ts";
 
@@ -26,6 +26,9 @@ export type ImportResult = VersionedItem & {
 };
 
 export const IMPORT_KEYS = ["mode", "metadata", "chunkRows", "sort", "onProgress", "totalBytes"] as const;
+
+/** What an import of unsorted rows advises; the CLI puts its own option in its place. */
+export const SORT_HINT = "import them with sort: true to sort them by time first";
 
 /** Most rows per chunk whatever the library says, so a chunk's raw strings stay well under 1 GB. */
 const MAX_CHUNK_ROWS = 1_000_000;
@@ -82,8 +85,23 @@ export async function importFrames(
     }
     if (!staged) throw new InvalidArgumentError(`import of '${symbol}': the source held no data at all.`);
     const finalize = options.sort === true ? lib.sortAndFinalizeStagedData : lib.finalizeStagedData;
-    const item = await finalize.call(lib, symbol, { mode: options.mode, metadata: options.metadata });
-    return { ...item, rows };
+    try {
+      const item = await finalize.call(lib, symbol, { mode: options.mode, metadata: options.metadata });
+      return { ...item, rows };
+    } catch (err) {
+      // The store's advice names its staging call; an importer's caller sorts with the import's option.
+      if (
+        err instanceof UnsortedIndexError &&
+        options.sort !== true &&
+        /sortAndFinalizeStagedData/.test(err.message)
+      ) {
+        throw new UnsortedIndexError(
+          `The rows imported into '${symbol}' are not in timestamp order; ${SORT_HINT} (this holds every row in memory).`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
   } catch (err) {
     if (staged) await lib.deleteStagedData(symbol).catch(() => undefined);
     throw err;

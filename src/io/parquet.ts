@@ -40,11 +40,18 @@ export interface ParquetImportOptions extends Omit<ImportOptions, "chunkRows"> {
   index?: string | null;
 }
 
+/** Row groups are decoded together until their uncompressed size passes this, to copy the file fewer times. */
+const DECODE_BYTES = 64 << 20;
+
 /**
- * Imports a Parquet file into `symbol` as one new version, one row group at a time: with a `Blob` (in
- * Node, `fs.openAsBlob(path)`) only the row group being read is in memory, so the file's row groups bound
- * memory, not its size. Parquet types map through Arrow as `fromArrow` says. Needs the optional peer
- * dependencies `parquet-wasm` and `apache-arrow`.
+ * Imports a Parquet file into `symbol` as one new version, a few row groups at a time (about 64 MB of
+ * uncompressed data per frame staged). Parquet types map through Arrow as `fromArrow` says. Needs the
+ * optional peer dependencies `parquet-wasm` and `apache-arrow`.
+ *
+ * The whole file is held in memory (a `Blob` is read into it first): the row groups are decoded by
+ * parquet-wasm's synchronous reader, because its streaming reader panics on a damaged page inside a
+ * microtask, where the Wasm trap escapes every `try`/`catch` as an uncaught exception and kills the
+ * process. A damaged or non-Parquet file is an `InvalidArgumentError` and the symbol is left as it was.
  */
 export async function importParquet(
   lib: Library,
@@ -62,39 +69,123 @@ export async function importParquet(
   const pq = await parquetWasm();
   const { tableFromIPC } = await apacheArrow();
   const { fromArrow, INDEX_METADATA_KEY } = await arrowModule();
+  const bytes = new Uint8Array(
+    source instanceof Uint8Array || source instanceof ArrayBuffer ? source : await blob.arrayBuffer(),
+  );
   let file: Awaited<ReturnType<ParquetWasm["ParquetFile"]["fromFile"]>>;
   try {
+    // The footer only: parquet-wasm's thrift decoder answers a damaged footer with an error, not a panic.
     file = await pq.ParquetFile.fromFile(blob);
   } catch (err) {
-    throw new InvalidArgumentError(`importParquet: the source is not a Parquet file (${String(err)}).`, {
-      cause: err,
-    });
+    throw new InvalidArgumentError(
+      `importParquet: the source is not a Parquet file, or its footer is damaged (${wasmMessage(err)}).`,
+      { cause: err },
+    );
   }
-  const meta = file.metadata();
-  // The row-group reader drops the schema's metadata, so the index name is taken from the file's schema.
-  const index =
-    opts.index !== undefined ? opts.index : (file.schema().metadata().get(INDEX_METADATA_KEY) ?? null);
-  const groups = meta.numRowGroups();
-  const meter = new TransferMeter(opts.onProgress, {
-    bytes: blob.size,
-    rows: Number(meta.fileMetadata().numRows()),
-  });
+  let groups: DecodeBatch[];
+  let index: string | null;
+  let rowsTotal: number;
+  try {
+    const meta = file.metadata();
+    // The reader drops the schema's metadata, so the index name is taken from the file's schema.
+    index =
+      opts.index !== undefined ? opts.index : (file.schema().metadata().get(INDEX_METADATA_KEY) ?? null);
+    rowsTotal = Number(meta.fileMetadata().numRows());
+    groups = decodeBatches(
+      Array.from({ length: meta.numRowGroups() }, (_, g) => {
+        const group = meta.rowGroup(g);
+        return { raw: group.totalByteSize(), compressed: group.compressedSize(), rows: group.numRows() };
+      }),
+    );
+  } finally {
+    file.free();
+  }
+  const meter = new TransferMeter(opts.onProgress, { bytes: blob.size, rows: rowsTotal });
+  const total = groups.reduce((n, g) => n + g.count, 0);
   async function* frames(): AsyncGenerator<DataFrame> {
-    try {
-      // A file without row groups still has a schema: read it as an empty table.
-      for (let g = 0; g < Math.max(groups, 1); g++) {
-        const table = await file.read(groups === 0 ? { limit: 0 } : { rowGroups: [g] });
-        const frame = fromArrow(tableFromIPC(table.intoIPCStream()), { index });
-        const bytes = groups === 0 ? 0 : meta.rowGroup(g).compressedSize();
-        meter.add(bytes, frame.numRows);
+    // A file without row groups still has a schema: read it as an empty table.
+    const batches =
+      groups.length > 0 ? groups : [{ first: 0, count: 0, groups: [{ rows: 0, compressed: 0 }] }];
+    for (const { first, count, groups: sizes } of batches) {
+      let ipc: Uint8Array;
+      try {
+        const rowGroups = Array.from({ length: count }, (_, i) => first + i);
+        ipc = pq.readParquet(bytes, count === 0 ? { limit: 0 } : { rowGroups }).intoIPCStream();
+      } catch (err) {
+        throw damaged(pq, bytes, first, count, total, err);
+      }
+      const table = tableFromIPC(ipc);
+      // One frame per row group, as the file was cut (Arrow slices share the decoded buffers).
+      let at = 0;
+      for (const { rows, compressed } of sizes) {
+        const frame = fromArrow(sizes.length === 1 ? table : table.slice(at, at + rows), { index });
+        at += rows;
+        meter.add(compressed, frame.numRows);
         yield frame;
       }
-      meter.finish();
-    } finally {
-      file.free();
     }
+    meter.finish();
   }
   return importFrames(lib, symbol, frames(), { mode, metadata: opts.metadata, sort: opts.sort });
+}
+
+/** Consecutive row groups decoded by one call: as many as stay under `DECODE_BYTES` uncompressed. */
+function decodeBatches(sizes: { raw: number; compressed: number; rows: number }[]): DecodeBatch[] {
+  const out: DecodeBatch[] = [];
+  let raw = 0;
+  sizes.forEach((size, g) => {
+    const last = out.at(-1);
+    if (last === undefined || raw + size.raw > DECODE_BYTES) {
+      out.push({ first: g, count: 1, groups: [size] });
+      raw = size.raw;
+    } else {
+      last.count++;
+      last.groups.push(size);
+      raw += size.raw;
+    }
+  });
+  return out;
+}
+
+/** Row groups `first` … `first + count - 1`, decoded by one call; each one's rows and compressed bytes. */
+interface DecodeBatch {
+  first: number;
+  count: number;
+  groups: { rows: number; compressed: number }[];
+}
+
+/** The error for a failed decode of row groups `first` … `first + count - 1`: which one fails, and why. */
+function damaged(
+  pq: ParquetWasm,
+  bytes: Uint8Array,
+  first: number,
+  count: number,
+  total: number,
+  err: unknown,
+): InvalidArgumentError {
+  let which = count === 0 ? "its schema" : `one of row groups ${first}-${first + count - 1}`;
+  if (count === 1) which = `row group ${first}`;
+  for (let g = first; count > 1 && g < first + count; g++) {
+    try {
+      pq.readParquet(bytes, { rowGroups: [g] }).free();
+    } catch (e) {
+      which = `row group ${g}`;
+      err = e;
+      break;
+    }
+  }
+  return new InvalidArgumentError(
+    `importParquet: the Parquet file is damaged: ${which} (of ${total}) does not decode ` +
+      `(${wasmMessage(err)}). Nothing was imported; export the file again from its source.`,
+    { cause: err },
+  );
+}
+
+/** A parquet-wasm error's message ("Parquet argument error: …"), or what a Wasm trap says. */
+function wasmMessage(err: unknown): string {
+  if (typeof WebAssembly !== "undefined" && err instanceof WebAssembly.RuntimeError)
+    return `the Parquet decoder stopped: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
 }
 
 function bytesBlob(source: unknown): Blob {

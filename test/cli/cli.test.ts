@@ -1,11 +1,24 @@
-import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { open } from "lmdb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Arctic } from "../../runtimes/node.ts";
+import { exportParquet } from "../../runtimes/node-io.ts";
 
 // The floe CLI as a user runs it: `node dist/cli.js …` in a child process, on a real lmdb:// store in a
 // temp dir and real files, checking the printed text, the --json output and the exit codes.
@@ -299,7 +312,7 @@ describe("floe CLI", () => {
       [
         1,
         expect.stringMatching(
-          /^floe: InvalidArgumentError: CSV: the index column 'price' holds float64 values/,
+          /^floe: InvalidArgumentError: .*t\.csv: CSV: the index column 'price' holds float64 values/,
         ),
       ],
       [2, "error: unknown command 'bogus'"],
@@ -340,5 +353,160 @@ describe("floe CLI", () => {
       expect(h.code).toBe(0);
       expect(h.stdout).toMatch(/^Usage: floe \w+ \[options\] <uri> <library> <symbol>/);
     }
+  });
+});
+
+describe("floe CLI on bad files and full disks (issue 21)", () => {
+  const noStack = (r: Run) => {
+    expect(r.stderr).not.toMatch(/\n\s+at |wasm:\/\/|node:internal/);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: checking that there are none
+    expect(r.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+    expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+  };
+
+  it("exports through a symlink to its target, and refuses a FIFO, a device link and a directory", async () => {
+    useShared();
+    const out = mkdtempSync(join(tmpdir(), "floe-cli-out-"));
+    made.push(out);
+    mkdirSync(join(out, "sub"));
+    symlinkSync(join("sub", "target.csv"), join(out, "dangling.csv"));
+    writeFileSync(join(out, "old.csv"), "old\n");
+    symlinkSync("old.csv", join(out, "link.csv"));
+    const a = await floe("export", uri, "lib", "trades", join(out, "dangling.csv"));
+    const b = await floe("export", uri, "lib", "trades", join(out, "link.csv"));
+    expect([a.code, b.code, a.stderr, b.stderr]).toEqual([0, 0, "", ""]);
+    // The links are still links, and the files they point to hold the export.
+    expect(lstatSync(join(out, "dangling.csv")).isSymbolicLink()).toBe(true);
+    expect(lstatSync(join(out, "link.csv")).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(out, "sub", "target.csv"), "utf8")).toMatch(/^time,price,qty,side,venue\n/);
+    expect(readFileSync(join(out, "old.csv"), "utf8")).toMatch(/^time,price,qty,side,venue\n/);
+    expect(readdirSync(out).sort()).toEqual(["dangling.csv", "link.csv", "old.csv", "sub"]);
+
+    execFileSync("mkfifo", [join(out, "fifo.csv")]);
+    symlinkSync("/dev/null", join(out, "null.csv"));
+    mkdirSync(join(out, "dir.csv"));
+    const refused = await Promise.all(
+      ["fifo.csv", "null.csv", "dir.csv"].map((f) => floe("export", uri, "lib", "trades", join(out, f))),
+    );
+    expect(refused.map((r) => [r.code, r.stdout])).toEqual([
+      [1, ""],
+      [1, ""],
+      [1, ""],
+    ]);
+    expect(refused[0].stderr).toMatch(
+      /^floe: InvalidArgumentError: Cannot export to '.*fifo\.csv': it is a pipe \(FIFO\), not a regular file\. .*give - \(standard output\)/,
+    );
+    expect(refused[1].stderr).toMatch(
+      /^floe: InvalidArgumentError: .*null\.csv' \(a link to '\/dev\/null'\): it is a device/,
+    );
+    expect(refused[2].stderr).toMatch(
+      /it is a directory, not a regular file\. .*Give the path of a file inside it\.\n$/,
+    );
+    for (const r of refused) noStack(r);
+    expect(lstatSync(join(out, "fifo.csv")).isFIFO()).toBe(true);
+    expect(lstatSync(join(out, "null.csv")).isSymbolicLink()).toBe(true);
+    expect(lstatSync("/dev/null").isCharacterDevice()).toBe(true);
+    expect(readdirSync(join(out, "dir.csv"))).toEqual([]);
+  });
+
+  // A full disk is a 64 KB tmpfs, which only root on Linux can mount (and not in every container).
+  it.skipIf(process.platform !== "linux" || process.getuid?.() !== 0)(
+    "on a full disk, says so (StorageError) and leaves no partial file; to stdout, says the output is incomplete",
+    async (ctx) => {
+      await freshStore();
+      const ac = new Arctic(uri, { workers: 0 });
+      const lib = await ac.getLibrary("lib");
+      const n = 20_000;
+      await lib.write("big", { x: new Float64Array(n).map((_, i) => i / 7), y: new BigInt64Array(n) });
+      await ac.close();
+      const disk = join(dir, "disk");
+      mkdirSync(disk);
+      try {
+        execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", disk], { stdio: "ignore" });
+      } catch {
+        ctx.skip("cannot mount a tmpfs here");
+      }
+      try {
+        const file = await floe("export", uri, "lib", "big", join(disk, "big.csv"));
+        expect(file.code).toBe(1);
+        expect(file.stderr).toMatch(
+          /^floe: StorageError: The disk is full \(ENOSPC\): cannot write '.*big\.csv' after [\d,]+ bytes\. The partial file was removed/,
+        );
+        noStack(file);
+        expect(readdirSync(disk)).toEqual([]);
+        // `floe export … - > file`: the bytes on stdout cannot be unwritten; the message says so.
+        const fd = openSync(join(disk, "out.csv"), "w");
+        const piped = await new Promise<Run>((done) => {
+          const child = spawn(process.execPath, [CLI, "export", uri, "lib", "big", "-"], {
+            stdio: ["ignore", fd, "pipe"],
+          });
+          let stderr = "";
+          child.stderr?.on("data", (d) => {
+            stderr += d;
+          });
+          child.on("close", (code) => done({ code: code ?? -1, stdout: "", stderr }));
+        });
+        closeSync(fd);
+        expect(piped.code).toBe(1);
+        expect(piped.stderr).toMatch(
+          /^floe: StorageError: The disk is full \(ENOSPC\): writing to standard output failed after [\d,]+ bytes\. The output written before is incomplete/,
+        );
+        noStack(piped);
+      } finally {
+        execFileSync("umount", [disk]);
+      }
+    },
+  );
+
+  it("answers damaged Parquet, malformed CSV and a bad --regex with a floe error, no stack", async () => {
+    useShared();
+    const out = mkdtempSync(join(tmpdir(), "floe-cli-in-"));
+    made.push(out);
+    // A Parquet file whose pages are damaged: parquet-wasm trapped in a microtask and the CLI died.
+    const ac = new Arctic("mem://", { workers: 0 });
+    const lib = await ac.createLibrary("lib");
+    const n = 20_000;
+    await lib.write("s", { x: new Float64Array(n).map((_, i) => i / 7), y: new BigInt64Array(n).fill(3n) });
+    const pieces: Uint8Array[] = [];
+    for await (const p of exportParquet(lib, "s", { chunkRows: 5000 })) pieces.push(p);
+    await ac.close();
+    const good = Buffer.concat(pieces);
+    const bad = Uint8Array.from(good);
+    for (let i = good.length >> 2; i < (good.length >> 2) + 16; i++) bad[i] ^= 0xa5;
+    writeFileSync(join(out, "bad.parquet"), bad);
+    writeFileSync(join(out, "quote.csv"), 'a,b\n1,2\n3,x"y\n');
+    writeFileSync(
+      join(out, "binary.csv"),
+      Buffer.from([0x50, 0x41, 0x52, 0x31, 0x1b, 0x5b, 0x32, 0x4a, 0x00, 0x07]),
+    );
+    writeFileSync(join(out, "unsorted.csv"), "ts,v\n2024-01-02,1\n2024-01-01,2\n");
+    const [pq, quote, binary, unsorted, regex] = await Promise.all([
+      floe("import", uri, "lib", "bad", join(out, "bad.parquet")),
+      floe("import", uri, "lib", "bad", join(out, "quote.csv")),
+      floe("import", uri, "lib", "bad", join(out, "binary.csv")),
+      floe("import", uri, "lib", "bad", join(out, "unsorted.csv"), "--index", "ts"),
+      floe("symbols", uri, "lib", "--regex", "("),
+    ]);
+    expect(pq.stderr).toMatch(
+      /^floe: InvalidArgumentError: .*bad\.parquet: importParquet: the Parquet file is damaged: row group \d \(of 4\) does not decode \(.*\)\. Nothing was imported/,
+    );
+    expect(quote.stderr).toMatch(
+      /^floe: InvalidArgumentError: .*quote\.csv: CSV line 3: a quote in the middle of field 2, after "x"\./,
+    );
+    expect(binary.stderr).toMatch(
+      /^floe: InvalidArgumentError: .*binary\.csv: CSV: the source holds binary data \(a zero byte at byte 8\), not CSV text/,
+    );
+    expect(unsorted.stderr).toMatch(
+      /^floe: UnsortedIndexError: .*not in timestamp order; import them with --sort /,
+    );
+    expect(unsorted.stderr).not.toContain("sortAndFinalizeStagedData");
+    expect(regex).toMatchObject({ code: 2, stdout: "" });
+    expect(regex.stderr).toMatch(/^floe: usage: --regex: '\(' is not a regular expression/);
+    for (const r of [pq, quote, binary, unsorted]) {
+      expect([r.code, r.stdout]).toEqual([1, ""]);
+      noStack(r);
+    }
+    noStack(regex);
+    expect((await floe("symbols", uri, "lib")).stdout.split("\n")).not.toContain("bad");
   });
 });

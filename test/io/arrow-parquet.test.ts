@@ -1,4 +1,15 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { RecordBatchStreamWriter, Table, tableFromArrays, tableFromIPC, tableToIPC } from "apache-arrow";
 import * as parquet from "parquet-wasm";
@@ -151,6 +162,42 @@ describe("Parquet", () => {
   });
 });
 
+describe("a damaged Parquet file", () => {
+  it("is an InvalidArgumentError naming the row group, and the process goes on working", async () => {
+    // parquet-wasm's streaming reader panics on a damaged page inside a microtask: the Wasm trap
+    // escaped every try/catch as an uncaught exception (the import never settled, the CLI died).
+    const { ac, lib } = await store();
+    const df = frame(20_000);
+    await lib.write("s", df);
+    const good = (await bytes(exportParquet(lib, "s", { chunkRows: 5000 }))).all;
+    const errors: string[] = [];
+    for (let k = 1; k < 16; k++) {
+      const bad = Uint8Array.from(good);
+      const at = Math.floor((good.length * k) / 24);
+      for (let i = at; i < at + 16; i++) bad[i] ^= 0xa5;
+      try {
+        await importParquet(lib, `bad${k}`, bad);
+      } catch (err) {
+        expect((err as { code?: string }).code, String(err)).toBe("InvalidArgumentError");
+        errors.push((err as Error).message);
+        expect(await lib.hasSymbol(`bad${k}`)).toBe(false);
+      }
+    }
+    // Damage the values of a page and the bytes still decode (Parquet pages have no checksum unless
+    // the writer adds one), but a damaged page header or compressed stream does not.
+    expect(errors.length).toBeGreaterThan(3);
+    expect(errors[0]).toMatch(
+      /^importParquet: the Parquet file is damaged: row group [0-3] \(of 4\) does not decode \(.+\)\. Nothing was imported/,
+    );
+    expect(errors.join("\n")).toMatch(/row group [1-3] \(of 4\)/);
+    // Still working: parquet-wasm reads and writes after the damaged files.
+    expect((await importParquet(lib, "again", good)).rows).toBe(20_000);
+    expect((await lib.read("again")).data!.equals(df)).toBe(true);
+    expect((await bytes(exportParquet(lib, "again"))).all.byteLength).toBeGreaterThan(0);
+    await ac.close();
+  });
+});
+
 describe("importFile / exportFile", () => {
   it("picks the format from the extension and leaves no partial file when an export fails", async () => {
     const dir = tempDir();
@@ -176,6 +223,39 @@ describe("importFile / exportFile", () => {
       "InvalidArgumentError",
     );
     expect(existsSync(join(dir, "b.csv"))).toBe(false);
+    await ac.close();
+  });
+  it("writes through a symlink and never replaces a FIFO, a device or a directory", async () => {
+    const dir = tempDir();
+    const ac = new Arctic("mem://", { workers: 0 });
+    const lib = await ac.createLibrary("lib");
+    await lib.write("s", frame(5));
+    writeFileSync(join(dir, "real.csv"), "old\n");
+    chmodSync(join(dir, "real.csv"), 0o640);
+    symlinkSync("real.csv", join(dir, "link.csv"));
+    symlinkSync("new.csv", join(dir, "dangling.csv"));
+    const { bytes: n } = await exportFile(lib, "s", join(dir, "link.csv"));
+    await exportFile(lib, "s", join(dir, "dangling.csv"));
+    expect(lstatSync(join(dir, "link.csv")).isSymbolicLink()).toBe(true);
+    expect(lstatSync(join(dir, "dangling.csv")).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(dir, "real.csv")).byteLength).toBe(n);
+    expect(statSync(join(dir, "real.csv")).mode & 0o777).toBe(0o640); // the file's mode is kept
+    expect(readFileSync(join(dir, "new.csv")).byteLength).toBe(n);
+    symlinkSync("/dev/null", join(dir, "null.csv"));
+    mkdirSync(join(dir, "dir.csv"));
+    const refused = ["null.csv", "dir.csv"];
+    if (process.platform !== "win32") {
+      execFileSync("mkfifo", [join(dir, "fifo.csv")]);
+      refused.push("fifo.csv");
+    }
+    for (const name of refused) {
+      const err = await rejectsWith(exportFile(lib, "s", join(dir, name)), "InvalidArgumentError");
+      expect(err.message).toMatch(/: it is (a device|a directory|a pipe \(FIFO\)), not a regular file\./);
+    }
+    expect(lstatSync(join(dir, "null.csv")).isSymbolicLink()).toBe(true);
+    expect(statSync(join(dir, "dir.csv")).isDirectory()).toBe(true);
+    if (refused.includes("fifo.csv")) expect(lstatSync(join(dir, "fifo.csv")).isFIFO()).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.includes("partial"))).toEqual([]);
     await ac.close();
   });
 });

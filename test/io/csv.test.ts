@@ -18,7 +18,7 @@ async function text(chunks: AsyncIterable<Uint8Array>): Promise<string> {
   return out;
 }
 
-async function frames(source: string, options = {}): Promise<DataFrame[]> {
+async function frames(source: string | Uint8Array, options = {}): Promise<DataFrame[]> {
   const out: DataFrame[] = [];
   for await (const f of readCsv(source, options)) out.push(f);
   return out;
@@ -85,6 +85,77 @@ describe("readCsv", () => {
     const err = await rejectsWith(frames("a\n1\n2\n2.5\n", { chunkRows: 2 }), "InvalidArgumentError");
     expect(err.message).toContain("data row 3");
     expect(err.message).toContain("--dtype a=");
+  });
+});
+
+describe("malformed CSV", () => {
+  it("is an InvalidArgumentError saying the line and the problem, never csv-parse's CsvError", async () => {
+    const cases: [string, RegExp][] = [
+      [
+        'a,b\n1,"x\n2,3\n',
+        /^CSV: a quote is never closed: the file ends \(at line 3\) inside a quoted field/,
+      ],
+      [
+        'a,b\n1,2\n3,x"y\n',
+        /^CSV line 3: a quote in the middle of field 2, after "x"\. Quote the whole field/,
+      ],
+      ['a,b\n1,"x"y\n', /^CSV line 2: a quoted field goes on after its closing quote/],
+      ["a,b\n1,2,3\n", /^CSV line 2: the row has 3 fields, the header 2\.$/],
+    ];
+    for (const [csv, message] of cases) {
+      const err = await rejectsWith(frames(csv), "InvalidArgumentError");
+      expect(err.message, csv).toMatch(message);
+    }
+  });
+
+  it("says binary input is not CSV text, and never echoes raw control bytes", async () => {
+    const binary = new Uint8Array([0x50, 0x41, 0x52, 0x31, 0x15, 0x00, 0x22, 0x1b, 0x5b, 0x33, 0x31, 0x6d]);
+    const err = await rejectsWith(frames(binary), "InvalidArgumentError");
+    expect(err.message).toMatch(/^CSV: the source holds binary data \(a zero byte at byte 5\), not CSV text/);
+    // Control characters without a zero byte get through the parser: a message quoting them escapes them.
+    const quoted = await rejectsWith(frames('a,b\n1,\u0007\u001b[31m"red\n'), "InvalidArgumentError");
+    const typed = await rejectsWith(
+      frames(`a\n1\n\u001b[2J${"x".repeat(500)}\n`, { dtypes: { a: "int64" } }),
+      "InvalidArgumentError",
+    );
+    for (const e of [quoted, typed]) {
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: checking that there are none
+      expect(e.message).not.toMatch(/[\u0000-\u001f]/);
+      expect(e.message).toContain("\\u001b");
+      expect(e.message.length).toBeLessThan(400);
+    }
+  });
+});
+
+describe("timestamps floe cannot store", () => {
+  it("are an InvalidArgumentError naming the value, the cell and the range, not a wrapped-around date", async () => {
+    const cells = ["2300-01-01", "2262-04-11T23:47:16.854775808Z", "1677-09-21T00:12:43.145224192Z"];
+    for (const cell of [...cells, "1600-01-01T00:00:00+01:00"]) {
+      for (const options of [{ index: "ts" }, { dtypes: { ts: "timestamp" } }]) {
+        const csv = `ts,v\n2024-01-01,1\n${cell},2\n`;
+        const err = await rejectsWith(frames(csv, options), "InvalidArgumentError");
+        expect(err.message, cell).toContain(cell);
+        // A form with an offset goes through the shared conversion (src/frame), which words its own message.
+        if (!cells.includes(cell)) continue;
+        expect(err.message, cell).toContain(
+          `data row 2: "${cell}" is outside the timestamps floe can store (1677-09-21T00:12:43.145224193Z … 2262-04-11T23:47:16.854775807Z`,
+        );
+      }
+    }
+    // The ends themselves are fine.
+    const [df] = await frames("ts\n2262-04-11T23:47:16.854775807Z\n1677-09-21T00:12:43.145224193Z\n");
+    expect([...(df.column("ts") as BigInt64Array)]).toEqual([2n ** 63n - 1n, -(2n ** 63n) + 1n]);
+  });
+});
+
+describe("column names that are Object.prototype's", () => {
+  it("read and import as ordinary columns, with dtypes given for them", async () => {
+    const names = ["constructor", "toString", "valueOf", "hasOwnProperty", "__proto__"];
+    const csv = `${names.join(",")}\n1,2,x,4.5,true\n`;
+    const dtypes = JSON.parse('{"__proto__": "string", "constructor": "float64"}');
+    const [df] = await frames(csv, { dtypes });
+    expect(df.columnNames).toEqual(names);
+    expect(names.map((n) => df.column(n)[0])).toEqual([1, 2n, "x", 4.5, "true"]);
   });
 });
 
