@@ -1,7 +1,7 @@
 import { packRecord } from "../codec/msgpack.ts";
 import { LibraryExistsError, LibraryNotFoundError, StorageError } from "../errors.ts";
 import { BufferRecycler } from "../parallel/buffers.ts";
-import { WorkerPool } from "../parallel/pool.ts";
+import { leasePool, type PoolLease } from "../parallel/shared-pool.ts";
 import { MemoryStorage } from "../storage/memory-storage.ts";
 import type { Storage } from "../storage/storage.ts";
 import { keys } from "../version/keys.ts";
@@ -9,6 +9,7 @@ import type { ParallelContext } from "../version/parallel.ts";
 import { type LibraryConfig, unpackLibraryConfig } from "../version/records.ts";
 import type { SegmentWorker } from "../version/segment-worker.ts";
 import { VersionStore } from "../version/version-store.ts";
+import { InFlight, tracked } from "./in-flight.ts";
 import { Library } from "./library.ts";
 import { runtime } from "./runtime.ts";
 import type { ArcticOptions, LibraryOptions } from "./types.ts";
@@ -32,11 +33,17 @@ export class Arctic {
   readonly workers: number;
   private storage: Storage | null;
   private parallel: ParallelContext | undefined;
+  /** This instance's share of the process's worker pool. */
+  private lease: PoolLease<SegmentWorker> | undefined;
+  /** Calls in flight on this instance and its libraries, which `close()` waits for. */
+  private readonly calls: InFlight;
 
   /**
    * Opens the store `uri` names. `workers` sets the size of the worker pool that encodes, decodes and
    * (on LMDB) stores the segments of large reads and writes in parallel: by default one per core, `0`
-   * for none. The pool starts on first use and ends with `close()`.
+   * for none. The pool is the process's, shared by every `Arctic` (each uses at most its `workers` of
+   * it); its workers start on first use and stay, idle, after `close()`, without keeping the process
+   * alive, for the next `Arctic` to use.
    */
   constructor(uri: string, options?: ArcticOptions) {
     const parsed = parseUri(uri);
@@ -50,6 +57,7 @@ export class Arctic {
           : 0
         : checkInteger("workers", opts.workers, 0, 64);
     this.uri = uri;
+    this.calls = new InFlight(uri);
     if (parsed.scheme === "mem") {
       this.storage = new MemoryStorage();
     } else {
@@ -62,8 +70,10 @@ export class Arctic {
       this.storage = open({ path: parsed.path, mapSize: parsed.mapSize, sync: parsed.sync });
     }
     if (this.workers > 0 && rt.createWorker) {
+      const path = parsed.scheme === "lmdb" ? parsed.path : null;
+      this.lease = leasePool<SegmentWorker>(rt.createWorker, this.workers, path, (w, p) => w.dropStore(p));
       this.parallel = {
-        pool: new WorkerPool<SegmentWorker>(this.workers, rt.createWorker),
+        pool: this.lease.pool,
         buffers: new BufferRecycler(),
         store:
           parsed.scheme === "lmdb"
@@ -75,6 +85,7 @@ export class Arctic {
   }
 
   private live(): Storage {
+    this.calls.check();
     if (!this.storage)
       throw new StorageError(`Arctic('${this.uri}') is closed; create a new Arctic to go on.`);
     return this.storage;
@@ -93,7 +104,7 @@ export class Arctic {
       }
       tx.put(keys.library(name), packRecord(config));
     });
-    return new Library(name, new VersionStore(storage, name, config), this.parallel);
+    return this.library(name, new VersionStore(storage, name, config));
   }
 
   /**
@@ -110,7 +121,7 @@ export class Arctic {
     const existing = storage.get(keys.library(name));
     if (existing) {
       const config = unpackLibraryConfig(existing, `library config of '${name}'`);
-      return new Library(name, new VersionStore(storage, name, config), this.parallel);
+      return this.library(name, new VersionStore(storage, name, config));
     }
     if (!opts.createIfMissing) {
       throw new LibraryNotFoundError(
@@ -155,13 +166,25 @@ export class Arctic {
     });
   }
 
-  /** Releases the store (and, for `mem://`, its data). Later calls throw `StorageError`. */
+  /** A library handle whose calls `close()` waits for, and refuses once it has begun. */
+  private library(name: string, store: VersionStore): Library {
+    return tracked(new Library(name, store, this.parallel), this.calls);
+  }
+
+  /**
+   * Releases the store (and, for `mem://`, its data) and this instance's share of the worker pool, once
+   * the calls already made on it and its libraries have finished. Calls made after `close()` began
+   * throw `StorageError`.
+   */
   async close(): Promise<void> {
+    await this.calls.close();
     const storage = this.storage;
-    const parallel = this.parallel;
+    const lease = this.lease;
     this.storage = null;
     this.parallel = undefined;
-    await parallel?.pool.close();
+    this.lease = undefined;
+    // The workers drop their handles on the store before this thread closes its own.
+    await lease?.release();
     storage?.close();
   }
 }
