@@ -37,6 +37,8 @@ export class Arctic {
   private lease: PoolLease<SegmentWorker> | undefined;
   /** Calls in flight on this instance and its libraries, which `close()` waits for. */
   private readonly calls: InFlight;
+  /** The one `close()` under way or done: every caller waits for the same. */
+  private closing: Promise<void> | null = null;
 
   /**
    * Opens the store `uri` names. `workers` sets the size of the worker pool that encodes, decodes and
@@ -176,7 +178,12 @@ export class Arctic {
    * the calls already made on it and its libraries have finished. Calls made after `close()` began
    * throw `StorageError`.
    */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
     await this.calls.close();
     const storage = this.storage;
     const lease = this.lease;

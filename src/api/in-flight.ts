@@ -7,14 +7,14 @@ import { StorageError } from "../errors.ts";
  */
 export class InFlight {
   private count = 0;
-  private closing = false;
+  private closing: Promise<void> | null = null;
   private drained: (() => void) | null = null;
 
   constructor(private readonly uri: string) {}
 
   /** Throws `StorageError` once `close()` has begun. */
   check(): void {
-    if (this.closing) {
+    if (this.closing !== null) {
       throw new StorageError(`Arctic('${this.uri}') is closed; create a new Arctic to go on.`);
     }
   }
@@ -30,13 +30,15 @@ export class InFlight {
     }
   }
 
-  /** Refuses new calls and resolves once the calls in flight have settled. */
+  /** Refuses new calls and resolves once the calls in flight have settled (the same for every caller). */
   close(): Promise<void> {
-    this.closing = true;
-    if (this.count === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.drained = resolve;
-    });
+    this.closing ??=
+      this.count === 0
+        ? Promise.resolve()
+        : new Promise((resolve) => {
+            this.drained = resolve;
+          });
+    return this.closing;
   }
 }
 

@@ -156,6 +156,7 @@ describe("close() with calls in flight", () => {
       const reading = lib.read("s");
       const writing = lib.write("t", df);
       const closing = ac.close();
+      expect(ac.close()).toBe(closing); // a second close() waits for the same
       // Settled at once (handled here, so none is an unhandled rejection meanwhile).
       const late = [lib.read("s"), lib.write("u", df), lib.listSymbols(), ac.listLibraries()].map((p) =>
         p.then(
