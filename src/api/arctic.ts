@@ -44,8 +44,8 @@ export class Arctic {
    * Opens the store `uri` names. `workers` sets the size of the worker pool that encodes, decodes and
    * (on LMDB) stores the segments of large reads and writes in parallel: by default one per core, `0`
    * for none. The pool is the process's, shared by every `Arctic` (each uses at most its `workers` of
-   * it); its workers start on first use and stay, idle, after `close()`, without keeping the process
-   * alive, for the next `Arctic` to use.
+   * it); its workers start on first use and, once no `Arctic` is open, stay idle for 10 s, without
+   * keeping the process alive, for the next `Arctic` to use.
    */
   constructor(uri: string, options?: ArcticOptions) {
     const parsed = parseUri(uri);
@@ -73,7 +73,13 @@ export class Arctic {
     }
     if (this.workers > 0 && rt.createWorker) {
       const path = parsed.scheme === "lmdb" ? parsed.path : null;
-      this.lease = leasePool<SegmentWorker>(rt.createWorker, this.workers, path, (w, p) => w.dropStore(p));
+      this.lease = leasePool<SegmentWorker>({
+        factory: rt.createWorker,
+        size: this.workers,
+        path,
+        dropStore: (w, p) => w.dropStore(p),
+        unrefTimer: rt.unrefTimer,
+      });
       this.parallel = {
         pool: this.lease.pool,
         buffers: new BufferRecycler(),

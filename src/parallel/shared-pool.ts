@@ -4,12 +4,25 @@ import { type Pool, type WorkerFactory, WorkerPool } from "./pool.ts";
 /** The most workers one pool holds (the most an `Arctic` may ask for). */
 export const MAX_WORKERS = 64;
 
+/**
+ * How long workers no `Arctic` uses stay, idle, before they end: long enough for a store closed and
+ * opened again (or the next store of a batch job) to find them loaded, short enough that a long-lived
+ * process that is done with floe gets their memory back (tens of MB each: a V8 isolate, Wasm memory
+ * grown to the largest segment).
+ */
+export const IDLE_WORKERS_END_MS = 10_000;
+
+/** Calls `fn` after `ms` without keeping the process alive meanwhile; returns how to cancel it. */
+export type UnrefTimer = (fn: () => void, ms: number) => () => void;
+
 interface Shared<T> {
   pool: WorkerPool<T>;
   /** Leases not yet released. */
   users: number;
   /** Open leases per store path: the workers keep a handle on a path while one is open. */
   paths: Map<string, number>;
+  /** Cancels the end of the idle workers, set when the last lease was released. */
+  idle?: () => void;
 }
 
 /**
@@ -25,22 +38,26 @@ export interface PoolLease<T> {
   /**
    * Gives the share back. When no lease on `path` is left, every worker first drops its handle on that
    * store (`dropStore`), so the store is really closed. When no lease at all is left, the workers stay,
-   * idle, where the runtime can keep them from holding the process alive (unref), ready for the next
-   * `Arctic`; elsewhere (browsers, Deno's Web Workers) they end.
+   * idle, for `IDLE_WORKERS_END_MS`, ready for the next `Arctic`, where the runtime can keep them and
+   * the timer from holding the process alive (unref); elsewhere (browsers, Deno's Web Workers) they end
+   * at once.
    */
   release(): Promise<void>;
 }
 
 /**
  * Leases up to `size` workers of the process's pool made by `factory`; `path` names the store whose
- * handle the workers open themselves (null: none, as for mem://).
+ * handle the workers open themselves (null: none, as for mem://); `unrefTimer` is the runtime's, if it
+ * has one.
  */
-export function leasePool<T>(
-  factory: WorkerFactory,
-  size: number,
-  path: string | null,
-  dropStore: (worker: Remote<T>, path: string) => Promise<unknown>,
-): PoolLease<T> {
+export function leasePool<T>(options: {
+  factory: WorkerFactory;
+  size: number;
+  path: string | null;
+  dropStore: (worker: Remote<T>, path: string) => Promise<unknown>;
+  unrefTimer?: UnrefTimer;
+}): PoolLease<T> {
+  const { factory, size, path, dropStore, unrefTimer } = options;
   let entry = shared.get(factory) as Shared<T> | undefined;
   if (!entry) {
     entry = { pool: new WorkerPool<T>(MAX_WORKERS, factory), users: 0, paths: new Map() };
@@ -48,6 +65,8 @@ export function leasePool<T>(
   }
   const own = entry;
   own.users++;
+  own.idle?.();
+  own.idle = undefined;
   if (path !== null) own.paths.set(path, (own.paths.get(path) ?? 0) + 1);
   let released = false;
   return {
@@ -63,10 +82,16 @@ export function leasePool<T>(
           await own.pool.each((w) => dropStore(w, path)).catch(() => {});
         }
       }
-      if (--own.users === 0 && !own.pool.unrefs) {
+      if (--own.users > 0) return;
+      const end = () => {
         if (shared.get(factory) === own) shared.delete(factory);
-        await own.pool.close();
-      }
+        return own.pool.close();
+      };
+      if (own.pool.unrefs && unrefTimer) {
+        own.idle = unrefTimer(() => {
+          if (own.users === 0) void end();
+        }, IDLE_WORKERS_END_MS);
+      } else await end();
     },
   };
 }

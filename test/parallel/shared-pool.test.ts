@@ -1,4 +1,5 @@
-import { rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Arctic, DataFrame, type Library, StorageError } from "../../runtimes/node.ts";
@@ -98,8 +99,9 @@ describe("one worker pool per process", () => {
         libs.push(await ac.createLibrary("lib", { rowsPerSegment: 50_000 }));
         await libs[k].write("s", frames[k]);
       }
-      for (const [k, lib] of libs.entries())
-        expect((await readOncePooled(lib, "s")).equals(frames[k])).toBe(true);
+      // b has one worker: a read is not split among workers, so the calling thread does it.
+      for (const k of [0, 2]) expect((await readOncePooled(libs[k], "s")).equals(frames[k])).toBe(true);
+      expect((await readWithPool(libs[1], "s")).data.equals(frames[1])).toBe(true);
       // The same workers for all three (each uses at most its own `workers`).
       expect(started()).toBe(2);
       // Closing b while a and mem:// read: their reads finish, and later ones still go through the pool.
@@ -136,6 +138,112 @@ describe("one worker pool per process", () => {
       expect(await lib.verify({ data: true })).toMatchObject({ ok: true });
       await fresh.close();
     });
+  }, 120_000);
+});
+
+describe("workers no Arctic uses", () => {
+  /** Registers a runtime counting the workers started and ended, with the timer `unrefTimer` (or none). */
+  function instrumented(saved: Runtime, timers: { fn: () => void; ms: number; live: boolean }[] | null) {
+    const count = { started: 0, ended: 0 };
+    registerRuntime({
+      ...saved,
+      createWorker: () => {
+        count.started++;
+        const handle = saved.createWorker!();
+        return {
+          ...handle,
+          terminate: () => {
+            count.ended++;
+            return handle.terminate();
+          },
+        };
+      },
+      unrefTimer: timers
+        ? (fn, ms) => {
+            const t = { fn, ms, live: true };
+            timers.push(t);
+            return () => {
+              t.live = false;
+            };
+          }
+        : undefined,
+    });
+    return count;
+  }
+
+  async function useStore(uri: string, df: DataFrame): Promise<void> {
+    const ac = new Arctic(uri, { workers: 2 });
+    const lib = await ac.getLibrary("lib", {
+      createIfMissing: true,
+      libraryOptions: { rowsPerSegment: 50_000 },
+    });
+    await lib.write("s", df);
+    expect((await readOncePooled(lib, "s")).equals(df)).toBe(true);
+    await ac.close();
+  }
+
+  it("stay a while after the last close() for the next Arctic, then end", async () => {
+    const saved = runtime();
+    const timers: { fn: () => void; ms: number; live: boolean }[] = [];
+    const count = instrumented(saved, timers);
+    try {
+      const uri = `lmdb://${join(tempDir(), "idle.lmdb")}`;
+      const df = frame(600_000, 8);
+      await useStore(uri, df);
+      expect(count).toEqual({ started: 2, ended: 0 });
+      expect(timers.map((t) => [t.ms, t.live])).toEqual([[10_000, true]]);
+      // A new Arctic within the while: the same workers, and the end is called off.
+      await useStore(uri, df);
+      expect(count).toEqual({ started: 2, ended: 0 });
+      expect(timers.map((t) => t.live)).toEqual([false, true]);
+      timers[1].fn();
+      for (let i = 0; i < 100 && count.ended < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(count).toEqual({ started: 2, ended: 2 });
+      // After that, the next Arctic starts workers of its own.
+      await useStore(uri, df);
+      expect(count.started).toBe(4);
+      timers[2].fn();
+    } finally {
+      registerRuntime(saved);
+    }
+  }, 120_000);
+
+  it("do not keep the process from exiting after close()", async () => {
+    // The workers and the timer that ends them are unref'd: the process exits well before the 10 s.
+    const dir = tempDir();
+    const script = join(dir, "closes.mjs");
+    const dist = new URL("../../dist/node.js", import.meta.url).href;
+    writeFileSync(
+      script,
+      `import { Arctic } from ${JSON.stringify(dist)};
+       const ac = new Arctic(${JSON.stringify(`lmdb://${join(dir, "x.lmdb")}`)}, { workers: 2 });
+       const lib = await ac.createLibrary("lib");
+       const x = new Float64Array(2_000_000).map((_, i) => Math.round(Math.sin(i) * 100) / 100);
+       await lib.write("s", { x });
+       for (let i = 0; i < 20 && (await lib.read("s")).data.numRows === 2_000_000; i++);
+       await ac.close();
+       console.log("closed");`,
+    );
+    const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "inherit"] });
+    let closedAt = 0;
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (chunk.toString().includes("closed")) closedAt = Date.now();
+    });
+    const code = await new Promise((resolve) => child.on("exit", resolve));
+    expect(code).toBe(0);
+    expect(closedAt).toBeGreaterThan(0);
+    expect(Date.now() - closedAt).toBeLessThan(5_000);
+  }, 120_000);
+
+  it("end with the last close() where the runtime has no timer that lets the process exit", async () => {
+    const saved = runtime();
+    const count = instrumented(saved, null);
+    try {
+      await useStore("mem://", frame(600_000, 9));
+      expect(count).toEqual({ started: 2, ended: 2 });
+    } finally {
+      registerRuntime(saved);
+    }
   }, 120_000);
 });
 
