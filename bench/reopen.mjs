@@ -2,7 +2,9 @@
 // closes, opens a new Arctic on the same store and reads it, against `lmdb` getting the same bytes (as
 // 8 MB values, kept, as a read's result is) in that process just before and just after that read. Also
 // floe's second read on the new Arctic, and the same read on the Arctic that wrote it (never closed).
-// Every repeat runs in a fresh Node process. Needs dist/ (`npm run build`) and node_modules only.
+// Then, in a second fresh process, the first read of a store by a process that has not used floe yet
+// (its pool starts on that read), against `lmdb` get there too. Every repeat runs in fresh Node
+// processes. Needs dist/ (`npm run build`) and node_modules only.
 //
 //   node bench/reopen.mjs                                  # 200 MB, 5 repeats, tmpfs (/dev/shm) and disk
 //   node bench/reopen.mjs --sizes 200,1000 --repeats 7 --dirs /dev/shm/floe-reopen,/var/tmp/floe-reopen
@@ -22,6 +24,7 @@ const { values: args } = parseArgs({
     repeats: { type: "string", default: "5" },
     dirs: { type: "string", default: `/dev/shm/floe-reopen,${join(import.meta.dirname, "out", "reopen")}` },
     child: { type: "string" },
+    fresh: { type: "string" },
     size: { type: "string" },
   },
 });
@@ -48,6 +51,47 @@ function normals(mb) {
   return { nrows, columns, flatBytes: new Uint8Array(flat.buffer) };
 }
 
+const KEY = (i) => `k${String(i).padStart(6, "0")}`;
+const CHUNK = 8 * 1024 * 1024;
+
+/** Times `fn`, as MB/s of `bytes`. */
+async function timed(bytes, fn) {
+  globalThis.gc?.();
+  const t0 = performance.now();
+  await fn();
+  return bytes / 1e3 / (performance.now() - t0);
+}
+
+/** `lmdb` getting every 8 MB value of `db` (kept, as a read's result is), as MB/s. */
+function lmdbGet(db, bytes) {
+  const n = Math.ceil(bytes / CHUNK);
+  return timed(bytes, () => {
+    const kept = [];
+    for (let i = 0; i < n; i++) kept.push(db.getBinary(KEY(i)));
+    if (kept.reduce((a, v) => a + v.length, 0) !== bytes) throw new Error("lmdb get short");
+  });
+}
+
+/** The second process: reads the store the first left, at once, in a process new to floe. */
+async function fresh(dir, mb) {
+  const t0 = performance.now();
+  const { Arctic } = await import("../dist/node.js");
+  const { open } = await import("lmdb");
+  const importMs = performance.now() - t0;
+  const bytes = Math.floor((mb * 1e6) / 80) * 80;
+  const db = open({ path: join(dir, "raw.lmdb"), encoding: "binary", noSubdir: false, readOnly: true });
+  const out = { importMs };
+  out.getBefore = await lmdbGet(db, bytes);
+  const ac = new Arctic(`lmdb://${join(dir, "floe.lmdb")}`);
+  const lib = await ac.getLibrary("lib");
+  out.first = await timed(bytes, () => lib.read("s"));
+  out.getAfter = await lmdbGet(db, bytes);
+  out.second = await timed(bytes, () => lib.read("s"));
+  await ac.close();
+  await db.close();
+  return out;
+}
+
 async function child(dir, mb) {
   const { Arctic, DataFrame } = await import("../dist/node.js");
   const { open } = await import("lmdb");
@@ -56,54 +100,41 @@ async function child(dir, mb) {
   const path = join(dir, "floe.lmdb");
   const rawPath = join(dir, "raw.lmdb");
   for (const p of [path, rawPath]) rmSync(p, { recursive: true, force: true });
-  const mbps = (ms) => bytes / 1e3 / ms;
-  const timed = async (fn) => {
-    globalThis.gc?.();
-    const t0 = performance.now();
-    await fn();
-    return mbps(performance.now() - t0);
-  };
   const out = {};
   const writer = new Arctic(`lmdb://${path}`);
   const wlib = await writer.getLibrary("lib", { createIfMissing: true });
-  out.write = await timed(() => wlib.write("s", new DataFrame(columns)));
-  out.sameArctic = await timed(() => wlib.read("s"));
+  out.write = await timed(bytes, () => wlib.write("s", new DataFrame(columns)));
+  out.sameArctic = await timed(bytes, () => wlib.read("s"));
   await writer.close();
   const db = open({ path: rawPath, encoding: "binary", noSubdir: false, overlappingSync: false });
-  const chunk = 8 * 1024 * 1024;
-  const n = Math.ceil(bytes / chunk);
-  const key = (i) => `k${String(i).padStart(6, "0")}`;
+  const n = Math.ceil(bytes / CHUNK);
   db.transactionSync(() => {
     for (let i = 0; i < n; i++)
-      db.putSync(key(i), flatBytes.subarray(i * chunk, Math.min(bytes, (i + 1) * chunk)));
+      db.putSync(KEY(i), flatBytes.subarray(i * CHUNK, Math.min(bytes, (i + 1) * CHUNK)));
   });
-  const get = () =>
-    timed(() => {
-      const kept = [];
-      for (let i = 0; i < n; i++) kept.push(db.getBinary(key(i)));
-      if (kept.reduce((a, v) => a + v.length, 0) !== bytes) throw new Error("lmdb get short");
-    });
-  out.getBefore = await get();
+  out.getBefore = await lmdbGet(db, bytes);
   const reader = new Arctic(`lmdb://${path}`);
   const lib = await reader.getLibrary("lib");
   let back;
-  out.reopened = await timed(async () => {
+  out.reopened = await timed(bytes, async () => {
     back = (await lib.read("s")).data;
   });
   if (back.numRows !== nrows || back.column("c9")[nrows - 1] !== columns.c9[nrows - 1])
     throw new Error("reopened read gave wrong data");
   back = null;
-  out.getAfter = await get();
-  out.reopenedAgain = await timed(() => lib.read("s"));
+  out.getAfter = await lmdbGet(db, bytes);
+  out.reopenedAgain = await timed(bytes, () => lib.read("s"));
   out.workers = reader.workers;
   await reader.close();
   await db.close();
-  for (const p of [path, rawPath]) rmSync(p, { recursive: true, force: true });
   return out;
 }
 
-if (args.child) {
-  process.stdout.write(`\n${JSON.stringify(await child(args.child, Number(args.size)))}\n`);
+if (args.child || args.fresh) {
+  const out = args.child
+    ? await child(args.child, Number(args.size))
+    : await fresh(args.fresh, Number(args.size));
+  process.stdout.write(`\n${JSON.stringify(out)}\n`);
   process.exit(0);
 }
 
@@ -124,15 +155,19 @@ console.log(
 for (const dir of dirs) {
   for (const mb of sizes) {
     const runs = [];
+    const firsts = [];
+    const spawnChild = (kind, r) => {
+      const argv = ["--expose-gc", self, `--${kind}`, dir, "--size", String(mb)];
+      const run = spawnSync(process.execPath, argv, { encoding: "utf8", maxBuffer: 1 << 24 });
+      if (run.status !== 0)
+        throw new Error(`repeat ${r + 1} (${kind}) in ${dir} at ${mb} MB failed:\n${run.stderr}`);
+      return JSON.parse(run.stdout.trim().split("\n").pop());
+    };
     for (let r = 0; r < repeats; r++) {
-      const run = spawnSync(process.execPath, ["--expose-gc", self, "--child", dir, "--size", String(mb)], {
-        encoding: "utf8",
-        maxBuffer: 1 << 24,
-      });
-      if (run.status !== 0) throw new Error(`repeat ${r + 1} in ${dir} at ${mb} MB failed:\n${run.stderr}`);
-      runs.push(JSON.parse(run.stdout.trim().split("\n").pop()));
+      runs.push(spawnChild("child", r));
+      firsts.push(spawnChild("fresh", r));
+      rmSync(dir, { recursive: true, force: true });
     }
-    rmSync(dir, { recursive: true, force: true });
     const m = (k) => median(runs.map((x) => x[k])).toFixed(0);
     const ratios = runs.map((x) => x.reopened / median([x.getBefore, x.getAfter]));
     console.log(
@@ -142,6 +177,13 @@ for (const dir of dirs) {
     );
     console.log(
       `  floe reopened read / lmdb get: median ${median(ratios).toFixed(2)} (repeats: ${ratios.map((x) => x.toFixed(2)).join(" ")})`,
+    );
+    const f = (k) => median(firsts.map((x) => x[k])).toFixed(0);
+    const fr = firsts.map((x) => x.first / median([x.getBefore, x.getAfter]));
+    console.log(
+      `  a process new to floe, median MB/s: first read ${f("first")} (pool starting), second ${f("second")}, ` +
+        `lmdb get beside them ${median(firsts.flatMap((x) => [x.getBefore, x.getAfter])).toFixed(0)}; ` +
+        `first / lmdb get: median ${median(fr).toFixed(2)} (repeats: ${fr.map((x) => x.toFixed(2)).join(" ")})`,
     );
   }
 }
