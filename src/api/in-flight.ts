@@ -54,7 +54,12 @@ export function tracked<T extends object>(target: T, calls: InFlight): T {
       const method = Object.getOwnPropertyDescriptor(proto, name)?.value;
       if (Object.hasOwn(facade, name)) continue;
       if (typeof method !== "function" || method.constructor.name !== "AsyncFunction") continue;
-      facade[name] = (...args: unknown[]) => calls.run(() => method.apply(target, args));
+      Object.defineProperty(facade, name, {
+        value: (...args: unknown[]) => calls.run(() => method.apply(target, args)),
+        enumerable: false,
+        writable: true,
+        configurable: true,
+      });
     }
     proto = Object.getPrototypeOf(proto);
   }
