@@ -14,6 +14,8 @@
 //     transaction, flushed to disk on commit (the durability floe uses by default); the values got are kept,
 //     as a read's result is;
 //   - floe (dist/node.js, `npm run build` first): Library.write and Library.read on lmdb://;
+//   - floe's first read of a new Arctic: write, close, open a new Arctic on the same store, read, all in
+//     one process, against `lmdb` getting the same bytes in that process just before and after it;
 //   - on mem://: floe, and the memory limit of any read returning new arrays (allocate and fill them);
 //     also floe reading the frame again in the same process (reads 2-5), and (Node, Deno; glibc >= 2.35)
 //     a first read in a process started with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (huge pages).
@@ -172,6 +174,55 @@ async function child(group, sizeMB) {
     kept = null;
   };
 
+  // The first read of a new Arctic, in one process (issue 21): floe writes the frame, closes, opens a new
+  // Arctic on the same store and reads it. Its baseline is measured in the same process, around that
+  // read: `lmdb` getting the same bytes (8 MB values, kept) before and after it, both recorded.
+  const reopen = async (store, dir) => {
+    const path = join(dir, "reopen.lmdb");
+    const rawPath = join(dir, "reopen-raw.lmdb");
+    for (const p of [path, rawPath]) rmSync(p, { recursive: true, force: true });
+    const writer = new Arctic(`lmdb://${path}`);
+    await (await writer.getLibrary("lib", { createIfMissing: true })).write("symbol", new DataFrame(columns));
+    await writer.close();
+    const db = open({ path: rawPath, encoding: "binary", noSubdir: false, overlappingSync: false });
+    const chunk = 8 * 1024 * 1024;
+    const n = Math.ceil(bytes / chunk);
+    const key = (i) => `k${String(i).padStart(6, "0")}`;
+    db.transactionSync(() => {
+      for (let i = 0; i < n; i++)
+        db.putSync(key(i), flatBytes.subarray(i * chunk, Math.min(bytes, (i + 1) * chunk)));
+    });
+    const rawGet = async () => {
+      let values = [];
+      const secs = await time(() => {
+        for (let i = 0; i < n; i++) values.push(db.getBinary(key(i)));
+      });
+      const got = values.reduce((a, v) => a + v.length, 0);
+      values = null;
+      if (got !== bytes) throw new Error("raw lmdb read short");
+      record(store, "raw lmdb, beside reopened", "read", secs);
+    };
+    await rawGet();
+    const reader = new Arctic(`lmdb://${path}`);
+    const lib = await reader.getLibrary("lib");
+    let back;
+    record(
+      store,
+      "floe, reopened",
+      "read",
+      await time(async () => {
+        back = (await lib.read("symbol")).data;
+      }),
+    );
+    if (back.numRows !== nrows || back.column("c9")[nrows - 1] !== columns.c9[nrows - 1])
+      throw new Error(`${store} reopened floe read back wrong data`);
+    back = null;
+    await rawGet();
+    await reader.close();
+    await db.close();
+    for (const p of [path, rawPath]) rmSync(p, { recursive: true, force: true });
+  };
+
   // The worker pool on disk: random data and a random walk in cents (compressible, as prices are).
   const pool = async (workers, dir) => {
     const path = join(dir, `pool${workers}.lmdb`);
@@ -213,6 +264,7 @@ async function child(group, sizeMB) {
   const dir = SYSTEMS.find(([s]) => s === store)?.[1];
   if (what === "plain") await plainFile(store, dir);
   else if (what === "lmdb") await rawLmdb(store, dir);
+  else if (what === "reopen") await reopen(store, dir);
   else if (group === "mem fresh") await freshArrays();
   else if (group === "mem floe") await floe("mem", "mem://");
   else if (group === "mem again") await floe("mem", "mem://", undefined, "floe, read again", 4);
@@ -245,7 +297,7 @@ const repeats = Number(args.repeats ?? (args.quick ? 3 : 5));
 const runtimes = args.runtimes.split(",");
 const withPool = !args["no-pool"] && !args.quick;
 const groups = [
-  ...SYSTEMS.flatMap(([s]) => [`${s} plain`, `${s} lmdb`, `${s} floe`]),
+  ...SYSTEMS.flatMap(([s]) => [`${s} plain`, `${s} lmdb`, `${s} floe`, `${s} reopen`]),
   "mem fresh",
   "mem floe",
 ];
@@ -368,7 +420,7 @@ for (const rt of runtimes) {
     for (const [store, contender] of series) {
       const cells = sizes.map((s) => fmt0(med(s, store, contender, op)).padStart(8));
       if (cells.every((c) => c.trim() === "-")) continue;
-      console.log(`  ${`${store} ${contender} ${op}`.padEnd(26)}${cells.join("")}`);
+      console.log(`  ${`${store} ${contender} ${op}`.padEnd(38)}${cells.join("")}`);
     }
   }
   console.log(
@@ -381,6 +433,13 @@ for (const rt of runtimes) {
       [`${store} read / lmdb get`, store, ["floe", "read"], ["raw lmdb", "read"], 0.8],
       [`${store} read / plain file read`, store, ["floe", "read"], ["plain file", "read"], 1.0],
       [`${store} write / plain file write`, store, ["floe", "write"], ["plain file", "write"], null],
+      [
+        `${store} reopened read / lmdb get`,
+        store,
+        ["floe, reopened", "read"],
+        ["raw lmdb, beside reopened", "read"],
+        0.8,
+      ],
     );
   }
   ratioRows.push(["mem read / fresh arrays fill", "mem", ["floe", "read"], ["fresh arrays", "read"], null]);
@@ -396,7 +455,7 @@ for (const rt of runtimes) {
       bar,
     });
     console.log(
-      `  ${label.padEnd(30)}${per.map((v) => fmt2(v).padStart(7)).join("")}  | ${fmt2(overall)}${rowVerdict(per, bar)}`,
+      `  ${label.padEnd(32)}${per.map((v) => fmt2(v).padStart(7)).join("")}  | ${fmt2(overall)}${rowVerdict(per, bar)}`,
     );
   }
   writeCsv(join(args.out, `throughput-${rt}-ratios.csv`), ratios);

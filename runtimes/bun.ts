@@ -5,6 +5,7 @@
 import { availableParallelism } from "node:os";
 import { registerRuntime } from "../src/api/runtime.ts";
 import { openCheckedLmdb } from "./lmdb-checks.ts";
+import { unrefTimer } from "./unref-timer.ts";
 
 /** Bun's Worker also has Node's ref/unref, which the DOM typings do not know. */
 interface BunWorker extends Worker {
@@ -25,6 +26,7 @@ registerRuntime({
   name: "bun",
   cores: availableParallelism(),
   openLmdb: openCheckedLmdb,
+  unrefTimer,
   createWorker: () => {
     // A Web Worker rather than node:worker_threads: it is Bun's native kind, and has unref() too.
     const worker = new Worker(WORKER_URL, { type: "module" }) as BunWorker;

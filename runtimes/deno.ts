@@ -9,6 +9,7 @@ import { registerRuntime } from "../src/api/runtime.ts";
 import type { WorkerHandle } from "../src/parallel/pool.ts";
 import { threadEndpoint } from "./deno-views.ts";
 import { openCheckedLmdb } from "./lmdb-checks.ts";
+import { unrefTimer } from "./unref-timer.ts";
 
 /** True when this module runs from source (a checkout, or JSR) rather than from dist/ (npm). */
 const FROM_SOURCE = import.meta.url.endsWith(".ts");
@@ -46,6 +47,7 @@ registerRuntime({
   name: "deno",
   cores: availableParallelism(),
   openLmdb: openCheckedLmdb,
+  unrefTimer,
   createWorker: threads ? threadWorker : webWorker,
   // A Deno worker's start beside a 200-400 MB write the calling thread does took 10-25 % off it.
   warmDuringWrites: false,

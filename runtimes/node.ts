@@ -8,6 +8,7 @@ import { Worker } from "node:worker_threads";
 import { registerRuntime } from "../src/api/runtime.ts";
 import { threadEndpoint } from "./deno-views.ts";
 import { openCheckedLmdb } from "./lmdb-checks.ts";
+import { unrefTimer } from "./unref-timer.ts";
 
 /** The built worker script: beside this file in dist/, or in dist/ when this file runs from source. */
 function workerScript(): URL {
@@ -19,6 +20,7 @@ registerRuntime({
   name: "node",
   cores: availableParallelism(),
   openLmdb: openCheckedLmdb,
+  unrefTimer,
   createWorker: () => {
     const worker = new Worker(workerScript());
     return {

@@ -1,7 +1,7 @@
 import { packRecord } from "../codec/msgpack.ts";
 import { LibraryExistsError, LibraryNotFoundError, StorageError } from "../errors.ts";
 import { BufferRecycler } from "../parallel/buffers.ts";
-import { WorkerPool } from "../parallel/pool.ts";
+import { leasePool, type PoolLease } from "../parallel/shared-pool.ts";
 import { MemoryStorage } from "../storage/memory-storage.ts";
 import type { Storage } from "../storage/storage.ts";
 import { keys, libraryOfKey, newId } from "../version/keys.ts";
@@ -10,6 +10,7 @@ import type { ParallelContext } from "../version/parallel.ts";
 import { type LibraryConfig, unpackLibraryConfig } from "../version/records.ts";
 import type { SegmentWorker } from "../version/segment-worker.ts";
 import { VersionStore } from "../version/version-store.ts";
+import { InFlight, tracked } from "./in-flight.ts";
 import { Library } from "./library.ts";
 import { runtime } from "./runtime.ts";
 import type { ArcticOptions, LibraryOptions } from "./types.ts";
@@ -33,11 +34,19 @@ export class Arctic {
   readonly workers: number;
   private storage: Storage | null;
   private parallel: ParallelContext | undefined;
+  /** This instance's share of the process's worker pool. */
+  private lease: PoolLease<SegmentWorker> | undefined;
+  /** Calls in flight on this instance and its libraries, which `close()` waits for. */
+  private readonly calls: InFlight;
+  /** The one `close()` under way or done: every caller waits for the same. */
+  private closing: Promise<void> | null = null;
 
   /**
    * Opens the store `uri` names. `workers` sets the size of the worker pool that encodes, decodes and
    * (on LMDB) stores the segments of large reads and writes in parallel: by default one per core, `0`
-   * for none. The pool starts on first use and ends with `close()`.
+   * for none. The pool is the process's, shared by every `Arctic` (each uses at most its `workers` of
+   * it); its workers start on first use and, once no `Arctic` is open, stay idle for 10 s, without
+   * keeping the process alive, for the next `Arctic` to use.
    */
   constructor(uri: string, options?: ArcticOptions) {
     const parsed = parseUri(uri);
@@ -51,6 +60,7 @@ export class Arctic {
           : 0
         : checkInteger("workers", opts.workers, 0, 64);
     this.uri = uri;
+    this.calls = new InFlight(uri);
     if (parsed.scheme === "mem") {
       this.storage = new MemoryStorage();
     } else {
@@ -63,8 +73,16 @@ export class Arctic {
       this.storage = open({ path: parsed.path, mapSize: parsed.mapSize, sync: parsed.sync });
     }
     if (this.workers > 0 && rt.createWorker) {
+      const path = parsed.scheme === "lmdb" ? parsed.path : null;
+      this.lease = leasePool<SegmentWorker>({
+        factory: rt.createWorker,
+        size: this.workers,
+        path,
+        dropStore: (w, p) => w.dropStore(p),
+        unrefTimer: rt.unrefTimer,
+      });
       this.parallel = {
-        pool: new WorkerPool<SegmentWorker>(this.workers, rt.createWorker),
+        pool: this.lease.pool,
         buffers: new BufferRecycler(),
         store:
           parsed.scheme === "lmdb"
@@ -76,6 +94,7 @@ export class Arctic {
   }
 
   private live(): Storage {
+    this.calls.check();
     if (!this.storage)
       throw new StorageError(`Arctic('${this.uri}') is closed; create a new Arctic to go on.`);
     return this.storage;
@@ -104,7 +123,7 @@ export class Arctic {
    */
   private open(name: string, config: LibraryConfig, record: Uint8Array): Library {
     const guarded = new LibraryGuardedStorage(this.live(), name, record);
-    return new Library(name, new VersionStore(guarded, name, config), this.parallel);
+    return this.library(name, new VersionStore(guarded, name, config));
   }
 
   /**
@@ -164,13 +183,30 @@ export class Arctic {
     });
   }
 
-  /** Releases the store (and, for `mem://`, its data). Later calls throw `StorageError`. */
-  async close(): Promise<void> {
+  /** A library handle whose calls `close()` waits for, and refuses once it has begun. */
+  private library(name: string, store: VersionStore): Library {
+    return tracked(new Library(name, store, this.parallel), this.calls);
+  }
+
+  /**
+   * Releases the store (and, for `mem://`, its data) and this instance's share of the worker pool, once
+   * the calls already made on it and its libraries have finished. Calls made after `close()` began
+   * throw `StorageError`.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    await this.calls.close();
     const storage = this.storage;
-    const parallel = this.parallel;
+    const lease = this.lease;
     this.storage = null;
     this.parallel = undefined;
-    await parallel?.pool.close();
+    this.lease = undefined;
+    // The workers drop their handles on the store before this thread closes its own.
+    await lease?.release();
     storage?.close();
   }
 }

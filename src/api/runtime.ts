@@ -1,4 +1,5 @@
 import type { WorkerFactory } from "../parallel/pool.ts";
+import type { UnrefTimer } from "../parallel/shared-pool.ts";
 import type { LmdbOptions } from "../storage/lmdb-storage.ts";
 import type { Storage } from "../storage/storage.ts";
 
@@ -15,6 +16,11 @@ export interface Runtime {
   cores?: number;
   /** Starts one pool worker running floe's segment worker. */
   createWorker?: WorkerFactory;
+  /**
+   * A timer that does not keep the process alive. With it, pool workers no `Arctic` uses any more stay
+   * a while (unref'd) for the next one; without it they end with the last `close()`.
+   */
+  unrefTimer?: UnrefTimer;
   /**
    * False where starting a pool worker beside the calling thread's own large write slows that write
    * (Deno: its heavier worker start took 10-25 % off 200-400 MB writes on two cores); the pool then

@@ -20,6 +20,17 @@ export interface WorkerHandle {
 /** Starts one worker running floe's segment worker; supplied by the runtime entry. */
 export type WorkerFactory = () => WorkerHandle;
 
+/** What a user of the pool sees: at most `size` workers, started on first use. */
+export interface Pool<T> {
+  readonly size: number;
+  /** Workers (of this user's `size`) that have finished loading: work sent now does not wait for them. */
+  readonly loaded: number;
+  /** Runs `task` on the least busy worker (starting workers as needed) and returns its result. */
+  run<R>(task: (worker: Remote<T>) => Promise<R>): Promise<R>;
+  /** Starts workers not yet started, up to `upTo` (default `size`), each running `prepare`, in the background. */
+  warm(prepare: (worker: Remote<T>) => Promise<unknown>, upTo?: number): void;
+}
+
 interface Slot<T> {
   handle: WorkerHandle;
   remote: Remote<T>;
@@ -29,9 +40,10 @@ interface Slot<T> {
 }
 
 /**
- * A pool of `size` workers driven through Comlink. Workers start on first use, not before, so a program
- * that never does a large read or write pays nothing. Each task goes to the least busy worker. An idle
- * pool does not keep the process alive; `close()` ends the workers.
+ * A pool of up to `size` workers driven through Comlink. Workers start on first use (or `warm`), not
+ * before. Each task goes to the least busy worker among the first `limit`, so users wanting fewer
+ * workers share the pool's first ones. An idle pool does not keep the process alive; `close()` ends the
+ * workers.
  */
 export class WorkerPool<T> {
   private slots: Slot<T>[] = [];
@@ -40,19 +52,54 @@ export class WorkerPool<T> {
   private readonly pending = new Set<Promise<unknown>>();
 
   constructor(
-    readonly size: number,
+    public size: number,
     private readonly factory: WorkerFactory,
   ) {}
 
-  /** Workers that have finished loading (a task of theirs has settled). */
-  get loaded(): number {
-    return this.slots.filter((s) => s.loaded).length;
+  /** Workers started so far. */
+  get started(): number {
+    return this.slots.length;
   }
 
-  /** Runs `task` on the least busy worker (starting workers as needed) and returns its result. */
-  async run<R>(task: (worker: Remote<T>) => Promise<R>): Promise<R> {
+  /** Whether every started worker can be unref'd, so that idle ones do not keep the process alive. */
+  get unrefs(): boolean {
+    return this.slots.every((s) => s.handle.unref !== undefined);
+  }
+
+  /** Workers among the first `limit` that have finished loading (a task of theirs has settled). */
+  loadedOf(limit = this.size): number {
+    return this.slots.slice(0, limit).filter((s) => s.loaded).length;
+  }
+
+  /** Workers that have finished loading. */
+  get loaded(): number {
+    return this.loadedOf();
+  }
+
+  /** A user's view of this pool: its first `limit` workers. */
+  view(limit: number): Pool<T> {
+    const size = Math.min(limit, this.size);
+    const pool = this;
+    return {
+      size,
+      get loaded() {
+        return pool.loadedOf(size);
+      },
+      run: (task) => this.run(task, size),
+      warm: (prepare, upTo = size) => this.warm(prepare, Math.min(upTo, size)),
+    };
+  }
+
+  /** Runs `task` on the least busy of the first `limit` workers (starting them as needed). */
+  async run<R>(task: (worker: Remote<T>) => Promise<R>, limit = this.size): Promise<R> {
     if (this.closed) throw new Error("the worker pool is closed");
-    return this.runOn(this.pick(), task);
+    return this.runOn(this.pick(Math.min(limit, this.size)), task);
+  }
+
+  /** Runs `task` on every started worker (after the tasks already sent to it) and waits for them all. */
+  async each(task: (worker: Remote<T>) => Promise<unknown>): Promise<void> {
+    if (this.closed) return;
+    await Promise.all(this.slots.map((slot) => this.runOn(slot, task)));
   }
 
   /**
@@ -84,11 +131,12 @@ export class WorkerPool<T> {
     }
   }
 
-  private pick(): Slot<T> {
-    const idle = this.slots.find((s) => s.busy === 0);
+  private pick(limit: number): Slot<T> {
+    const mine = this.slots.slice(0, limit);
+    const idle = mine.find((s) => s.busy === 0);
     if (idle) return idle;
-    if (this.slots.length < this.size) return this.start();
-    return this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+    if (mine.length < limit) return this.start();
+    return mine.reduce((a, b) => (b.busy < a.busy ? b : a));
   }
 
   private start(): Slot<T> {

@@ -3,7 +3,7 @@ import type { Kernels } from "../codec/wasm.ts";
 import { DTYPES, type NumericArray } from "../dtypes.ts";
 import { rebuildError } from "../errors.ts";
 import type { BufferRecycler } from "../parallel/buffers.ts";
-import { moving, type WorkerPool } from "../parallel/pool.ts";
+import { moving, type Pool } from "../parallel/pool.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
 import type { ProgressMeter } from "./progress.ts";
 import { planRead, type ReadPlan, type ReadRequest } from "./read-plan.ts";
@@ -22,7 +22,7 @@ import type { VersionSelector, VersionStore } from "./version-store.ts";
 
 /** What a library needs to hand work to the pool. */
 export interface ParallelContext {
-  pool: WorkerPool<SegmentWorker>;
+  pool: Pool<SegmentWorker>;
   buffers: BufferRecycler;
   store: StoreSpec;
   /** Whether workers may start while the calling thread works itself (the runtime's `warmDuringWrites`). */

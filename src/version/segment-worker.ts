@@ -60,6 +60,11 @@ export interface SegmentWorker {
   read(job: ReadJob): Promise<Outcome<FrameData>>;
   /** Loads the codec and opens the store ahead of work, so the first job does not wait for them. */
   prepare(store: StoreSpec): Promise<void>;
+  /**
+   * Closes this worker's handle on the LMDB store at `path`: the last `Arctic` on it is closing, and the
+   * worker outlives it (the pool is the process's, see shared-pool.ts).
+   */
+  dropStore(path: string): Promise<void>;
 }
 
 /** The buffers holding a frame's fixed-width columns and index, to move them without copying. */
@@ -128,11 +133,12 @@ export function createSegmentWorker(
     },
     async read(job) {
       try {
-        const k = await loadKernels();
+        // The handle before the first await: a dropStore sent after this job then finds it to close.
         const store =
           "segments" in job.store
             ? new VersionStore(new LentSegments(job.store.segments), job.lib, job.config)
             : storeFor(job.store, job.lib, job.config);
+        const k = await loadKernels();
         if (job.seen !== undefined) store.storage.catchUp?.(job.seen);
         const into = job.targets && { columns: new Map(job.targets.columns), index: job.targets.index };
         const { frame } = store.storage.readTransaction(() =>
@@ -144,8 +150,16 @@ export function createSegmentWorker(
       }
     },
     async prepare(spec) {
-      await loadKernels();
+      // The handle first, as in read: messages are handled in order up to their first await.
       if (spec) handleFor(spec.lmdb);
+      await loadKernels();
+    },
+    async dropStore(path) {
+      const storage = handles.get(path);
+      if (!storage) return;
+      handles.delete(path);
+      for (const [id, store] of stores) if (store.storage === storage) stores.delete(id);
+      storage.close();
     },
   };
 }
