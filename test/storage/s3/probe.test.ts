@@ -24,7 +24,7 @@ function lenientServer(): typeof fetch {
     }
     const body = objects.get(key);
     if (!body) return new Response("<Error><Code>NoSuchKey</Code></Error>", { status: 404 });
-    return new Response(method === "HEAD" ? null : body, {
+    return new Response(method === "HEAD" ? null : (body as Uint8Array<ArrayBuffer>), {
       status: 200,
       headers: { etag: `"${md5Hex(body)}"` },
     });
