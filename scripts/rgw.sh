@@ -27,12 +27,12 @@ say() { echo "rgw.sh: $*" >&2; }
 
 need_binaries() {
   local missing=()
-  for b in ceph ceph-mon ceph-osd radosgw radosgw-admin monmaptool ceph-authtool curl flock setsid; do
+  for b in ceph ceph-mon ceph-osd radosgw radosgw-admin monmaptool ceph-authtool uuidgen flock setsid; do
     command -v "$b" >/dev/null || missing+=("$b")
   done
   if ((${#missing[@]})); then
     say "missing: ${missing[*]}."
-    say "install on Debian/Ubuntu: sudo apt-get update && sudo apt-get install -y --no-install-recommends ceph-mon ceph-osd radosgw curl util-linux"
+    say "install on Debian/Ubuntu: sudo apt-get update && sudo apt-get install -y --no-install-recommends ceph-mon ceph-osd radosgw"
     exit 127
   fi
 }
@@ -50,10 +50,15 @@ live_pid() {
 }
 
 gateway_answers() {
-  # Any HTTP status proves the gateway is serving; curl prints 000 when nothing answers.
-  local code
-  code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$ENDPOINT/" || true)"
-  [[ "$code" != "000" ]]
+  # Any HTTP status line proves the gateway is serving. Bash's /dev/tcp, so curl need not be installed.
+  local line=""
+  {
+    exec 3<>"/dev/tcp/127.0.0.1/$PORT" &&
+      printf 'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 &&
+      read -r -t 2 line <&3
+  } 2>/dev/null || true
+  exec 3<&- 3>&-
+  [[ "$line" == HTTP/* ]]
 }
 
 running() {
