@@ -8,7 +8,7 @@ import type { S3Client } from "./client.ts";
 
 /** What the probe found. */
 export interface ConditionalWriteSupport {
-  /** A second create-only PUT of an existing key was refused (412 or 409). */
+  /** A second create-only PUT of an existing key was refused (412 or 409), and of two racing ones one won. */
   createOnly: boolean;
   /** A PUT with a stale ETag was refused, and one with the current ETag accepted. */
   compareAndSwap: boolean;
@@ -22,8 +22,8 @@ export interface ConditionalWriteSupport {
 }
 
 /**
- * Probes with a key of its own under `prefix` (removed afterwards): creates it create-only twice, the
- * second must be refused; then compare-and-swaps it with a stale ETag (must be refused) and the current
+ * Probes with keys of its own under `prefix` (removed afterwards): creates one create-only twice, the
+ * second must be refused, and races two create-only PUTs of another, exactly one must win; then compare-and-swaps it with a stale ETag (must be refused) and the current
  * one, unquoted and quoted (one must be accepted). Sets the client's `ifMatchQuoting` to the form that
  * worked.
  */
@@ -44,7 +44,12 @@ export async function probeConditionalWrites(
       };
     }
     const second = await client.put(key, bytes("second"), { condition: { ifNoneMatch: "*" } });
-    const createOnly = !second.written;
+    // Two racing creates of a fresh key: a server that checks existence outside its write lock lets both win.
+    const racing = await Promise.all(
+      ["a", "b"].map((w) => client.put(`${key}-race`, bytes(w), { condition: { ifNoneMatch: "*" } })),
+    );
+    const raceWinners = racing.filter((o) => o.written).length;
+    const createOnly = !second.written && raceWinners === 1;
     const current = second.written ? second.etag : first.etag;
 
     const stale = await client.put(key, bytes("stale"), { condition: { ifMatch: "0".repeat(32) } });
@@ -62,15 +67,17 @@ export async function probeConditionalWrites(
     }
     client.ifMatchQuoting = ifMatchQuoting ?? previous;
     const compareAndSwap = ifMatchQuoting !== undefined;
-    const shortcoming = !createOnly
+    const shortcoming = second.written
       ? "it accepted a create-only PUT (If-None-Match: *) of a key that already existed"
-      : stale.written
-        ? "it accepted a PUT whose If-Match named an ETag the object does not have"
-        : !compareAndSwap
-          ? "it refused a PUT whose If-Match named the object's current ETag, quoted and unquoted"
-          : undefined;
+      : raceWinners !== 1
+        ? `it let ${raceWinners} of 2 concurrent create-only PUTs of one key succeed`
+        : stale.written
+          ? "it accepted a PUT whose If-Match named an ETag the object does not have"
+          : !compareAndSwap
+            ? "it refused a PUT whose If-Match named the object's current ETag, quoted and unquoted"
+            : undefined;
     return { createOnly, compareAndSwap, ifMatchQuoting, shortcoming };
   } finally {
-    await client.delete(key).catch(() => {});
+    await client.deleteMany([key, `${key}-race`]).catch(() => {});
   }
 }
