@@ -39,9 +39,11 @@ await build({
 const { S3Client } = await import(pathToFileURL(bundled).href);
 
 const env = Object.fromEntries(
-  [...execFileSync("bash", [join(root, "scripts/rgw.sh"), "env"], { encoding: "utf8" }).matchAll(/^export (\w+)=(.*)$/gm)].map(
-    (m) => [m[1], m[2]],
-  ),
+  [
+    ...execFileSync("bash", [join(root, "scripts/rgw.sh"), "env"], { encoding: "utf8" }).matchAll(
+      /^export (\w+)=(.*)$/gm,
+    ),
+  ].map((m) => [m[1], m[2]]),
 );
 const client = new S3Client({
   endpoint: env.FLOE_S3_ENDPOINT,

@@ -233,6 +233,11 @@ export class S3Client {
   /**
    * Stores `body` at `key`. With `condition`, only if the key does not exist (`ifNoneMatch: "*"`) or its
    * ETag is still `ifMatch`; a refused condition is `{ written: false }`, not an exception.
+   *
+   * Two outcomes a caller must re-read after: a `StorageError` (every attempt failed; an attempt may
+   * still have been applied), and, for compare-and-swap only, `written: false` after a retry (our write
+   * may have been applied and then replaced by another writer's swap). A create-only PUT has neither
+   * doubt once it returns: what it created cannot be replaced by another create.
    */
   async put(
     key: string,

@@ -46,6 +46,13 @@ const CREDENTIAL_CODES = new Set([
   "RequestTimeTooSkewed",
 ]);
 
+// AWS's answers to a request signed for the wrong region (the bucket lives elsewhere).
+const REGION_CODES = new Set([
+  "PermanentRedirect",
+  "AuthorizationHeaderMalformed",
+  "IllegalLocationConstraintException",
+]);
+
 /** Whether an HTTP answer is worth another attempt: throttling and server trouble, not a refusal. */
 export function retryableStatus(status: number, s3Code: string | undefined): boolean {
   return (
@@ -72,6 +79,15 @@ export function errorForAnswer(
       `${where}: the bucket '${bucket}' does not exist at ${endpoint} (${said}). Create the bucket, or ` +
         "fix the bucket name in the URI.",
       "missing-bucket",
+      status,
+      s3Code,
+    );
+  }
+  if (s3Code !== undefined && REGION_CODES.has(s3Code)) {
+    return new S3StorageError(
+      `${where}: the bucket '${bucket}' is not in the region this client signs for (${said}); set ` +
+        "region= in the URI to the bucket's region.",
+      "request",
       status,
       s3Code,
     );
