@@ -24,6 +24,13 @@ function installed(): boolean {
 /** Whether the tests can run: the Ceph binaries are installed. */
 export const rgwAvailable = installed();
 
+if (!rgwAvailable) {
+  console.warn(
+    "S3 tests SKIPPED: ceph-mon, ceph-osd and radosgw are not installed. Install them with " +
+      "'apt-get install --no-install-recommends ceph-mon ceph-osd radosgw' (.ci/run does).",
+  );
+}
+
 /** Why S3 tests are skipped, for `describe.skipIf(...)` names. */
 export const skipReason = rgwAvailable
   ? ""
