@@ -143,6 +143,10 @@ start() {
   # Anything left from a half-started or crashed cluster goes: memstore kept no data worth keeping.
   stop_daemons
   local t0=$SECONDS fsid osd_uuid
+  if gateway_answers; then
+    say "something else already answers on 127.0.0.1:$PORT; stop it or choose another FLOE_RGW_PORT"
+    exit 1
+  fi
   rm -rf "$DIR"
   mkdir -p "$DIR"/{run,log,mon/ceph-a,osd/ceph-0,rgw}
   fsid="$(uuidgen)"
@@ -167,6 +171,13 @@ start() {
   wait_for "the S3 user" 60 radosgw-admin -c "$CONF" user create --uid=floe-test --display-name="floe tests" \
     --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY"
   wait_for "the gateway on $ENDPOINT" 60 gateway_answers
+  local d
+  for d in "${DAEMONS[@]}"; do
+    live_pid "$d" >/dev/null || {
+      say "$d exited during start; see $DIR/log"
+      exit 1
+    }
+  done
   say "started in $((SECONDS - t0))s at $ENDPOINT ($DIR)"
 }
 
