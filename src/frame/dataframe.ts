@@ -10,7 +10,7 @@ import { InvalidArgumentError } from "../errors.ts";
 import { getOwn, ownRecord, setOwn } from "../own-keys.ts";
 import { checkAttached } from "./intact.ts";
 import { formatFloatCells } from "./print.ts";
-import { formatNanos, nanosToDate, timestampDigits, toNanos } from "./timestamps.ts";
+import { formatNanos, NAT, nanosToDate, timestampDigits, toNanos } from "./timestamps.ts";
 
 /** Rows are numbered `start, start + 1, …` (a read with `rowRange` starts past 0). */
 export interface RowIndex {
@@ -77,7 +77,10 @@ export class DataFrame {
   /**
    * Builds a frame from a record of columns. Plain arrays infer their dtype (numbers → float64, bigints
    * → int64, booleans → bool, strings → string, `Date`s → timestamp) unless `options.dtypes` names one;
-   * typed arrays keep theirs. Throws `InvalidArgumentError` for mixed values or unequal lengths.
+   * typed arrays keep theirs. Missing values (`null`, `undefined`) follow pandas: NaN in numbers, NaT in
+   * timestamps, null in strings; bigints or booleans with a missing value become float64 (NaN for the
+   * missing ones), as pandas widens ints and as `fromArrow` does. Throws `InvalidArgumentError` for mixed
+   * values, unequal lengths, or a missing value in a column given an int or bool dtype.
    */
   constructor(columns: Record<string, unknown>, options: DataFrameOptions = {}) {
     if (columns === null || typeof columns !== "object" || Array.isArray(columns)) {
@@ -207,7 +210,10 @@ export class DataFrame {
     return this.types.get(name)!;
   }
 
-  /** One object per row, index first; timestamps come back as `Date`s (millisecond precision). */
+  /**
+   * One object per row, index first; timestamps come back as `Date`s (millisecond precision), NaT as
+   * `null`, null strings as `null`, NaN as NaN.
+   */
   toRecords(): Record<string, unknown>[] {
     const out: Record<string, unknown>[] = new Array(this.numRows);
     const index = this.index;
@@ -306,7 +312,14 @@ function toIndex(input: IndexInput): TimestampIndex {
     );
   }
   const out = new BigInt64Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = toNanos(values[i], `DataFrame index[${i}]`);
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] === null || values[i] === undefined) {
+      throw new InvalidArgumentError(
+        `DataFrame index[${i}] is missing (${values[i]}); the index must hold every row's time. Drop the row or give it a time.`,
+      );
+    }
+    out[i] = toNanos(values[i], `DataFrame index[${i}]`);
+  }
   return { kind: "timestamp", name, values: out };
 }
 
@@ -342,8 +355,38 @@ function toColumn(name: string, values: unknown, wanted: DType | undefined): [DT
       `DataFrame: column '${name}' must be a typed array or an array, got ${values === null ? "null" : typeof values}.`,
     );
   }
-  const dtype = wanted ?? inferDType(name, values);
-  return [dtype, fromPlain(name, values, dtype)];
+  if (wanted !== undefined) return [wanted, fromPlain(name, values, wanted)];
+  const inferred = inferDType(name, values);
+  if ((inferred === "int64" || inferred === "bool") && values.some(isMissing)) {
+    // pandas' rule: an int or bool column with a missing value is float64 with NaN (fromArrow agrees).
+    return ["float64", widenToFloat(name, values)];
+  }
+  return [inferred, fromPlain(name, values, inferred)];
+}
+
+function isMissing(v: unknown): boolean {
+  return v === null || v === undefined;
+}
+
+/** Bigints or booleans with missing values as float64, NaN for the missing; refuses a bigint it would round. */
+function widenToFloat(name: string, values: readonly unknown[]): Float64Array {
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (isMissing(v)) out[i] = Number.NaN;
+    else if (typeof v === "boolean") out[i] = v ? 1 : 0;
+    else {
+      out[i] = Number(v as bigint);
+      if (BigInt(out[i]) !== v) {
+        throw new InvalidArgumentError(
+          `DataFrame: column '${name}' has missing values, so it is float64 with NaN for them (as pandas ` +
+            `widens ints), but float64 cannot hold ${v}n (row ${i}) exactly. Give the missing rows a value ` +
+            "and keep int64, or store the column as strings.",
+        );
+      }
+    }
+  }
+  return out;
 }
 
 function kindOf(v: unknown): string {
@@ -404,8 +447,14 @@ function fromPlain(name: string, values: readonly unknown[], dtype: DType): Colu
   const out = new info.array!(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
+    if (isMissing(v) && dtype !== "timestamp" && dtype !== "float64" && dtype !== "float32") {
+      throw new InvalidArgumentError(
+        `DataFrame: column '${name}' is ${dtype} but row ${i} is missing (${v}); ${dtype} has no missing ` +
+          "value. Give it the float64 dtype (missing values become NaN, as pandas does) or fill the row.",
+      );
+    }
     if (dtype === "timestamp") {
-      (out as BigInt64Array)[i] = toNanos(v, `DataFrame column '${name}' row ${i}`);
+      (out as BigInt64Array)[i] = isMissing(v) ? NAT : toNanos(v, `DataFrame column '${name}' row ${i}`);
     } else if (dtype === "bool") {
       if (typeof v !== "boolean" && v !== 0 && v !== 1) bad(i);
       out[i] = v ? 1 : 0;
@@ -428,7 +477,10 @@ function fromPlain(name: string, values: readonly unknown[], dtype: DType): Colu
 }
 
 function cellValue(dtype: DType, values: ColumnValues, i: number): unknown {
-  if (dtype === "timestamp") return nanosToDate((values as BigInt64Array)[i]);
+  if (dtype === "timestamp") {
+    const ns = (values as BigInt64Array)[i];
+    return ns === NAT ? null : nanosToDate(ns);
+  }
   if (dtype === "bool") return values[i] === 1;
   return values[i];
 }

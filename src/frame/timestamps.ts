@@ -7,6 +7,8 @@ const NS_PER_MS = 1_000_000n;
  */
 export const MIN_NANOS = -(2n ** 63n) + 1n;
 export const MAX_NANOS = 2n ** 63n - 1n;
+/** The missing timestamp (NaT): the lowest signed 64-bit value, as pandas and ArcticDB store it. */
+export const NAT = -(2n ** 63n);
 const RANGE = "1677-09-21T00:12:43.145224193Z … 2262-04-11T23:47:16.854775807Z";
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
@@ -71,9 +73,10 @@ export function nanosToDate(ns: bigint): Date {
 
 /**
  * A timestamp as pandas prints one: `2024-01-31` when the whole column is at midnight, else
- * `2024-01-31 09:30:00` with as many fractional digits (3, 6 or 9) as `digits` asks for.
+ * `2024-01-31 09:30:00` with as many fractional digits (3, 6 or 9) as `digits` asks for; NaT as `NaT`.
  */
 export function formatNanos(ns: bigint, digits: -1 | 0 | 3 | 6 | 9): string {
+  if (ns === NAT) return "NaT";
   const date = nanosToDate(ns).toISOString();
   if (digits === -1) return date.slice(0, 10);
   const seconds = `${date.slice(0, 10)} ${date.slice(11, 19)}`;
@@ -83,11 +86,12 @@ export function formatNanos(ns: bigint, digits: -1 | 0 | 3 | 6 | 9): string {
   return `${seconds}.${sub.toString().padStart(9, "0").slice(0, digits)}`;
 }
 
-/** The fewest digits (see `formatNanos`) that print every value of `values` exactly. */
+/** The fewest digits (see `formatNanos`) that print every value of `values` exactly; NaT needs none. */
 export function timestampDigits(values: ArrayLike<bigint>): -1 | 0 | 3 | 6 | 9 {
   let digits: -1 | 0 | 3 | 6 | 9 = -1;
   for (let i = 0; i < values.length && digits < 9; i++) {
     const v = values[i];
+    if (v === NAT) continue;
     const need =
       v % 1_000n !== 0n
         ? 9
