@@ -12,7 +12,12 @@ describe("missing values in plain arrays", () => {
     const df = new DataFrame({ t: [new Date(0), null, undefined, new Date("2024-01-02T09:30:00Z")] });
     expect(df.dtypes).toEqual({ t: "timestamp" });
     expect(Array.from(df.column("t") as BigInt64Array)).toEqual([0n, NAT, NAT, 1704187800000000000n]);
-    expect(df.toRecords().map((r) => r.t)).toEqual([new Date(0), null, null, new Date("2024-01-02T09:30:00Z")]);
+    expect(df.toRecords().map((r) => r.t)).toEqual([
+      new Date(0),
+      null,
+      null,
+      new Date("2024-01-02T09:30:00Z"),
+    ]);
     expect(df.toString()).toBe(
       [
         "                     t",
@@ -38,7 +43,9 @@ describe("missing values in plain arrays", () => {
 
   it("refuses bigints with a missing value that float64 cannot hold exactly", () => {
     expect(() => new DataFrame({ n: [2n ** 53n + 1n, null] })).toThrow(InvalidArgumentError);
-    expect(() => new DataFrame({ n: [2n ** 53n + 1n, null] })).toThrow(/float64 cannot hold 9007199254740993/);
+    expect(() => new DataFrame({ n: [2n ** 53n + 1n, null] })).toThrow(
+      /float64 cannot hold 9007199254740993/,
+    );
   });
 
   it("makes booleans with a missing value float64 (1, 0, NaN), as fromArrow does", () => {
@@ -63,7 +70,10 @@ describe("missing values in plain arrays", () => {
   });
 
   it("builds missing values the same through fromRecords, a missing key included", () => {
-    const df = DataFrame.fromRecords([{ t: new Date(0), n: 1n, b: true }, { t: null, b: undefined }]);
+    const df = DataFrame.fromRecords([
+      { t: new Date(0), n: 1n, b: true },
+      { t: null, b: undefined },
+    ]);
     expect(df.dtypes).toEqual({ t: "timestamp", n: "float64", b: "float64" });
     expect(df.toRecords()[1]).toEqual({ t: null, n: Number.NaN, b: Number.NaN });
   });
