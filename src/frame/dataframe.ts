@@ -8,9 +8,13 @@ import {
 } from "../dtypes.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { getOwn, ownRecord, setOwn } from "../own-keys.ts";
+import { checkLikelyUnit, isTimeUnit, scaleToNanos, type TimeUnit } from "./index-units.ts";
 import { checkAttached } from "./intact.ts";
 import { formatFloatCells } from "./print.ts";
 import { formatNanos, NAT, nanosToDate, timestampDigits, toNanos } from "./timestamps.ts";
+import { checkZone, formatZoned } from "./zones.ts";
+
+export type { TimeUnit } from "./index-units.ts";
 
 /** Rows are numbered `start, start + 1, …` (a read with `rowRange` starts past 0). */
 export interface RowIndex {
@@ -28,6 +32,11 @@ export interface TimestampIndex {
   readonly name: string;
   /** One timestamp per row, in ns since the epoch (UTC). */
   readonly values: BigInt64Array;
+  /**
+   * The IANA time zone the index is shown in (`"America/New_York"`), as pandas' tz-aware index; absent
+   * for a naive (UTC) index. The values are UTC instants either way; it is stored with the symbol.
+   */
+  readonly tz?: string;
 }
 
 /** A frame's index: row numbers or timestamps. */
@@ -40,8 +49,19 @@ export type IndexInput =
   | {
       /** The index column's name. */
       name: string;
-      /** Timestamps: ns `bigint`s, `Date`s or ISO strings. */
-      values: BigInt64Array | readonly (Date | string | bigint)[];
+      /**
+       * Timestamps: `Date`s, ISO strings (UTC unless they carry an offset) or ns `bigint`s; with `unit`,
+       * whole counts since the epoch (bigints or integer numbers) in that unit.
+       */
+      values: BigInt64Array | readonly (Date | string | bigint)[] | readonly number[];
+      /** The zone to show the index in (IANA name, e.g. `"America/New_York"`); values stay UTC instants. */
+      tz?: string;
+      /**
+       * What `values` count since the epoch when they are numbers or bigints: `"s"`, `"ms"`, `"us"` or
+       * `"ns"`. Without it bigints are ns, and ns that look like seconds, ms or µs (all within weeks of
+       * 1970-01-01, but 1990–2100 in that unit) are refused as a likely mistake; `"ns"` keeps them.
+       */
+      unit?: TimeUnit;
     };
 
 /** Options of `new DataFrame(columns, options)`. */
@@ -160,11 +180,11 @@ export class DataFrame {
 
   /**
    * A frame from row objects: the column names are the keys of the first row, and `options.index` names
-   * the key holding each row's timestamp.
+   * the key holding each row's timestamp (`options.tz`, `options.unit`: as `{ name, values, tz, unit }`).
    */
   static fromRecords(
     rows: readonly Record<string, unknown>[],
-    options: { index?: string; dtypes?: Record<string, DType> } = {},
+    options: { index?: string; dtypes?: Record<string, DType>; tz?: string; unit?: TimeUnit } = {},
   ): DataFrame {
     if (!Array.isArray(rows))
       throw new InvalidArgumentError("DataFrame.fromRecords: rows must be an array of objects.");
@@ -188,7 +208,7 @@ export class DataFrame {
     const indexValues = (columns.get(indexName) ?? []) as (Date | string | bigint)[];
     columns.delete(indexName);
     return new DataFrame(ownRecord(columns), {
-      index: { name: indexName, values: indexValues },
+      index: { name: indexName, values: indexValues, tz: options.tz, unit: options.unit },
       dtypes: options.dtypes,
     });
   }
@@ -227,7 +247,10 @@ export class DataFrame {
     return out;
   }
 
-  /** True when `other` has the same column names (in order), dtypes, index and values; NaN equals NaN. */
+  /**
+   * True when `other` has the same column names (in order), dtypes, index (its zone included) and values;
+   * NaN equals NaN.
+   */
   equals(other: unknown): boolean {
     if (!(other instanceof DataFrame)) return false;
     if (this.numRows !== other.numRows || this.columnNames.length !== other.columnNames.length) return false;
@@ -238,7 +261,7 @@ export class DataFrame {
     if (
       a.kind === "timestamp" &&
       b.kind === "timestamp" &&
-      (a.name !== b.name || !sameValues(a.values, b.values))
+      (a.name !== b.name || a.tz !== b.tz || !sameValues(a.values, b.values))
     ) {
       return false;
     }
@@ -252,7 +275,8 @@ export class DataFrame {
 
   /**
    * The frame as pandas prints it: a header of column names, then one line per row led by its index;
-   * long frames show their first and last five rows and a `[N rows x M columns]` footer.
+   * long frames show their first and last five rows and a `[N rows x M columns]` footer. An index with a
+   * zone prints local times with their offset (`2024-01-02 09:30:00-05:00`), as pandas does.
    */
   toString(): string {
     const truncated = this.numRows > PRINT_ROWS;
@@ -265,7 +289,9 @@ export class DataFrame {
       r < 0
         ? ".."
         : index.kind === "timestamp"
-          ? formatNanos(index.values[r], digits)
+          ? index.tz === undefined
+            ? formatNanos(index.values[r], digits)
+            : formatZoned(index.values[r], digits, index.tz)
           : String(index.start + r),
     );
     const indexHeader = index.kind === "timestamp" ? index.name : "";
@@ -289,22 +315,41 @@ function range(from: number, to: number): number[] {
 function toIndex(input: IndexInput): TimestampIndex {
   let name = DEFAULT_INDEX_NAME;
   let values: unknown = input;
+  let tz: string | undefined;
+  let unit: TimeUnit | undefined;
   if (
     input !== null &&
     typeof input === "object" &&
     !Array.isArray(input) &&
     !(input instanceof BigInt64Array)
   ) {
-    const named = input as { name?: unknown; values?: unknown };
+    const named = input as { name?: unknown; values?: unknown; tz?: unknown; unit?: unknown };
     if (typeof named.name !== "string" || named.name === "") {
       throw new InvalidArgumentError("DataFrame: index.name must be a non-empty string.");
     }
     name = named.name;
     values = named.values;
+    if (named.tz !== undefined) tz = checkZone(named.tz, "DataFrame index");
+    if (named.unit !== undefined) {
+      if (!isTimeUnit(named.unit)) {
+        throw new InvalidArgumentError(
+          `DataFrame: index.unit must be "s", "ms", "us" or "ns", got ${JSON.stringify(named.unit)}.`,
+        );
+      }
+      unit = named.unit;
+    }
   }
+  const zoned = (v: BigInt64Array): TimestampIndex =>
+    tz === undefined ? { kind: "timestamp", name, values: v } : { kind: "timestamp", name, values: v, tz };
   if (values instanceof BigInt64Array) {
     checkAttached(values, "the index");
-    return { kind: "timestamp", name, values };
+    if (unit === undefined) checkLikelyUnit(values, "DataFrame index");
+    return zoned(
+      unit === undefined || unit === "ns" ? values : scaleToNanos(values, unit, "DataFrame index"),
+    );
+  }
+  if (unit !== undefined && Array.isArray(values)) {
+    return zoned(scaleToNanos(values, unit, "DataFrame index"));
   }
   if (!Array.isArray(values)) {
     throw new InvalidArgumentError(
@@ -320,7 +365,8 @@ function toIndex(input: IndexInput): TimestampIndex {
     }
     out[i] = toNanos(values[i], `DataFrame index[${i}]`);
   }
-  return { kind: "timestamp", name, values: out };
+  if (values.some((v) => typeof v === "bigint")) checkLikelyUnit(out, "DataFrame index");
+  return zoned(out);
 }
 
 const TYPED_DTYPE = new Map<unknown, DType>([

@@ -58,7 +58,26 @@ function show(value: unknown): string {
   return String(value);
 }
 
+/** An ISO date-time followed by a zone name or abbreviation (`… EST`, `…[America/New_York]`). */
+const ZONE_SUFFIX = /^\d{4}-\d{2}-\d{2}[T ][\d:.]+\s*\[?[A-Za-z][A-Za-z_/+-]*\]?$/;
+
 function fail(value: unknown, what: string): never {
+  if (typeof value === "string" && ZONE_SUFFIX.test(value.trim())) {
+    // "EST" or "CST" name different offsets in different places, and the JS runtimes parse them
+    // differently or not at all, so floe takes offsets only.
+    throw new InvalidArgumentError(
+      `${what}: ${show(value)} names a time zone; write the offset instead, such as -05:00 or Z ` +
+        '("2024-01-02T09:30:00-05:00"). To print an index in a zone, give UTC instants and the index\'s ' +
+        'tz option: { name, values, tz: "America/New_York" }.',
+    );
+  }
+  if (typeof value === "number") {
+    throw new InvalidArgumentError(
+      `${what}: ${value} is a number, and floe does not guess its unit. For an index give the unit, ` +
+        '{ name, values, unit: "ms" } ("s", "ms", "us" or "ns"); elsewhere give new Date(ms), or ' +
+        "nanoseconds as a bigint: BigInt(ms) * 1_000_000n.",
+    );
+  }
   throw new InvalidArgumentError(
     `${what}: ${show(value)} is not a timestamp; use a Date, an ISO 8601 string such as "2024-01-31T09:30:00Z", ` +
       "or nanoseconds since the epoch as a bigint.",
