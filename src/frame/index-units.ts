@@ -50,9 +50,11 @@ export function scaleToNanos(values: ArrayLike<unknown>, unit: TimeUnit, what: s
  * Throws when every value of a nanosecond index would be an instant of 1990–2100 if it counted
  * seconds, milliseconds or microseconds instead: such an index lies within 47 days of the epoch as ns,
  * which real data almost never does, and the message says how to give the unit (`unit: "ns"` keeps it).
+ * An index of whole seconds is left alone: that is how ns near 1970 are made on purpose (ArcticDB's own
+ * tests index days from 1970-01-01), while ms or µs read as ns are whole seconds only by chance.
  */
 export function checkLikelyUnit(values: BigInt64Array, what: string): void {
-  if (values.length === 0) return;
+  if (values.length === 0 || values.every((v) => v % 1_000_000_000n === 0n)) return;
   for (const unit of ["ms", "us", "s"] as const) {
     const scale = NS_PER[unit];
     if (!values.every((v) => v * scale >= PLAUSIBLE_FROM && v * scale < PLAUSIBLE_TO)) continue;
