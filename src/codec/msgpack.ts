@@ -99,7 +99,9 @@ extensionCodec.register({
 extensionCodec.register({
   type: TYPED_ARRAY_EXT,
   encode: (value: unknown) => {
-    const code = ArrayBuffer.isView(value) ? TYPED_ARRAYS.findIndex((t) => value.constructor === t) : -1;
+    const code = ArrayBuffer.isView(value)
+      ? (TYPED_ARRAYS as readonly unknown[]).indexOf(value.constructor)
+      : -1;
     if (code < 0) return null;
     const view = value as Int32Array;
     const out = new Uint8Array(1 + view.byteLength);

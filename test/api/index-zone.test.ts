@@ -12,7 +12,7 @@ const frame = (hours: string[], tz?: string) =>
     { px: hours.map((_, i) => i + 0.5) },
     { index: { name: "time", values: hours.map((h) => `2024-01-02T${h}:00:00Z`), tz } },
   );
-const zoneOf = (df: DataFrame | undefined) => (df?.index as TimestampIndex).tz;
+const zoneOf = (df: DataFrame | undefined) => (df?.index as TimestampIndex | undefined)?.tz;
 
 describe("an index's time zone in storage", () => {
   it("round-trips through write and read, in a store reopened", async () => {
