@@ -32,6 +32,20 @@ describe("time zones", () => {
     expect(new Set(df.index.kind === "timestamp" ? df.index.values : []).size).toBe(1);
   });
 
+  it("reads a string without an offset as UTC whatever the process's TZ, unlike new Date(string)", () => {
+    const saved = process.env.TZ;
+    process.env.TZ = "America/New_York";
+    try {
+      const df = new DataFrame({ x: [1] }, { index: ["2024-01-02T09:30:00"] });
+      expect(df.toRecords()[0].index).toEqual(new Date("2024-01-02T09:30:00Z"));
+      // The runtime's own parse is local time (documented in docs/guide.md; floe cannot see it).
+      expect(new Date("2024-01-02T09:30:00").toISOString()).toBe("2024-01-02T14:30:00.000Z");
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
+
   it("refuses zone abbreviations and names in a string, saying to write an offset or use tz", () => {
     for (const text of ["2024-01-02 09:30:00 EST", "2024-01-02T09:30:00 America/New_York"]) {
       const m = message(() => new DataFrame({ x: [1] }, { index: [text] }));
