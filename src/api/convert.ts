@@ -14,7 +14,7 @@ export function toFrameData(df: DataFrame): FrameData {
     columns: df.columnNames.map((name) => ({ name, dtype: df.dtype(name), values: df.column(name) })),
     index:
       index.kind === "timestamp"
-        ? { kind: "timestamp", name: index.name, values: index.values }
+        ? { kind: "timestamp", name: index.name, values: index.values, tz: index.tz }
         : { kind: "row" },
   };
 }
@@ -23,7 +23,14 @@ export function toFrameData(df: DataFrame): FrameData {
 export function fromFrameData(frame: FrameData, rowStart: number): DataFrame {
   const index =
     frame.index.kind === "timestamp"
-      ? { kind: "timestamp" as const, name: frame.index.name, values: frame.index.values }
+      ? frame.index.tz === undefined
+        ? { kind: "timestamp" as const, name: frame.index.name, values: frame.index.values }
+        : {
+            kind: "timestamp" as const,
+            name: frame.index.name,
+            values: frame.index.values,
+            tz: frame.index.tz,
+          }
       : { kind: "row" as const, start: rowStart };
   return DataFrame.fromColumns(frame.columns, index, frame.numRows);
 }

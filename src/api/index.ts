@@ -7,6 +7,7 @@ export {
   type IndexInput,
   type RowIndex,
   type TimestampIndex,
+  type TimeUnit,
 } from "../frame/dataframe.ts";
 export type { Progress } from "../version/progress.ts";
 export type { VerifyReport } from "../version/verify.ts";

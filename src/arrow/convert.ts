@@ -26,6 +26,7 @@ import { DataFrame, InvalidArgumentError } from "../api/index.ts";
 import type { ColumnValues, DType, NumericArray, StringArray } from "../dtypes.ts";
 import { DTYPES } from "../dtypes.ts";
 import { inRange } from "../frame/timestamps.ts";
+import { checkZone } from "../frame/zones.ts";
 
 /** Schema metadata key naming the column that is floe's timestamp index. */
 export const INDEX_METADATA_KEY = "floe:index";
@@ -48,8 +49,9 @@ const ARROW_TYPE: Record<Exclude<DType, "string" | "bool" | "timestamp">, () => 
  * `df` as an Apache Arrow `Table` of one record batch. Numeric and timestamp columns (and a timestamp
  * index) share the frame's memory: the Arrow vectors are views of the same typed arrays, no copy. bool
  * columns are bit-packed and strings encoded to UTF-8, which copies. A timestamp index becomes the first
- * column, `timestamp[ns]`, and its name is recorded in the schema metadata (`floe:index`) so `fromArrow`
- * restores it. NaT becomes null; NaN stays NaN; null strings are null.
+ * column, `timestamp[ns]` (with the index's time zone, if it has one), and its name is recorded in the
+ * schema metadata (`floe:index`) so `fromArrow` restores it. NaT becomes null; NaN stays NaN; null
+ * strings are null.
  */
 export function toArrow(df: DataFrame): Table {
   if (!(df instanceof DataFrame)) {
@@ -60,8 +62,10 @@ export function toArrow(df: DataFrame): Table {
   const metadata = new Map<string, string>();
   const index = df.index;
   if (index.kind === "timestamp") {
-    fields.push(new Field(index.name, new TimestampNanosecond(), false));
-    data.push(makeData({ type: new TimestampNanosecond(), data: index.values, length: df.numRows }));
+    // A zone is Arrow's timestamp timezone, as pyarrow writes a pandas tz-aware index.
+    const type = new TimestampNanosecond(index.tz ?? null);
+    fields.push(new Field(index.name, type, false));
+    data.push(makeData({ type, data: index.values, length: df.numRows }));
     metadata.set(INDEX_METADATA_KEY, index.name);
   }
   for (const name of df.columnNames) {
@@ -156,7 +160,7 @@ export interface FromArrowOptions {
  * in one chunk without nulls becomes a view of the Arrow buffer, no copy; other columns are copied.
  * Types map as: floats, ints and uints to the floe dtype of the same width (float16 to float64); bool to
  * bool; utf8, large utf8 and dictionary-encoded strings to string; timestamps of any unit and dates to
- * timestamp (ns, UTC; a time zone is dropped). Nulls become NaN in floats, NaT in timestamps, null in
+ * timestamp (ns, UTC; the index column's time zone becomes the index's `tz`, a column's is dropped). Nulls become NaN in floats, NaT in timestamps, null in
  * strings; an integer or bool column with nulls becomes float64 with NaN for null, as pandas does.
  * Other types (lists, structs, binary, decimals, …) are an `InvalidArgumentError` naming the column.
  */
@@ -171,6 +175,7 @@ export function fromArrow(table: Table | RecordBatch, options: FromArrowOptions 
     options.index === undefined ? (table.schema.metadata.get(INDEX_METADATA_KEY) ?? null) : options.index;
   const columns: { name: string; dtype: DType; values: ColumnValues }[] = [];
   let index: BigInt64Array | undefined;
+  let tz: string | undefined;
   const fieldNames = table.schema.fields.map((f) => f.name);
   if (indexName !== null && !fieldNames.includes(indexName)) {
     throw new InvalidArgumentError(
@@ -187,6 +192,7 @@ export function fromArrow(table: Table | RecordBatch, options: FromArrowOptions 
         );
       }
       index = column.values as BigInt64Array;
+      tz = indexZone(field.type);
       if (index.includes(NAT)) {
         throw new InvalidArgumentError(`fromArrow: the index column '${indexName}' has nulls.`);
       }
@@ -197,9 +203,25 @@ export function fromArrow(table: Table | RecordBatch, options: FromArrowOptions 
   }
   return DataFrame.fromColumns(
     columns,
-    index ? { kind: "timestamp", name: indexName!, values: index } : { kind: "row", start: 0 },
+    index
+      ? { kind: "timestamp", name: indexName!, values: index, ...(tz === undefined ? {} : { tz }) }
+      : { kind: "row", start: 0 },
     table.numRows,
   );
+}
+
+/**
+ * The time zone of an Arrow timestamp type, when this runtime knows it; the values are UTC either way,
+ * so a zone it lacks (or a date type, which has none) leaves the index naive rather than failing.
+ */
+function indexZone(type: DataType): string | undefined {
+  const tz = (type as { timezone?: unknown }).timezone;
+  if (typeof tz !== "string" || tz === "") return undefined;
+  try {
+    return checkZone(tz, "fromArrow");
+  } catch {
+    return undefined;
+  }
 }
 
 const INT_DTYPE: Record<string, DType> = {

@@ -1,6 +1,7 @@
 import { decode, ExtensionCodec, encode } from "@msgpack/msgpack";
 import { CorruptSegmentError, InvalidArgumentError } from "../errors.ts";
 import { crc32c } from "./crc32c.ts";
+import { prepareMetadata, TYPED_ARRAYS, UNDEFINED } from "./metadata-values.ts";
 
 /** What every encode passes down to the extension encoders: the options its maps are written with. */
 interface EncodeContext {
@@ -20,6 +21,17 @@ const BIGINT_EXT = 1;
  * plain msgpack maps (a key like `constructor` assigns as an own property already).
  */
 const OWN_KEYS_EXT = 2;
+/**
+ * User metadata beyond JSON (see metadata-values.ts), each its own type so it comes back as given: a Map
+ * (ext 3: keys and values alternating in an array), a Set (ext 4: its members in an array), a typed array
+ * other than Uint8Array (ext 5: a byte naming its type in TYPED_ARRAYS, then its bytes, little-endian as
+ * every runtime floe supports) and undefined (ext 6, no bytes). Metadata stored before these existed
+ * holds none of them and reads as it did; a floe that predates them reads them as msgpack ExtData.
+ */
+const MAP_EXT = 3;
+const SET_EXT = 4;
+const TYPED_ARRAY_EXT = 5;
+const UNDEFINED_EXT = 6;
 const extensionCodec = new ExtensionCodec<EncodeContext>();
 extensionCodec.register({
   type: BIGINT_EXT,
@@ -52,6 +64,63 @@ extensionCodec.register({
     }
     return out;
   },
+});
+
+/** `values` as msgpack, with the same extensions and options as the value they are part of. */
+function encodeNested(values: unknown[], context: EncodeContext): Uint8Array {
+  return encode(values, { extensionCodec, context, ignoreUndefined: context.ignoreUndefined });
+}
+
+/** The array an ext 3 or 4 holds. */
+function decodeNested(data: Uint8Array, what: string): unknown[] {
+  const values = decode(data, limits(data));
+  if (!Array.isArray(values)) throw new Error(`${what} is malformed`);
+  return values;
+}
+
+extensionCodec.register({
+  type: MAP_EXT,
+  encode: (value: unknown, context: EncodeContext) =>
+    value instanceof Map ? encodeNested([...value].flat(), context) : null,
+  decode: (data: Uint8Array) => {
+    const pairs = decodeNested(data, "a Map");
+    if (pairs.length % 2 !== 0) throw new Error("a Map is malformed");
+    const out = new Map<unknown, unknown>();
+    for (let i = 0; i < pairs.length; i += 2) out.set(pairs[i], pairs[i + 1]);
+    return out;
+  },
+});
+extensionCodec.register({
+  type: SET_EXT,
+  encode: (value: unknown, context: EncodeContext) =>
+    value instanceof Set ? encodeNested([...value], context) : null,
+  decode: (data: Uint8Array) => new Set(decodeNested(data, "a Set")),
+});
+extensionCodec.register({
+  type: TYPED_ARRAY_EXT,
+  encode: (value: unknown) => {
+    const code = ArrayBuffer.isView(value)
+      ? (TYPED_ARRAYS as readonly unknown[]).indexOf(value.constructor)
+      : -1;
+    if (code < 0) return null;
+    const view = value as Int32Array;
+    const out = new Uint8Array(1 + view.byteLength);
+    out[0] = code;
+    out.set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength), 1);
+    return out;
+  },
+  decode: (data: Uint8Array) => {
+    const type = TYPED_ARRAYS[data[0]];
+    if (data.byteLength < 1 || type === undefined) throw new Error("a typed array has an unknown type");
+    const bytes = data.slice(1); // a copy, aligned at offset 0 of its own buffer
+    if (bytes.byteLength % type.BYTES_PER_ELEMENT !== 0) throw new Error(`a ${type.name} is malformed`);
+    return new type(bytes.buffer, 0, bytes.byteLength / type.BYTES_PER_ELEMENT);
+  },
+});
+extensionCodec.register({
+  type: UNDEFINED_EXT,
+  encode: (value: unknown) => (value === UNDEFINED ? new Uint8Array(0) : null),
+  decode: () => undefined,
 });
 
 /** True for an object msgpack would write as a map that has an own `__proto__` key. */
@@ -139,19 +208,21 @@ export function unpackRecord<T>(bytes: Uint8Array, what: string): T {
 }
 
 /**
- * Encodes user metadata. Anything msgpack can hold round-trips (plus bigints and Dates); anything else
- * (functions, symbols, class instances msgpack cannot map) is an `InvalidArgumentError`. The bytes are
- * decoded once before they are returned, so metadata a read could not decode is refused here, before
- * anything commits, never stored as a version no read can open.
+ * Encodes user metadata. Plain objects, arrays, Maps, Sets, strings, numbers, bigints, booleans, null,
+ * undefined, Dates and typed arrays round-trip; anything else (class instances, functions, cycles, …) is
+ * an `InvalidArgumentError` (see metadata-values.ts). The bytes are decoded once before they are
+ * returned, so metadata a read could not decode is refused here, before anything commits, never stored
+ * as a version no read can open.
  */
 export function packMetadata(value: unknown): Uint8Array {
+  const prepared = prepareMetadata(value);
   let bytes: Uint8Array;
   try {
-    bytes = encode(value, { extensionCodec, context: { ignoreUndefined: false } });
+    bytes = encode(prepared, { extensionCodec, context: { ignoreUndefined: false } });
   } catch (err) {
     throw new InvalidArgumentError(
       `metadata cannot be encoded as msgpack: ${(err as Error).message}. Use plain objects, arrays, ` +
-        "strings, numbers, bigints, booleans, null, Dates or Uint8Arrays.",
+        "strings, numbers, bigints, booleans, null, Dates or typed arrays.",
       { cause: err },
     );
   }
@@ -160,7 +231,7 @@ export function packMetadata(value: unknown): Uint8Array {
   } catch (err) {
     throw new InvalidArgumentError(
       `metadata encodes as msgpack that cannot be read back: ${(err as Error).message}. Use plain ` +
-        "objects, arrays, strings, numbers, bigints, booleans, null, Dates or Uint8Arrays.",
+        "objects, arrays, strings, numbers, bigints, booleans, null, Dates or typed arrays.",
       { cause: err },
     );
   }

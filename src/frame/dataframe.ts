@@ -8,9 +8,13 @@ import {
 } from "../dtypes.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { getOwn, ownRecord, setOwn } from "../own-keys.ts";
+import { checkLikelyUnit, isTimeUnit, scaleToNanos, type TimeUnit } from "./index-units.ts";
 import { checkAttached } from "./intact.ts";
 import { formatFloatCells } from "./print.ts";
-import { formatNanos, nanosToDate, timestampDigits, toNanos } from "./timestamps.ts";
+import { formatNanos, NAT, nanosToDate, timestampDigits, toNanos } from "./timestamps.ts";
+import { checkZone, formatZoned } from "./zones.ts";
+
+export type { TimeUnit } from "./index-units.ts";
 
 /** Rows are numbered `start, start + 1, …` (a read with `rowRange` starts past 0). */
 export interface RowIndex {
@@ -28,6 +32,11 @@ export interface TimestampIndex {
   readonly name: string;
   /** One timestamp per row, in ns since the epoch (UTC). */
   readonly values: BigInt64Array;
+  /**
+   * The IANA time zone the index is shown in (`"America/New_York"`), as pandas' tz-aware index; absent
+   * for a naive (UTC) index. The values are UTC instants either way; it is stored with the symbol.
+   */
+  readonly tz?: string;
 }
 
 /** A frame's index: row numbers or timestamps. */
@@ -40,8 +49,19 @@ export type IndexInput =
   | {
       /** The index column's name. */
       name: string;
-      /** Timestamps: ns `bigint`s, `Date`s or ISO strings. */
-      values: BigInt64Array | readonly (Date | string | bigint)[];
+      /**
+       * Timestamps: `Date`s, ISO strings (UTC unless they carry an offset) or ns `bigint`s; with `unit`,
+       * whole counts since the epoch (bigints or integer numbers) in that unit.
+       */
+      values: BigInt64Array | readonly (Date | string | bigint)[] | readonly number[];
+      /** The zone to show the index in (IANA name, e.g. `"America/New_York"`); values stay UTC instants. */
+      tz?: string;
+      /**
+       * What `values` count since the epoch when they are numbers or bigints: `"s"`, `"ms"`, `"us"` or
+       * `"ns"`. Without it bigints are ns, and ns that look like seconds, ms or µs (all within weeks of
+       * 1970-01-01, but 1990–2100 in that unit) are refused as a likely mistake; `"ns"` keeps them.
+       */
+      unit?: TimeUnit;
     };
 
 /** Options of `new DataFrame(columns, options)`. */
@@ -77,7 +97,10 @@ export class DataFrame {
   /**
    * Builds a frame from a record of columns. Plain arrays infer their dtype (numbers → float64, bigints
    * → int64, booleans → bool, strings → string, `Date`s → timestamp) unless `options.dtypes` names one;
-   * typed arrays keep theirs. Throws `InvalidArgumentError` for mixed values or unequal lengths.
+   * typed arrays keep theirs. Missing values (`null`, `undefined`) follow pandas: NaN in numbers, NaT in
+   * timestamps, null in strings; bigints or booleans with a missing value become float64 (NaN for the
+   * missing ones), as pandas widens ints and as `fromArrow` does. Throws `InvalidArgumentError` for mixed
+   * values, unequal lengths, or a missing value in a column given an int or bool dtype.
    */
   constructor(columns: Record<string, unknown>, options: DataFrameOptions = {}) {
     if (columns === null || typeof columns !== "object" || Array.isArray(columns)) {
@@ -157,11 +180,11 @@ export class DataFrame {
 
   /**
    * A frame from row objects: the column names are the keys of the first row, and `options.index` names
-   * the key holding each row's timestamp.
+   * the key holding each row's timestamp (`options.tz`, `options.unit`: as `{ name, values, tz, unit }`).
    */
   static fromRecords(
     rows: readonly Record<string, unknown>[],
-    options: { index?: string; dtypes?: Record<string, DType> } = {},
+    options: { index?: string; dtypes?: Record<string, DType>; tz?: string; unit?: TimeUnit } = {},
   ): DataFrame {
     if (!Array.isArray(rows))
       throw new InvalidArgumentError("DataFrame.fromRecords: rows must be an array of objects.");
@@ -185,7 +208,7 @@ export class DataFrame {
     const indexValues = (columns.get(indexName) ?? []) as (Date | string | bigint)[];
     columns.delete(indexName);
     return new DataFrame(ownRecord(columns), {
-      index: { name: indexName, values: indexValues },
+      index: { name: indexName, values: indexValues, tz: options.tz, unit: options.unit },
       dtypes: options.dtypes,
     });
   }
@@ -207,7 +230,10 @@ export class DataFrame {
     return this.types.get(name)!;
   }
 
-  /** One object per row, index first; timestamps come back as `Date`s (millisecond precision). */
+  /**
+   * One object per row, index first; timestamps come back as `Date`s (millisecond precision), NaT as
+   * `null`, null strings as `null`, NaN as NaN.
+   */
   toRecords(): Record<string, unknown>[] {
     const out: Record<string, unknown>[] = new Array(this.numRows);
     const index = this.index;
@@ -221,7 +247,10 @@ export class DataFrame {
     return out;
   }
 
-  /** True when `other` has the same column names (in order), dtypes, index and values; NaN equals NaN. */
+  /**
+   * True when `other` has the same column names (in order), dtypes, index (its zone included) and values;
+   * NaN equals NaN.
+   */
   equals(other: unknown): boolean {
     if (!(other instanceof DataFrame)) return false;
     if (this.numRows !== other.numRows || this.columnNames.length !== other.columnNames.length) return false;
@@ -232,7 +261,7 @@ export class DataFrame {
     if (
       a.kind === "timestamp" &&
       b.kind === "timestamp" &&
-      (a.name !== b.name || !sameValues(a.values, b.values))
+      (a.name !== b.name || a.tz !== b.tz || !sameValues(a.values, b.values))
     ) {
       return false;
     }
@@ -246,7 +275,8 @@ export class DataFrame {
 
   /**
    * The frame as pandas prints it: a header of column names, then one line per row led by its index;
-   * long frames show their first and last five rows and a `[N rows x M columns]` footer.
+   * long frames show their first and last five rows and a `[N rows x M columns]` footer. An index with a
+   * zone prints local times with their offset (`2024-01-02 09:30:00-05:00`), as pandas does.
    */
   toString(): string {
     const truncated = this.numRows > PRINT_ROWS;
@@ -259,7 +289,9 @@ export class DataFrame {
       r < 0
         ? ".."
         : index.kind === "timestamp"
-          ? formatNanos(index.values[r], digits)
+          ? index.tz === undefined
+            ? formatNanos(index.values[r], digits)
+            : formatZoned(index.values[r], digits, index.tz)
           : String(index.start + r),
     );
     const indexHeader = index.kind === "timestamp" ? index.name : "";
@@ -283,22 +315,41 @@ function range(from: number, to: number): number[] {
 function toIndex(input: IndexInput): TimestampIndex {
   let name = DEFAULT_INDEX_NAME;
   let values: unknown = input;
+  let tz: string | undefined;
+  let unit: TimeUnit | undefined;
   if (
     input !== null &&
     typeof input === "object" &&
     !Array.isArray(input) &&
     !(input instanceof BigInt64Array)
   ) {
-    const named = input as { name?: unknown; values?: unknown };
+    const named = input as { name?: unknown; values?: unknown; tz?: unknown; unit?: unknown };
     if (typeof named.name !== "string" || named.name === "") {
       throw new InvalidArgumentError("DataFrame: index.name must be a non-empty string.");
     }
     name = named.name;
     values = named.values;
+    if (named.tz !== undefined) tz = checkZone(named.tz, "DataFrame index");
+    if (named.unit !== undefined) {
+      if (!isTimeUnit(named.unit)) {
+        throw new InvalidArgumentError(
+          `DataFrame: index.unit must be "s", "ms", "us" or "ns", got ${JSON.stringify(named.unit)}.`,
+        );
+      }
+      unit = named.unit;
+    }
   }
+  const zoned = (v: BigInt64Array): TimestampIndex =>
+    tz === undefined ? { kind: "timestamp", name, values: v } : { kind: "timestamp", name, values: v, tz };
   if (values instanceof BigInt64Array) {
     checkAttached(values, "the index");
-    return { kind: "timestamp", name, values };
+    if (unit === undefined) checkLikelyUnit(values, "DataFrame index");
+    return zoned(
+      unit === undefined || unit === "ns" ? values : scaleToNanos(values, unit, "DataFrame index"),
+    );
+  }
+  if (unit !== undefined && Array.isArray(values)) {
+    return zoned(scaleToNanos(values, unit, "DataFrame index"));
   }
   if (!Array.isArray(values)) {
     throw new InvalidArgumentError(
@@ -306,8 +357,16 @@ function toIndex(input: IndexInput): TimestampIndex {
     );
   }
   const out = new BigInt64Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = toNanos(values[i], `DataFrame index[${i}]`);
-  return { kind: "timestamp", name, values: out };
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] === null || values[i] === undefined) {
+      throw new InvalidArgumentError(
+        `DataFrame index[${i}] is missing (${values[i]}); the index must hold every row's time. Drop the row or give it a time.`,
+      );
+    }
+    out[i] = toNanos(values[i], `DataFrame index[${i}]`);
+  }
+  if (values.some((v) => typeof v === "bigint")) checkLikelyUnit(out, "DataFrame index");
+  return zoned(out);
 }
 
 const TYPED_DTYPE = new Map<unknown, DType>([
@@ -342,8 +401,38 @@ function toColumn(name: string, values: unknown, wanted: DType | undefined): [DT
       `DataFrame: column '${name}' must be a typed array or an array, got ${values === null ? "null" : typeof values}.`,
     );
   }
-  const dtype = wanted ?? inferDType(name, values);
-  return [dtype, fromPlain(name, values, dtype)];
+  if (wanted !== undefined) return [wanted, fromPlain(name, values, wanted)];
+  const inferred = inferDType(name, values);
+  if ((inferred === "int64" || inferred === "bool") && values.some(isMissing)) {
+    // pandas' rule: an int or bool column with a missing value is float64 with NaN (fromArrow agrees).
+    return ["float64", widenToFloat(name, values)];
+  }
+  return [inferred, fromPlain(name, values, inferred)];
+}
+
+function isMissing(v: unknown): boolean {
+  return v === null || v === undefined;
+}
+
+/** Bigints or booleans with missing values as float64, NaN for the missing; refuses a bigint it would round. */
+function widenToFloat(name: string, values: readonly unknown[]): Float64Array {
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (isMissing(v)) out[i] = Number.NaN;
+    else if (typeof v === "boolean") out[i] = v ? 1 : 0;
+    else {
+      out[i] = Number(v as bigint);
+      if (BigInt(out[i]) !== v) {
+        throw new InvalidArgumentError(
+          `DataFrame: column '${name}' has missing values, so it is float64 with NaN for them (as pandas ` +
+            `widens ints), but float64 cannot hold ${v}n (row ${i}) exactly. Give the missing rows a value ` +
+            "and keep int64, or store the column as strings.",
+        );
+      }
+    }
+  }
+  return out;
 }
 
 function kindOf(v: unknown): string {
@@ -404,8 +493,14 @@ function fromPlain(name: string, values: readonly unknown[], dtype: DType): Colu
   const out = new info.array!(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
+    if (isMissing(v) && dtype !== "timestamp" && dtype !== "float64" && dtype !== "float32") {
+      throw new InvalidArgumentError(
+        `DataFrame: column '${name}' is ${dtype} but row ${i} is missing (${v}); ${dtype} has no missing ` +
+          "value. Give it the float64 dtype (missing values become NaN, as pandas does) or fill the row.",
+      );
+    }
     if (dtype === "timestamp") {
-      (out as BigInt64Array)[i] = toNanos(v, `DataFrame column '${name}' row ${i}`);
+      (out as BigInt64Array)[i] = isMissing(v) ? NAT : toNanos(v, `DataFrame column '${name}' row ${i}`);
     } else if (dtype === "bool") {
       if (typeof v !== "boolean" && v !== 0 && v !== 1) bad(i);
       out[i] = v ? 1 : 0;
@@ -428,7 +523,10 @@ function fromPlain(name: string, values: readonly unknown[], dtype: DType): Colu
 }
 
 function cellValue(dtype: DType, values: ColumnValues, i: number): unknown {
-  if (dtype === "timestamp") return nanosToDate((values as BigInt64Array)[i]);
+  if (dtype === "timestamp") {
+    const ns = (values as BigInt64Array)[i];
+    return ns === NAT ? null : nanosToDate(ns);
+  }
   if (dtype === "bool") return values[i] === 1;
   return values[i];
 }

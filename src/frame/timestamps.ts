@@ -7,6 +7,8 @@ const NS_PER_MS = 1_000_000n;
  */
 export const MIN_NANOS = -(2n ** 63n) + 1n;
 export const MAX_NANOS = 2n ** 63n - 1n;
+/** The missing timestamp (NaT): the lowest signed 64-bit value, as pandas and ArcticDB store it. */
+export const NAT = -(2n ** 63n);
 const RANGE = "1677-09-21T00:12:43.145224193Z … 2262-04-11T23:47:16.854775807Z";
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
@@ -56,7 +58,26 @@ function show(value: unknown): string {
   return String(value);
 }
 
+/** An ISO date-time followed by a zone name or abbreviation (`… EST`, `…[America/New_York]`). */
+const ZONE_SUFFIX = /^\d{4}-\d{2}-\d{2}[T ][\d:.]+\s*\[?[A-Za-z][A-Za-z_/+-]*\]?$/;
+
 function fail(value: unknown, what: string): never {
+  if (typeof value === "string" && ZONE_SUFFIX.test(value.trim())) {
+    // "EST" or "CST" name different offsets in different places, and the JS runtimes parse them
+    // differently or not at all, so floe takes offsets only.
+    throw new InvalidArgumentError(
+      `${what}: ${show(value)} names a time zone; write the offset instead, such as -05:00 or Z ` +
+        '("2024-01-02T09:30:00-05:00"). To print an index in a zone, give UTC instants and the index\'s ' +
+        'tz option: { name, values, tz: "America/New_York" }.',
+    );
+  }
+  if (typeof value === "number") {
+    throw new InvalidArgumentError(
+      `${what}: ${value} is a number, and floe does not guess its unit. For an index give the unit, ` +
+        '{ name, values, unit: "ms" } ("s", "ms", "us" or "ns"); elsewhere give new Date(ms), or ' +
+        "nanoseconds as a bigint: BigInt(ms) * 1_000_000n.",
+    );
+  }
   throw new InvalidArgumentError(
     `${what}: ${show(value)} is not a timestamp; use a Date, an ISO 8601 string such as "2024-01-31T09:30:00Z", ` +
       "or nanoseconds since the epoch as a bigint.",
@@ -71,9 +92,10 @@ export function nanosToDate(ns: bigint): Date {
 
 /**
  * A timestamp as pandas prints one: `2024-01-31` when the whole column is at midnight, else
- * `2024-01-31 09:30:00` with as many fractional digits (3, 6 or 9) as `digits` asks for.
+ * `2024-01-31 09:30:00` with as many fractional digits (3, 6 or 9) as `digits` asks for; NaT as `NaT`.
  */
 export function formatNanos(ns: bigint, digits: -1 | 0 | 3 | 6 | 9): string {
+  if (ns === NAT) return "NaT";
   const date = nanosToDate(ns).toISOString();
   if (digits === -1) return date.slice(0, 10);
   const seconds = `${date.slice(0, 10)} ${date.slice(11, 19)}`;
@@ -83,11 +105,12 @@ export function formatNanos(ns: bigint, digits: -1 | 0 | 3 | 6 | 9): string {
   return `${seconds}.${sub.toString().padStart(9, "0").slice(0, digits)}`;
 }
 
-/** The fewest digits (see `formatNanos`) that print every value of `values` exactly. */
+/** The fewest digits (see `formatNanos`) that print every value of `values` exactly; NaT needs none. */
 export function timestampDigits(values: ArrayLike<bigint>): -1 | 0 | 3 | 6 | 9 {
   let digits: -1 | 0 | 3 | 6 | 9 = -1;
   for (let i = 0; i < values.length && digits < 9; i++) {
     const v = values[i];
+    if (v === NAT) continue;
     const need =
       v % 1_000n !== 0n
         ? 9

@@ -28,5 +28,5 @@ export function concatFrames(parts: FrameData[]): FrameData {
     values.set(p.index.values, at);
     at += p.index.values.length;
   }
-  return { numRows, columns, index: { kind: "timestamp", name: first.index.name, values } };
+  return { numRows, columns, index: { ...first.index, values } };
 }

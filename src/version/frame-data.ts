@@ -7,8 +7,13 @@ export interface ColumnData {
   values: ColumnValues;
 }
 
-/** Row numbers (nothing stored) or a timestamp column in ns since the epoch. */
-export type IndexData = { kind: "row" } | { kind: "timestamp"; name: string; values: BigInt64Array };
+/**
+ * Row numbers (nothing stored) or a timestamp column in ns since the epoch; `tz`, the zone the index is
+ * shown in, is stored with the index name and changes no value.
+ */
+export type IndexData =
+  | { kind: "row" }
+  | { kind: "timestamp"; name: string; values: BigInt64Array; tz?: string };
 
 /**
  * A frame reduced to what storage needs: columns and an index. The API layer converts `DataFrame`s to and

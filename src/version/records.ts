@@ -39,7 +39,8 @@ export interface IndexRecord {
   f: number;
   rows: number;
   columns: { name: string; dtype: DType }[];
-  index: { kind: "row" } | { kind: "timestamp"; name: string; sorted: boolean };
+  /** `tz`: the index's time zone, absent for a naive index (and in records written before zones). */
+  index: { kind: "row" } | { kind: "timestamp"; name: string; sorted: boolean; tz?: string };
   segments: SegmentRef[];
 }
 
@@ -159,10 +160,13 @@ function isIndexRecord(r: unknown): r is IndexRecord {
   for (const c of x.columns) {
     if (typeof c?.name !== "string" || !Object.hasOwn(DTYPES, c.dtype)) return false;
   }
-  const index = x.index as { kind?: unknown; name?: unknown; sorted?: unknown } | undefined;
+  const index = x.index as { kind?: unknown; name?: unknown; sorted?: unknown; tz?: unknown } | undefined;
   const indexOk =
     index?.kind === "row" ||
-    (index?.kind === "timestamp" && typeof index.name === "string" && typeof index.sorted === "boolean");
+    (index?.kind === "timestamp" &&
+      typeof index.name === "string" &&
+      typeof index.sorted === "boolean" &&
+      (index.tz === undefined || typeof index.tz === "string"));
   return indexOk && x.segments.every(isSegmentRef);
 }
 
@@ -227,7 +231,12 @@ export function indexRecordFor(frame: FrameData, segments: SegmentRef[]): IndexR
     columns: frame.columns.map((c) => ({ name: c.name, dtype: c.dtype })),
     index:
       frame.index.kind === "timestamp"
-        ? { kind: "timestamp", name: frame.index.name, sorted: isSorted(frame.index.values) }
+        ? {
+            kind: "timestamp",
+            name: frame.index.name,
+            sorted: isSorted(frame.index.values),
+            ...(frame.index.tz === undefined ? {} : { tz: frame.index.tz }),
+          }
         : { kind: "row" },
     segments,
   };

@@ -947,7 +947,7 @@ export class VersionStore {
       columns,
       index:
         indexValues && index.index.kind === "timestamp"
-          ? { kind: "timestamp", name: index.index.name, values: indexValues }
+          ? { kind: "timestamp", name: index.index.name, values: indexValues, tz: index.index.tz }
           : { kind: "row" },
     };
     return { frame, rowStart: plan.rowStart };
