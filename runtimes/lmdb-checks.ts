@@ -40,7 +40,15 @@ const MAX_TREE_PAGES = 50_000;
  */
 export function openCheckedLmdb(options: LmdbOptions): LmdbStorage {
   checkStoreFiles(options.path);
-  return new LmdbStorage(options);
+  return openWorkerLmdb(options);
+}
+
+/**
+ * Opens the store for a pool worker, whose thread's parent has already opened (and so checked) it; it
+ * learns how to measure free disk space, for its out-of-space errors.
+ */
+export function openWorkerLmdb(options: LmdbOptions): LmdbStorage {
+  return new LmdbStorage({ ...options, diskFree: () => diskFreeAt(options.path) });
 }
 
 /**
@@ -187,20 +195,24 @@ function kindOf(stat: Stats): string {
 
 /** Refuses to let LMDB create `what` in `path` on a disk with less than MIN_FREE_BYTES free. */
 function checkFreeSpace(path: string, what: string): void {
-  let dir = resolve(path);
-  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
-  let free: number;
-  try {
-    const fs = statfsSync(dir);
-    free = Number(fs.bavail) * Number(fs.bsize);
-  } catch {
-    return; // no statfs here: let LMDB try
-  }
-  if (free < MIN_FREE_BYTES) {
+  const free = diskFreeAt(path);
+  if (free !== null && free < MIN_FREE_BYTES) {
     throw new StorageError(
       `Cannot open LMDB store at '${path}': LMDB must create ${what} there, and the disk has only ${free} ` +
         "bytes free. Free some space, or use another path.",
     );
+  }
+}
+
+/** Bytes free (to this user) on the disk that holds `path` or its nearest existing parent; null if unknown. */
+export function diskFreeAt(path: string): number | null {
+  let dir = resolve(path);
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  try {
+    const fs = statfsSync(dir);
+    return Number(fs.bavail) * Number(fs.bsize);
+  } catch {
+    return null; // no statfs here
   }
 }
 
