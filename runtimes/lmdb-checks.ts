@@ -20,7 +20,13 @@ import {
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { StorageError } from "../src/errors.ts";
-import { checkLmdbMetas, checkLmdbTree, type ReadAt, shorterThanClaimed } from "../src/storage/lmdb-file.ts";
+import {
+  checkLmdbMetas,
+  checkLmdbTree,
+  claimProblem,
+  type ReadAt,
+  shorterThanClaimed,
+} from "../src/storage/lmdb-file.ts";
 import { pause } from "../src/storage/lmdb-stale-base.ts";
 import { type LmdbOptions, LmdbStorage } from "../src/storage/lmdb-storage.ts";
 
@@ -159,6 +165,8 @@ function dataFileProblem(readAt: ReadAt, size: number, sizeNow: () => number): s
   if (metas.problem) return `is not a sound LMDB data file: ${metas.problem}`;
   if (!metas.meta) return null;
   const now = sizeNow();
+  const claim = claimProblem(now, metas.meta);
+  if (claim) return `is not a sound LMDB data file: ${claim}`;
   const limit = shorterThanClaimed(now, metas.meta) ? Number.POSITIVE_INFINITY : MAX_TREE_PAGES;
   const tree = checkLmdbTree(readAt, now, metas.meta, limit);
   return tree.problem ? `is damaged: ${tree.problem}` : null;
