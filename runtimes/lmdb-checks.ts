@@ -34,11 +34,14 @@ import { type LmdbOptions, LmdbStorage } from "../src/storage/lmdb-storage.ts";
 const MIN_FREE_BYTES = 1 << 20;
 
 /**
- * Tree pages (branch, leaf, first page of an overflow value) the open-time walk reads at most: about
- * 5 ms per 1,000 on a warm page cache, so at most about 0.3 s, which covers stores of several GB of
- * floe segments (see BENCHMARKS or the report of issue 21). A bigger tree is checked that far.
+ * Tree pages (branch, leaf, first page of an overflow value) the open-time walk reads at most. Each costs
+ * a pread and a pass over its nodes: 4-10 us on a busy 2-core machine (issue 21's report), so this bounds
+ * the check near 40-80 ms. It covers every store of up to about 30 MB of keys and small values, and
+ * stores of any size whose segments are large (a 200 MB store of 800 KB segments has 292 tree pages).
+ * Past it, every branch page is still read (they come first), so every page number the branches hold is
+ * checked against the file's end; what goes unchecked is the inside of the remaining leaf pages.
  */
-const MAX_TREE_PAGES = 50_000;
+const MAX_TREE_PAGES = 8192;
 
 /**
  * Opens (creating if missing) the LMDB store `options` describe, after refusing, with a `StorageError`

@@ -158,112 +158,131 @@ export function shorterThanClaimed(size: number, meta: LmdbMeta): boolean {
 }
 
 /**
- * Walks the free-page and main trees of `meta` in a data.mdb of `size` bytes (measured after the meta
- * was read: LMDB writes a commit's pages before its meta page, so a file another process is growing
- * holds every page of the meta read before) (branch and leaf pages, and the first page of each overflow
- * value) and returns the first page that LMDB could not follow safely: a page number past the end of the
- * file (SIGBUS when mapped), a page whose header or node offsets do not fit in a page (SIGSEGV), a tree
- * deeper than LMDB's cursors reach. Values themselves are not read: floe checks segments with its own checksums.
- * Stops after `maxPages` pages read (`problem` null, `pages` = `maxPages`): the caller decides what a
- * check of a big store may cost.
+ * Walks the free-page and main trees of `meta` in a data.mdb of `size` bytes: branch and leaf pages, and
+ * the first page of each overflow value. Returns the first thing LMDB could not follow safely: a page
+ * number past the end of the file (SIGBUS when mapped) or past the last page in use, a page whose header
+ * or node offsets do not fit in a page (SIGSEGV), a tree deeper than LMDB's cursors reach, a page reached
+ * twice. Values are not read: floe checks segments with its own checksums. `size` is measured after the
+ * meta page was read: LMDB writes a commit's pages before its meta page, so a file another process is
+ * growing holds every page of a meta read earlier.
+ *
+ * Stops after reading `maxPages` pages (`problem` null): the caller decides what a check of a big store
+ * may cost. Branch pages come first (breadth-first), so a walk cut short has still read every branch
+ * page, and checked every page number they hold, down to the last level it reached.
  */
 export function checkLmdbTree(readAt: ReadAt, size: number, meta: LmdbMeta, maxPages: number): TreeCheck {
   const { pageSize } = meta;
   const filePages = BigInt(Math.floor(size / pageSize));
   let read = 0;
   const seen = new Uint8Array(Math.ceil(Number(filePages) / 8));
+  // Page numbers as plain numbers: those inside a file fit easily, and BigInt arithmetic per node would
+  // dominate the walk's cost. `where` is built only for a page found wrong.
+  const lastPage = Number(meta.lastPage);
+  const pagesInFile = Number(filePages);
   const check = (name: string, root: bigint): string | null => {
     if (root === P_INVALID) return null;
-    // Depth-first, one page at a time: a stack of [page, level].
-    const stack: [bigint, number][] = [[root, 1]];
-    while (stack.length > 0) {
+    // Breadth-first, level by level (1: the root): every branch page is read before any leaf, so a
+    // walk cut short by `maxPages` has still checked that every page the branches name is in the file.
+    const pages: number[] = [Number(root)];
+    const levels: number[] = [1];
+    for (let next = 0; next < pages.length; next++) {
       if (read >= maxPages) return null;
-      const [pgno, level] = stack.pop() as [bigint, number];
-      const where = `page ${pgno} of the ${name} tree${level === 1 ? " (its root)" : ""}`;
-      if (pgno > meta.lastPage) {
-        return `${where} is damaged: it lies past the last page in use (${meta.lastPage})`;
+      const pgno = pages[next];
+      const level = levels[next];
+      const where = () => `page ${pgno} of the ${name} tree${level === 1 ? " (its root)" : ""}`;
+      if (pgno > lastPage) {
+        return `${where()} is damaged: it lies past the last page in use (${meta.lastPage})`;
       }
-      if (pgno < 2n || pgno >= filePages) {
-        return `${where} lies past the end of the file (${filePages} pages of ${pageSize} bytes): the file was truncated or damaged`;
+      if (pgno < 2 || pgno >= pagesInFile) {
+        return `${where()} lies past the end of the file (${filePages} pages of ${pageSize} bytes): the file was truncated or damaged`;
       }
       // Each page of a B-tree hangs from one parent: a page met twice is a cycle, which would never end.
-      const n = Number(pgno);
-      if (seen[n >> 3] & (1 << (n & 7))) return `${where} is damaged: it is reached twice (a cycle)`;
-      seen[n >> 3] |= 1 << (n & 7);
-      const page = readAt(n * pageSize, pageSize);
+      if (seen[pgno >> 3] & (1 << (pgno & 7))) return `${where()} is damaged: it is reached twice (a cycle)`;
+      seen[pgno >> 3] |= 1 << (pgno & 7);
+      const page = readAt(pgno * pageSize, pageSize);
       read++;
-      if (page.length < pageSize) return `${where} could not be read whole`;
+      if (page.length < pageSize) return `${where()} could not be read whole`;
       const v = new DataView(page.buffer, page.byteOffset, page.byteLength);
-      if (v.getBigUint64(0, true) !== pgno) {
-        return `${where} is damaged (its header says page ${v.getBigUint64(0, true)})`;
-      }
+      const own = v.getUint32(0, true) + v.getUint32(4, true) * 2 ** 32;
+      if (own !== pgno) return `${where()} is damaged (its header says page ${own})`;
       const flags = v.getUint16(18, true);
       // LMDB tells a leaf from a branch by its flags, as here; the depth the meta page records is not
       // what it follows.
       const kind = flags & (P_BRANCH | P_LEAF | P_OVERFLOW | P_META | P_LEAF2);
       if (kind !== P_LEAF && kind !== P_BRANCH) {
-        return `${where} is damaged (flags 0x${flags.toString(16)}, not a branch or leaf page)`;
+        return `${where()} is damaged (flags 0x${flags.toString(16)}, not a branch or leaf page)`;
       }
       const leaf = kind === P_LEAF;
-      if (!leaf && level >= MAX_DEPTH) return `${where} is damaged: the tree is deeper than LMDB can follow`;
+      if (!leaf && level >= MAX_DEPTH)
+        return `${where()} is damaged: the tree is deeper than LMDB can follow`;
       const lower = v.getUint16(20, true);
       const upper = v.getUint16(22, true);
       // Both bounds, and the node offsets, count from the end of the page header (mdb.c's PAGEBASE).
       if (lower > upper || PAGE_HEADER + upper > pageSize || lower % 2 !== 0) {
-        return `${where} is damaged (free-space bounds ${lower}..${upper})`;
+        return `${where()} is damaged (free-space bounds ${lower}..${upper})`;
       }
       const keys = lower >> 1;
-      if (keys === 0 && !(leaf && level === 1))
-        return `${where} is damaged (an empty ${leaf ? "leaf" : "branch"} page)`;
+      if (keys === 0 && !(leaf && level === 1)) {
+        return `${where()} is damaged (an empty ${leaf ? "leaf" : "branch"} page)`;
+      }
       for (let i = 0; i < keys; i++) {
         const ptr = v.getUint16(PAGE_HEADER + 2 * i, true);
         const at = PAGE_HEADER + ptr;
         if (ptr < upper || at + NODE_HEADER > pageSize)
-          return `${where} is damaged (node ${i} at byte ${at})`;
+          return `${where()} is damaged (node ${i} at byte ${at})`;
         const lo = v.getUint16(at, true);
         const hi = v.getUint16(at + 2, true);
         const nodeFlags = v.getUint16(at + 4, true);
         const keySize = v.getUint16(at + 6, true);
-        if (at + NODE_HEADER + keySize > pageSize)
-          return `${where} is damaged (node ${i}'s key runs past the page)`;
+        if (at + NODE_HEADER + keySize > pageSize) {
+          return `${where()} is damaged (node ${i}'s key runs past the page)`;
+        }
         if (!leaf) {
-          stack.push([BigInt(lo) | (BigInt(hi) << 16n) | (BigInt(nodeFlags) << 32n), level + 1]);
+          // A branch node's page number: 16 bits in lo, 16 in hi, the top 16 in the flags field.
+          const child = lo + hi * 0x10000 + nodeFlags * 2 ** 32;
+          if (child < 2 || child > lastPage || child >= pagesInFile) {
+            return `${where()} is damaged or the file truncated: its node ${i} names page ${child}, past the end of the file (${filePages} pages of ${pageSize} bytes) or the last page in use (${meta.lastPage})`;
+          }
+          pages.push(child);
+          levels.push(level + 1);
           continue;
         }
-        const dataSize = lo | (hi << 16);
+        const dataSize = lo + hi * 0x10000;
         const data = at + NODE_HEADER + keySize;
         if (nodeFlags & (F_SUBDATA | F_DUPDATA)) {
-          return `${where} holds duplicate-key or sub-database data, which floe never writes (a damaged or foreign store)`;
+          return `${where()} holds duplicate-key or sub-database data, which floe never writes (a damaged or foreign store)`;
         }
         if (nodeFlags & F_BIGDATA) {
-          if (data + 8 > pageSize)
-            return `${where} is damaged (node ${i}'s overflow page number runs past the page)`;
-          const problem = checkOverflow(v.getBigUint64(data, true), dataSize, `node ${i} of ${where}`);
+          if (data + 8 > pageSize) {
+            return `${where()} is damaged (node ${i}'s overflow page number runs past the page)`;
+          }
+          const first = v.getUint32(data, true) + v.getUint32(data + 4, true) * 2 ** 32;
+          const problem = checkOverflow(first, dataSize, () => `node ${i} of ${where()}`);
           if (problem) return problem;
           read++;
         } else if (data + dataSize > pageSize) {
-          return `${where} is damaged (node ${i}'s value runs past the page)`;
+          return `${where()} is damaged (node ${i}'s value runs past the page)`;
         }
       }
     }
     return null;
   };
-  const checkOverflow = (pgno: bigint, dataSize: number, owner: string): string | null => {
-    if (pgno < 2n || pgno > meta.lastPage || pgno >= filePages) {
-      return `the value of ${owner} starts at page ${pgno}, past the end of the file (${filePages} pages): the file was truncated or damaged`;
+  const checkOverflow = (pgno: number, dataSize: number, owner: () => string): string | null => {
+    if (pgno < 2 || pgno > lastPage || pgno >= pagesInFile) {
+      return `the value of ${owner()} starts at page ${pgno}, past the end of the file (${filePages} pages): the file was truncated or damaged`;
     }
-    const head = readAt(Number(pgno) * pageSize, PAGE_HEADER);
+    const head = readAt(pgno * pageSize, PAGE_HEADER);
     const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
     if (head.length < PAGE_HEADER || (v.getUint16(18, true) & P_OVERFLOW) === 0) {
-      return `the value of ${owner} should start on overflow page ${pgno}, which is damaged`;
+      return `the value of ${owner()} should start on overflow page ${pgno}, which is damaged`;
     }
-    const count = BigInt(v.getUint32(20, true));
+    const count = v.getUint32(20, true);
     if (
-      count * BigInt(pageSize) < BigInt(PAGE_HEADER + dataSize) ||
-      pgno + count > filePages ||
-      pgno + count > meta.lastPage + 1n
+      count * pageSize < PAGE_HEADER + dataSize ||
+      pgno + count > pagesInFile ||
+      pgno + count > lastPage + 1
     ) {
-      return `the value of ${owner} (${dataSize} bytes on ${count} pages from page ${pgno}) runs past the end of the file (${filePages} pages): the file was truncated or damaged`;
+      return `the value of ${owner()} (${dataSize} bytes on ${count} pages from page ${pgno}) runs past the end of the file (${filePages} pages): the file was truncated or damaged`;
     }
     return null;
   };
