@@ -162,7 +162,9 @@ export function shorterThanClaimed(size: number, meta: LmdbMeta): boolean {
  * the first page of each overflow value. Returns the first thing LMDB could not follow safely: a page
  * number past the end of the file (SIGBUS when mapped) or past the last page in use, a page whose header
  * or node offsets do not fit in a page (SIGSEGV), a tree deeper than LMDB's cursors reach, a page reached
- * twice. Values are not read: floe checks segments with its own checksums. `size` is measured after the
+ * twice. Values are not read: floe checks segments with its own checksums. Nor are the free-page
+ * lists (the free tree's values): lmdb-js's LMDB writes them in its own format (reserved slots, sizes
+ * that need not match the record), which this file does not model. `size` is measured after the
  * meta page was read: LMDB writes a commit's pages before its meta page, so a file another process is
  * growing holds every page of a meta read earlier.
  *
