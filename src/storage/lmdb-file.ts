@@ -32,6 +32,8 @@ const P_INVALID = 0xffff_ffff_ffff_ffffn;
 const ENV_FLAGS = 0x08 | 0x4000;
 /** Database flags the main DB may carry: MDB_REVERSEKEY, MDB_INTEGERKEY (floe sets neither). */
 const MAIN_FLAGS = 0x02 | 0x08;
+/** Transaction ids above this are damage (see readMeta). */
+const MAX_TXNID = 1n << 48n;
 /** LMDB's cursors hold at most this many levels (mdb.c's CURSOR_STACK). */
 const MAX_DEPTH = 32;
 
@@ -62,7 +64,14 @@ export function checkLmdbMetas(readAt: ReadAt, size: number): { problem: string 
   const first = readMeta(readAt, 0, size, 0);
   if (typeof first === "string") return { problem: first };
   const second = readMeta(readAt, first.pageSize, size, 1);
-  if (typeof second === "string") return { problem: second };
+  if (typeof second === "string") {
+    // LMDB reads no more of the second meta page than its transaction id, to pick the newer one; an
+    // older one, however damaged, goes unused, and the next commit writes over it.
+    const id = readAt(first.pageSize + 152, 8);
+    const older =
+      id.length === 8 && new DataView(id.buffer, id.byteOffset).getBigUint64(0, true) < first.txnid;
+    return older ? { problem: null, meta: first } : { problem: second };
+  }
   if (second.pageSize !== first.pageSize) {
     return {
       problem: `its two meta pages disagree on the page size (${first.pageSize} and ${second.pageSize})`,
@@ -114,6 +123,9 @@ function readMeta(readAt: ReadAt, offset: number, size: number, n: number): Lmdb
     mainRoot: v.getBigUint64(136, true),
     mainDepth: v.getUint16(102, true),
   };
+  // A billion commits a second for three days would not reach 2^48; past 2^53 the id is not even
+  // exact in JavaScript, where lmdb-js (and floe's stale-base guard) compare it.
+  if (meta.txnid > MAX_TXNID) return `${which} has an impossible transaction id (${meta.txnid})`;
   for (const [name, root, depth] of [
     ["free-page", meta.freeRoot, meta.freeDepth],
     ["main", meta.mainRoot, meta.mainDepth],
