@@ -149,8 +149,14 @@ function checkDataFile(file: string, refuse: Refuse): void {
     // in the file; one found while they changed is looked at again.
     for (let attempt = 0; attempt < CHECK_TRIES; attempt++) {
       const before = metaBytes(readAt);
-      const problem = dataFileProblem(readAt, fstatSync(fd).size, () => fstatSync(fd).size);
-      if (problem === null) return;
+      const stat = fstatSync(fd);
+      const state = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${before.join(",")}`;
+      if (checked.get(file) === state) return;
+      const problem = dataFileProblem(readAt, stat.size, () => fstatSync(fd).size);
+      if (problem === null) {
+        checked.set(file, state);
+        return;
+      }
       if (sameBytes(before, metaBytes(readAt))) refuse(`'${file}' ${problem}`, NOT_FLOE);
       pause(Math.min(2 ** attempt, 50));
     }
@@ -160,6 +166,13 @@ function checkDataFile(file: string, refuse: Refuse): void {
     closeSync(fd);
   }
 }
+
+/**
+ * The data files this process found sound, by path, with what identified their state then (device,
+ * inode, size, modification time, both meta pages): opening one again unchanged skips the tree walk,
+ * the check's only cost that grows with the store.
+ */
+const checked = new Map<string, string>();
 
 /** Times the data file is looked at again when a check found a problem while commits went on. */
 const CHECK_TRIES = 10;
