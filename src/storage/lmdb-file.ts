@@ -219,6 +219,12 @@ export function checkLmdbTree(readAt: ReadAt, size: number, meta: LmdbMeta, maxP
       const v = new DataView(page.buffer, page.byteOffset, page.byteLength);
       const own = v.getUint32(0, true) + v.getUint32(4, true) * 2 ** 32;
       if (own !== pgno) return `${where()} is damaged (its header says page ${own})`;
+      // The transaction that wrote the page: LMDB takes a page with a newer id than the snapshot's for
+      // one its own write transaction made, and writes to it in place, in a read-only map (SIGSEGV).
+      const made = v.getBigUint64(8, true);
+      if (made > meta.txnid) {
+        return `${where()} is damaged (written by transaction ${made}, after the newest commit ${meta.txnid})`;
+      }
       const flags = v.getUint16(18, true);
       // LMDB tells a leaf from a branch by its flags, as here; the depth the meta page records is not
       // what it follows.
@@ -250,6 +256,14 @@ export function checkLmdbTree(readAt: ReadAt, size: number, meta: LmdbMeta, maxP
         const keySize = v.getUint16(at + 6, true);
         if (at + NODE_HEADER + keySize > pageSize) {
           return `${where()} is damaged (node ${i}'s key runs past the page)`;
+        }
+        // The free-page tree's keys are transaction ids (8 bytes; a branch's may be empty) and
+        // its values lists of 8-byte page numbers: anything else is a node read from the wrong place.
+        if (name === "free-page" && keySize !== 8 && !(keySize === 0 && !leaf)) {
+          return `${where()} is damaged (node ${i} has a ${keySize}-byte key)`;
+        }
+        if (name === "free-page" && leaf && (lo + hi * 0x10000) % 8 !== 0) {
+          return `${where()} is damaged (node ${i} holds a page list of ${lo + hi * 0x10000} bytes)`;
         }
         if (!leaf) {
           // A branch node's page number: 16 bits in lo, 16 in hi, the top 16 in the flags field.
@@ -287,7 +301,11 @@ export function checkLmdbTree(readAt: ReadAt, size: number, meta: LmdbMeta, maxP
     }
     const head = readAt(pgno * pageSize, PAGE_HEADER);
     const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
-    if (head.length < PAGE_HEADER || (v.getUint16(18, true) & P_OVERFLOW) === 0) {
+    if (
+      head.length < PAGE_HEADER ||
+      (v.getUint16(18, true) & P_OVERFLOW) === 0 ||
+      v.getBigUint64(8, true) > meta.txnid
+    ) {
       return `the value of ${owner()} should start on overflow page ${pgno}, which is damaged`;
     }
     const count = v.getUint32(20, true);

@@ -151,6 +151,13 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
+/** The root page number at `at` (88: free-page tree, 136: main tree) of the newer meta page. */
+function rootOf(file: string, at: number): number {
+  const v = new DataView(readFileSync(file).buffer);
+  const meta = v.getBigUint64(152, true) >= v.getBigUint64(4096 + 152, true) ? 0 : 4096;
+  return Number(v.getBigUint64(meta + at, true));
+}
+
 /** The meta page LMDB uses is the one with the larger transaction id: make meta page `n` that one. */
 function newest(dir: string, n: 0 | 1): void {
   const file = join(dir, "data.mdb");
@@ -199,6 +206,29 @@ describe("a data.mdb LMDB would crash on is refused with a StorageError", () => 
       }
       cases.set(dir, /data\.mdb' is damaged: page \d+ of the (free-page|main) tree/);
     }
+    expectRefused(cases);
+  });
+
+  // Found by flipping random header bytes of tree pages (675 stores, none crashes now): a page whose
+  // transaction id is newer than the newest commit (LMDB took it for its own dirty page and wrote to it
+  // in the read-only map: SIGSEGV), a free-page root whose first node pointer moved into the middle of a
+  // node (SIGABRT in LMDB's free list).
+  it("when a tree page's header or node pointer is off by a few bytes", () => {
+    const cases = new Map<string, RegExp>();
+    for (const at of [88, 136]) {
+      const dir = copy();
+      const file = join(dir, "data.mdb");
+      const root = rootOf(file, at);
+      poke(file, root * 4096 + 15, new Uint8Array([0x9c])); // the txnid's top byte
+      cases.set(dir, /is damaged \(written by transaction \d+, after the newest commit \d+\)/);
+    }
+    const dir = copy();
+    const file = join(dir, "data.mdb");
+    const root = rootOf(file, 88);
+    const bytes = readFileSync(file);
+    const ptr = new DataView(bytes.buffer, bytes.byteOffset).getUint16(root * 4096 + 24, true);
+    poke(file, root * 4096 + 24, u16(ptr - 13));
+    cases.set(dir, /page \d+ of the free-page tree \(its root\) is damaged \(node 0/);
     expectRefused(cases);
   });
 
