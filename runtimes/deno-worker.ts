@@ -4,7 +4,7 @@
  * through Comlink, with its own LMDB handles.
  */
 import { expose, transfer } from "comlink";
-import { LmdbStorage } from "../src/storage/lmdb-storage.ts";
 import { createSegmentWorker } from "../src/version/segment-worker.ts";
+import { openWorkerLmdb } from "./lmdb-checks.ts";
 
-expose(createSegmentWorker((options) => new LmdbStorage(options), transfer));
+expose(createSegmentWorker(openWorkerLmdb, transfer));

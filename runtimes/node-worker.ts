@@ -4,13 +4,10 @@
  */
 import { parentPort } from "node:worker_threads";
 import { expose, transfer } from "comlink";
-import { LmdbStorage } from "../src/storage/lmdb-storage.ts";
 import { createSegmentWorker } from "../src/version/segment-worker.ts";
 import { threadEndpoint } from "./deno-views.ts";
+import { openWorkerLmdb } from "./lmdb-checks.ts";
 
 if (!parentPort)
   throw new Error("dist/node-worker.js is floe's pool worker; it runs inside a worker thread.");
-expose(
-  createSegmentWorker((options) => new LmdbStorage(options), transfer),
-  threadEndpoint(parentPort),
-);
+expose(createSegmentWorker(openWorkerLmdb, transfer), threadEndpoint(parentPort));

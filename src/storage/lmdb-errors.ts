@@ -44,25 +44,62 @@ export function classifyLmdbError(err: unknown): LmdbFailure {
   return "other";
 }
 
+/**
+ * Where the space went, when a write failed for lack of it: measured by the caller at the failure, each
+ * null when it could not be measured (no statfs in this runtime, a closed store).
+ */
+export interface SpaceContext {
+  /** Bytes free on the disk that holds the store. */
+  diskFree: number | null;
+  /** Bytes of free pages inside the store file (freed by deletes, not yet reused). */
+  storeFree: number | null;
+}
+
+/** Below this many free bytes the disk counts as full. */
+const DISK_FULL_BYTES = 1 << 20;
+
 /** A `StorageError` for a failed operation on the store `where` (an `lmdb://` description). */
-export function lmdbStorageError(where: string, err: unknown): StorageError {
+export function lmdbStorageError(where: string, err: unknown, space?: SpaceContext): StorageError {
   const detail = (err as Error)?.message ?? String(err);
   const kept = "this write was not kept and earlier versions are unaffected";
+  const kind = classifyLmdbError(err);
+  const diskFree = space?.diskFree ?? null;
+  const storeFree = space?.storeFree ?? null;
+  const fragmented =
+    storeFree !== null && storeFree >= DISK_FULL_BYTES
+      ? ` The store file itself has ${mb(storeFree)} of free pages (from deletes), but not enough in one ` +
+        "run for this write: a large value needs contiguous pages. Deleting or pruning more versions frees " +
+        "more."
+      : "";
+  const diskIsFull =
+    `the disk is full (ENOSPC${diskFree === null ? "" : `: ${diskFree} bytes free`}; ${detail}). Free space ` +
+    `on the disk that holds it, then retry; ${kept}.${fragmented}`;
+  const storeIsFull =
+    `the store file is full or fragmented (map size reached / no free pages; ${detail}). Reopen it with a ` +
+    "larger map_size (lmdb://path?map_size=10GB), free address space, or delete or prune versions; " +
+    `${kept}.`;
   const advice: Record<LmdbFailure, string> = {
-    "disk-full": `the disk is full (${detail}). Free space on the disk that holds it, then retry; ${kept}.`,
+    "disk-full": diskIsFull,
     io:
-      `could not write to disk: the disk is full or failing (${detail}). Free space on the disk that holds ` +
-      `it (or check the device), then retry; ${kept}.`,
+      diskFree !== null && diskFree < DISK_FULL_BYTES
+        ? diskIsFull
+        : diskFree !== null
+          ? `could not write to disk (${detail}) although the disk has ${mb(diskFree)} free: the device ` +
+            `may be failing, or another program filled the disk for a moment. Check the device, then retry; ${kept}.`
+          : `could not write to disk: the disk is full or failing (${detail}). Free space on the disk that ` +
+            `holds it (or check the device), then retry; ${kept}.`,
     "read-only":
       `the store cannot be written: its file system is read-only or this process lacks permission ` +
       `(${detail}). Remount it read-write or fix the permissions, then retry.`,
-    "map-full":
-      `the LMDB map is full and could not grow (${detail}). Reopen it with a larger map_size ` +
-      `(lmdb://path?map_size=10GB) or free address space; ${kept}.`,
+    "map-full": storeIsFull,
     panic:
       `LMDB stopped the environment after a fatal error (${detail}). Close every Arctic on this path ` +
       `and open it again; committed versions are safe.`,
     other: `${detail}. Check free disk space and permissions; earlier versions are unaffected.`,
   };
-  return new StorageError(`${where}: ${advice[classifyLmdbError(err)]}`, { cause: err });
+  return new StorageError(`${where}: ${advice[kind]}`, { cause: err });
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
 }

@@ -3,8 +3,9 @@
 // ("grows the LMDB map when it fills").
 import { appendFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { open as lmdbOpen } from "lmdb";
 import { afterEach, describe, expect, it } from "vitest";
-import { Arctic, DataFrame } from "../../runtimes/node.ts";
+import { Arctic, DataFrame, type Library } from "../../runtimes/node.ts";
 import { firstDifference, randomBytes } from "../codec/test-data.ts";
 import { rejectsWith } from "../helpers.ts";
 import { cannotMount, mount, mountTmpfs, unmount } from "./tmpfs.ts";
@@ -169,5 +170,77 @@ describe.skipIf(why !== null)("a new store on a full disk", () => {
     rmSync(join(dir, "filler"));
     const ac = open(`lmdb://${join(dir, "new.lmdb")}`);
     expect(ac.uri).toContain("new.lmdb");
+  });
+});
+
+// Issue 21: LMDB reuses the pages a transaction freed only after a later transaction commits, so on a
+// full disk a delete's space stayed out of reach and every retry failed (new processes too) until
+// something else committed. Each freeing operation now leaves its space usable at once.
+describe.skipIf(why !== null)("space freed on a full disk (16 MB tmpfs)", () => {
+  /** Writes 1 MB symbols until the disk is full; the frame that did not fit and the symbols written. */
+  async function fill(lib: Library, symbol: (i: number) => string): Promise<{ frame: DataFrame; n: number }> {
+    for (let i = 0; i < 40; i++) {
+      const frame = megabyte(i + 1);
+      try {
+        await lib.write(symbol(i), frame);
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        expect(e.code, e.message).toBe("StorageError");
+        expect(e.message).toMatch(/the disk is full \(ENOSPC: \d+ bytes free/);
+        expect(i, "some writes fit first").toBeGreaterThan(3);
+        return { frame, n: i };
+      }
+    }
+    throw new Error("16 MB did not fill up within 40 writes of 1 MB");
+  }
+
+  async function writesAgain(lib: Library, symbol: string, frame: DataFrame): Promise<void> {
+    await lib.write(symbol, frame); // before the fix: the disk-full StorageError, on every retry
+    expect(firstDifference(bytesOf((await lib.read(symbol)).data!), bytesOf(frame))).toBe(-1);
+  }
+
+  for (const query of ["", "?map_size=1MB"]) {
+    it(`after delete, the next write fits${query && ` (${query.slice(1)})`}`, async () => {
+      const dir = tmpfs(16);
+      const lib = await open(`lmdb://${join(dir, "store")}${query}`).createLibrary("lib");
+      const { frame, n } = await fill(lib, (i) => `s${i}`);
+      await lib.delete("s0");
+      await writesAgain(lib, `s${n}`, frame);
+      // A new process (a new Arctic) on the same store: the freed space was used, nothing is lost.
+      const again = await open(`lmdb://${join(dir, "store")}${query}`).getLibrary("lib");
+      expect((await again.listSymbols()).length).toBe(n);
+    });
+  }
+
+  it("after prunePreviousVersions and deleteSnapshot, the next write fits", async () => {
+    const dir = tmpfs(16);
+    const lib = await open(`lmdb://${join(dir, "store")}`).createLibrary("lib");
+    const { frame } = await fill(lib, () => "sym");
+    await lib.prunePreviousVersions("sym");
+    await writesAgain(lib, "sym", frame);
+
+    const { frame: next } = await fill(lib, (i) => `t${i}`);
+    await lib.snapshot("snap");
+    for (const s of await lib.listSymbols()) if (s.startsWith("t")) await lib.delete(s);
+    await rejectsWith(lib.write("u", next), "StorageError"); // the snapshot still holds the data
+    await lib.deleteSnapshot("snap");
+    await writesAgain(lib, "u", next);
+  });
+
+  it("after a delete by a process that did not commit again (another client), the write retries and fits", async () => {
+    const dir = tmpfs(16);
+    const path = join(dir, "store");
+    const lib = await open(`lmdb://${path}`).createLibrary("lib");
+    const { frame, n } = await fill(lib, (i) => `s${i}`);
+    // Free s0's segments with a plain LMDB client, in one transaction and nothing after it.
+    const raw = lmdbOpen<Uint8Array, string>({ path, encoding: "binary", noSubdir: false });
+    const before = [...raw.getKeys()].length;
+    const ofS0 = (key: string) => key === "R:lib/s0" || key.includes(":lib/s0/");
+    await raw.transaction(() => {
+      for (const key of raw.getKeys()) if (ofS0(String(key))) raw.removeSync(key);
+    });
+    expect([...raw.getKeys()].length).toBeLessThan(before);
+    await raw.close();
+    await writesAgain(lib, `s${n}`, frame);
   });
 });
