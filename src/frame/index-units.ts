@@ -2,7 +2,9 @@
  * Index values given as counts since the epoch: their unit, and the check for a unit mistake. A
  * BigInt64Array is read as nanoseconds, so one filled with milliseconds (`Date.now()`, most exchange
  * feeds) would be stored as a few minutes after midnight on 1970-01-01, silently and for good: versions
- * are never changed. Such values are refused unless the caller names their unit.
+ * are never changed. Such values are stored as given (nanoseconds are the documented input, and tests and
+ * simulations use small ones on purpose) with a console warning, once per process, unless the caller
+ * names their unit.
  */
 import { InvalidArgumentError } from "../errors.ts";
 import { formatNanos, inRange } from "./timestamps.ts";
@@ -46,23 +48,31 @@ export function scaleToNanos(values: ArrayLike<unknown>, unit: TimeUnit, what: s
   return out;
 }
 
+/** The unit mistakes already warned about in this process: each is said once, not per frame. */
+const warned = new Set<TimeUnit>();
+
 /**
- * Throws when every value of a nanosecond index would be an instant of 1990–2100 if it counted
- * seconds, milliseconds or microseconds instead: such an index lies within 47 days of the epoch as ns,
- * which real data almost never does, and the message says how to give the unit (`unit: "ns"` keeps it).
- * An index of whole seconds is left alone: that is how ns near 1970 are made on purpose (ArcticDB's own
- * tests index days from 1970-01-01), while ms or µs read as ns are whole seconds only by chance.
+ * Warns (console.warn, once per process and unit) when every value of a nanosecond index would be an
+ * instant of 1990–2100 if it counted seconds, milliseconds or microseconds instead: such an index lies
+ * within 47 days of the epoch as ns, which real data rarely does. The message says how to give the unit
+ * (`unit: "ns"` silences it). An index of whole seconds is left alone: that is how ns near 1970 are made
+ * on purpose (ArcticDB's own tests index days from 1970-01-01). Returns the warning, or undefined.
  */
-export function checkLikelyUnit(values: BigInt64Array, what: string): void {
-  if (values.length === 0 || values.every((v) => v % 1_000_000_000n === 0n)) return;
+export function checkLikelyUnit(values: BigInt64Array, what: string): string | undefined {
+  if (values.length === 0 || values.every((v) => v % 1_000_000_000n === 0n)) return undefined;
   for (const unit of ["ms", "us", "s"] as const) {
     const scale = NS_PER[unit];
     if (!values.every((v) => v * scale >= PLAUSIBLE_FROM && v * scale < PLAUSIBLE_TO)) continue;
-    throw new InvalidArgumentError(
-      `${what}: ${values[0]}n read as nanoseconds is ${formatNanos(values[0], 9)} UTC, but as ` +
-        `${UNIT_NAMES[unit]} it is ${formatNanos(values[0] * scale, 0)}; the values look like ` +
-        `${UNIT_NAMES[unit]}. Give the unit: { name, values, unit: "${unit}" } (floe converts to ns), or ` +
-        `multiply by ${scale}n. If they really are nanoseconds near 1970, say so with unit: "ns".`,
-    );
+    const message =
+      `floe: ${what}: ${values[0]}n read as nanoseconds is ${formatNanos(values[0], 9)} UTC, but as ` +
+      `${UNIT_NAMES[unit]} it is ${formatNanos(values[0] * scale, 0)}; the values look like ` +
+      `${UNIT_NAMES[unit]}. Give the unit: { name, values, unit: "${unit}" } (floe converts to ns), or ` +
+      `multiply by ${scale}n. If they really are nanoseconds near 1970, say so with unit: "ns".`;
+    if (!warned.has(unit)) {
+      warned.add(unit);
+      console.warn(message);
+    }
+    return message;
   }
+  return undefined;
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { DataFrame, InvalidArgumentError } from "../../src/api/index.ts";
 
 // Issue 22, item 5: one rule for time. Instants are UTC; an ISO string without an offset reads as UTC,
@@ -111,15 +111,28 @@ describe("time zones", () => {
 describe("timestamps that look like the wrong unit", () => {
   const ms = [1704187800000n, 1704187860000n];
 
-  it("refuses a BigInt64Array index of milliseconds, which would be stored as January 1970", () => {
-    const m = message(() => new DataFrame({ x: [1, 2] }, { index: BigInt64Array.from(ms) }));
-    expect(m).toMatch(/1970-01-01 00:28:24.187800000.*milliseconds.*2024-01-02 09:30:00/);
-    expect(m).toMatch(/unit: "ms"/);
-    for (const values of [ms.map((v) => v * 1000n), ms.map((v) => v / 1000n)]) {
-      expect(() => new DataFrame({ x: [1, 2] }, { index: { name: "t", values } })).toThrow(
-        InvalidArgumentError,
-      );
+  it("warns, once per process, of a BigInt64Array index of milliseconds, which is stored as January 1970", () => {
+    const warnings: string[] = [];
+    const spy = vi.spyOn(console, "warn").mockImplementation((m: string) => {
+      warnings.push(m);
+    });
+    try {
+      const df = new DataFrame({ x: [1, 2] }, { index: BigInt64Array.from(ms) });
+      // Stored as given: nanoseconds are the documented input.
+      expect(df.index.kind === "timestamp" && df.index.values[0]).toBe(ms[0]);
+      new DataFrame({ x: [1, 2] }, { index: BigInt64Array.from(ms) });
+      new DataFrame({ x: [1, 2] }, { index: { name: "t", values: ms.map((v) => v * 1000n) } });
+      new DataFrame({ x: [1, 2] }, { index: { name: "t", values: ms.map((v) => v / 1000n) } });
+      new DataFrame({ x: [1, 2] }, { index: { name: "t", values: BigInt64Array.from(ms), unit: "ns" } });
+    } finally {
+      spy.mockRestore();
     }
+    // One warning per unit mistake (ms, µs, s), however many frames; none when the unit is given.
+    expect(warnings).toHaveLength(3);
+    expect(warnings[0]).toMatch(/1970-01-01 00:28:24.187800000.*milliseconds.*2024-01-02 09:30:00/);
+    expect(warnings[0]).toMatch(/unit: "ms"/);
+    expect(warnings[1]).toMatch(/microseconds/);
+    expect(warnings[2]).toMatch(/seconds/);
   });
 
   it("converts with an explicit unit, and keeps nanoseconds near 1970 when the unit says ns", () => {
