@@ -28,8 +28,11 @@ const F_DUPDATA = 0x04;
 const NODE_HEADER = 8;
 /** An empty tree's root. */
 const P_INVALID = 0xffff_ffff_ffff_ffffn;
-/** The environment flags a store floe made can carry (MDB_INTEGERKEY on the free DB, MDB_NOSUBDIR). */
-const ENV_FLAGS = 0x08 | 0x4000;
+/**
+ * The environment flags a store floe or a plain lmdb-js client made can carry: MDB_INTEGERKEY on the free
+ * DB, MDB_NOSUBDIR, and lmdb-js's MDB_OVERLAPPINGSYNC (0x1000, set by its default `overlappingSync`).
+ */
+const ENV_FLAGS = 0x08 | 0x1000 | 0x4000;
 /** Database flags the main DB may carry: MDB_REVERSEKEY, MDB_INTEGERKEY (floe sets neither). */
 const MAIN_FLAGS = 0x02 | 0x08;
 /** Transaction ids above this are damage (see readMeta). */
