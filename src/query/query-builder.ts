@@ -26,9 +26,9 @@ export type ResampleOrigin = "epoch" | "start" | "start_day" | "end" | "end_day"
 
 /** Options of `resample(rule, options)`, as pandas' `DataFrame.resample`. */
 export interface ResampleOptions {
-  /** Which side of each bucket is inside it (default "left"). */
+  /** Which side of each bucket is inside it (default "left"; "right" with origin "end" or "end_day", as pandas). */
   closed?: "left" | "right";
-  /** Which edge labels each bucket (default "left"). */
+  /** Which edge labels each bucket (default as `closed`'s). */
   label?: "left" | "right";
   /** What the buckets are aligned to (default "start_day", as pandas). */
   origin?: ResampleOrigin;
@@ -217,8 +217,11 @@ function resampleSpec(rule: string, options: ResampleOptions): ResampleSpec {
       );
     }
   }
+  const o = options.origin ?? "start_day";
+  // pandas closes and labels buckets on the right when they are anchored at the end.
+  const fallback = o === "end" || o === "end_day" ? "right" : "left";
   const side = (what: "closed" | "label"): "left" | "right" => {
-    const v = options[what] ?? "left";
+    const v = options[what] ?? fallback;
     if (v !== "left" && v !== "right") {
       throw new InvalidArgumentError(`resample: ${what} must be "left" or "right", got ${describe(v)}.`);
     }
@@ -230,7 +233,6 @@ function resampleSpec(rule: string, options: ResampleOptions): ResampleSpec {
       `resample: emptyBuckets must be "keep" or "drop", got ${describe(emptyBuckets)}.`,
     );
   }
-  const o = options.origin ?? "start_day";
   let origin: ResampleSpec["origin"];
   if (typeof o === "string" && ORIGINS.includes(o)) origin = o as ResampleSpec["origin"];
   else if (typeof o === "string" && !/^\d{4}-/.test(o.trim())) {
