@@ -22,33 +22,36 @@ const UNIT_NANOS: Readonly<Record<string, bigint>> = {
   d: 86_400_000_000_000n,
 };
 
-const RULE = /^([+-])?(\d+)?\s*([a-zA-Zµ]+)$/;
+const RULE = /^([+-])?((?:\d*\s*[a-zA-Zµ]+)+)$/;
+const PART = /(\d*)\s*([a-zA-Zµ]+)/g;
 
 /**
- * The length of a pandas rule in nanoseconds. `signed` allows a leading minus (offsets may be
- * negative; a bucket length may not). `what` names the argument in the error.
+ * The length of a pandas rule in nanoseconds; compound rules add up ("1h30min", as pandas'
+ * `to_offset`). `signed` allows a leading minus (offsets may be negative; a bucket length may not).
+ * `what` names the argument in the error.
  */
 export function ruleNanos(rule: unknown, what: string, signed = false): bigint {
   if (typeof rule === "bigint" && signed) return rule;
   const m = typeof rule === "string" ? RULE.exec(rule.trim()) : null;
-  const unit = m ? Object.hasOwn(UNIT_NANOS, m[3]) && UNIT_NANOS[m[3]] : undefined;
-  if (!m || !unit || (m[1] === "-" && !signed)) {
+  let ns = 0n;
+  let ok = m !== null && !(m[1] === "-" && !signed);
+  for (const part of m ? m[2].matchAll(PART) : []) {
+    if (!Object.hasOwn(UNIT_NANOS, part[2])) ok = false;
+    else ns += BigInt(part[1] || "1") * UNIT_NANOS[part[2]];
+  }
+  if (!ok) {
     throw new InvalidArgumentError(
       `${what}: ${typeof rule === "string" ? JSON.stringify(rule) : String(rule)} is not a fixed-length ` +
-        `frequency; use a count and a unit as pandas writes them, such as "30ms", "1s", "5min", "1h" or "1D" ` +
-        `(units ns/N, us/U, ms/L, s/S, min/T, h/H, D)${signed ? ", optionally negative" : ""}; calendar ` +
+        `frequency; use counts and units as pandas writes them, such as "30ms", "1s", "5min", "1h30min" or ` +
+        `"1D" (units ns/N, us/U, ms/L, s/S, min/T, h/H, D)${signed ? ", optionally negative" : ""}; calendar ` +
         "rules (W, M, Q, Y, B) are not supported.",
     );
   }
-  const count = BigInt(m[2] ?? "1");
-  if (count === 0n && !signed) {
-    throw new InvalidArgumentError(
-      `${what}: ${JSON.stringify(rule)} has length 0; give a count of at least 1.`,
-    );
+  if (ns === 0n && !signed) {
+    throw new InvalidArgumentError(`${what}: ${JSON.stringify(rule)} has length 0; give a count of at least 1.`);
   }
-  const ns = count * unit;
   if (ns > 2n ** 63n - 1n) {
     throw new InvalidArgumentError(`${what}: ${JSON.stringify(rule)} is longer than floe's timestamp range.`);
   }
-  return m[1] === "-" ? -ns : ns;
+  return m![1] === "-" ? -ns : ns;
 }
