@@ -109,7 +109,10 @@ describe("comparisons and missing values (pandas)", () => {
   });
 
   it("isnull is true for NaN, NaT and null strings", () => {
-    const withNat = new DataFrame({ t: new BigInt64Array([-(2n ** 63n), 0n]) }, { dtypes: { t: "timestamp" } });
+    const withNat = new DataFrame(
+      { t: new BigInt64Array([-(2n ** 63n), 0n]) },
+      { dtypes: { t: "timestamp" } },
+    );
     expect(runQuery(withNat, new QueryBuilder().filter(col("t").isnull())).numRows).toBe(1);
     expect(rows(col("f").isnull())).toEqual([-2]);
     expect(rows(col("s").isnull())).toEqual([-2]);

@@ -45,7 +45,10 @@ describe("resample as pandas' docstring computes it", () => {
   });
 
   it("3min labelled right", () => {
-    const out = runQuery(nineMinutes(), new QueryBuilder().resample("3min", { label: "right" }).agg({ v: "sum" }));
+    const out = runQuery(
+      nineMinutes(),
+      new QueryBuilder().resample("3min", { label: "right" }).agg({ v: "sum" }),
+    );
     expect(indexOf(out)).toEqual(["2000-01-01T00:03:00", "2000-01-01T00:06:00", "2000-01-01T00:09:00"]);
     expect(numbers(out, "v")).toEqual([3, 12, 21]);
   });
@@ -129,7 +132,12 @@ describe("resample buckets", () => {
     expect(numbers(out, "mean")).toEqual([1.5, Number.NaN, Number.NaN, 3.5]);
     expect(numbers(out, "min")).toEqual([1, Number.NaN, Number.NaN, 3]);
     expect(out.column("first")).toEqual(["a", null, null, "c"]);
-    expect([...(out.column("last") as BigInt64Array)]).toEqual([20_000_000n, -(2n ** 63n), -(2n ** 63n), 40_000_000n]);
+    expect([...(out.column("last") as BigInt64Array)]).toEqual([
+      20_000_000n,
+      -(2n ** 63n),
+      -(2n ** 63n),
+      40_000_000n,
+    ]);
     expect(numbers(out, "fmax")).toEqual([1, Number.NaN, Number.NaN, 4]);
   });
 
