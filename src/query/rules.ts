@@ -48,7 +48,9 @@ export function ruleNanos(rule: unknown, what: string, signed = false): bigint {
     );
   }
   if (ns === 0n && !signed) {
-    throw new InvalidArgumentError(`${what}: ${JSON.stringify(rule)} has length 0; give a count of at least 1.`);
+    throw new InvalidArgumentError(
+      `${what}: ${JSON.stringify(rule)} has length 0; give a count of at least 1.`,
+    );
   }
   if (ns > 2n ** 63n - 1n) {
     throw new InvalidArgumentError(`${what}: ${JSON.stringify(rule)} is longer than floe's timestamp range.`);

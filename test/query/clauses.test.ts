@@ -117,15 +117,13 @@ describe("groupby", () => {
     });
     const out = runQuery(
       df,
-      new QueryBuilder()
-        .groupby("k")
-        .agg({
-          min: ["v", "min"],
-          sum: ["v", "sum"],
-          first: ["s", "first"],
-          last: ["s", "last"],
-          smax: ["s", "max"],
-        }),
+      new QueryBuilder().groupby("k").agg({
+        min: ["v", "min"],
+        sum: ["v", "sum"],
+        first: ["s", "first"],
+        last: ["s", "last"],
+        smax: ["s", "max"],
+      }),
     );
     expect(out.dtypes).toEqual({
       k: "int8",
