@@ -34,7 +34,7 @@ const bars = () =>
   );
 
 function col_(df: DataFrame, name: string): unknown[] {
-  return [...(df.column(name) as ArrayLike<unknown>)];
+  return Array.from(df.column(name) as ArrayLike<unknown>);
 }
 
 describe("groupby", () => {

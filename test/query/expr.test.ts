@@ -27,7 +27,7 @@ const frame = () =>
 /** `apply("out", expr)` and the resulting column. */
 function value(expr: Expr): { dtype: string; values: unknown[] } {
   const out = runQuery(frame(), new QueryBuilder().apply("out", expr));
-  return { dtype: out.dtype("out"), values: [...(out.column("out") as ArrayLike<unknown>)] };
+  return { dtype: out.dtype("out"), values: Array.from(out.column("out") as ArrayLike<unknown>) };
 }
 
 function rows(expr: Expr): number[] {
