@@ -212,39 +212,95 @@ export function accumulate(
           const g = gids[i];
           if (g >= 0 && (present === null || present[i] === 1)) sum[g] += numbers[i];
         }
-      } else {
-        // Typed-array stores wrap to 64 bits, as numpy's integer sums do.
-        const big = sum as BigInt64Array;
-        for (let i = 0; i < n; i++) {
-          const g = gids[i];
-          if (g >= 0) big[g] += BigInt(values[i] as number | bigint);
-        }
-      }
+      } else sumIntegers(sum as BigInt64Array | BigUint64Array, values as ArrayLike<number>, gids, numGroups);
     } else if (a.agg === "min" || a.agg === "max") {
       const value = s.value as ColumnValues;
-      const min = a.agg === "min";
       const seen = new Uint8Array(numGroups);
-      for (let i = 0; i < n; i++) {
-        const g = gids[i];
-        if (g < 0 || (present !== null && present[i] === 0)) continue;
-        const x = values[i];
-        if (seen[g] === 0 || (min ? x! < value[g]! : x! > value[g]!)) setAt(value, g, x);
-        seen[g] = 1;
+      if (value instanceof Float64Array && isNumberArray(values)) {
+        // The common case (floats, ≤32-bit ints) in a loop the JIT keeps monomorphic.
+        const x = values as ArrayLike<number>;
+        for (let i = 0; i < n; i++) {
+          const g = gids[i];
+          if (g < 0 || (present !== null && present[i] === 0)) continue;
+          const v = x[i];
+          if (seen[g] === 0 || (a.agg === "min" ? v < value[g] : v > value[g])) value[g] = v;
+          seen[g] = 1;
+        }
+      } else {
+        const min = a.agg === "min";
+        for (let i = 0; i < n; i++) {
+          const g = gids[i];
+          if (g < 0 || (present !== null && present[i] === 0)) continue;
+          const x = values[i];
+          if (seen[g] === 0 || (min ? x! < value[g]! : x! > value[g]!)) setAt(value, g, x);
+          seen[g] = 1;
+        }
       }
     } else if (a.agg === "first" || a.agg === "last") {
       const value = s.value as ColumnValues;
       const pos = s.pos!;
       const first = a.agg === "first";
-      for (let i = 0; i < n; i++) {
+      // Scanning from the end for last (and the start for first) touches each group's answer once.
+      const step = first ? 1 : -1;
+      for (let i = first ? 0 : n - 1; i >= 0 && i < n; i += step) {
         const g = gids[i];
-        if (g < 0 || (present !== null && present[i] === 0)) continue;
-        if (first && pos[g] >= 0) continue;
+        if (g < 0 || pos[g] >= 0 || (present !== null && present[i] === 0)) continue;
         pos[g] = rowOffset + i;
         setAt(value, g, values[i]);
       }
     }
     return s;
   });
+}
+
+/** Rows per flush of the double accumulators: 2^20 values below 2^32 stay below 2^52, so exact. */
+const SUM_CHUNK = 1 << 20;
+
+/**
+ * Exact integer sums per group without a BigInt per row: 64-bit values are split into their 32-bit
+ * halves (read through a 32-bit view; every JS engine floe runs on is little-endian), summed as
+ * doubles, and folded into the 64-bit sums every `SUM_CHUNK` rows. The 64-bit stores wrap, as numpy's
+ * integer sums do.
+ */
+function sumIntegers(
+  sum: BigInt64Array | BigUint64Array,
+  values: ArrayLike<number> | BigInt64Array | BigUint64Array,
+  gids: Int32Array,
+  numGroups: number,
+): void {
+  const n = gids.length;
+  const lo = new Float64Array(numGroups);
+  const hi = new Float64Array(numGroups);
+  const wide = values instanceof BigInt64Array || values instanceof BigUint64Array;
+  const words = wide ? new Uint32Array(values.buffer, values.byteOffset, n * 2) : null;
+  const highs = values instanceof BigInt64Array ? new Int32Array(values.buffer, values.byteOffset, n * 2) : words;
+  const small = values as ArrayLike<number>;
+  for (let start = 0; start < n; start += SUM_CHUNK) {
+    const end = Math.min(n, start + SUM_CHUNK);
+    if (words !== null && highs !== null) {
+      for (let i = start; i < end; i++) {
+        const g = gids[i];
+        if (g < 0) continue;
+        lo[g] += words[2 * i];
+        hi[g] += highs[2 * i + 1];
+      }
+    } else {
+      for (let i = start; i < end; i++) {
+        const g = gids[i];
+        if (g >= 0) lo[g] += small[i];
+      }
+    }
+    for (let g = 0; g < numGroups; g++) {
+      if (lo[g] === 0 && hi[g] === 0) continue;
+      sum[g] += BigInt(lo[g]) + (BigInt(hi[g]) << 32n);
+      lo[g] = 0;
+      hi[g] = 0;
+    }
+  }
+}
+
+function isNumberArray(values: ColumnValues): boolean {
+  return !Array.isArray(values) && !(values instanceof BigInt64Array) && !(values instanceof BigUint64Array);
 }
 
 function setAt(target: ColumnValues, g: number, x: unknown): void {
