@@ -273,7 +273,8 @@ function sumIntegers(
   const hi = new Float64Array(numGroups);
   const wide = values instanceof BigInt64Array || values instanceof BigUint64Array;
   const words = wide ? new Uint32Array(values.buffer, values.byteOffset, n * 2) : null;
-  const highs = values instanceof BigInt64Array ? new Int32Array(values.buffer, values.byteOffset, n * 2) : words;
+  const highs =
+    values instanceof BigInt64Array ? new Int32Array(values.buffer, values.byteOffset, n * 2) : words;
   const small = values as ArrayLike<number>;
   for (let start = 0; start < n; start += SUM_CHUNK) {
     const end = Math.min(n, start + SUM_CHUNK);

@@ -4,7 +4,16 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { col, DataFrame, type Expr, lit, QueryBuilder, runQuery } from "../../src/api/index.ts";
+import {
+  col,
+  DataFrame,
+  dateBounds,
+  type Expr,
+  lit,
+  QueryBuilder,
+  requiredColumns,
+  runQuery,
+} from "../../src/api/index.ts";
 import {
   accumulate,
   finishColumn,
@@ -132,6 +141,9 @@ function evalRow(node: ExprNode, row: Record<string, Cell>, f: RefFrame): V {
       if (a.k === "f" || b.k === "f" || a.k === "b" || b.k === "b") {
         x = Number(x);
         y = Number(y);
+      } else if (a.k === "i" || a.k === "t") {
+        x = BigInt(x as number | bigint);
+        y = BigInt(y as number | bigint);
       }
       const r =
         node.op === "gt"
@@ -619,3 +631,55 @@ describe("partial aggregates merge as one batch", () => {
     );
   });
 });
+
+describe("what the plan promises", () => {
+  it("rows outside dateBounds never change the answer (segments there may be skipped)", () => {
+    fc.assert(
+      fc.property(frameArb, queryArb, (df, q) => {
+        const { start, end } = dateBounds(q);
+        if (df.index.kind !== "timestamp") return;
+        const ts = df.index.values;
+        const keep: number[] = [];
+        for (let i = 0; i < ts.length; i++) {
+          if ((start === null || ts[i] >= start) && (end === null || ts[i] <= end)) keep.push(i);
+        }
+        const narrowed = restrict(df, df.columnNames, keep);
+        expect(runQuery(narrowed, q).equals(runQuery(df, q)), q.toString()).toBe(true);
+      }),
+      { numRuns: Number(process.env.QUERY_RUNS ?? 300) },
+    );
+  });
+
+  it("the columns requiredColumns leaves out never change the answer (they need not be read)", () => {
+    fc.assert(
+      fc.property(frameArb, queryArb, (df, q) => {
+        const needed = requiredColumns(q, df.columnNames);
+        const narrowed = restrict(
+          df,
+          needed,
+          Array.from({ length: df.numRows }, (_, i) => i),
+        );
+        expect(runQuery(narrowed, q).equals(runQuery(df, q)), q.toString()).toBe(true);
+      }),
+      { numRuns: Number(process.env.QUERY_RUNS ?? 300) },
+    );
+  });
+});
+
+/** `df` with only `names` and the rows `rows`. */
+function restrict(df: DataFrame, names: readonly string[], rows: number[]): DataFrame {
+  const pick = <T>(values: ArrayLike<T>): T[] => rows.map((r) => values[r]);
+  const columns = names.map((name) => {
+    const values = df.column(name);
+    const picked = pick(values as ArrayLike<unknown>);
+    const typed = Array.isArray(values)
+      ? picked
+      : (values.constructor as unknown as { from(x: unknown[]): unknown }).from(picked);
+    return { name, dtype: df.dtype(name), values: typed as Float64Array };
+  });
+  const index =
+    df.index.kind === "timestamp"
+      ? { ...df.index, values: BigInt64Array.from(pick(df.index.values)) }
+      : df.index;
+  return DataFrame.fromColumns(columns, index, rows.length);
+}
