@@ -319,13 +319,6 @@ function toNumbers(values: ColumnValues, n: number): ArrayLike<number> {
 }
 
 /**
- * The partial of a batch: its groups (from `groupRows`) and its states (from `accumulate`).
- */
-export function partialOf(keys: GroupKeys, states: AggState[]): Partial {
-  return { keys, states };
-}
-
-/**
  * `a` and `b` combined, as if their rows had been one batch: groups of `b` new to `a` are appended,
  * sums and counts add, min/max compare, first/last keep the lower/higher row position.
  */

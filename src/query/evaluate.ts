@@ -156,7 +156,8 @@ function classOf(v: Value): Cls {
     if (typeof x === "string") return "string";
     if (typeof x === "boolean") return "bool";
     if (typeof x === "bigint") return "weakint";
-    return Number.isInteger(x) ? "weakint" : "float";
+    // An integer past 2^53 is already inexact as a number, so it counts as a float (numpy: too big for int64).
+    return Number.isSafeInteger(x) ? "weakint" : "float";
   }
   const d = v.dtype;
   if (d === "float64" || d === "float32") return "float";

@@ -71,6 +71,10 @@ export class QueryBuilder {
   /** The clauses, in order, as frozen plain data. */
   readonly clauses: readonly Clause[];
 
+  /**
+   * An empty query. `clauses` rebuilds one from its plain data (`query.clauses` after a structured
+   * clone, as a worker receives it); they are trusted as built by these methods.
+   */
   constructor(clauses: readonly Clause[] = []) {
     this.clauses = Object.freeze([...clauses]);
   }

@@ -301,3 +301,25 @@ describe("applyReadQuery (what Library.read calls)", () => {
     expect(grouped.columnNames).toEqual(["sym", "vol"]);
   });
 });
+
+describe("a query crosses a worker boundary as plain data", () => {
+  it("structuredClone(query.clauses) rebuilds the same query", () => {
+    const q = new QueryBuilder()
+      .filter(
+        col("sym")
+          .isin(["AAPL", "MSFT"])
+          .and(col("index").ge(new Date("2024-01-01"))),
+      )
+      .apply("mid", col("bid").add(col("ask")).div(2))
+      .resample("1h30min", { origin: "2024-01-01", offset: "-5min" })
+      .agg({ mid: "mean", n: ["vol", "count"] });
+    const copy = new QueryBuilder(structuredClone(q.clauses));
+    expect(copy.toString()).toBe(q.toString());
+    expect(runQuery(bars(), copy).equals(runQuery(bars(), q))).toBe(true);
+  });
+
+  it("treats an integer literal past 2^53 as a float", () => {
+    const out = runQuery(bars(), new QueryBuilder().apply("big", col("vol").add(1e20)));
+    expect(out.dtype("big")).toBe("float64");
+  });
+});
