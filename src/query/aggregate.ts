@@ -36,6 +36,8 @@ export interface AggState {
   count: Float64Array;
   /** Sum per group (sum, mean). */
   sum?: Float64Array | BigInt64Array | BigUint64Array;
+  /** Kahan compensation of a float `sum` (pandas sums floats this way, so answers agree to the bit). */
+  comp?: Float64Array;
   /** The value kept per group (min, max, first, last). */
   value?: Float64Array | BigInt64Array | BigUint64Array | StringArray;
   /** Row position of `value` (first, last), so batches merge in row order whatever order they finish in. */
@@ -157,6 +159,7 @@ function emptyState(a: Aggregation, dtype: DType, numGroups: number): AggState {
     state.value = newArray(reprOf(dtype), numGroups);
     if (a.agg === "first" || a.agg === "last") state.pos = new Float64Array(numGroups).fill(-1);
   }
+  if (state.sum instanceof Float64Array) state.comp = new Float64Array(numGroups);
   return state;
 }
 
@@ -208,9 +211,15 @@ export function accumulate(
       const sum = s.sum!;
       if (sum instanceof Float64Array) {
         const numbers = toNumbers(values, n);
+        const comp = s.comp!;
         for (let i = 0; i < n; i++) {
           const g = gids[i];
-          if (g >= 0 && (present === null || present[i] === 1)) sum[g] += numbers[i];
+          if (g >= 0 && (present === null || present[i] === 1)) {
+            const y = numbers[i] - comp[g];
+            const t = sum[g] + y;
+            comp[g] = t - sum[g] - y;
+            sum[g] = t;
+          }
         }
       } else sumIntegers(sum as BigInt64Array | BigUint64Array, values as ArrayLike<number>, gids, numGroups);
     } else if (a.agg === "min" || a.agg === "max") {
@@ -365,13 +374,21 @@ function mergeState(a: AggState, b: AggState, map: Int32Array, size: number): Ag
   }
   const out: AggState = { agg: a.agg, dtype: a.dtype, count: grow(a.count, size) };
   if (a.sum) out.sum = grow(a.sum, size);
+  if (a.comp) out.comp = grow(a.comp, size);
   if (a.value) out.value = grow(a.value, size);
   if (a.pos) out.pos = grow(a.pos, size, -1);
   for (let g = 0; g < map.length; g++) {
     const t = map[g];
     const had = out.count[t] > 0;
     out.count[t] += b.count[g];
-    if (out.sum) (out.sum as Float64Array)[t] += (b.sum as Float64Array)[g];
+    if (out.comp) {
+      // Adds b's compensated sum to a's, carrying both compensations.
+      const sum = out.sum as Float64Array;
+      const y = (b.sum as Float64Array)[g] - (out.comp[t] + b.comp![g]);
+      const total = sum[t] + y;
+      out.comp[t] = total - sum[t] - y;
+      sum[t] = total;
+    } else if (out.sum) (out.sum as BigInt64Array)[t] += (b.sum as BigInt64Array)[g];
     if (b.count[g] === 0 || !out.value) continue;
     const v = out.value as unknown as unknown[];
     const x = (b.value as unknown as unknown[])[g];

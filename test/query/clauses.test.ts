@@ -323,3 +323,12 @@ describe("a query crosses a worker boundary as plain data", () => {
     expect(out.dtype("big")).toBe("float64");
   });
 });
+
+describe("float sums", () => {
+  it("are compensated (Kahan), as pandas' groupby sums are", () => {
+    const df = new DataFrame({ k: ["a", "a", "a", "a"], v: [1e16, 1, 1, -1e16] });
+    const out = runQuery(df, new QueryBuilder().groupby("k").agg({ v: "sum", m: ["v", "mean"] }));
+    expect(col_(out, "v")).toEqual([2]);
+    expect(col_(out, "m")).toEqual([0.5]);
+  });
+});
