@@ -8,11 +8,16 @@ import { columnsOf, type ExprNode } from "./expr.ts";
 import type { QueryBuilder } from "./query-builder.ts";
 
 /**
- * The columns of `allColumns` (in that order) that must be read to answer `query`. Without a groupby
- * or resample every column reaches the answer, so all are needed; with one, only those the clauses up
- * to it name (and not made by an earlier `apply`). The timestamp index is always read and never listed.
+ * The columns of `allColumns` (in that order) that must be read to answer `query`. With a groupby or
+ * resample, only those the clauses up to it name (and not made by an earlier `apply`). Without one,
+ * every column reaches the answer — or, when the read names its own `columns` (`wanted`), those and
+ * the ones the query names. The timestamp index is always read and never listed.
  */
-export function requiredColumns(query: QueryBuilder, allColumns: readonly string[]): string[] {
+export function requiredColumns(
+  query: QueryBuilder,
+  allColumns: readonly string[],
+  wanted?: readonly string[],
+): string[] {
   const made = new Set<string>();
   const needed = new Set<string>();
   const need = (name: string): void => {
@@ -30,7 +35,9 @@ export function requiredColumns(query: QueryBuilder, allColumns: readonly string
       return allColumns.filter((name) => needed.has(name));
     }
   }
-  return [...allColumns];
+  if (wanted === undefined) return [...allColumns];
+  for (const name of wanted) needed.add(name);
+  return allColumns.filter((name) => needed.has(name));
 }
 
 /** Inclusive nanosecond bounds on the timestamps of the rows a query keeps; `null` is open. */

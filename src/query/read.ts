@@ -9,8 +9,9 @@ import { QueryBuilder } from "./query-builder.ts";
 
 /**
  * Applies a read's `query` to the frame the read decoded. `columns` is the read's own `columns` option:
- * the frame must hold those plus `requiredColumns(query, …)`, and without a groupby/resample the answer
- * keeps only `columns` and the columns the query's `apply`s made (an aggregation's answer is its own).
+ * the frame must hold `requiredColumns(query, stored, columns)`, and without a groupby/resample the
+ * answer keeps only `columns` (in that order) and then the columns the query's `apply`s made (an
+ * aggregation's answer is its own).
  * Returns the frame unchanged when `query` is undefined. Throws `InvalidArgumentError` when `query` is
  * not a `QueryBuilder`.
  */
@@ -28,10 +29,14 @@ export function applyReadQuery(
   const answer = runQuery(frame, query);
   const aggregates = query.clauses.some((c) => c.kind === "groupby" || c.kind === "resample");
   if (columns === undefined || aggregates) return answer;
-  const keep = new Set<string>(columns);
-  for (const c of query.clauses) if (c.kind === "apply") keep.add(c.name);
-  const names = answer.columnNames.filter((n) => keep.has(n));
-  if (names.length === answer.columnNames.length) return answer;
+  // The read's columns in its order (as a read without a query returns them), then those apply made.
+  const names = columns.filter((n) => answer.columnNames.includes(n));
+  for (const c of query.clauses) {
+    if (c.kind === "apply" && !names.includes(c.name)) names.push(c.name);
+  }
+  if (names.every((n, i) => answer.columnNames[i] === n) && names.length === answer.columnNames.length) {
+    return answer;
+  }
   return DataFrame.fromColumns(
     names.map((name) => ({ name, dtype: answer.dtype(name), values: answer.column(name) })),
     answer.index,

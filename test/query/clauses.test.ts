@@ -255,6 +255,12 @@ describe("planning helpers", () => {
   it("requiredColumns: all columns without an aggregation, else only those named before it", () => {
     const all = ["a", "b", "c", "d"];
     expect(requiredColumns(new QueryBuilder().filter(col("a").gt(1)), all)).toEqual(all);
+    // A read that names its columns needs those and the ones its query names.
+    expect(requiredColumns(new QueryBuilder().filter(col("c").gt(1)), all, ["d", "a"])).toEqual([
+      "a",
+      "c",
+      "d",
+    ]);
     const q = new QueryBuilder()
       .filter(col("a").gt(1))
       .apply("m", col("b").mul(2))
@@ -294,8 +300,8 @@ describe("applyReadQuery (what Library.read calls)", () => {
     expect(applyReadQuery(df, undefined)).toBe(df);
     expect(() => applyReadQuery(df, { clauses: [] } as never)).toThrow(/query must be a QueryBuilder/);
     const q = new QueryBuilder().filter(col("px").gt(100)).apply("mid", col("bid").add(col("ask")).div(2));
-    const out = applyReadQuery(df, q, ["sym", "vol"]);
-    expect(out.columnNames).toEqual(["sym", "vol", "mid"]);
+    const out = applyReadQuery(df, q, ["vol", "sym"]);
+    expect(out.columnNames).toEqual(["vol", "sym", "mid"]);
     expect(col_(out, "sym")).toEqual(["AAPL", "AAPL", "MSFT"]);
     const grouped = applyReadQuery(df, new QueryBuilder().groupby("sym").agg({ vol: "sum" }), ["sym"]);
     expect(grouped.columnNames).toEqual(["sym", "vol"]);
