@@ -9,6 +9,25 @@ export {
   type TimestampIndex,
   type TimeUnit,
 } from "../frame/dataframe.ts";
+export {
+  type AggName,
+  type AggSpec,
+  applyReadQuery,
+  col,
+  type DateBounds,
+  dateBounds,
+  Expr,
+  type ExprInput,
+  GroupBy,
+  type LiteralValue,
+  lit,
+  QueryBuilder,
+  Resample,
+  type ResampleOptions,
+  type ResampleOrigin,
+  requiredColumns,
+  runQuery,
+} from "../query/index.ts";
 export type { Progress } from "../version/progress.ts";
 export type { VerifyReport } from "../version/verify.ts";
 export { Arctic } from "./arctic.ts";

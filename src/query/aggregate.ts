@@ -1,0 +1,474 @@
+/**
+ * Partial aggregates, as a segment-at-a-time engine needs them: `groupRows` numbers the groups of a
+ * batch of rows, `accumulate` folds the rows into per-group state, `mergePartials` combines the state
+ * of two batches (in any split of the rows), and `finishColumns` turns state into result columns
+ * (mean = sum / count, empty groups as pandas). State is typed arrays indexed by group, so the same
+ * layout can later live in Wasm memory.
+ */
+import { type ColumnValues, DTYPES, type DType, type StringArray } from "../dtypes.ts";
+import { SchemaMismatchError } from "../errors.ts";
+import type { Column } from "./evaluate.ts";
+import { NAT } from "./evaluate.ts";
+import type { AggName, Aggregation } from "./query-builder.ts";
+
+/** A group key's value: numbers for ≤32-bit ints, floats and bools, bigints for 64-bit ints, strings. */
+export type KeyValue = number | bigint | string;
+
+/** The distinct keys of a batch's groups, in order of first appearance, and their lookup. */
+export interface GroupKeys {
+  /** The dtype of each key column. */
+  readonly dtypes: readonly DType[];
+  /** One array per key column; entry g is group g's key. */
+  readonly columns: KeyValue[][];
+  /** Encoded key → group number. */
+  readonly lookup: Map<KeyValue, number>;
+}
+
+/** How an aggregation holds values: doubles (exact for ≤32-bit ints), 64-bit integers or strings. */
+type Repr = "f64" | "i64" | "u64" | "str";
+
+/** One aggregation's state over the groups of a batch. */
+export interface AggState {
+  readonly agg: AggName;
+  /** The input column's dtype. */
+  readonly dtype: DType;
+  /** Non-missing values seen per group (every aggregation keeps it: count, mean, "has a value"). */
+  count: Float64Array;
+  /** Sum per group (sum, mean). */
+  sum?: Float64Array | BigInt64Array | BigUint64Array;
+  /** Kahan compensation of a float `sum` (pandas sums floats this way, so answers agree to the bit). */
+  comp?: Float64Array;
+  /** The value kept per group (min, max, first, last). */
+  value?: Float64Array | BigInt64Array | BigUint64Array | StringArray;
+  /** Row position of `value` (first, last), so batches merge in row order whatever order they finish in. */
+  pos?: Float64Array;
+}
+
+/** The partial result of a batch: its groups and one state per aggregation. */
+export interface Partial {
+  readonly keys: GroupKeys;
+  readonly states: AggState[];
+}
+
+/** Refuses aggregations the dtype cannot take (the column's dtype is known only when read). */
+export function checkAggregation(a: Aggregation, dtype: DType): void {
+  const numeric = dtype !== "string" && dtype !== "timestamp";
+  if ((a.agg === "sum" || a.agg === "mean") && !numeric) {
+    throw new SchemaMismatchError(
+      `query: cannot take the ${a.agg} of '${a.column}', a ${dtype} column (for '${a.out}'); ` +
+        "sum and mean need a numeric column — use count, min, max, first or last.",
+    );
+  }
+}
+
+/**
+ * Numbers the groups of `n` rows by the values of `keys`: `gids[i]` is row i's group, or -1 when a key
+ * is missing (NaN, NaT, null), which pandas' groupby drops.
+ */
+export function groupRows(keys: readonly Column[], n: number): { gids: Int32Array; keys: GroupKeys } {
+  const gids = new Int32Array(n);
+  const lookup = new Map<KeyValue, number>();
+  const columns: KeyValue[][] = keys.map(() => []);
+  const readers = keys.map(keyReader);
+  if (keys.length === 1) {
+    const read = readers[0];
+    const out = columns[0];
+    for (let i = 0; i < n; i++) {
+      const k = read(i);
+      if (k === undefined) {
+        gids[i] = -1;
+        continue;
+      }
+      let g = lookup.get(k);
+      if (g === undefined) {
+        g = out.length;
+        lookup.set(k, g);
+        out.push(k);
+      }
+      gids[i] = g;
+    }
+  } else {
+    const parts: KeyValue[] = new Array(keys.length);
+    for (let i = 0; i < n; i++) {
+      let missing = false;
+      for (let c = 0; c < readers.length; c++) {
+        const k = readers[c](i);
+        if (k === undefined) missing = true;
+        else parts[c] = k;
+      }
+      if (missing) {
+        gids[i] = -1;
+        continue;
+      }
+      const code = encodeKey(parts);
+      let g = lookup.get(code);
+      if (g === undefined) {
+        g = columns[0].length;
+        lookup.set(code, g);
+        for (let c = 0; c < parts.length; c++) columns[c].push(parts[c]);
+      }
+      gids[i] = g;
+    }
+  }
+  return { gids, keys: { dtypes: keys.map((k) => k.dtype), columns, lookup } };
+}
+
+/** Several key parts as one Map key; strings are length-prefixed so no two tuples share a code. */
+function encodeKey(parts: readonly KeyValue[]): string {
+  let code = "";
+  for (const p of parts) {
+    code += typeof p === "string" ? `s${p.length}:${p}|` : typeof p === "bigint" ? `b${p}|` : `n${p}|`;
+  }
+  return code;
+}
+
+function keyReader(c: Column): (i: number) => KeyValue | undefined {
+  const v = c.values;
+  if (c.dtype === "string") return (i) => (v as StringArray)[i] ?? undefined;
+  if (c.dtype === "timestamp")
+    return (i) => ((v as BigInt64Array)[i] === NAT ? undefined : (v as BigInt64Array)[i]);
+  if (c.dtype === "float64" || c.dtype === "float32") {
+    // +0 for -0: pandas puts both in one group.
+    return (i) => (Number.isNaN(v[i] as number) ? undefined : (v[i] as number) + 0);
+  }
+  return (i) => v[i] as number | bigint;
+}
+
+function reprOf(dtype: DType): Repr {
+  if (dtype === "string") return "str";
+  if (dtype === "uint64") return "u64";
+  if (DTYPES[dtype].bigint) return "i64";
+  return "f64";
+}
+
+function newArray(repr: Repr, n: number): Float64Array | BigInt64Array | BigUint64Array | StringArray {
+  if (repr === "str") return new Array<string | null>(n).fill(null);
+  if (repr === "i64") return new BigInt64Array(n);
+  if (repr === "u64") return new BigUint64Array(n);
+  return new Float64Array(n);
+}
+
+/** An empty state for `numGroups` groups. */
+function emptyState(a: Aggregation, dtype: DType, numGroups: number): AggState {
+  const state: AggState = { agg: a.agg, dtype, count: new Float64Array(numGroups) };
+  if (a.agg === "sum") {
+    const repr = dtype === "float64" || dtype === "float32" ? "f64" : dtype === "uint64" ? "u64" : "i64";
+    state.sum = newArray(repr, numGroups) as Float64Array | BigInt64Array | BigUint64Array;
+  } else if (a.agg === "mean") state.sum = new Float64Array(numGroups);
+  else if (a.agg !== "count") {
+    state.value = newArray(reprOf(dtype), numGroups);
+    if (a.agg === "first" || a.agg === "last") state.pos = new Float64Array(numGroups).fill(-1);
+  }
+  if (state.sum instanceof Float64Array) state.comp = new Float64Array(numGroups);
+  return state;
+}
+
+/** 1 where row i holds a value (not NaN, NaT or null). */
+function presentMask(c: Column, n: number): Uint8Array | null {
+  const v = c.values;
+  if (c.dtype === "float64" || c.dtype === "float32") {
+    const m = new Uint8Array(n);
+    for (let i = 0; i < n; i++) m[i] = Number.isNaN(v[i]) ? 0 : 1;
+    return m;
+  }
+  if (c.dtype === "timestamp") {
+    const m = new Uint8Array(n);
+    for (let i = 0; i < n; i++) m[i] = v[i] === NAT ? 0 : 1;
+    return m;
+  }
+  if (c.dtype === "string") {
+    const m = new Uint8Array(n);
+    for (let i = 0; i < n; i++) m[i] = v[i] === null ? 0 : 1;
+    return m;
+  }
+  return null; // never missing
+}
+
+/**
+ * Folds `n` rows into a fresh state for each aggregation: `inputs[j]` is aggregation j's column,
+ * `gids` the rows' groups (-1: skip), `rowOffset` the batch's first row position (for first/last).
+ */
+export function accumulate(
+  aggs: readonly Aggregation[],
+  inputs: readonly Column[],
+  gids: Int32Array,
+  numGroups: number,
+  rowOffset: number,
+): AggState[] {
+  const n = gids.length;
+  return aggs.map((a, j) => {
+    const c = inputs[j];
+    checkAggregation(a, c.dtype);
+    const s = emptyState(a, c.dtype, numGroups);
+    const present = presentMask(c, n);
+    const count = s.count;
+    for (let i = 0; i < n; i++) {
+      const g = gids[i];
+      if (g >= 0 && (present === null || present[i] === 1)) count[g]++;
+    }
+    const values = c.values;
+    if (a.agg === "sum" || a.agg === "mean") {
+      const sum = s.sum!;
+      if (sum instanceof Float64Array) {
+        const numbers = toNumbers(values, n);
+        const comp = s.comp!;
+        for (let i = 0; i < n; i++) {
+          const g = gids[i];
+          if (g >= 0 && (present === null || present[i] === 1)) {
+            const y = numbers[i] - comp[g];
+            const t = sum[g] + y;
+            comp[g] = t - sum[g] - y;
+            sum[g] = t;
+          }
+        }
+      } else sumIntegers(sum as BigInt64Array | BigUint64Array, values as ArrayLike<number>, gids, numGroups);
+    } else if (a.agg === "min" || a.agg === "max") {
+      const value = s.value as ColumnValues;
+      const seen = new Uint8Array(numGroups);
+      if (value instanceof Float64Array && isNumberArray(values)) {
+        // The common case (floats, ≤32-bit ints) in a loop the JIT keeps monomorphic.
+        const x = values as ArrayLike<number>;
+        for (let i = 0; i < n; i++) {
+          const g = gids[i];
+          if (g < 0 || (present !== null && present[i] === 0)) continue;
+          const v = x[i];
+          if (seen[g] === 0 || (a.agg === "min" ? v < value[g] : v > value[g])) value[g] = v;
+          seen[g] = 1;
+        }
+      } else {
+        const min = a.agg === "min";
+        for (let i = 0; i < n; i++) {
+          const g = gids[i];
+          if (g < 0 || (present !== null && present[i] === 0)) continue;
+          const x = values[i];
+          if (seen[g] === 0 || (min ? x! < value[g]! : x! > value[g]!)) setAt(value, g, x);
+          seen[g] = 1;
+        }
+      }
+    } else if (a.agg === "first" || a.agg === "last") {
+      const value = s.value as ColumnValues;
+      const pos = s.pos!;
+      const first = a.agg === "first";
+      // Scanning from the end for last (and the start for first) touches each group's answer once.
+      const step = first ? 1 : -1;
+      for (let i = first ? 0 : n - 1; i >= 0 && i < n; i += step) {
+        const g = gids[i];
+        if (g < 0 || pos[g] >= 0 || (present !== null && present[i] === 0)) continue;
+        pos[g] = rowOffset + i;
+        setAt(value, g, values[i]);
+      }
+    }
+    return s;
+  });
+}
+
+/** Rows per flush of the double accumulators: 2^20 values below 2^32 stay below 2^52, so exact. */
+const SUM_CHUNK = 1 << 20;
+
+/**
+ * Exact integer sums per group without a BigInt per row: 64-bit values are split into their 32-bit
+ * halves (read through a 32-bit view; every JS engine floe runs on is little-endian), summed as
+ * doubles, and folded into the 64-bit sums every `SUM_CHUNK` rows. The 64-bit stores wrap, as numpy's
+ * integer sums do.
+ */
+function sumIntegers(
+  sum: BigInt64Array | BigUint64Array,
+  values: ArrayLike<number> | BigInt64Array | BigUint64Array,
+  gids: Int32Array,
+  numGroups: number,
+): void {
+  const n = gids.length;
+  const lo = new Float64Array(numGroups);
+  const hi = new Float64Array(numGroups);
+  const wide = values instanceof BigInt64Array || values instanceof BigUint64Array;
+  const words = wide ? new Uint32Array(values.buffer, values.byteOffset, n * 2) : null;
+  const highs =
+    values instanceof BigInt64Array ? new Int32Array(values.buffer, values.byteOffset, n * 2) : words;
+  const small = values as ArrayLike<number>;
+  for (let start = 0; start < n; start += SUM_CHUNK) {
+    const end = Math.min(n, start + SUM_CHUNK);
+    if (words !== null && highs !== null) {
+      for (let i = start; i < end; i++) {
+        const g = gids[i];
+        if (g < 0) continue;
+        lo[g] += words[2 * i];
+        hi[g] += highs[2 * i + 1];
+      }
+    } else {
+      for (let i = start; i < end; i++) {
+        const g = gids[i];
+        if (g >= 0) lo[g] += small[i];
+      }
+    }
+    for (let g = 0; g < numGroups; g++) {
+      if (lo[g] === 0 && hi[g] === 0) continue;
+      sum[g] += BigInt(lo[g]) + (BigInt(hi[g]) << 32n);
+      lo[g] = 0;
+      hi[g] = 0;
+    }
+  }
+}
+
+function isNumberArray(values: ColumnValues): boolean {
+  return !Array.isArray(values) && !(values instanceof BigInt64Array) && !(values instanceof BigUint64Array);
+}
+
+function setAt(target: ColumnValues, g: number, x: unknown): void {
+  (target as unknown as unknown[])[g] = target instanceof Float64Array ? Number(x) : x;
+}
+
+function toNumbers(values: ColumnValues, n: number): ArrayLike<number> {
+  if (values instanceof Float64Array || values instanceof Float32Array) return values;
+  if (values instanceof BigInt64Array || values instanceof BigUint64Array) {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = Number(values[i]);
+    return out;
+  }
+  return values as ArrayLike<number>;
+}
+
+/**
+ * `a` and `b` combined, as if their rows had been one batch: groups of `b` new to `a` are appended,
+ * sums and counts add, min/max compare, first/last keep the lower/higher row position.
+ */
+export function mergePartials(a: Partial, b: Partial): Partial {
+  const lookup = new Map(a.keys.lookup);
+  const columns = a.keys.columns.map((c) => [...c]);
+  const single = columns.length === 1;
+  const map = new Int32Array(b.keys.columns[0]?.length ?? 0);
+  const parts: KeyValue[] = new Array(columns.length);
+  for (let g = 0; g < map.length; g++) {
+    for (let c = 0; c < columns.length; c++) parts[c] = b.keys.columns[c][g];
+    const code = single ? parts[0] : encodeKey(parts);
+    let target = lookup.get(code);
+    if (target === undefined) {
+      target = columns[0].length;
+      lookup.set(code, target);
+      for (let c = 0; c < columns.length; c++) columns[c].push(parts[c]);
+    }
+    map[g] = target;
+  }
+  const size = columns[0]?.length ?? 0;
+  const states = a.states.map((sa, j) => mergeState(sa, b.states[j], map, size));
+  return { keys: { dtypes: a.keys.dtypes, columns, lookup }, states };
+}
+
+function grow<T extends ColumnValues>(x: T, size: number, fill?: unknown): T {
+  if (Array.isArray(x)) {
+    const out = [...x];
+    while (out.length < size) out.push(null);
+    return out as T;
+  }
+  const typed = x as Float64Array;
+  const out = new (typed.constructor as Float64ArrayConstructor)(size);
+  if (fill !== undefined) out.fill(fill as number);
+  out.set(typed);
+  return out as unknown as T;
+}
+
+function mergeState(a: AggState, b: AggState, map: Int32Array, size: number): AggState {
+  if (a.dtype !== b.dtype) {
+    throw new SchemaMismatchError(
+      `query: a column is ${a.dtype} in one part of the data and ${b.dtype} in another; aggregations need one dtype.`,
+    );
+  }
+  const out: AggState = { agg: a.agg, dtype: a.dtype, count: grow(a.count, size) };
+  if (a.sum) out.sum = grow(a.sum, size);
+  if (a.comp) out.comp = grow(a.comp, size);
+  if (a.value) out.value = grow(a.value, size);
+  if (a.pos) out.pos = grow(a.pos, size, -1);
+  for (let g = 0; g < map.length; g++) {
+    const t = map[g];
+    const had = out.count[t] > 0;
+    out.count[t] += b.count[g];
+    if (out.comp) {
+      // Adds b's compensated sum to a's, carrying both compensations.
+      const sum = out.sum as Float64Array;
+      const y = (b.sum as Float64Array)[g] - (out.comp[t] + b.comp![g]);
+      const total = sum[t] + y;
+      out.comp[t] = total - sum[t] - y;
+      sum[t] = total;
+    } else if (out.sum) (out.sum as BigInt64Array)[t] += (b.sum as BigInt64Array)[g];
+    if (b.count[g] === 0 || !out.value) continue;
+    const v = out.value as unknown as unknown[];
+    const x = (b.value as unknown as unknown[])[g];
+    if (a.agg === "min" || a.agg === "max") {
+      if (!had || (a.agg === "min" ? x! < v[t]! : x! > v[t]!)) v[t] = x;
+    } else {
+      const p = b.pos![g];
+      const q = out.pos![t];
+      if (q < 0 || (a.agg === "first" ? p < q : p > q)) {
+        v[t] = x;
+        out.pos![t] = p;
+      }
+    }
+  }
+  return out;
+}
+
+/** The result dtype of an aggregation over `dtype` when some group may be empty (`withEmpty`). */
+export function resultDtype(agg: AggName, dtype: DType, withEmpty: boolean): DType {
+  if (agg === "count") return "int64";
+  if (agg === "mean") return "float64";
+  if (agg === "sum")
+    return dtype === "float64" || dtype === "float32" ? "float64" : dtype === "uint64" ? "uint64" : "int64";
+  // min/max/first/last keep the dtype; an empty group needs NaN, which ints and bools lack (pandas).
+  if (
+    withEmpty &&
+    dtype !== "string" &&
+    dtype !== "timestamp" &&
+    dtype !== "float64" &&
+    dtype !== "float32"
+  ) {
+    return "float64";
+  }
+  return dtype;
+}
+
+/**
+ * The result column of a state: row r is group `order[r]`, or an empty group when `order[r]` is -1
+ * (resample's empty buckets; groups with no values are empty too).
+ */
+export function finishColumn(s: AggState, order: Int32Array): Column {
+  const n = order.length;
+  let empty = false;
+  for (let r = 0; r < n; r++) if (order[r] < 0 || s.count[order[r]] === 0) empty = true;
+  const dtype = resultDtype(
+    s.agg,
+    s.dtype,
+    empty && s.agg !== "sum" && s.agg !== "count" && s.agg !== "mean",
+  );
+  if (s.agg === "count") {
+    const out = new BigInt64Array(n);
+    for (let r = 0; r < n; r++) out[r] = order[r] < 0 ? 0n : BigInt(s.count[order[r]]);
+    return { dtype, values: out };
+  }
+  if (s.agg === "mean") {
+    const out = new Float64Array(n);
+    const sum = s.sum as Float64Array;
+    for (let r = 0; r < n; r++) {
+      const g = order[r];
+      out[r] = g < 0 || s.count[g] === 0 ? Number.NaN : sum[g] / s.count[g];
+    }
+    return { dtype, values: out };
+  }
+  const source = (s.agg === "sum" ? s.sum : s.value) as ColumnValues;
+  if (dtype === "string") {
+    const out: StringArray = new Array(n);
+    for (let r = 0; r < n; r++) {
+      const g = order[r];
+      out[r] = g < 0 || s.count[g] === 0 ? null : (source as StringArray)[g];
+    }
+    return { dtype, values: out };
+  }
+  const out = new DTYPES[dtype].array!(n) as ColumnValues;
+  const big = DTYPES[dtype].bigint;
+  // An empty group: 0 for sums, NaN for floats, NaT for timestamps.
+  const missing = s.agg === "sum" ? (big ? 0n : 0) : dtype === "timestamp" ? NAT : Number.NaN;
+  for (let r = 0; r < n; r++) {
+    const g = order[r];
+    const x = g < 0 || (s.count[g] === 0 && s.agg !== "sum") ? missing : source[g]!;
+    (out as unknown as unknown[])[r] = big ? BigInt(x as bigint) : Number(x);
+  }
+  return { dtype, values: out };
+}
