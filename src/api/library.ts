@@ -8,6 +8,9 @@ import {
 } from "../errors.ts";
 import { DataFrame } from "../frame/dataframe.ts";
 import { toNanos } from "../frame/timestamps.ts";
+import { requiredColumns } from "../query/plan.ts";
+import { QueryBuilder } from "../query/query-builder.ts";
+import { applyReadQuery } from "../query/read.ts";
 import { keys } from "../version/keys.ts";
 import {
   frameBytes,
@@ -65,6 +68,11 @@ export interface ReadOptions {
   rowRange?: [number | null, number | null];
   /** Names of the columns to return, in this order (the index always comes back). */
   columns?: string[];
+  /**
+   * Clauses run on the rows read — filter, apply, groupby, resample, … (see `QueryBuilder`) — so only the
+   * answer comes back; only the columns the query and `columns` name are read and decoded.
+   */
+  query?: QueryBuilder;
 }
 
 /**
@@ -219,6 +227,7 @@ export class Library {
         "dateRange",
         "rowRange",
         "columns",
+        "query",
       ]);
       checkName("symbol", symbol);
       return { symbol: symbol as string, options: options as ReadOptions };
@@ -450,7 +459,7 @@ export class Library {
     meter: ProgressMeter | undefined,
   ): Promise<ReadResult> {
     checkName("symbol", symbol);
-    const opts = checkOptions("read", options, ["asOf", "dateRange", "rowRange", "columns"]);
+    const opts = checkOptions("read", options, ["asOf", "dateRange", "rowRange", "columns", "query"]);
     const request: ReadRequest = {};
     if (opts.rowRange !== undefined && opts.dateRange !== undefined) {
       throw new InvalidArgumentError("read: give dateRange or rowRange, not both.");
@@ -458,7 +467,16 @@ export class Library {
     if (opts.rowRange !== undefined) request.rowRange = checkRowRange(opts.rowRange);
     if (opts.dateRange !== undefined) request.dateRange = checkDateRange(opts.dateRange);
     if (opts.columns !== undefined) request.columns = checkColumns(opts.columns);
-    return this.readWith(symbol, this.versionFor(opts.asOf), request, meter);
+    let which = this.versionFor(opts.asOf);
+    if (opts.query === undefined) return this.readWith(symbol, which, request, meter);
+    const query = checkQuery(opts.query);
+    // Only the columns the query and `columns` need are read; the version they were taken from is read.
+    const record = this.store.resolve(symbol, which);
+    const stored = this.store.readIndex(record, symbol).columns.map((c) => c.name);
+    request.columns = requiredColumns(query, stored, opts.columns);
+    if (which === undefined || (typeof which === "object" && "at" in which)) which = record.v;
+    const item = await this.readWith(symbol, which, request, meter);
+    return { ...item, data: applyReadQuery(item.data, query, opts.columns) };
   }
 
   private async readWith(
@@ -479,14 +497,26 @@ export class Library {
   }
 
   /**
-   * The first `n` rows (default 5); a negative `n` means all rows but the last `-n`, as in pandas.
+   * The first `n` rows (default 5); a negative `n` means all rows but the last `-n`, as in pandas. With
+   * `query`, the first `n` rows of the query's answer.
    */
-  async head(symbol: string, n = 5, options?: { asOf?: AsOf; columns?: string[] }): Promise<ReadResult> {
+  async head(
+    symbol: string,
+    n = 5,
+    options?: { asOf?: AsOf; columns?: string[]; query?: QueryBuilder },
+  ): Promise<ReadResult> {
     return this.edge("head", symbol, n, options);
   }
 
-  /** The last `n` rows (default 5); a negative `n` means all rows but the first `-n`, as in pandas. */
-  async tail(symbol: string, n = 5, options?: { asOf?: AsOf; columns?: string[] }): Promise<ReadResult> {
+  /**
+   * The last `n` rows (default 5); a negative `n` means all rows but the first `-n`, as in pandas. With
+   * `query`, the last `n` rows of the query's answer.
+   */
+  async tail(
+    symbol: string,
+    n = 5,
+    options?: { asOf?: AsOf; columns?: string[]; query?: QueryBuilder },
+  ): Promise<ReadResult> {
     return this.edge("tail", symbol, n, options);
   }
 
@@ -494,11 +524,17 @@ export class Library {
     which: "head" | "tail",
     symbol: string,
     n: number,
-    options?: { asOf?: AsOf; columns?: string[] },
+    options?: { asOf?: AsOf; columns?: string[]; query?: QueryBuilder },
   ): Promise<ReadResult> {
     checkName("symbol", symbol);
     checkInteger(`${which}: n`, n, Number.MIN_SAFE_INTEGER);
-    const opts = checkOptions(which, options, ["asOf", "columns"]);
+    const opts = checkOptions(which, options, ["asOf", "columns", "query"]);
+    if (opts.query !== undefined) {
+      // The first or last n rows of the answer, not of the stored rows the query then runs on.
+      const query = checkQuery(opts.query);
+      const edged = which === "head" ? query.head(n) : query.tail(n);
+      return this.readChecked(symbol, { asOf: opts.asOf, columns: opts.columns, query: edged }, undefined);
+    }
     const asked = this.versionFor(opts.asOf);
     const record = this.store.resolve(symbol, asked);
     const rows = this.store.readIndex(record, symbol).rows;
@@ -871,4 +907,12 @@ function checkColumns(columns: unknown): string[] {
     throw new InvalidArgumentError(`columns must be an array of column names, got ${describe(columns)}.`);
   }
   return columns as string[];
+}
+
+/** `query` when it is a `QueryBuilder`, else the `InvalidArgumentError` that says how to make one. */
+function checkQuery(query: unknown): QueryBuilder {
+  if (query instanceof QueryBuilder) return query;
+  throw new InvalidArgumentError(
+    'read: query must be a QueryBuilder, such as new QueryBuilder().filter(col("px").gt(100)).',
+  );
 }
