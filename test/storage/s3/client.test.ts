@@ -4,46 +4,20 @@
  */
 import dns from "node:dns";
 import { type AddressInfo, createServer } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { S3Client } from "../../../src/storage/s3/client.ts";
-import { S3StorageError } from "../../../src/storage/s3/errors.ts";
 import { probeConditionalWrites } from "../../../src/storage/s3/probe.ts";
-import {
-  clientFor,
-  emptyBucket,
-  type RgwEnv,
-  rgwAvailable,
-  skipReason,
-  startRgw,
-  uniqueBucket,
-} from "./rgw.ts";
+import { clientFor, type RgwEnv, rgwAvailable, s3Error, skipReason, uniqueBucket, useBucket } from "./rgw.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
 
-/** Awaits `promise` and returns the S3StorageError it rejects with. */
-async function s3Error(promise: Promise<unknown>): Promise<S3StorageError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof S3StorageError) return err;
-    throw err;
-  }
-  throw new Error("expected an S3StorageError, but the call succeeded");
-}
-
 describe.skipIf(!rgwAvailable)(`S3Client on Ceph RGW${skipReason}`, () => {
+  const bucket = useBucket("client");
   let env: RgwEnv;
   let s3: S3Client;
-
-  beforeAll(async () => {
-    env = await startRgw();
-    s3 = clientFor(env, uniqueBucket("client"));
-    await s3.createBucket();
-  }, 120_000);
-
-  afterAll(async () => {
-    if (s3) await emptyBucket(s3);
+  beforeAll(() => {
+    ({ env, s3 } = bucket);
   });
 
   it("puts, gets, heads and deletes, keys with spaces and unicode included", async () => {

@@ -12,6 +12,7 @@ import {
   emptyBucket,
   type RgwEnv,
   rgwAvailable,
+  s3Error,
   skipReason,
   startRgw,
   uniqueBucket,
@@ -20,16 +21,6 @@ import {
 const bytes = (text: string) => new TextEncoder().encode(text);
 /** Byte equality without vitest's element-by-element diffing, which takes seconds on 256 KB. */
 const same = (a: Uint8Array | undefined, b: Uint8Array) => a !== undefined && Buffer.from(a).equals(b);
-
-async function s3Error(promise: Promise<unknown>): Promise<S3StorageError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof S3StorageError) return err;
-    throw err;
-  }
-  throw new Error("expected an S3StorageError, but the call succeeded");
-}
 
 /** A plan that applies `faults` to the first requests, in order, then passes everything. */
 const first =

@@ -6,7 +6,9 @@ import { execFile, execFileSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { afterAll, beforeAll } from "vitest";
 import { S3Client, type S3ClientConfig } from "../../../src/storage/s3/client.ts";
+import { S3StorageError } from "../../../src/storage/s3/errors.ts";
 
 const script = join(dirname(fileURLToPath(import.meta.url)), "../../../scripts/rgw.sh");
 
@@ -80,4 +82,32 @@ export function clientFor(env: RgwEnv, bucket: string, extra: Partial<S3ClientCo
 export async function emptyBucket(client: S3Client): Promise<void> {
   const { objects } = await client.listAll("");
   await client.deleteMany(objects.map((o) => o.key));
+}
+
+/**
+ * Registers, in the calling `describe`, a fresh bucket on the gateway (started if needed) for its tests,
+ * emptied after them; its fields are set once `beforeAll` has run.
+ */
+export function useBucket(name: string): { env: RgwEnv; s3: S3Client } {
+  const ctx = {} as { env: RgwEnv; s3: S3Client };
+  beforeAll(async () => {
+    ctx.env = await startRgw();
+    ctx.s3 = clientFor(ctx.env, uniqueBucket(name));
+    await ctx.s3.createBucket();
+  }, 120_000);
+  afterAll(async () => {
+    if (ctx.s3) await emptyBucket(ctx.s3);
+  });
+  return ctx;
+}
+
+/** Awaits `promise` and returns the S3StorageError it rejects with. */
+export async function s3Error(promise: Promise<unknown>): Promise<S3StorageError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof S3StorageError) return err;
+    throw err;
+  }
+  throw new Error("expected an S3StorageError, but the call succeeded");
 }

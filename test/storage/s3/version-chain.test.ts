@@ -7,36 +7,22 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { build } from "esbuild";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { S3Client } from "../../../src/storage/s3/client.ts";
 import { commitVersion, newestVersion, recordKey } from "../../../src/storage/s3/version-chain.ts";
 import { tempDir } from "../../helpers.ts";
-import {
-  clientFor,
-  emptyBucket,
-  type RgwEnv,
-  rgwAvailable,
-  skipReason,
-  startRgw,
-  uniqueBucket,
-} from "./rgw.ts";
+import { type RgwEnv, rgwAvailable, skipReason, useBucket } from "./rgw.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const keys = { prefix: "lib/V/sym/", hintKey: "lib/R/sym" };
 const decode = (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b));
 
 describe.skipIf(!rgwAvailable)(`create-only version chain on Ceph RGW${skipReason}`, () => {
+  const bucket = useBucket("chain");
   let env: RgwEnv;
   let s3: S3Client;
-
-  beforeAll(async () => {
-    env = await startRgw();
-    s3 = clientFor(env, uniqueBucket("chain"));
-    await s3.createBucket();
-  }, 120_000);
-
-  afterAll(async () => {
-    if (s3) await emptyBucket(s3);
+  beforeAll(() => {
+    ({ env, s3 } = bucket);
   });
 
   it("finds the newest version from a stale or missing hint (galloping over dense numbers)", async () => {
