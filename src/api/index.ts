@@ -32,6 +32,7 @@ export type { Progress } from "../version/progress.ts";
 export type { VerifyReport } from "../version/verify.ts";
 export { Arctic } from "./arctic.ts";
 export { DataError } from "./data-error.ts";
+export { type CollectResult, concat, LazyFrame } from "./lazy-frame.ts";
 export { Library, type OnProgress, type ReadOptions } from "./library.ts";
 export type {
   DeleteRequest,

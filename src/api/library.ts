@@ -31,6 +31,7 @@ import { listVersionInfo } from "../version/version-list.ts";
 import type { VersionSelector, VersionStore } from "../version/version-store.ts";
 import { fromFrameData, toFrameData } from "./convert.ts";
 import { DataError } from "./data-error.ts";
+import { type LazyFrame, lazyFrame } from "./lazy-frame.ts";
 import {
   batchItems,
   type DeleteRequest,
@@ -450,6 +451,14 @@ export class Library {
     }
     const { onProgress, ...rest } = options;
     return this.readChecked(symbol, rest, meterFor("read", onProgress));
+  }
+
+  /**
+   * A read of `symbol` not yet made: chain clauses as on a `QueryBuilder` (`filter`, `apply`,
+   * `groupby(…).agg`, …), then `collect()` reads with them as its `query`. `options` are `read`'s.
+   */
+  lazy(symbol: string, options?: ReadOptions & { onProgress?: OnProgress }): LazyFrame {
+    return lazyFrame(this, symbol, options);
   }
 
   /** `read` with its options checked here and progress counted by `meter`. */

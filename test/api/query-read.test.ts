@@ -6,6 +6,7 @@ import {
   DataError,
   DataFrame,
   InvalidArgumentError,
+  type Progress,
   QueryBuilder,
   type ReadResult,
   runQuery,
@@ -65,14 +66,17 @@ for (const [kind, uri] of Object.entries(stores)) {
       }
       // The groupby names px, vol and sym: the string column `note` is never decoded.
       let bytes = 0;
-      await lib.read("bars", { query: queries[1], onProgress: (p) => (bytes = p.bytesTotal) } as never);
+      await lib.read("bars", {
+        query: queries[1],
+        onProgress: (p: Progress) => (bytes = p.bytesTotal),
+      } as never);
       let three = 0;
       await lib.read("bars", {
         columns: ["sym", "px", "vol"],
-        onProgress: (p) => (three = p.bytesTotal),
+        onProgress: (p: Progress) => (three = p.bytesTotal),
       } as never);
       let all = 0;
-      await lib.read("bars", { onProgress: (p) => (all = p.bytesTotal) } as never);
+      await lib.read("bars", { onProgress: (p: Progress) => (all = p.bytesTotal) } as never);
       expect(bytes).toBe(three);
       expect(bytes).toBeLessThan(all);
       // columns narrows a filter's answer, in the order asked.
