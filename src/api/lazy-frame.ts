@@ -48,37 +48,37 @@ export class LazyFrame {
 
   /** Keeps the rows where `expr` is true. */
   filter(expr: Expr): LazyFrame {
-    return this.then(this.query.filter(expr));
+    return this.chain(this.query.filter(expr));
   }
   /** Adds (or replaces) the column `name` with the values of `expr`. */
   apply(name: string, expr: Expr): LazyFrame {
-    return this.then(this.query.apply(name, expr));
+    return this.chain(this.query.apply(name, expr));
   }
   /** Groups the rows by one key column or several; finish with `.agg(spec)`. */
   groupby(keys: string | readonly string[]): { agg(spec: AggSpec): LazyFrame } {
     const g = this.query.groupby(keys);
-    return { agg: (spec) => this.then(g.agg(spec)) };
+    return { agg: (spec) => this.chain(g.agg(spec)) };
   }
   /** Buckets the rows by their timestamp index, as pandas' `resample`; finish with `.agg(spec)`. */
   resample(rule: string, options?: ResampleOptions): { agg(spec: AggSpec): LazyFrame } {
     const r = this.query.resample(rule, options);
-    return { agg: (spec) => this.then(r.agg(spec)) };
+    return { agg: (spec) => this.chain(r.agg(spec)) };
   }
   /** Keeps the rows whose timestamp is within `[start, end]` (inclusive; `null` leaves an end open). */
   dateRange(start: Date | string | bigint | null, end: Date | string | bigint | null): LazyFrame {
-    return this.then(this.query.dateRange(start, end));
+    return this.chain(this.query.dateRange(start, end));
   }
   /** Keeps rows `[start, end)` by position, as `iloc`. */
   rowRange(start: number | null, end: number | null): LazyFrame {
-    return this.then(this.query.rowRange(start, end));
+    return this.chain(this.query.rowRange(start, end));
   }
   /** The first `n` rows. */
   head(n = 5): LazyFrame {
-    return this.then(this.query.head(n));
+    return this.chain(this.query.head(n));
   }
   /** The last `n` rows. */
   tail(n = 5): LazyFrame {
-    return this.then(this.query.tail(n));
+    return this.chain(this.query.tail(n));
   }
 
   /**
@@ -121,7 +121,7 @@ export class LazyFrame {
     return `${from}${this.query.toString().slice("QueryBuilder()".length)}`;
   }
 
-  private then(query: QueryBuilder): LazyFrame {
+  private chain(query: QueryBuilder): LazyFrame {
     return new LazyFrame(this.source, query);
   }
 }
