@@ -21,6 +21,7 @@ export {
   GroupBy,
   type LiteralValue,
   lit,
+  parseExpr,
   QueryBuilder,
   Resample,
   type ResampleOptions,
