@@ -9,7 +9,9 @@
 // of the row number, so both hold the same values. Each query's answer is materialised into JS arrays
 // (floe: the DataFrame's typed arrays; DuckDB: `getColumnsJS()`), timed as the median of --repeats,
 // interleaved. Printed: ms for each, floe ÷ DuckDB, and the decoded bytes and segments floe read
-// (onProgress). Q2's answers are compared, to show the two stores hold the same data.
+// (onProgress), and "its read": the time of a plain floe read of the same columns and dates, without the
+// clauses, i.e. how much of floe's time is fetching and decoding. Q2's answers are compared, to show the
+// two stores hold the same data.
 //
 //   Q1 filter(close > x), ~1 % of rows, all columns
 //   Q2 groupby(sym).agg(close mean, volume sum)
@@ -19,7 +21,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Arctic, col, DataFrame, QueryBuilder } from "floe";
+import { Arctic, col, DataFrame, dateBounds, QueryBuilder, requiredColumns } from "floe";
 import { median } from "./lib/stats.mjs";
 
 const { values: args } = parseArgs({
@@ -148,19 +150,30 @@ async function runFloe(q) {
   for (const name of data.columnNames) data.column(name).length;
   return { rows: data.numRows, progress, data };
 }
+// The read alone: the columns and dates the query needs, without running its clauses.
+const stored = ["sym", "open", "high", "low", "close", "volume"];
+async function readOnly(q) {
+  const { start, end } = dateBounds(q, "ts");
+  const dateRange = start === null && end === null ? undefined : [start, end];
+  const { data } = await lib.read("bars", { columns: requiredColumns(q, stored), dateRange });
+  return data.numRows;
+}
 async function runDuck(sql) {
   const reader = await conn.runAndReadAll(sql);
   const columns = reader.getColumnsJS();
   return { rows: columns[0]?.length ?? 0, columns, names: reader.columnNames() };
 }
 
-const times = Object.fromEntries(Object.keys(queries).map((k) => [k, { floe: [], duck: [] }]));
+const times = Object.fromEntries(Object.keys(queries).map((k) => [k, { floe: [], read: [], duck: [] }]));
 for (let r = 0; r < repeats; r++) {
   // Interleaved, so a slow moment of the (shared) machine falls on both alike.
   for (const [name, q] of Object.entries(queries)) {
     let t = performance.now();
     const f = await runFloe(q.floe);
     times[name].floe.push(performance.now() - t);
+    t = performance.now();
+    await readOnly(q.floe);
+    times[name].read.push(performance.now() - t);
     t = performance.now();
     const d = await runDuck(q.sql);
     times[name].duck.push(performance.now() - t);
@@ -187,7 +200,9 @@ console.log(
   `queries on ${rows.toLocaleString("en")} minute bars of ${SYMS} symbols, median of ${repeats} ` +
     `(loading: floe lmdb:// ${(floeWrite / 1000).toFixed(1)} s, DuckDB file ${(duckWrite / 1000).toFixed(1)} s)`,
 );
-console.log("query   rows out    floe ms   DuckDB ms   floe÷DuckDB   floe decoded MB   segments read");
+console.log(
+  "query   rows out    floe ms  (its read)   DuckDB ms   floe÷DuckDB   floe decoded MB   segments read",
+);
 for (const name of Object.keys(queries)) {
   const f = median(times[name].floe);
   const d = median(times[name].duck);
@@ -195,7 +210,8 @@ for (const name of Object.keys(queries)) {
   if (s.floeRows !== s.duckRows)
     console.warn(`${name}: floe returned ${s.floeRows} rows, DuckDB ${s.duckRows}`);
   console.log(
-    `${name.padEnd(6)}${String(s.floeRows).padStart(10)}${f.toFixed(0).padStart(11)}${d.toFixed(0).padStart(12)}` +
+    `${name.padEnd(6)}${String(s.floeRows).padStart(10)}${f.toFixed(0).padStart(11)}` +
+      `${median(times[name].read).toFixed(0).padStart(12)}${d.toFixed(0).padStart(12)}` +
       `${(f / d).toFixed(2).padStart(14)}${mb(s.progress?.bytesTotal ?? 0).padStart(18)}` +
       `${String(s.progress?.segmentsTotal ?? 0).padStart(16)}`,
   );
