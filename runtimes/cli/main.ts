@@ -13,6 +13,7 @@ import { UsageError } from "./args.ts";
 import { adminCommands } from "./commands-admin.ts";
 import { browseCommands } from "./commands-browse.ts";
 import { ioCommands } from "./commands-io.ts";
+import { queryCommands } from "./commands-query.ts";
 import { readCommands } from "./commands-read.ts";
 import { type Context, stdoutError } from "./context.ts";
 
@@ -47,6 +48,7 @@ const context = (): Context => {
 
 browseCommands(program, context);
 readCommands(program, context);
+queryCommands(program, context);
 ioCommands(program, context);
 adminCommands(program, context);
 

@@ -21,6 +21,7 @@ export {
   GroupBy,
   type LiteralValue,
   lit,
+  parseExpr,
   QueryBuilder,
   Resample,
   type ResampleOptions,
@@ -32,6 +33,7 @@ export type { Progress } from "../version/progress.ts";
 export type { VerifyReport } from "../version/verify.ts";
 export { Arctic } from "./arctic.ts";
 export { DataError } from "./data-error.ts";
+export { type CollectResult, concat, LazyFrame } from "./lazy-frame.ts";
 export { Library, type OnProgress, type ReadOptions } from "./library.ts";
 export type {
   DeleteRequest,

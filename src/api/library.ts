@@ -8,7 +8,7 @@ import {
 } from "../errors.ts";
 import { DataFrame } from "../frame/dataframe.ts";
 import { toNanos } from "../frame/timestamps.ts";
-import { requiredColumns } from "../query/plan.ts";
+import { type DateBounds, dateBounds, requiredColumns } from "../query/plan.ts";
 import { QueryBuilder } from "../query/query-builder.ts";
 import { applyReadQuery } from "../query/read.ts";
 import { keys } from "../version/keys.ts";
@@ -31,6 +31,7 @@ import { listVersionInfo } from "../version/version-list.ts";
 import type { VersionSelector, VersionStore } from "../version/version-store.ts";
 import { fromFrameData, toFrameData } from "./convert.ts";
 import { DataError } from "./data-error.ts";
+import { type LazyFrame, lazyFrame } from "./lazy-frame.ts";
 import {
   batchItems,
   type DeleteRequest,
@@ -452,6 +453,14 @@ export class Library {
     return this.readChecked(symbol, rest, meterFor("read", onProgress));
   }
 
+  /**
+   * A read of `symbol` not yet made: chain clauses as on a `QueryBuilder` (`filter`, `apply`,
+   * `groupby(…).agg`, …), then `collect()` reads with them as its `query`. `options` are `read`'s.
+   */
+  lazy(symbol: string, options?: ReadOptions & { onProgress?: OnProgress }): LazyFrame {
+    return lazyFrame(this, symbol, options);
+  }
+
   /** `read` with its options checked here and progress counted by `meter`. */
   private async readChecked(
     symbol: string,
@@ -472,8 +481,17 @@ export class Library {
     const query = checkQuery(opts.query);
     // Only the columns the query and `columns` need are read; the version they were taken from is read.
     const record = this.store.resolve(symbol, which);
-    const stored = this.store.readIndex(record, symbol).columns.map((c) => c.name);
-    request.columns = requiredColumns(query, stored, opts.columns);
+    const index = this.store.readIndex(record, symbol);
+    request.columns = requiredColumns(
+      query,
+      index.columns.map((c) => c.name),
+      opts.columns,
+    );
+    // The timestamps the query's leading filters allow narrow the read (segments outside are not fetched).
+    if (index.index.kind === "timestamp" && index.index.sorted && request.rowRange === undefined) {
+      const narrowed = narrowDates(request.dateRange, dateBounds(query, index.index.name));
+      if (narrowed) request.dateRange = narrowed;
+    }
     if (which === undefined || (typeof which === "object" && "at" in which)) which = record.v;
     const item = await this.readWith(symbol, which, request, meter);
     return { ...item, data: applyReadQuery(item.data, query, opts.columns) };
@@ -907,6 +925,21 @@ function checkColumns(columns: unknown): string[] {
     throw new InvalidArgumentError(`columns must be an array of column names, got ${describe(columns)}.`);
   }
   return columns as string[];
+}
+
+/**
+ * `range` narrowed to `bounds`; undefined when the bounds add nothing or contradict it (the query then
+ * finds no rows by itself).
+ */
+function narrowDates(
+  range: [bigint | null, bigint | null] | undefined,
+  bounds: DateBounds,
+): [bigint | null, bigint | null] | undefined {
+  if (bounds.start === null && bounds.end === null) return undefined;
+  const [s, e] = range ?? [null, null];
+  const start = s === null ? bounds.start : bounds.start === null || s > bounds.start ? s : bounds.start;
+  const end = e === null ? bounds.end : bounds.end === null || e < bounds.end ? e : bounds.end;
+  return start !== null && end !== null && end < start ? undefined : [start, end];
 }
 
 /** `query` when it is a `QueryBuilder`, else the `InvalidArgumentError` that says how to make one. */

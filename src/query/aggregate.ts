@@ -87,7 +87,7 @@ export function groupRows(keys: readonly Column[], n: number): { gids: Int32Arra
       }
       gids[i] = g;
     }
-  } else {
+  } else if (!groupTuples(readers, n, gids, columns, lookup)) {
     const parts: KeyValue[] = new Array(keys.length);
     for (let i = 0; i < n; i++) {
       let missing = false;
@@ -111,6 +111,80 @@ export function groupRows(keys: readonly Column[], n: number): { gids: Int32Arra
     }
   }
   return { gids, keys: { dtypes: keys.map((k) => k.dtype), columns, lookup } };
+}
+
+/**
+ * `groupRows` for several keys by numbers: each key column's values numbered on its own, then each row's
+ * tuple of numbers as one number, so the string `encodeKey` is built once per group, not once per row.
+ * Fills `gids`, `columns` and `lookup` as the general path does (groups in order of first appearance) and
+ * returns true; false, having written nothing, when the tuples could not be numbered exactly.
+ */
+function groupTuples(
+  readers: readonly ((i: number) => KeyValue | undefined)[],
+  n: number,
+  gids: Int32Array,
+  columns: KeyValue[][],
+  lookup: Map<KeyValue, number>,
+): boolean {
+  const codes = readers.map(() => new Int32Array(n));
+  const values: KeyValue[][] = readers.map(() => []);
+  for (let c = 0; c < readers.length; c++) {
+    const read = readers[c];
+    const out = codes[c];
+    const seen = new Map<KeyValue, number>();
+    const vals = values[c];
+    for (let i = 0; i < n; i++) {
+      const k = read(i);
+      if (k === undefined) {
+        out[i] = -1;
+        continue;
+      }
+      let g = seen.get(k);
+      if (g === undefined) {
+        g = vals.length;
+        seen.set(k, g);
+        vals.push(k);
+      }
+      out[i] = g;
+    }
+  }
+  const scale: number[] = new Array(readers.length);
+  let radix = 1;
+  for (let c = readers.length - 1; c >= 0; c--) {
+    scale[c] = radix;
+    radix *= Math.max(1, values[c].length);
+  }
+  if (radix > Number.MAX_SAFE_INTEGER) return false;
+  const tuples = new Map<number, number>();
+  const parts: KeyValue[] = new Array(readers.length);
+  for (let i = 0; i < n; i++) {
+    let code = 0;
+    let missing = false;
+    for (let c = 0; c < codes.length; c++) {
+      const k = codes[c][i];
+      if (k < 0) {
+        missing = true;
+        break;
+      }
+      code += k * scale[c];
+    }
+    if (missing) {
+      gids[i] = -1;
+      continue;
+    }
+    let g = tuples.get(code);
+    if (g === undefined) {
+      g = columns[0].length;
+      tuples.set(code, g);
+      for (let c = 0; c < codes.length; c++) {
+        parts[c] = values[c][codes[c][i]];
+        columns[c].push(parts[c]);
+      }
+      lookup.set(encodeKey(parts), g);
+    }
+    gids[i] = g;
+  }
+  return true;
 }
 
 /** Several key parts as one Map key; strings are length-prefixed so no two tuples share a code. */

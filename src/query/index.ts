@@ -9,6 +9,7 @@ export {
 export { type Column, type Columns, evaluate, evaluateMask } from "./evaluate.ts";
 export { runQuery } from "./execute.ts";
 export { col, Expr, type ExprInput, type ExprNode, type LiteralValue, lit } from "./expr.ts";
+export { parseExpr } from "./parse.ts";
 export { type DateBounds, dateBounds, requiredColumns } from "./plan.ts";
 export {
   type AggName,
