@@ -4,7 +4,16 @@ import { DataFrame, FloeError, InvalidArgumentError } from "../api/index.ts";
 import { checkName, checkOptions, describe } from "../api/validate.ts";
 import { type ColumnValues, DTYPES, type DType, isDType, type StringArray } from "../dtypes.ts";
 import { formatNanos, timestampDigits } from "../frame/timestamps.ts";
-import { inferDType, NAT, parseCells, printable } from "./csv-dtypes.ts";
+import { checkZone, formatZoned } from "../frame/zones.ts";
+import {
+  DEFAULT_NA_VALUES,
+  type Inferred,
+  inferColumn,
+  NAT,
+  naSet,
+  parseCells,
+  printable,
+} from "./csv-dtypes.ts";
 import { type ExportOptions, exportChunks } from "./export-frames.ts";
 import {
   IMPORT_KEYS,
@@ -30,13 +39,40 @@ export interface CsvReadOptions {
   onProgress?: OnTransferProgress;
   /** The source's length in bytes, for progress, when the source does not tell. */
   totalBytes?: number;
+  /**
+   * Cells that mean a missing value, besides pandas' defaults (`DEFAULT_NA_VALUES`: "", "NA", "N/A",
+   * "null", "NaN", "None", "#N/A", …), as pandas' `na_values`: NaN in a number column, NaT in a
+   * timestamp column, null in a string column.
+   */
+  naValues?: string[];
+  /** `false`: only `naValues` are missing, not pandas' defaults, not even "" (pandas' `keep_default_na`). Default true. */
+  keepDefaultNa?: boolean;
+  /**
+   * The IANA zone of the timestamp index (`"America/New_York"`), as a pandas tz-aware index: the cells
+   * are still read as instants (UTC unless they carry an offset); the zone is how the index prints.
+   */
+  tz?: string;
+  /**
+   * Called with a note when a column is read as `string` only because of a few odd cells among
+   * numbers, bools or timestamps (naming the cell and the option that fixes it). Default: `console.warn`.
+   */
+  onNote?: (note: string) => void;
 }
 
-/** How to import a CSV file into a symbol. */
+/** How to import a CSV file into a symbol (notes come back in the result's `notes`). */
 export type CsvImportOptions = ImportOptions &
-  Omit<CsvReadOptions, "chunkRows" | "onProgress" | "totalBytes">;
+  Omit<CsvReadOptions, "chunkRows" | "onProgress" | "totalBytes" | "onNote">;
 
-const READ_KEYS = ["index", "delimiter", "dtypes", "chunkRows", "onProgress", "totalBytes"] as const;
+/** What a CSV import returns: the import's result, and the notes on columns read as string. */
+export type CsvImportResult = ImportResult & {
+  /** One line per column read as `string` because of a few odd cells, saying which and what to do. */
+  notes: string[];
+};
+
+const CSV_KEYS = ["index", "delimiter", "dtypes", "naValues", "keepDefaultNa", "tz"] as const;
+const READ_KEYS = [...CSV_KEYS, "chunkRows", "onProgress", "totalBytes", "onNote"] as const;
+
+export { DEFAULT_NA_VALUES };
 
 /** Rows converted from strings at a time once the dtypes are known. */
 const SUB_CHUNK = 8192;
@@ -45,8 +81,11 @@ const SUB_CHUNK = 8192;
  * Reads CSV text as a sequence of frames of `chunkRows` rows, streaming: memory holds one chunk of cells,
  * whatever the file's size. The first line names the columns. Each column's dtype is inferred from the
  * first chunk (see `inferDType`: int64, float64, bool, timestamp or string), unless `dtypes` gives it; a
- * later cell that does not fit is an `InvalidArgumentError` naming its row. Empty cells are NaN, NaT or
- * null. Malformed CSV (unbalanced quotes, rows of the wrong length) is an `InvalidArgumentError` too.
+ * later cell that does not fit is an `InvalidArgumentError` naming its row. Missing cells (empty, or one
+ * of pandas' NA strings, or `naValues`) are NaN, NaT or null; an int column with missing cells is float64,
+ * a bool column float64 1/0/NaN, as pandas reads them. Malformed CSV (unbalanced quotes, rows of the
+ * wrong length) is an `InvalidArgumentError` too. `source` as a string is CSV text: a file path is refused
+ * (read a file with `importFile`, or pass its bytes).
  */
 export function readCsv(source: ByteSource, options?: CsvReadOptions): AsyncGenerator<DataFrame> {
   return csvFrames(source, options, {});
@@ -81,6 +120,37 @@ async function* csvFrames(
   if (opts.index !== undefined && (typeof opts.index !== "string" || opts.index === "")) {
     throw new InvalidArgumentError(`readCsv: index must be a column name, got ${describe(opts.index)}.`);
   }
+  if (typeof source === "string" && !/[\r\n]/.test(source) && /\.(csv|tsv|txt)$/i.test(source.trim())) {
+    throw new InvalidArgumentError(
+      `readCsv: the source is the string ${describe(source)}, which looks like a file path, but a string is ` +
+        "read as CSV text. To read a file, use importFile(lib, symbol, path) from floe/io (Node, Bun, Deno), " +
+        "or pass the file's contents: its text, bytes, a Blob or a stream.",
+    );
+  }
+  const naValues = opts.naValues ?? [];
+  if (!Array.isArray(naValues) || naValues.some((v) => typeof v !== "string")) {
+    throw new InvalidArgumentError(
+      `readCsv: naValues must be an array of strings (cells that mean a missing value), got ${describe(naValues)}.`,
+    );
+  }
+  const keepDefaultNa = opts.keepDefaultNa ?? true;
+  if (typeof keepDefaultNa !== "boolean") {
+    throw new InvalidArgumentError(
+      `readCsv: keepDefaultNa must be true or false, got ${describe(keepDefaultNa)}.`,
+    );
+  }
+  const na = naSet(naValues, keepDefaultNa);
+  if (opts.tz !== undefined) {
+    checkZone(opts.tz, "readCsv");
+    if (opts.index === undefined)
+      throw new InvalidArgumentError(
+        'readCsv: tz is the zone of the timestamp index; give the index column too (index: "time").',
+      );
+  }
+  if (opts.onNote !== undefined && typeof opts.onNote !== "function") {
+    throw new InvalidArgumentError(`readCsv: onNote must be a function, got ${describe(opts.onNote)}.`);
+  }
+  const onNote = opts.onNote ?? ((note: string) => console.warn(`floe: ${note}`));
   const chunkRows = opts.chunkRows ?? 100_000;
   if (!Number.isInteger(chunkRows) || chunkRows < 1) {
     throw new InvalidArgumentError(
@@ -96,6 +166,8 @@ async function* csvFrames(
   let filled = 0; // rows converted in the current chunk
   let rowsBefore = 0; // rows of earlier chunks
   let dtypes: DType[] | undefined;
+  let bools: boolean[] = []; // per column: true/false read as 1/0 (float64)
+  let lines: number[] = []; // the line each row of the first chunk ends on, for notes
   const ready: DataFrame[] = [];
 
   // Cells go into per-column arrays. Until the dtypes are known (the first chunk decides) they are kept;
@@ -115,6 +187,7 @@ async function* csvFrames(
       return;
     }
     for (let c = 0; c < record.length; c++) cells[c].push(record[c]);
+    if (dtypes === undefined) lines.push(api!.info.lines);
     pending++;
     if (filled + pending === chunkRows) {
       convert();
@@ -123,17 +196,41 @@ async function* csvFrames(
   };
   const convert = () => {
     const names = header!;
-    // Own keys only: a column may be named "constructor" or "__proto__".
-    dtypes ??= names.map((name, c) =>
-      Object.hasOwn(forced, name)
-        ? forced[name]
-        : Object.hasOwn(hints, name)
-          ? hints[name]
-          : inferDType(cells[c]),
-    );
+    if (dtypes === undefined) {
+      // Own keys only: a column may be named "constructor" or "__proto__".
+      const plans = names.map((name, c): Inferred => {
+        const given = Object.hasOwn(forced, name)
+          ? forced[name]
+          : Object.hasOwn(hints, name)
+            ? hints[name]
+            : undefined;
+        // Floats given by the caller (or stored) take true/false as 1/0, as a bool column with missing cells is stored.
+        if (given !== undefined) return { dtype: given, bools: given === "float64" || given === "float32" };
+        const inferred = inferColumn(cells[c], na);
+        // The index must be timestamps: a cell that is not says why (a zone name, say), with its row.
+        if (name === opts.index && inferred.dtype === "string") return { dtype: "timestamp", bools: false };
+        return inferred;
+      });
+      dtypes = plans.map((p) => p.dtype);
+      bools = plans.map((p) => p.bools);
+      plans.forEach((p, c) => {
+        if (p.odd !== undefined)
+          onNote(
+            oddNote(
+              names[c],
+              cells[c][p.odd.at] ?? "",
+              lines[p.odd.at],
+              rowsBefore + filled + p.odd.at + 1,
+              p.odd,
+            ),
+          );
+      });
+      lines = [];
+    }
     const offset = rowsBefore + filled;
     const where = (i: number) => `data row ${offset + i + 1}`;
-    for (let c = 0; c < names.length; c++) parts[c].push(parseCells(names[c], cells[c], dtypes[c], where));
+    for (let c = 0; c < names.length; c++)
+      parts[c].push(parseCells(names[c], cells[c], dtypes[c], where, na, bools[c]));
     filled += pending;
     pending = 0;
     cells = names.map(() => []);
@@ -141,7 +238,7 @@ async function* csvFrames(
   const emit = () => {
     const names = header!;
     const columns = names.map((_, c) => joinParts(parts[c], dtypes![c], filled));
-    ready.push(toFrame(names, columns, dtypes!, rowsBefore, filled, opts.index));
+    ready.push(toFrame(names, columns, dtypes!, rowsBefore, filled, opts.index, opts.tz));
     rowsBefore += filled;
     filled = 0;
     parts = names.map(() => []);
@@ -227,6 +324,7 @@ function toFrame(
   rowsBefore: number,
   numRows: number,
   index: string | undefined,
+  tz: string | undefined,
 ): DataFrame {
   const columns = names.map((name, c) => ({ name, dtype: dtypes[c], values: values[c] }));
   if (index === undefined) return DataFrame.fromColumns(columns, { kind: "row", start: rowsBefore }, numRows);
@@ -244,11 +342,46 @@ function toFrame(
     );
   }
   columns.splice(at, 1);
-  return DataFrame.fromColumns(columns, { kind: "timestamp", name: index, values: stamps }, numRows);
+  const frameIndex =
+    tz === undefined
+      ? { kind: "timestamp" as const, name: index, values: stamps }
+      : { kind: "timestamp" as const, name: index, values: stamps, tz };
+  return DataFrame.fromColumns(columns, frameIndex, numRows);
+}
+
+/**
+ * The note for a column read as string because of `cell` (data row `row`, on `line`) among cells of
+ * another kind: what it is, and the options that read it as that kind.
+ */
+function oddNote(
+  name: string,
+  cell: string,
+  line: number,
+  row: number,
+  odd: NonNullable<Inferred["odd"]>,
+): string {
+  const col = printable(name, 80);
+  const shown = printable(cell, 40);
+  const others = odd.kind === "number" ? "numbers" : odd.kind === "bool" ? "true/false" : "timestamps";
+  const at = `data row ${row} (line ${line})`;
+  if (odd.zoned) {
+    return (
+      `CSV column '${col}' was read as string: its timestamps name a time zone ("${shown}", ${at}), ` +
+      "which floe does not guess; write the offset instead, such as -05:00 or Z (2024-01-02 09:30:00-05:00), " +
+      "and give the index's zone with tz (--tz America/New_York)."
+    );
+  }
+  const dtype = `dtypes: { ${JSON.stringify(col)}: "${odd.dtype}" } (--dtype ${col}=${odd.dtype})`;
+  return (
+    `CSV column '${col}' was read as string because of "${shown}" (${at}); its other cells are ${others}. ` +
+    `If "${shown}" means a missing value, give naValues: [${JSON.stringify(shown)}] (--na-values ${shown}); ` +
+    `to read the column as ${odd.dtype} and have each odd cell reported as an error, give ${dtype}.`
+  );
 }
 
 /** The part of csv-parse's Parser used here: its synchronous parser of one piece of input. */
 interface CsvApi {
+  info: { lines: number };
   parse(
     buf: Uint8Array | undefined,
     end: boolean,
@@ -320,9 +453,9 @@ export async function importCsv(
   symbol: string,
   source: ByteSource,
   options?: CsvImportOptions,
-): Promise<ImportResult> {
+): Promise<CsvImportResult> {
   checkName("symbol", symbol);
-  const opts = checkOptions("importCsv", options, [...IMPORT_KEYS, "index", "delimiter", "dtypes"]);
+  const opts = checkOptions("importCsv", options, [...IMPORT_KEYS, ...CSV_KEYS]);
   const { mode, chunkRows } = importSettings("importCsv", lib, opts);
   let hints: Record<string, DType> = {};
   if (mode === "append" && (await lib.hasSymbol(symbol))) {
@@ -330,16 +463,22 @@ export async function importCsv(
     // float64 column is 1.0, not an int64).
     hints = Object.fromEntries((await lib.getDescription(symbol)).columns.map((c) => [c.name, c.dtype]));
   }
+  const notes: string[] = [];
   const options_: CsvReadOptions = {
     index: opts.index,
     delimiter: opts.delimiter,
     dtypes: opts.dtypes,
+    naValues: opts.naValues,
+    keepDefaultNa: opts.keepDefaultNa,
+    tz: opts.tz,
     chunkRows,
     onProgress: opts.onProgress,
     totalBytes: opts.totalBytes,
+    onNote: (note) => notes.push(note),
   };
   const frames = csvFrames(source, options_, hints);
-  return importFrames(lib, symbol, frames, { mode, metadata: opts.metadata, sort: opts.sort });
+  const item = await importFrames(lib, symbol, frames, { mode, metadata: opts.metadata, sort: opts.sort });
+  return { ...item, notes };
 }
 
 /** How to export a symbol as CSV. */
@@ -354,7 +493,8 @@ const utf8 = new TextEncoder();
  * A version of `symbol` as CSV (UTF-8 bytes, read from the store a chunk at a time): a header line, then
  * one line per row, the timestamp index first. Floats are written exactly (shortest round-trip form), NaN
  * and NaT as empty cells, timestamps as `2024-01-31 09:30:00.000000001` (UTC) with as many fraction digits
- * as the chunk needs, and strings quoted when they hold the delimiter, a quote or a line break. `null`
+ * as the chunk needs (an index with a zone as local time with its offset, `2024-01-31 04:30:00-05:00`,
+ * as pandas' to_csv writes a tz-aware index), and strings quoted when they hold the delimiter, a quote or a line break. `null`
  * strings become empty cells, so an empty string reads back as null.
  */
 export async function* exportCsv(
@@ -389,7 +529,7 @@ export function csvText(frame: DataFrame, delimiter = ",", header = true): strin
   const heads: string[] = [];
   if (index.kind === "timestamp") {
     heads.push(index.name);
-    columns.push(formatTimestamps(index.values));
+    columns.push(formatTimestamps(index.values, index.tz));
   }
   for (const name of names) {
     heads.push(name);
@@ -405,8 +545,10 @@ export function csvText(frame: DataFrame, delimiter = ",", header = true): strin
   return lines.length > 0 ? `${lines.join("\n")}\n` : "";
 }
 
-function formatTimestamps(values: BigInt64Array): string[] {
+/** Timestamps as pandas' to_csv writes them: UTC, or local time with its offset in zone `tz`. */
+function formatTimestamps(values: BigInt64Array, tz?: string): string[] {
   const digits = timestampDigits(values.filter((v) => v !== NAT));
+  if (tz !== undefined) return Array.from(values, (v) => (v === NAT ? "" : formatZoned(v, digits, tz)));
   return Array.from(values, (v) => (v === NAT ? "" : formatNanos(v, digits)));
 }
 
