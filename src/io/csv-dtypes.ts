@@ -287,9 +287,14 @@ function fixFor(name: string, dtype: DType, cell: string, na: ReadonlySet<string
   }
   const shown = printable(cell, 20);
   return (
-    `If "${shown}" stands for a missing value, give naValues: [${JSON.stringify(shown)}] (--na-values ${shown}); ` +
+    `If "${shown}" stands for a missing value, give naValues: [${JSON.stringify(shown)}] (--na-values ${shellWord(shown)}); ` +
     `to keep the column's text as it is, give ${give("string")}; or fix the file.`
   );
+}
+
+/** `word` as one shell word: quoted when empty or holding anything but plain characters. */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
 function specialFloat(cell: string): number {

@@ -13,6 +13,7 @@ import {
   naSet,
   parseCells,
   printable,
+  shellWord,
 } from "./csv-dtypes.ts";
 import { type ExportOptions, exportChunks } from "./export-frames.ts";
 import {
@@ -363,18 +364,18 @@ function oddNote(
   const col = printable(name, 80);
   const shown = printable(cell, 40);
   const others = odd.kind === "number" ? "numbers" : odd.kind === "bool" ? "true/false" : "timestamps";
-  const at = `data row ${row} (line ${line})`;
+  const at = `at data row ${row} (line ${line})`;
   if (odd.zoned) {
     return (
-      `CSV column '${col}' was read as string: its timestamps name a time zone ("${shown}", ${at}), ` +
+      `CSV column '${col}' was read as string: its timestamps name a time zone ("${shown}" ${at}), ` +
       "which floe does not guess; write the offset instead, such as -05:00 or Z (2024-01-02 09:30:00-05:00), " +
       "and give the index's zone with tz (--tz America/New_York)."
     );
   }
   const dtype = `dtypes: { ${JSON.stringify(col)}: "${odd.dtype}" } (--dtype ${col}=${odd.dtype})`;
   return (
-    `CSV column '${col}' was read as string because of "${shown}" (${at}); its other cells are ${others}. ` +
-    `If "${shown}" means a missing value, give naValues: [${JSON.stringify(shown)}] (--na-values ${shown}); ` +
+    `CSV column '${col}' was read as string because of "${shown}" ${at}; its other cells are ${others}. ` +
+    `If "${shown}" means a missing value, give naValues: [${JSON.stringify(shown)}] (--na-values ${shellWord(shown)}); ` +
     `to read the column as ${odd.dtype} and have each odd cell reported as an error, give ${dtype}.`
   );
 }

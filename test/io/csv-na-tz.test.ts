@@ -111,12 +111,12 @@ describe("a column read as string because of a few odd cells", () => {
     expect(out[0].dtypes).toEqual({ size: "string", ok: "string" });
     expect(notes).toHaveLength(2);
     expect(notes[0]).toBe(
-      `CSV column 'size' was read as string because of "-" (data row 2 (line 3)); its other cells are numbers. ` +
+      `CSV column 'size' was read as string because of "-" at data row 2 (line 3); its other cells are numbers. ` +
         `If "-" means a missing value, give naValues: ["-"] (--na-values -); to read the column as float64 and ` +
         `have each odd cell reported as an error, give dtypes: { "size": "float64" } (--dtype size=float64).`,
     );
     expect(notes[1]).toMatch(
-      /'ok' .*"\?".*its other cells are true\/false.*--na-values \?.*--dtype ok=float64/,
+      /'ok' .*"\?".*its other cells are true\/false.*--na-values '\?'.*--dtype ok=float64/,
     );
     // The fix works: no note, numbers.
     const fixed = await frame(csv, {
@@ -133,7 +133,7 @@ describe("a column read as string because of a few odd cells", () => {
     const result = await importCsv(l, "s", "a,name\n1,x\n2,y\nn.a.,z\n4,w\n");
     expect(result.notes).toHaveLength(1);
     expect(result.notes[0]).toMatch(
-      /^CSV column 'a' was read as string because of "n\.a\." \(data row 3 \(line 4\)\)/,
+      /^CSV column 'a' was read as string because of "n\.a\." at data row 3 \(line 4\)/,
     );
     await ac.close();
   });
