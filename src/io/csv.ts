@@ -488,8 +488,6 @@ export interface CsvExportOptions extends ExportOptions {
   delimiter?: string;
 }
 
-const utf8 = new TextEncoder();
-
 /**
  * A version of `symbol` as CSV (UTF-8 bytes, read from the store a chunk at a time): a header line, then
  * one line per row, the timestamp index first. Floats are written exactly (shortest round-trip form), NaN
@@ -514,7 +512,7 @@ export async function* exportCsv(
   const { frames, meter } = await exportChunks("exportCsv", lib, symbol, rest, []);
   let first = true;
   for await (const frame of frames) {
-    const bytes = utf8.encode(csvText(frame, delimiter, first));
+    const bytes = csvBytes(frame, delimiter, first);
     first = false;
     meter.add(bytes.byteLength, frame.numRows);
     yield bytes;
@@ -524,26 +522,191 @@ export async function* exportCsv(
 
 /** `frame` as CSV text, with a header line when `header`; each line ends in `\n`. */
 export function csvText(frame: DataFrame, delimiter = ",", header = true): string {
+  return new TextDecoder().decode(csvBytes(frame, delimiter, header));
+}
+
+/**
+ * `frame` as CSV in UTF-8, with a header line when `header`. The bytes are written row by row straight
+ * into one buffer (ASCII a character at a time, the rest through `encodeInto`), not built as a string per
+ * cell and per line and encoded after: those strings, a million of each per chunk, lived long enough to
+ * be promoted and collecting them took more time than formatting them.
+ */
+function csvBytes(frame: DataFrame, delimiter: string, header: boolean): Uint8Array {
   const index = frame.index;
-  const names = frame.columnNames;
-  const columns: string[][] = [];
+  const out = new CsvWriter(frame.numRows * 16 * (frame.columnNames.length + 1) + 1024, delimiter);
+  const cells: ((r: number) => void)[] = [];
   const heads: string[] = [];
   if (index.kind === "timestamp") {
     heads.push(index.name);
-    columns.push(formatTimestamps(index.values, index.tz));
+    const stamps = formatTimestamps(index.values, index.tz);
+    cells.push((r) => out.ascii(stamps[r]));
   }
-  for (const name of names) {
+  for (const name of frame.columnNames) {
     heads.push(name);
-    columns.push(formatCells(frame.dtypes[name], frame.column(name), delimiter));
+    cells.push(cellWriter(out, frame.dtypes[name], frame.column(name)));
   }
-  const quoted = heads.map((h) => quote(h, delimiter));
-  const lines: string[] = header ? [quoted.join(delimiter)] : [];
+  if (header) {
+    heads.forEach((h, c) => {
+      if (c > 0) out.byte(out.delimiter);
+      out.text(h);
+    });
+    out.byte(NEWLINE);
+  }
+  const n = cells.length;
+  if (n === 0) return out.bytes();
+  const first = cells[0];
   for (let r = 0; r < frame.numRows; r++) {
-    let line = columns.length > 0 ? columns[0][r] : "";
-    for (let c = 1; c < columns.length; c++) line += delimiter + columns[c][r];
-    lines.push(line);
+    first(r);
+    for (let c = 1; c < n; c++) {
+      out.byte(out.delimiter);
+      cells[c](r);
+    }
+    out.byte(NEWLINE);
   }
-  return lines.length > 0 ? `${lines.join("\n")}\n` : "";
+  return out.bytes();
+}
+
+const NEWLINE = 10;
+const QUOTE = 34;
+const utf8 = new TextEncoder();
+
+/** The writer of one column's cell `r` into `out`. */
+function cellWriter(out: CsvWriter, dtype: DType, values: ColumnValues): (r: number) => void {
+  if (dtype === "timestamp") {
+    const stamps = formatTimestamps(values as BigInt64Array);
+    return (r) => out.ascii(stamps[r]);
+  }
+  if (dtype === "bool") {
+    const v = values as Uint8Array;
+    return (r) => out.ascii(v[r] ? "true" : "false");
+  }
+  if (dtype === "string") {
+    const v = values as StringArray;
+    return (r) => {
+      const s = v[r];
+      if (s !== null && s !== "") out.text(s);
+    };
+  }
+  if (DTYPES[dtype].bigint) {
+    const v = values as BigInt64Array;
+    return (r) => out.ascii(String(v[r]));
+  }
+  if (DTYPES[dtype].integer) {
+    const v = values as Int32Array;
+    return (r) => out.integer(v[r]);
+  }
+  const v = values as Float64Array;
+  return (r) => {
+    const x = v[r];
+    if (x === Math.trunc(x) && Math.abs(x) < 1e15 && !Object.is(x, -0)) out.integer(x);
+    else if (x === x) out.ascii(formatNumber(x)); // NaN is an empty cell
+  };
+}
+
+/** A growing buffer of UTF-8 bytes of CSV. */
+class CsvWriter {
+  private buf: Uint8Array;
+  private at = 0;
+  readonly delimiter: number;
+  private readonly delimiterText: string;
+
+  constructor(size: number, delimiter: string) {
+    this.buf = new Uint8Array(size);
+    this.delimiterText = delimiter;
+    // A non-ASCII delimiter is written as text; its first code unit is never a byte of the output.
+    this.delimiter = delimiter.charCodeAt(0) < 0x80 ? delimiter.charCodeAt(0) : -1;
+  }
+
+  private room(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.at + n));
+    bigger.set(this.buf.subarray(0, this.at));
+    this.buf = bigger;
+  }
+
+  byte(b: number): void {
+    if (b < 0) {
+      this.utf8(this.delimiterText);
+      return;
+    }
+    if (this.at === this.buf.length) this.room(1);
+    this.buf[this.at++] = b;
+  }
+
+  /** `s`, known to be ASCII that needs no quotes (numbers, timestamps, true/false). */
+  ascii(s: string): void {
+    const n = s.length;
+    this.room(n);
+    const buf = this.buf;
+    let at = this.at;
+    for (let i = 0; i < n; i++) buf[at++] = s.charCodeAt(i);
+    this.at = at;
+  }
+
+  /** A whole number, its digits written without a string. */
+  integer(x: number): void {
+    this.room(24);
+    const buf = this.buf;
+    if (x < 0) {
+      buf[this.at++] = 45; // "-"
+      x = -x;
+    }
+    if (x < 10) {
+      buf[this.at++] = 48 + x;
+      return;
+    }
+    let digits = 1;
+    for (let p = 10; p <= x; p *= 10) digits++;
+    let at = this.at + digits;
+    this.at = at;
+    while (x >= 10) {
+      const q = Math.floor(x / 10);
+      buf[--at] = 48 + (x - q * 10);
+      x = q;
+    }
+    buf[--at] = 48 + x;
+  }
+
+  /** Text, quoted when it holds the delimiter, a quote or a line break, or starts or ends with a space. */
+  text(s: string): void {
+    const n = s.length;
+    const start = this.at;
+    this.room(n);
+    const buf = this.buf;
+    let at = start;
+    const d = this.delimiter;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80 || c === QUOTE || c === d || c === NEWLINE || c === 13) {
+        this.at = start;
+        this.slowText(s);
+        return;
+      }
+      buf[at++] = c;
+    }
+    this.at = at;
+    // Spaces at either end would be trimmed by some readers: quote them (as before).
+    if (s.charCodeAt(0) <= 32 || s.charCodeAt(n - 1) <= 32) {
+      this.at = start;
+      this.slowText(s);
+    }
+  }
+
+  private slowText(s: string): void {
+    const d = this.delimiterText;
+    const needs = s.includes(d) || s.includes('"') || s.includes("\n") || s.includes("\r") || s !== s.trim();
+    this.utf8(needs ? `"${s.replaceAll('"', '""')}"` : s);
+  }
+
+  private utf8(s: string): void {
+    this.room(s.length * 3);
+    this.at += utf8.encodeInto(s, this.buf.subarray(this.at)).written;
+  }
+
+  /** The bytes written, in a buffer of their own length when that saves much memory. */
+  bytes(): Uint8Array {
+    return this.at < this.buf.length / 2 ? this.buf.slice(0, this.at) : this.buf.subarray(0, this.at);
+  }
 }
 
 /** Timestamps as pandas' to_csv writes them: UTC, or local time with its offset in zone `tz`. */
@@ -553,27 +716,8 @@ function formatTimestamps(values: BigInt64Array, tz?: string): string[] {
   return Array.from(values, (v) => (v === NAT ? "" : formatNanos(v, digits)));
 }
 
-function formatCells(dtype: DType, values: ArrayLike<unknown>, delimiter: string): string[] {
-  if (dtype === "timestamp") return formatTimestamps(values as BigInt64Array);
-  const out: string[] = new Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (dtype === "bool") out[i] = v ? "true" : "false";
-    else if (typeof v === "number") out[i] = formatNumber(v);
-    else if (v === null) out[i] = "";
-    else out[i] = quote(String(v), delimiter);
-  }
-  return out;
-}
-
 function formatNumber(v: number): string {
   if (Number.isNaN(v)) return "";
   if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
   return Object.is(v, -0) ? "-0" : String(v);
-}
-
-function quote(s: string, delimiter: string): string {
-  const needs =
-    s.includes(delimiter) || s.includes('"') || s.includes("\n") || s.includes("\r") || s !== s.trim();
-  return needs ? `"${s.replaceAll('"', '""')}"` : s;
 }
