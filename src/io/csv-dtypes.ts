@@ -52,12 +52,54 @@ export const DEFAULT_NA_VALUES: readonly string[] = Object.freeze([
   "null",
 ]);
 
-const DEFAULT_NA = new Set(DEFAULT_NA_VALUES);
+/**
+ * The cells read as missing, with what lets the hot loops skip most lookups: a cell whose length or first
+ * character no missing value has is not missing, and the number and timestamp parsers only look up a
+ * cell that did not parse when no missing value is itself a number or a timestamp (`-999`, say).
+ */
+export class NaCells {
+  private readonly set: ReadonlySet<string>;
+  private readonly maxLength: number;
+  private readonly firsts = new Uint8Array(128); // 1 where some missing value starts with that ASCII character
+  private readonly otherFirst: boolean; // some missing value starts with a non-ASCII character
+  /** Some missing value reads as a number: look every cell up before parsing it as one. */
+  readonly numeric: boolean;
+  /** Some missing value reads as a timestamp. */
+  readonly time: boolean;
 
-/** The set of missing-value cells for `naValues` and `keepDefaultNa` (as pandas' na_values and keep_default_na). */
-export function naSet(naValues: readonly string[] | undefined, keepDefaultNa: boolean): ReadonlySet<string> {
-  if (naValues === undefined || naValues.length === 0) return keepDefaultNa ? DEFAULT_NA : new Set();
-  return new Set([...(keepDefaultNa ? DEFAULT_NA_VALUES : []), ...naValues]);
+  constructor(values: Iterable<string>) {
+    this.set = new Set(values);
+    let max = 0;
+    let other = false;
+    for (const v of this.set) {
+      max = Math.max(max, v.length);
+      if (v.length > 0 && v.charCodeAt(0) < 128) this.firsts[v.charCodeAt(0)] = 1;
+      else if (v.length > 0) other = true;
+    }
+    this.maxLength = max;
+    this.otherFirst = other;
+    this.numeric = [...this.set].some((v) => v.trim() !== "" && !Number.isNaN(Number(v)));
+    this.time = [...this.set].some((v) => TIMESTAMP.test(v));
+  }
+
+  /** Whether `cell` is missing. */
+  has(cell: string): boolean {
+    const n = cell.length;
+    if (n > this.maxLength) return false;
+    if (n > 0) {
+      const c = cell.charCodeAt(0);
+      if (c < 128 ? this.firsts[c] === 0 : !this.otherFirst) return false;
+    }
+    return this.set.has(cell);
+  }
+}
+
+const DEFAULT_NA = new NaCells(DEFAULT_NA_VALUES);
+
+/** The missing-value cells for `naValues` and `keepDefaultNa` (as pandas' na_values and keep_default_na). */
+export function naSet(naValues: readonly string[] | undefined, keepDefaultNa: boolean): NaCells {
+  if (naValues === undefined || naValues.length === 0) return keepDefaultNa ? DEFAULT_NA : new NaCells([]);
+  return new NaCells([...(keepDefaultNa ? DEFAULT_NA_VALUES : []), ...naValues]);
 }
 
 /** How a column's cells are read, as `inferColumn` found it. */
@@ -79,16 +121,12 @@ export interface Inferred {
  * some are missing), ISO 8601 dates and times → timestamp, anything else → string. Cells in `na` (and
  * null) are missing. A column of missing cells is float64 (all NaN).
  */
-export function inferDType(
-  cells: StringArray,
-  naValues: ReadonlySet<string> | readonly string[] = DEFAULT_NA,
-): DType {
-  return inferColumn(cells, naValues instanceof Set ? naValues : naSet(naValues as readonly string[], true))
-    .dtype;
+export function inferDType(cells: StringArray, naValues: readonly string[] = DEFAULT_NA_VALUES): DType {
+  return inferColumn(cells, naSet(naValues, true)).dtype;
 }
 
 /** `inferDType`, saying also how bools are read and, for a string column, its odd cells. */
-export function inferColumn(cells: StringArray, na: ReadonlySet<string>): Inferred {
+export function inferColumn(cells: StringArray, na: NaCells): Inferred {
   let empty = false;
   let int = true;
   let float = true;
@@ -123,7 +161,7 @@ const ZONED = /^\d{4}-\d{2}-\d{2}[T ][\d:.]+\s*\[?[A-Za-z][A-Za-z_/+-]*\]?$/;
  * most 3 distinct, fewer cells than the fitting ones), e.g. numbers with a "-" for missing, and the first
  * odd cell. Undefined for a column of text.
  */
-function oddCells(cells: StringArray, na: ReadonlySet<string>): Inferred["odd"] {
+function oddCells(cells: StringArray, na: NaCells): Inferred["odd"] {
   const kinds = [
     { kind: "number" as const, fits: (c: string) => FLOAT.test(c), n: 0, odd: new Set<string>(), at: -1 },
     { kind: "bool" as const, fits: (c: string) => BOOL.test(c), n: 0, odd: new Set<string>(), at: -1 },
@@ -184,7 +222,7 @@ export function parseCells(
   cells: StringArray,
   dtype: DType,
   where: (i: number) => string,
-  na: ReadonlySet<string>,
+  na: NaCells,
   bools = false,
 ): ColumnValues {
   const n = cells.length;
@@ -202,7 +240,10 @@ export function parseCells(
       const f = out as Float64Array;
       for (let i = 0; i < n; i++) {
         const c = cells[i];
-        if (c === null || na.has(c)) f[i] = Number.NaN;
+        const v = c === null || na.numeric ? Number.NaN : Number(c);
+        // A number is never missing unless some missing value is a number: no lookup for most cells.
+        if (v === v && c !== "" && c!.trim() === c) f[i] = v;
+        else if (c === null || na.has(c)) f[i] = Number.NaN;
         else {
           const v = Number(c);
           if (!Number.isNaN(v) && c !== "" && c.trim() === c) f[i] = v;
@@ -226,23 +267,28 @@ export function parseCells(
       const t = out as BigInt64Array;
       for (let i = 0; i < n; i++) {
         const c = cells[i];
-        if (c === null || na.has(c)) t[i] = NAT;
-        else {
+        // A cell in the common forms is never missing unless some missing value is a timestamp.
+        let v = c === null || na.time ? undefined : fastNanos(c);
+        if (v === undefined) {
+          if (c === null || na.has(c)) {
+            t[i] = NAT;
+            continue;
+          }
           // A zone name gets toNanos's own message (write the offset); other odd cells the CSV one.
-          const v =
+          v =
             fastNanos(c) ??
             (TIMESTAMP.test(c) || ZONED.test(c)
               ? toNanos(c, `CSV column '${printable(name, 80)}', ${where(i)}`)
               : bad(i));
-          // A BigInt64Array would wrap a value outside int64 around (2300-01-01 became 1715-06-13).
-          if (v > INT64_MAX || v <= NAT) {
-            throw new InvalidArgumentError(
-              `CSV column '${printable(name, 80)}', ${where(i)}: "${printable(c)}" is outside the timestamps floe ` +
-                `can store (${TIMESTAMP_RANGE}, nanoseconds since 1970 in a signed 64-bit integer, as pandas).`,
-            );
-          }
-          t[i] = v;
         }
+        // A BigInt64Array would wrap a value outside int64 around (2300-01-01 became 1715-06-13).
+        if (v > INT64_MAX || v <= NAT) {
+          throw new InvalidArgumentError(
+            `CSV column '${printable(name, 80)}', ${where(i)}: "${printable(c ?? "")}" is outside the timestamps floe ` +
+              `can store (${TIMESTAMP_RANGE}, nanoseconds since 1970 in a signed 64-bit integer, as pandas).`,
+          );
+        }
+        t[i] = v;
       }
       return out;
     }
@@ -272,7 +318,7 @@ export function parseCells(
 }
 
 /** What to do about `cell`, which a column of `dtype` cannot hold: the option (API and CLI) that fits. */
-function fixFor(name: string, dtype: DType, cell: string, na: ReadonlySet<string>): string {
+function fixFor(name: string, dtype: DType, cell: string, na: NaCells): string {
   const col = printable(name, 80);
   const give = (to: DType) => `dtypes: { ${JSON.stringify(col)}: "${to}" } (--dtype ${col}=${to})`;
   const missing = na.has(cell);

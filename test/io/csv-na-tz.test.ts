@@ -58,6 +58,12 @@ describe("missing values in CSV", () => {
     const kept = await frame(csv, { naValues: ["-"], keepDefaultNa: false });
     expect(kept.column("s")).toEqual(["NA", "", "x"]);
     expect(Array.from(kept.column("q") as Float64Array)).toEqual([1, Number.NaN, 3]);
+    // A sentinel that is itself a number or a timestamp is missing too, as pandas' na_values.
+    const sentinel = await frame("x,t\n1,2024-01-02\n-999,1970-01-01\n", {
+      naValues: ["-999", "1970-01-01"],
+    });
+    expect(Array.from(sentinel.column("x") as Float64Array)).toEqual([1, Number.NaN]);
+    expect((sentinel.column("t") as BigInt64Array)[1]).toBe(-(2n ** 63n));
     await rejectsWith(frame(csv, { naValues: "-" }), "InvalidArgumentError");
     await rejectsWith(frame(csv, { keepDefaultNa: "no" }), "InvalidArgumentError");
   });
