@@ -242,7 +242,7 @@ export function parseCells(
         const c = cells[i];
         const v = c === null || na.numeric ? Number.NaN : Number(c);
         // A number is never missing unless some missing value is a number: no lookup for most cells.
-        if (v === v && c !== "" && c!.trim() === c) f[i] = v;
+        if (!Number.isNaN(v) && c !== "" && c!.trim() === c) f[i] = v;
         else if (c === null || na.has(c)) f[i] = Number.NaN;
         else {
           const v = Number(c);

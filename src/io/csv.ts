@@ -599,7 +599,7 @@ function cellWriter(out: CsvWriter, dtype: DType, values: ColumnValues): (r: num
   return (r) => {
     const x = v[r];
     if (x === Math.trunc(x) && Math.abs(x) < 1e15 && !Object.is(x, -0)) out.integer(x);
-    else if (x === x) out.ascii(formatNumber(x)); // NaN is an empty cell
+    else if (!Number.isNaN(x)) out.ascii(formatNumber(x)); // NaN is an empty cell
   };
 }
 
