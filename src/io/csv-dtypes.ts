@@ -21,7 +21,8 @@ export const NAT = -(2n ** 63n);
 const INT = /^[+-]?\d{1,19}$/;
 const FLOAT = /^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity|nan)$/i;
 const BOOL = /^(true|false)$/i;
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+/** ISO 8601 as toNanos reads it, and offsets with seconds (`-04:56:02`, local mean time, as pandas writes it). */
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2}(:\d{2})?)?$/;
 const INT64_MAX = 2n ** 63n - 1n;
 /** The instants a nanosecond int64 holds, NaT (its lowest value) aside. */
 const TIMESTAMP_RANGE = "1677-09-21T00:12:43.145224193Z … 2262-04-11T23:47:16.854775807Z";
@@ -350,7 +351,7 @@ function specialFloat(cell: string): number {
 }
 
 const FAST_TIME =
-  /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(?:Z|([+-])(\d{2}):?(\d{2}))?$/;
+  /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(?:Z|([+-])(\d{2}):?(\d{2})(?::(\d{2}))?)?$/;
 const dayCache = new Map<string, number>();
 
 /**
@@ -374,8 +375,9 @@ function fastNanos(cell: string): bigint | undefined {
   const sec = m[4] === undefined ? 0 : +m[4];
   if (h > 23 || min > 59 || sec > 59) return undefined;
   // A date alone takes no offset (toNanos reads "2024-01-31+05:00" as Date.parse does).
-  if (m[6] !== undefined && (m[2] === undefined || +m[7] > 23 || +m[8] > 59)) return undefined;
-  const offset = m[6] === undefined ? 0 : (m[6] === "-" ? -1 : 1) * (+m[7] * 3600 + +m[8] * 60);
+  const offSec = m[9] === undefined ? 0 : +m[9];
+  if (m[6] !== undefined && (m[2] === undefined || +m[7] > 23 || +m[8] > 59 || offSec > 59)) return undefined;
+  const offset = m[6] === undefined ? 0 : (m[6] === "-" ? -1 : 1) * (+m[7] * 3600 + +m[8] * 60 + offSec);
   const seconds = BigInt(day + h * 3600 + min * 60 + sec - offset) * 1_000_000_000n;
   return m[5] === undefined ? seconds : seconds + BigInt(m[5].padEnd(9, "0"));
 }

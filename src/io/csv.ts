@@ -3,7 +3,7 @@ import type { Library } from "../api/index.ts";
 import { DataFrame, FloeError, InvalidArgumentError } from "../api/index.ts";
 import { checkName, checkOptions, describe } from "../api/validate.ts";
 import { type ColumnValues, DTYPES, type DType, isDType, type StringArray } from "../dtypes.ts";
-import { formatNanos, timestampDigits } from "../frame/timestamps.ts";
+import { MAX_NANOS, MIN_NANOS, timestampDigits } from "../frame/timestamps.ts";
 import { checkZone, formatZoned } from "../frame/zones.ts";
 import {
   DEFAULT_NA_VALUES,
@@ -711,9 +711,121 @@ class CsvWriter {
 
 /** Timestamps as pandas' to_csv writes them: UTC, or local time with its offset in zone `tz`. */
 function formatTimestamps(values: BigInt64Array, tz?: string): string[] {
-  const digits = timestampDigits(values.filter((v) => v !== NAT));
-  if (tz !== undefined) return Array.from(values, (v) => (v === NAT ? "" : formatZoned(v, digits, tz)));
-  return Array.from(values, (v) => (v === NAT ? "" : formatNanos(v, digits)));
+  return tz === undefined ? utcTimestamps(values) : zonedTimestamps(values, tz);
+}
+
+/** Seconds in the spans over which a zone's offset is looked up once (no zone changes twice in one). */
+const SPAN = 900;
+
+/**
+ * `formatZoned` of each value (NaT as ""): the offset is looked up (through `formatZoned`, so the rules
+ * are the same) once per 15-minute span when it is the same at both ends of the span, else per value;
+ * the local times are then written as UTC ones are, with the offset after.
+ */
+function zonedTimestamps(values: BigInt64Array, tz: string): string[] {
+  const offsetAt = (sec: number): number => {
+    const text = formatZoned(BigInt(sec) * NS_PER_SECOND, 0, tz); // 2024-01-02 09:30:00-05:00[:ss]
+    const [hh, mm, ss] = text.slice(20).split(":").map(Number);
+    return (text[19] === "-" ? -1 : 1) * (hh * 3600 + mm * 60 + (ss ?? 0));
+  };
+  const n = values.length;
+  const local = new BigInt64Array(n);
+  const offsets = new Float64Array(n);
+  let span = Number.NaN;
+  let spanOffset: number | undefined;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v === NAT) {
+      local[i] = NAT;
+      continue;
+    }
+    const sec = Number((v < 0n ? v - NS_PER_SECOND + 1n : v) / NS_PER_SECOND); // floor
+    const at = Math.floor(sec / SPAN);
+    if (at !== span) {
+      span = at;
+      const first = offsetAt(at * SPAN);
+      spanOffset = first === offsetAt(at * SPAN + SPAN - 1) ? first : undefined;
+    }
+    const offset = spanOffset ?? offsetAt(sec);
+    offsets[i] = offset;
+    const shifted = v + BigInt(offset) * NS_PER_SECOND;
+    if (shifted < MIN_NANOS || shifted > MAX_NANOS) {
+      // Within a day of the ends of the range local time leaves int64: write the chunk value by value.
+      const digits = timestampDigits(values);
+      return Array.from(values, (x) => (x === NAT ? "" : formatZoned(x, digits, tz)));
+    }
+    local[i] = shifted;
+  }
+  const texts = utcTimestamps(local, 0);
+  const suffixes = new Map<number, string>();
+  for (let i = 0; i < n; i++) {
+    if (values[i] === NAT) continue;
+    const offset = offsets[i];
+    let suffix = suffixes.get(offset);
+    if (suffix === undefined) {
+      const abs = Math.abs(offset);
+      const ss = abs % 60 === 0 ? "" : `:${PAD2[abs % 60]}`; // local mean time before 1900
+      suffix = `${offset < 0 ? "-" : "+"}${String(Math.floor(abs / 3600)).padStart(2, "0")}:${PAD2[Math.floor(abs / 60) % 60]}${ss}`;
+      suffixes.set(offset, suffix);
+    }
+    texts[i] += suffix;
+  }
+  return texts;
+}
+
+const NS_PER_SECOND = 1_000_000_000n;
+const PAD2 = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"));
+
+/**
+ * `formatNanos` of each value with the digits `timestampDigits` would choose, at least `fewest` (0: never
+ * a bare date), NaT as "", without a Date,
+ * an ISO string and a handful of bigints per value: each value is split once into whole seconds and
+ * nanoseconds (plain numbers), the date part is made once per day (a chunk's rows share few days).
+ */
+function utcTimestamps(values: BigInt64Array, fewest: -1 | 0 = -1): string[] {
+  const n = values.length;
+  const seconds = new Float64Array(n);
+  const nanos = new Float64Array(n);
+  let digits: -1 | 0 | 3 | 6 | 9 = fewest;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v === NAT) continue;
+    let sec = Number(v / NS_PER_SECOND);
+    let sub = Number(v % NS_PER_SECOND);
+    if (sub < 0) {
+      sec -= 1;
+      sub += 1e9;
+    }
+    seconds[i] = sec;
+    nanos[i] = sub;
+    if (digits < 9) {
+      const need = sub % 1000 !== 0 ? 9 : sub % 1e6 !== 0 ? 6 : sub !== 0 ? 3 : sec % 86_400 !== 0 ? 0 : -1;
+      if (need > digits) digits = need;
+    }
+  }
+  const out: string[] = new Array(n);
+  let dayNumber = Number.NaN;
+  let dayText = "";
+  for (let i = 0; i < n; i++) {
+    if (values[i] === NAT) {
+      out[i] = "";
+      continue;
+    }
+    const s = seconds[i];
+    const day = Math.floor(s / 86_400);
+    if (day !== dayNumber) {
+      dayNumber = day;
+      dayText = new Date(day * 86_400_000).toISOString().slice(0, 10);
+    }
+    if (digits === -1) {
+      out[i] = dayText;
+      continue;
+    }
+    const r = s - day * 86_400;
+    const text = `${dayText} ${PAD2[Math.floor(r / 3600)]}:${PAD2[Math.floor(r / 60) % 60]}:${PAD2[r % 60]}`;
+    out[i] = digits === 0 ? text : `${text}.${String(nanos[i]).padStart(9, "0").slice(0, digits)}`;
+  }
+  return out;
 }
 
 function formatNumber(v: number): string {

@@ -188,6 +188,14 @@ describe("time zones in CSV", () => {
     const utc = (await l.read("utc")).data.index as { values: BigInt64Array; tz?: string };
     expect(utc.tz).toBeUndefined();
     expect(utc.values).toEqual((df.index as { values: BigInt64Array }).values);
+    // Across a DST change, and before 1883 (New York's local mean time, an offset with seconds).
+    const dst = "time,px\n1880-01-01T00:00:00Z,1\n2024-03-10T06:59:59Z,2\n2024-03-10T07:00:00Z,3\n";
+    await importCsv(l, "dst", dst, { index: "time", tz: "America/New_York" });
+    expect(await text(exportCsv(l, "dst"))).toBe(
+      "time,px\n1879-12-31 19:03:58-04:56:02,1\n2024-03-10 01:59:59-05:00,2\n2024-03-10 03:00:00-04:00,3\n",
+    );
+    await importCsv(l, "dst2", await text(exportCsv(l, "dst")), { index: "time", tz: "America/New_York" });
+    expect((await l.read("dst2")).data.equals((await l.read("dst")).data)).toBe(true);
     await rejectsWith(importCsv(l, "x", csv, { index: "time", tz: "Mars/Olympus" }), "InvalidArgumentError");
     const noIndex = await rejectsWith(importCsv(l, "x", csv, { tz: "UTC" }), "InvalidArgumentError");
     expect(noIndex.message).toMatch(/give the index column too/);
