@@ -16,8 +16,13 @@ import {
   exportArrow,
   importArrow,
 } from "../src/io/arrow-ipc.ts";
-import { type CsvExportOptions, type CsvImportOptions, exportCsv, importCsv } from "../src/io/csv.ts";
-import type { ImportResult } from "../src/io/import-frames.ts";
+import {
+  type CsvExportOptions,
+  type CsvImportOptions,
+  type CsvImportResult,
+  exportCsv,
+  importCsv,
+} from "../src/io/csv.ts";
 import {
   exportParquet,
   importParquet,
@@ -68,25 +73,32 @@ export type ImportFileOptions = {
 /**
  * Imports the file at `path` into `symbol` of `lib` as one new version, streaming it from disk (see
  * `importCsv`, `importArrow`, `importParquet`). A `.tsv` file is tab-separated unless `delimiter` says
- * otherwise. A missing or unreadable file is an `InvalidArgumentError`.
+ * otherwise. A missing or unreadable file is an `InvalidArgumentError`. `notes` holds CSV's notes on
+ * columns read as string because of a few odd cells (empty for Arrow and Parquet).
  */
 export async function importFile(
   lib: Library,
   symbol: string,
   path: string,
   options: ImportFileOptions = {},
-): Promise<ImportResult> {
+): Promise<CsvImportResult> {
   checkName("symbol", symbol);
   const { format: given, ...rest } = options;
   const format = formatOf(path, given);
   const size = await fileSize(path);
   try {
     if (format === "parquet")
-      return await importParquet(lib, symbol, await openAsBlob(path), rest as ParquetImportOptions);
+      return {
+        ...(await importParquet(lib, symbol, await openAsBlob(path), rest as ParquetImportOptions)),
+        notes: [],
+      };
     const stream = createReadStream(path, { highWaterMark: 1 << 20 });
     try {
       if (format === "arrow")
-        return await importArrow(lib, symbol, stream, { totalBytes: size, ...rest } as ArrowImportOptions);
+        return {
+          ...(await importArrow(lib, symbol, stream, { totalBytes: size, ...rest } as ArrowImportOptions)),
+          notes: [],
+        };
       const delimiter = rest.delimiter ?? (extname(path).toLowerCase() === ".tsv" ? "\t" : undefined);
       return await importCsv(lib, symbol, stream, {
         totalBytes: size,

@@ -28,6 +28,9 @@ interface ImportFlags {
   index?: string;
   delimiter?: string;
   dtype?: string[];
+  naValues?: string;
+  defaultNa?: boolean;
+  tz?: string;
   append?: boolean;
   sort?: boolean;
   metadata?: string;
@@ -42,6 +45,14 @@ interface ExportFlags {
   delimiter?: string;
   compression?: string;
   chunkRows?: string;
+}
+
+/** A CSV note with the CLI's flags only: the API's options (`naValues: ["-"] (--na-values -)`) dropped. */
+function cliNote(note: string): string {
+  return note
+    .replace(/naValues: \[[^\]]*\] \((--na-values [^)]*)\)/g, "$1")
+    .replace(/dtypes: \{ [^}]* \} \((--dtype [^)]*)\)/g, "$1")
+    .replace(/ with tz \((--tz [^)]*)\)/g, " with $1");
 }
 
 export function ioCommands(program: Command, ctx: () => Context): void {
@@ -62,6 +73,18 @@ export function ioCommands(program: Command, ctx: () => Context): void {
       "a CSV column's dtype instead of the inferred one (repeatable)",
       collect,
     )
+    .option(
+      "--na-values <list>",
+      "CSV cells that mean a missing value, comma-separated, besides pandas' defaults ('', NA, N/A, null, NaN, …)",
+    )
+    .option(
+      "--no-default-na",
+      "CSV: only --na-values are missing, not pandas' defaults (not even empty cells)",
+    )
+    .option(
+      "--tz <zone>",
+      "the index's time zone, such as America/New_York (cells are UTC unless they have an offset)",
+    )
     .option("--append", "append the rows after the symbol's latest version instead of replacing it")
     .option("--sort", "sort the rows by timestamp before storing (holds them all in memory)")
     .option("--metadata <json>", "metadata to store with the new version")
@@ -74,13 +97,28 @@ export function ioCommands(program: Command, ctx: () => Context): void {
         index: o.index,
         delimiter: o.delimiter,
         dtypes: args.dtypes(o.dtype) as never,
+        naValues: o.naValues === undefined ? undefined : o.naValues.split(","),
+        keepDefaultNa: o.defaultNa === false ? false : undefined,
+        tz: o.tz,
         mode: o.append ? ("append" as const) : undefined,
         sort: o.sort,
         metadata: args.metadata(o.metadata),
         chunkRows: o.chunkRows === undefined ? undefined : args.integer("--chunk-rows", o.chunkRows, 1),
       });
-      if (format !== "csv" && (options.delimiter !== undefined || options.dtypes !== undefined)) {
-        throw new args.UsageError("--delimiter and --dtype apply to CSV files only.");
+      if (
+        format !== "csv" &&
+        (options.delimiter !== undefined ||
+          options.dtypes !== undefined ||
+          options.naValues !== undefined ||
+          options.keepDefaultNa !== undefined ||
+          options.tz !== undefined)
+      ) {
+        throw new args.UsageError(
+          "--delimiter, --dtype, --na-values, --no-default-na and --tz apply to CSV files only.",
+        );
+      }
+      if (options.tz !== undefined && options.index === undefined) {
+        throw new args.UsageError("--tz is the zone of the timestamp index: give --index <column> too.");
       }
       if (format === "parquet" && options.chunkRows !== undefined) {
         throw new args.UsageError(
@@ -110,6 +148,8 @@ export function ioCommands(program: Command, ctx: () => Context): void {
         true,
       );
       const seconds = (Date.now() - started) / 1000;
+      // Notes (a column read as string because of a few odd cells) are not errors: stderr, exit 0.
+      for (const note of item.notes) process.stderr.write(`floe: note: ${cliNote(note)}\n`);
       if (c.json) {
         c.print(
           json({
@@ -118,6 +158,7 @@ export function ioCommands(program: Command, ctx: () => Context): void {
             version: item.version,
             rows: item.rows,
             seconds,
+            notes: item.notes.map(cliNote),
           }),
         );
       } else {

@@ -7,8 +7,10 @@ export { type ArrowExportOptions, type ArrowImportOptions, exportArrow, importAr
 export {
   type CsvExportOptions,
   type CsvImportOptions,
+  type CsvImportResult,
   type CsvReadOptions,
   csvText,
+  DEFAULT_NA_VALUES,
   exportCsv,
   importCsv,
   readCsv,
