@@ -19,11 +19,15 @@ async function denoNoPermissions(entry: string, body: string): Promise<string> {
   const from = pathToFileURL(join(root, entry)).href;
   writeFileSync(file, `import { Arctic, DataFrame } from ${JSON.stringify(from)};\n${body}\n`);
   try {
-    const { stdout } = await run(deno, ["run", "--no-check", "--no-prompt", "--config", join(root, "deno.json"), file], {
-      cwd: root,
-      timeout: 60_000,
-      env: { ...process.env, NO_COLOR: "1" },
-    });
+    const { stdout } = await run(
+      deno,
+      ["run", "--no-check", "--no-prompt", "--config", join(root, "deno.json"), file],
+      {
+        cwd: root,
+        timeout: 60_000,
+        env: { ...process.env, NO_COLOR: "1" },
+      },
+    );
     return stdout.trim();
   } catch (err) {
     const { stdout, stderr } = err as { stdout: string; stderr: string };
