@@ -196,3 +196,22 @@ describe("an index of numbers (issue 22, item 8)", () => {
     ]);
   });
 });
+
+describe("getDescription (issue 22, item 11)", () => {
+  it("reports the index's zone, and none for a naive index", async () => {
+    const { Arctic } = await import("../../runtimes/node.ts");
+    const ac = new Arctic("mem://", { workers: 0 });
+    const lib = await ac.createLibrary("l");
+    const values = ["2024-01-02T14:30:00Z"];
+    await lib.write(
+      "ny",
+      new DataFrame({ x: [1] }, { index: { name: "t", values, tz: "America/New_York" } }),
+    );
+    await lib.write("utc", new DataFrame({ x: [1] }, { index: { name: "t", values } }));
+    const ny = (await lib.getDescription("ny")).index;
+    const utc = (await lib.getDescription("utc")).index;
+    expect(ny.kind === "timestamp" && ny.tz).toBe("America/New_York");
+    expect(utc.kind === "timestamp" && "tz" in utc).toBe(false);
+    await ac.close();
+  });
+});
