@@ -1,7 +1,7 @@
 // Issue 22 (items 8, 10, 11): what the CLI says when there is nothing to show, in its own terms. Through
 // the real CLI process (`node dist/cli.js …`) on a real lmdb:// store.
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -107,6 +107,53 @@ describe("messages in the CLI's terms, not the API's", () => {
       const j = await floe("--json", ...args);
       expect(JSON.parse(j.stderr).error.message).toContain(hint);
     }
+  });
+});
+
+describe("import's errors in the CLI's terms", () => {
+  it("a refused --append names the flags, not write() or dynamicSchema", async () => {
+    const file = (name: string, text: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
+    };
+    const a = file("a.csv", "time,v\n2023-11-27T10:00:00Z,1\n");
+    expect((await floe("import", uri, "lib", "imp", a, "--index", "time")).code).toBe(0);
+    const other = await floe(
+      "import",
+      uri,
+      "lib",
+      "imp",
+      file("b.csv", "time,w\n2023-12-27T10:00:00Z,1\n"),
+      "--index",
+      "time",
+      "--append",
+    );
+    expect(other.stderr).toMatch(
+      /^floe: SchemaMismatchError: .* Match the names, order and dtypes, or import without --append to write a new version\.\n$/,
+    );
+    const before = await floe(
+      "import",
+      uri,
+      "lib",
+      "imp",
+      file("c.csv", "time,v\n2023-11-01T10:00:00Z,1\n"),
+      "--index",
+      "time",
+      "--append",
+    );
+    expect(before.stderr).toMatch(/^floe: UnsortedIndexError: .* Append only rows at or after the end/);
+    expect(`${other.stderr}${before.stderr}`).not.toMatch(/write\(\)|dynamicSchema|use update\(\)/);
+  });
+
+  it("import to mem:// says on stderr that nothing is kept", async () => {
+    const path = join(dir, "m.csv");
+    writeFileSync(path, "time,v\n2023-11-27T10:00:00Z,1\n");
+    const r = await floe("import", "mem://", "lib", "s", path, "--index", "time");
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /^floe: note: 'mem:\/\/' is a store in this command's own memory: what it stores is gone/,
+    );
   });
 });
 
