@@ -23,6 +23,17 @@ function rules(w: Where): [RegExp, (...groups: string[]) => string][] {
   const lib = arg(w.library ?? "<library>");
   return [
     [
+      /dateRange (start|end): "(.*)" is not a timestamp; use a Date, an ISO 8601 string such as "[^"]*", or nanoseconds since the epoch as a bigint\./,
+      (end, value) =>
+        `--date-range ${end === "start" ? "START" : "END"}: '${value.replace(/T23:59:59\.999999999$/, "")}' is ` +
+        "not a timestamp; give an ISO 8601 date or time such as 2024-01-31 or 2024-01-31T09:30:00Z (UTC " +
+        "unless it has an offset).",
+    ],
+    [
+      /dateRange ends before it starts; give \[start, end\] with start <= end\./,
+      () => "--date-range ends before it starts; give START..END with START at or before END.",
+    ],
+    [
       /Create it with createLibrary\('(?:[^']|\\')*'\) or pass \{ createIfMissing: true \}\./,
       () => `'floe libraries ${uri}' lists the libraries; 'floe import' creates one that does not exist.`,
     ],
@@ -55,6 +66,8 @@ function rules(w: Where): [RegExp, (...groups: string[]) => string][] {
       /Append only rows at or after the end, or use update\(\) to replace a range\./,
       () => "Append only rows at or after the end (the API's update() replaces a range).",
     ],
+    // The API call's name before a message now about a flag (`exportCsv: --date-range …`).
+    [/^[a-zA-Z]+: (--[a-z-]+)/, (flag) => flag],
   ];
 }
 

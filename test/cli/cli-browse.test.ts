@@ -61,6 +61,27 @@ describe("--date-range", () => {
     expect(JSON.parse(timed.stdout).rows.map((row: { v: number }) => row.v)).toEqual([1, 2, 3]);
   });
 
+  it("refuses a malformed or reversed range naming the flag, not the API's dateRange", async () => {
+    const cases: [string[], string][] = [
+      [
+        ["read", uri, "lib", "px", "--date-range", "2023-11-01..2023-13-45"],
+        "floe: InvalidArgumentError: --date-range END: '2023-13-45' is not a timestamp; give an ISO 8601 " +
+          "date or time such as 2024-01-31 or 2024-01-31T09:30:00Z (UTC unless it has an offset).\n",
+      ],
+      [
+        ["export", uri, "lib", "px", join(dir, "out.csv"), "--date-range", "x.."],
+        "floe: InvalidArgumentError: --date-range START: 'x' is not a timestamp; give an ISO 8601 date or " +
+          "time such as 2024-01-31 or 2024-01-31T09:30:00Z (UTC unless it has an offset).\n",
+      ],
+      [
+        ["read", uri, "lib", "px", "--date-range", "2023-11-29..2023-11-28"],
+        "floe: InvalidArgumentError: --date-range ends before it starts; give START..END with START at or " +
+          "before END.\n",
+      ],
+    ];
+    for (const [args, stderr] of cases) expect(await floe(...args)).toMatchObject({ code: 1, stderr });
+  });
+
   it("prints the header and '0 rows' when no row matches", async () => {
     const r = await floe("read", uri, "lib", "px", "--date-range", "2024-01-01..");
     expect([r.code, r.stdout]).toEqual([0, "index  v\n0 rows\n"]);
