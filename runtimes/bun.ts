@@ -2,8 +2,11 @@
  * floe for Bun: the portable core plus LMDB storage (the `lmdb` package loads in Bun as in Node), with a
  * pool of Bun's Web Workers driven through Comlink. `import { Arctic } from "floe"` in Bun resolves here.
  */
+
 import { availableParallelism } from "node:os";
+import * as lmdb from "lmdb";
 import { registerRuntime } from "../src/api/runtime.ts";
+import { provideLmdb } from "../src/storage/lmdb-module.ts";
 import { openCheckedLmdb } from "./lmdb-checks.ts";
 import { unrefTimer } from "./unref-timer.ts";
 
@@ -21,6 +24,8 @@ const WORKER_URL = new URL(
   import.meta.url.endsWith(".ts") ? "./bun-worker.ts" : "./bun-worker.js",
   import.meta.url,
 );
+
+provideLmdb(lmdb);
 
 registerRuntime({
   name: "bun",

@@ -6,5 +6,7 @@
 import { expose, transfer } from "comlink";
 import { createSegmentWorker } from "../src/version/segment-worker.ts";
 import { openWorkerLmdb } from "./lmdb-checks.ts";
+import { loadLmdbInDeno } from "./lmdb-deno.ts";
 
+await loadLmdbInDeno();
 expose(createSegmentWorker(openWorkerLmdb, transfer));

@@ -1,7 +1,8 @@
 /**
  * floe for Deno: the portable core plus LMDB storage (the `lmdb` package through Deno's npm support),
- * with a pool of workers driven through Comlink. Run with `-A` (or at least `--allow-read
- * --allow-write --allow-env --allow-ffi` for LMDB).
+ * with a pool of workers driven through Comlink. `mem://` needs no permissions; `lmdb://` needs `-A` (or
+ * at least `--allow-read --allow-write --allow-env --allow-ffi`): LMDB loads on import only when they are
+ * granted (see lmdb-deno.ts).
  */
 import { availableParallelism } from "node:os";
 import { Worker as ThreadWorker } from "node:worker_threads";
@@ -9,6 +10,7 @@ import { registerRuntime } from "../src/api/runtime.ts";
 import type { WorkerHandle } from "../src/parallel/pool.ts";
 import { threadEndpoint } from "./deno-views.ts";
 import { openCheckedLmdb } from "./lmdb-checks.ts";
+import { checkDenoLmdb, loadLmdbInDeno } from "./lmdb-deno.ts";
 import { unrefTimer } from "./unref-timer.ts";
 
 /** True when this module runs from source (a checkout, or JSR) rather than from dist/ (npm). */
@@ -41,12 +43,17 @@ function webWorker(): WorkerHandle {
   return { endpoint: worker, terminate: () => worker.terminate() };
 }
 
+await loadLmdbInDeno();
+
 const threads = new URL(import.meta.url).protocol === "file:";
 
 registerRuntime({
   name: "deno",
   cores: availableParallelism(),
-  openLmdb: openCheckedLmdb,
+  openLmdb: (options) => {
+    checkDenoLmdb(options);
+    return openCheckedLmdb(options);
+  },
   unrefTimer,
   createWorker: threads ? threadWorker : webWorker,
   // A Deno worker's start beside a 200-400 MB write the calling thread does took 10-25 % off it.

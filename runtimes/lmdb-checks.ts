@@ -11,9 +11,11 @@ import {
   existsSync,
   fstatSync,
   lstatSync,
+  mkdirSync,
   openSync,
   readlinkSync,
   readSync,
+  rmSync,
   type Stats,
   statfsSync,
   statSync,
@@ -234,14 +236,71 @@ function kindOf(stat: Stats): string {
   return "a regular file";
 }
 
-/** Refuses to let LMDB create `what` in `path` on a disk with less than MIN_FREE_BYTES free. */
+/**
+ * Refuses to let LMDB create `what` in `path` on a disk with less than MIN_FREE_BYTES free. A path where
+ * nothing can be written at all (a directory that cannot be made, a virtual file system such as /sys
+ * or /proc, which reports 0 bytes free) is refused for that cause rather than for the space.
+ */
 function checkFreeSpace(path: string, what: string): void {
   const free = diskFreeAt(path);
   if (free !== null && free < MIN_FREE_BYTES) {
+    checkWritable(path);
     throw new StorageError(
       `Cannot open LMDB store at '${path}': LMDB must create ${what} there, and the disk has only ${free} ` +
         "bytes free. Free some space, or use another path.",
     );
+  }
+}
+
+/**
+ * Refuses, saying why, a store directory that cannot be created or written: tried for real (a directory
+ * made and removed again, a file created and removed), since on a virtual file system the permission
+ * bits say yes and the kernel says no.
+ */
+function checkWritable(path: string): void {
+  const refuse = (err: unknown): void => {
+    const code = (err as { code?: unknown }).code;
+    if (code === "ENOSPC" || code === "EDQUOT") return; // the disk is full after all: said by the caller
+    throw new StorageError(
+      `Cannot open LMDB store at '${path}': it cannot hold a store, this process cannot write there ` +
+        `(${(err as Error).message}). Choose a path in a directory you can write to, on a disk.`,
+      { cause: err },
+    );
+  };
+  let made: string | undefined;
+  try {
+    made = mkdirSync(path, { recursive: true });
+  } catch (err) {
+    refuse(err);
+    return;
+  }
+  const probe = join(path, `.floe-probe-${process.pid}`);
+  try {
+    closeSync(openSync(probe, "wx"));
+    rmSync(probe);
+  } catch (err) {
+    refuse(err);
+  } finally {
+    if (made !== undefined) rmSync(made, { recursive: true, force: true });
+  }
+  const total = totalBytesAt(path);
+  if (total === 0) {
+    throw new StorageError(
+      `Cannot open LMDB store at '${path}': it is on a file system with no room at all (0 bytes in ` +
+        "total, a virtual file system such as /sys or /proc), which cannot hold a store. Choose a path on a disk.",
+    );
+  }
+}
+
+/** Size in bytes of the file system that holds `path` or its nearest existing parent; null if unknown. */
+function totalBytesAt(path: string): number | null {
+  let dir = resolve(path);
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  try {
+    const fs = statfsSync(dir);
+    return Number(fs.blocks) * Number(fs.bsize);
+  } catch {
+    return null;
   }
 }
 

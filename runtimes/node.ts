@@ -1,11 +1,14 @@
 /**
  * floe for Node.js: the portable core plus LMDB storage. Import `floe` and this is what you get.
  */
+
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import * as lmdb from "lmdb";
 import { registerRuntime } from "../src/api/runtime.ts";
+import { provideLmdb } from "../src/storage/lmdb-module.ts";
 import { threadEndpoint } from "./deno-views.ts";
 import { openCheckedLmdb } from "./lmdb-checks.ts";
 import { unrefTimer } from "./unref-timer.ts";
@@ -15,6 +18,8 @@ function workerScript(): URL {
   const beside = new URL("./node-worker.js", import.meta.url);
   return existsSync(fileURLToPath(beside)) ? beside : new URL("../dist/node-worker.js", import.meta.url);
 }
+
+provideLmdb(lmdb);
 
 registerRuntime({
   name: "node",

@@ -9,7 +9,9 @@ const root = join(import.meta.dirname, "..");
 // Inside node_modules, so the bundle's external imports resolve to the repo's dependencies.
 const out = join(root, "node_modules/.cache/floe/make-fixture.mjs");
 await build({
+  // With test/setup-lmdb.ts first, as vitest runs it: src/ gets the `lmdb` package from there.
   entryPoints: [join(root, "test/fixtures/make-fixture.ts")],
+  inject: [join(root, "test/setup-lmdb.ts")],
   outfile: out,
   bundle: true,
   format: "esm",

@@ -16,16 +16,22 @@ export function asOf(value: string | undefined): number | string | Date | undefi
   return value;
 }
 
-/** `--date-range START..END` (ISO timestamps; either end may be left out). */
+/**
+ * `--date-range START..END` (ISO timestamps; either end may be left out). An END that is a date without
+ * a time means the whole of that day (through 23:59:59.999999999), as a person reading
+ * `2023-11-28..2023-11-28` means it; a START date is its midnight. (The API reads a bare date as midnight
+ * at either end.)
+ */
 export function dateRange(value: string | undefined): [string | null, string | null] | undefined {
   if (value === undefined) return undefined;
   const parts = value.split("..");
   if (parts.length !== 2 || (parts[0] === "" && parts[1] === "")) {
     throw new UsageError(
-      `--date-range must be START..END with ISO timestamps, either end may be empty (e.g. 2024-01-01..2024-02-01T12:00), got '${value}'.`,
+      `--date-range must be START..END with ISO timestamps, either end may be empty, an END date without a time means that whole day (e.g. 2024-01-01..2024-01-31 or 2024-01-02T09:30..2024-01-02T16:00), got '${value}'.`,
     );
   }
-  return [parts[0] === "" ? null : parts[0], parts[1] === "" ? null : parts[1]];
+  const end = /^\d{4}-\d{2}-\d{2}$/.test(parts[1]) ? `${parts[1]}T23:59:59.999999999` : parts[1];
+  return [parts[0] === "" ? null : parts[0], end === "" ? null : end];
 }
 
 /**

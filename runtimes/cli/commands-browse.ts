@@ -1,5 +1,7 @@
 /** Commands that list and describe what a store holds: libraries, symbols, versions, snapshots, describe. */
 import type { Command } from "commander";
+import { timestampDigits } from "../../src/frame/timestamps.ts";
+import { formatZoned } from "../../src/frame/zones.ts";
 import { asOf, defined, UsageError } from "./args.ts";
 import type { Context } from "./context.ts";
 import { withArctic, withLibrary } from "./context.ts";
@@ -49,7 +51,12 @@ export function browseCommands(program: Command, ctx: () => Context): void {
     .argument("[symbol]", "the symbol (default: all)")
     .action(async (uri: string, name: string, symbol: string | undefined) => {
       const c = ctx();
-      const list = await withLibrary(uri, name, (lib) => lib.listVersions(symbol));
+      const list = await withLibrary(uri, name, async (lib) => {
+        const versions = await lib.listVersions(symbol);
+        // A symbol with no version at all was never written: as head, say so (SymbolNotFoundError).
+        if (symbol !== undefined && versions.length === 0) await lib.readMetadata(symbol);
+        return versions;
+      });
       if (c.json) return c.print(json(list));
       const rows = list.map((v) => [
         v.symbol,
@@ -86,20 +93,29 @@ export function browseCommands(program: Command, ctx: () => Context): void {
       const d = await withLibrary(uri, name, (lib) =>
         lib.getDescription(symbol, defined({ asOf: asOf(o.asOf) })),
       );
+      const tz = d.index.kind === "timestamp" ? d.index.tz : undefined;
+      // ISO 8601; in the index's zone, with its offset, when it has one (as `head` prints it).
+      const iso = (ns: bigint | null) =>
+        ns === null
+          ? null
+          : tz === undefined
+            ? isoNanos(ns)
+            : formatZoned(ns, timestampDigits([ns]), tz).replace(" ", "T");
       const index =
         d.index.kind === "timestamp"
           ? {
-              kind: "timestamp",
+              kind: "timestamp" as const,
               name: d.index.name,
-              first: d.index.first === null ? null : isoNanos(d.index.first),
-              last: d.index.last === null ? null : isoNanos(d.index.last),
+              ...(tz === undefined ? {} : { tz }),
+              first: iso(d.index.first),
+              last: iso(d.index.last),
               sorted: d.index.sorted,
             }
-          : { kind: "row" };
+          : { kind: "row" as const };
       if (c.json) return c.print(json({ ...d, index }));
       const span =
         index.kind === "timestamp"
-          ? `timestamp '${index.name}', ${index.first ?? "-"} .. ${index.last ?? "-"}${index.sorted ? "" : " (unsorted)"}`
+          ? `timestamp '${index.name}'${tz === undefined ? "" : ` (${tz})`}, ${index.first ?? "-"} .. ${index.last ?? "-"}${index.sorted ? "" : " (unsorted)"}`
           : "row numbers";
       const lines = fields([
         ["symbol", d.symbol],

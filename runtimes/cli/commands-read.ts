@@ -7,11 +7,15 @@ import { withLibrary } from "./context.ts";
 import { frameJson, json } from "./format.ts";
 import { progressBar } from "./progress-bar.ts";
 
-/** Prints a read's frame: as pandas prints it (long frames cut to their first and last rows), or JSON. */
+/**
+ * Prints a read's frame: as pandas prints it (long frames cut to their first and last rows), or JSON;
+ * an empty one as its header and "0 rows".
+ */
 function show(c: Context, item: VersionedItem): void {
   const df = item.data!;
   if (c.json) c.print(json({ symbol: item.symbol, version: item.version, ...(frameJson(df) as object) }));
-  else c.print(df.toString());
+  // An empty frame prints its header, which alone reads like a failure: say that no row matched.
+  else c.print(df.numRows === 0 ? `${df.toString()}\n0 rows` : df.toString());
 }
 
 export function readCommands(program: Command, ctx: () => Context): void {
@@ -46,7 +50,10 @@ export function readCommands(program: Command, ctx: () => Context): void {
     .argument("<uri>", "the store")
     .argument("<library>", "the library")
     .argument("<symbol>", "the symbol")
-    .option("--date-range <start..end>", "inclusive ISO timestamps; either end may be empty")
+    .option(
+      "--date-range <start..end>",
+      "inclusive ISO timestamps, either end may be empty; an end date without a time is that whole day",
+    )
     .option(
       "--rows <start:end>",
       "row range [start, end); either end may be empty, negative counts from the end",

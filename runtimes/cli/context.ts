@@ -1,6 +1,7 @@
 /** What every command gets: output settings and a way to open the store. */
 import { existsSync } from "node:fs";
 import { Arctic, InvalidUriError, type Library, StorageError } from "../node.ts";
+import type { Where } from "./hints.ts";
 
 export interface Context {
   /** `--json`: print JSON for scripts instead of tables. */
@@ -17,11 +18,28 @@ function lmdbPath(uri: string): string | undefined {
   return decodeURIComponent(uri.slice("lmdb://".length).split("?")[0]);
 }
 
+/** The store and library the command works on, for messages in the CLI's terms (hints.ts). */
+export const where: Where = {};
+
 /**
  * Runs `fn` on the store `uri` names and closes it. Only `create` commands (import) may make a new
- * store: elsewhere a path with no store is an error, not a new empty store left behind by a typo.
+ * store: elsewhere a path with no store is an error, not a new empty store left behind by a typo, and
+ * `mem://` is refused: it is a store in this process's memory, which starts empty with each command.
  */
 export async function withArctic<T>(uri: string, fn: (ac: Arctic) => Promise<T>, create = false): Promise<T> {
+  where.uri = uri;
+  if (uri.startsWith("mem://")) {
+    if (!create) {
+      throw new InvalidUriError(
+        `'${uri}' is a store in this command's own memory: it starts empty and is gone when the command ` +
+          "ends, so there is nothing to read. Give an lmdb:// store, e.g. lmdb://data.lmdb.",
+      );
+    }
+    process.stderr.write(
+      `floe: note: '${uri}' is a store in this command's own memory: what it stores is gone when the ` +
+        "command ends. Give an lmdb:// store to keep it.\n",
+    );
+  }
   const path = lmdbPath(uri);
   if (path !== undefined && path !== "" && !create && !existsSync(path)) {
     throw new InvalidUriError(`There is no floe store at '${path}' (from '${uri}'); check the path.`);
@@ -41,6 +59,7 @@ export function withLibrary<T>(
   fn: (lib: Library) => Promise<T>,
   create = false,
 ): Promise<T> {
+  where.library = name;
   return withArctic(uri, async (ac) => fn(await ac.getLibrary(name, { createIfMissing: create })), create);
 }
 

@@ -15,7 +15,8 @@ import { browseCommands } from "./commands-browse.ts";
 import { ioCommands } from "./commands-io.ts";
 import { queryCommands } from "./commands-query.ts";
 import { readCommands } from "./commands-read.ts";
-import { type Context, stdoutError } from "./context.ts";
+import { type Context, stdoutError, where } from "./context.ts";
+import { cliMessage } from "./hints.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -64,7 +65,7 @@ function fail(err: unknown): void {
   const usage = err instanceof UsageError;
   const code = err instanceof FloeError ? err.code : "Error";
   // Control characters (from a damaged input quoted in a message) are escaped, never sent to the terminal.
-  const message = (err instanceof Error ? err.message : String(err)).replace(
+  const message = cliMessage(err, where).replace(
     // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping them is the point
     /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,

@@ -59,7 +59,12 @@ import { checkInteger, checkName, checkNewName, checkOptions, checkRegex, descri
 export interface ReadOptions {
   /** The version to read: a version number (negative counts back from the latest), a snapshot name or a `Date`. */
   asOf?: AsOf;
-  /** Inclusive timestamps; `null` leaves that end open. Needs a sorted timestamp index. */
+  /**
+   * Inclusive timestamps; `null` leaves that end open. Needs a sorted timestamp index. A string is read
+   * as the library reads every timestamp (UTC unless it has an offset), so a bare date is midnight: as
+   * the end, `"2023-11-28"` takes only rows at 2023-11-28 00:00:00. For the whole day end at
+   * `"2023-11-28T23:59:59.999999999"`. (The CLI's `--date-range` reads a bare end date as the whole day.)
+   */
   dateRange?: [Date | string | bigint | null, Date | string | bigint | null];
   /**
    * Rows `[start, end)` of the stored frame, as pandas' `iloc[start:end]` (and ArcticDB's `row_range`)
@@ -810,6 +815,7 @@ export class Library {
               first: firstSeg?.first ?? null,
               last: lastSeg?.last ?? null,
               sorted: index.index.sorted,
+              ...(index.index.tz === undefined ? {} : { tz: index.index.tz }),
             }
           : { kind: "row" },
       date: new Date(record.ts),

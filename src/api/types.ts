@@ -90,6 +90,8 @@ export interface SymbolDescription {
         last: bigint | null;
         /** True when the timestamps never decrease (date-range reads need this). */
         sorted: boolean;
+        /** The zone the index shows its times in (IANA name), absent for a naive (UTC) index. */
+        tz?: string;
       };
   /** When this version was written. */
   date: Date;

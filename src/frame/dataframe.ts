@@ -51,9 +51,16 @@ export type IndexInput =
       name: string;
       /**
        * Timestamps: `Date`s, ISO strings (UTC unless they carry an offset) or ns `bigint`s; with `unit`,
-       * whole counts since the epoch (bigints or integer numbers) in that unit.
+       * whole counts since the epoch (bigints or integer numbers, also a Float64Array, Int32Array or
+       * Uint32Array of them) in that unit.
        */
-      values: BigInt64Array | readonly (Date | string | bigint)[] | readonly number[];
+      values:
+        | BigInt64Array
+        | readonly (Date | string | bigint)[]
+        | readonly number[]
+        | Float64Array
+        | Int32Array
+        | Uint32Array;
       /** The zone to show the index in (IANA name, e.g. `"America/New_York"`); values stay UTC instants. */
       tz?: string;
       /**
@@ -312,11 +319,21 @@ function range(from: number, to: number): number[] {
   return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 }
 
+/** How to give an index as numbers, for the messages refusing numbers without a unit. */
+const NUMBERS_AS_INDEX =
+  'Numbers of milliseconds (or s, us, ns) since 1970 need their unit: { name: "time", values, unit: "ms" }; ' +
+  "or give a BigInt64Array of nanoseconds, Dates or ISO strings.";
+
 function toIndex(input: IndexInput): TimestampIndex {
   let name = DEFAULT_INDEX_NAME;
   let values: unknown = input;
   let tz: string | undefined;
   let unit: TimeUnit | undefined;
+  if (ArrayBuffer.isView(input) && !(input instanceof BigInt64Array)) {
+    throw new InvalidArgumentError(
+      `DataFrame: the index must be timestamps, got a ${(input as object).constructor.name}. ${NUMBERS_AS_INDEX}`,
+    );
+  }
   if (
     input !== null &&
     typeof input === "object" &&
@@ -324,6 +341,12 @@ function toIndex(input: IndexInput): TimestampIndex {
     !(input instanceof BigInt64Array)
   ) {
     const named = input as { name?: unknown; values?: unknown; tz?: unknown; unit?: unknown };
+    if (!("values" in named)) {
+      throw new InvalidArgumentError(
+        "DataFrame: index must be timestamps (Date[], ISO strings or a BigInt64Array of nanoseconds) or " +
+          `{ name, values }, got ${input instanceof Date ? "a single Date" : `an object with no 'values'`}.`,
+      );
+    }
     if (typeof named.name !== "string" || named.name === "") {
       throw new InvalidArgumentError("DataFrame: index.name must be a non-empty string.");
     }
@@ -348,8 +371,15 @@ function toIndex(input: IndexInput): TimestampIndex {
       unit === undefined || unit === "ns" ? values : scaleToNanos(values, unit, "DataFrame index"),
     );
   }
-  if (unit !== undefined && Array.isArray(values)) {
-    return zoned(scaleToNanos(values, unit, "DataFrame index"));
+  const typed = ArrayBuffer.isView(values) && !(values instanceof DataView);
+  if (unit !== undefined && (Array.isArray(values) || typed)) {
+    return zoned(scaleToNanos(values as ArrayLike<unknown>, unit, "DataFrame index"));
+  }
+  if (typed) {
+    throw new InvalidArgumentError(
+      `DataFrame: index.values must be timestamps, got a ${(values as object).constructor.name} without a ` +
+        `unit. ${NUMBERS_AS_INDEX}`,
+    );
   }
   if (!Array.isArray(values)) {
     throw new InvalidArgumentError(

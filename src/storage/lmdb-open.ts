@@ -1,5 +1,6 @@
-import { openAsClass, type RootDatabase, type RootDatabaseOptionsWithPath } from "lmdb";
+import type { openAsClass, RootDatabase, RootDatabaseOptionsWithPath } from "lmdb";
 import { StorageError } from "../errors.ts";
+import { lmdbModule } from "./lmdb-module.ts";
 import { pause } from "./lmdb-stale-base.ts";
 
 /**
@@ -43,7 +44,7 @@ export function openLmdbRoot(options: RootDatabaseOptionsWithPath & { checked?: 
   const { checked, ...lmdbOptions } = options;
   const start = Date.now();
   for (let attempt = 0; ; attempt++) {
-    const Root = openAsClass<Uint8Array, string>({ ...lmdbOptions });
+    const Root = lmdbModule().openAsClass<Uint8Array, string>({ ...lmdbOptions });
     try {
       if (!checked) checkMutexes(lmdbOptions);
       // lmdb-js types the class with a method named `new` rather than a constructor.
@@ -75,7 +76,7 @@ export function openLmdbRoot(options: RootDatabaseOptionsWithPath & { checked?: 
  * lmdb-js does not fit the check, the open goes ahead unchecked.
  */
 function checkMutexes(options: RootDatabaseOptionsWithPath): void {
-  const Probe = openAsClass<Uint8Array, string>({ ...options });
+  const Probe = lmdbModule().openAsClass<Uint8Array, string>({ ...options });
   try {
     const proto = (Probe as unknown as { prototype: RootPrototype }).prototype;
     if (typeof proto.useReadTransaction !== "function") return;

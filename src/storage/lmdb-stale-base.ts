@@ -1,4 +1,5 @@
-import { ABORT, type RootDatabase } from "lmdb";
+import type { RootDatabase } from "lmdb";
+import { lmdbModule } from "./lmdb-module.ts";
 
 /**
  * A guard against a bug in the LMDB that lmdb-js bundles (every release up to 3.5.6 at least): opening an
@@ -42,7 +43,7 @@ export function onNewestBase<T>(db: RootDatabase<Uint8Array, string>, fn: () => 
   const result = db.transactionSync(() => {
     if (!onStaleBase(db)) return fn();
     stale = true;
-    return ABORT;
+    return lmdbModule().ABORT;
   });
   return stale ? STALE : (result as T);
 }

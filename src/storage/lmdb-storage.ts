@@ -1,6 +1,7 @@
-import { ABORT, type RootDatabase } from "lmdb";
+import type { RootDatabase } from "lmdb";
 import { FloeError, StorageError } from "../errors.ts";
 import { classifyLmdbError, lmdbStorageError, type SpaceContext } from "./lmdb-errors.ts";
+import { lmdbModule } from "./lmdb-module.ts";
 import { openLmdbRoot } from "./lmdb-open.ts";
 import { onNewestBase, pause, STALE } from "./lmdb-stale-base.ts";
 import { prefixEnd, type Storage, type WriteTransaction } from "./storage.ts";
@@ -97,7 +98,7 @@ export class LmdbStorage implements Storage {
   private checkBase(): void {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
-        if (onNewestBase(this.live(), () => ABORT) !== STALE) return;
+        if (onNewestBase(this.live(), () => lmdbModule().ABORT) !== STALE) return;
       } catch {
         return; // a store that cannot take a write transaction now reports that on the first write
       }

@@ -177,3 +177,54 @@ describe("timestamps that look like the wrong unit", () => {
     ).toMatch(/1\.5/);
   });
 });
+
+describe("an index of numbers (issue 22, item 8)", () => {
+  const ms = [1704187800000, 1704187860000];
+
+  it("refuses a typed array of numbers saying the index must be timestamps and how to give ms", () => {
+    const m = message(() => new DataFrame({ x: [1, 2] }, { index: new Float64Array(ms) as never }));
+    expect(m).toBe(
+      "DataFrame: the index must be timestamps, got a Float64Array. Numbers of milliseconds (or s, us, ns) " +
+        'since 1970 need their unit: { name: "time", values, unit: "ms" }; or give a BigInt64Array of ' +
+        "nanoseconds, Dates or ISO strings.",
+    );
+    expect(
+      message(() => new DataFrame({ x: [1, 2] }, { index: { name: "t", values: new Float64Array(ms) } })),
+    ).toMatch(
+      /^DataFrame: index.values must be timestamps, got a Float64Array without a unit\. .*unit: "ms"/,
+    );
+    expect(message(() => new DataFrame({ x: [1] }, { index: new Date(0) as never }))).toMatch(
+      /index must be timestamps .* got a single Date/,
+    );
+  });
+
+  it("takes a typed array of numbers with its unit", () => {
+    const df = new DataFrame(
+      { x: [1, 2] },
+      { index: { name: "t", values: new Float64Array(ms), unit: "ms" } },
+    );
+    expect(df.index.kind === "timestamp" && [...df.index.values]).toEqual([
+      1704187800000000000n,
+      1704187860000000000n,
+    ]);
+  });
+});
+
+describe("getDescription (issue 22, item 11)", () => {
+  it("reports the index's zone, and none for a naive index", async () => {
+    const { Arctic } = await import("../../runtimes/node.ts");
+    const ac = new Arctic("mem://", { workers: 0 });
+    const lib = await ac.createLibrary("l");
+    const values = ["2024-01-02T14:30:00Z"];
+    await lib.write(
+      "ny",
+      new DataFrame({ x: [1] }, { index: { name: "t", values, tz: "America/New_York" } }),
+    );
+    await lib.write("utc", new DataFrame({ x: [1] }, { index: { name: "t", values } }));
+    const ny = (await lib.getDescription("ny")).index;
+    const utc = (await lib.getDescription("utc")).index;
+    expect(ny.kind === "timestamp" && ny.tz).toBe("America/New_York");
+    expect(utc.kind === "timestamp" && "tz" in utc).toBe(false);
+    await ac.close();
+  });
+});

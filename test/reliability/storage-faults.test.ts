@@ -1,11 +1,11 @@
 // Storage faults (issue 7, item 3) on real file systems: a disk that fills up, and a store that cannot be
 // written. LMDB map growth (map full -> grow and carry on) is covered by test/api/arctic.test.ts
 // ("grows the LMDB map when it fills").
-import { appendFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { open as lmdbOpen } from "lmdb";
 import { afterEach, describe, expect, it } from "vitest";
-import { Arctic, DataFrame, type Library } from "../../runtimes/node.ts";
+import { Arctic, DataFrame, type Library, StorageError } from "../../runtimes/node.ts";
 import { firstDifference, randomBytes } from "../codec/test-data.ts";
 import { rejectsWith } from "../helpers.ts";
 import { cannotMount, mount, mountTmpfs, unmount } from "./tmpfs.ts";
@@ -243,4 +243,24 @@ describe.skipIf(why !== null)("space freed on a full disk (16 MB tmpfs)", () => 
     await raw.close();
     await writesAgain(lib, `s${n}`, frame);
   });
+});
+
+describe("a path that cannot hold a store (issue 22, item 8)", () => {
+  it.skipIf(!existsSync("/sys/kernel"))(
+    "/sys is refused for what it is, not for its '0 bytes free', and nothing is left behind",
+    () => {
+      let message = "";
+      try {
+        open("lmdb:///sys/kernel/floe");
+      } catch (err) {
+        expect(err).toBeInstanceOf(StorageError);
+        message = (err as Error).message;
+      }
+      expect(message).not.toMatch(/bytes free/);
+      expect(message).toMatch(
+        /^Cannot open LMDB store at '\/sys\/kernel\/floe': (it cannot hold a store, this process cannot write there \(E[A-Z]+: .*\)|it is on a file system with no room at all .*)\. Choose a path/,
+      );
+      expect(existsSync("/sys/kernel/floe")).toBe(false);
+    },
+  );
 });
