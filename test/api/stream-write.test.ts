@@ -1,0 +1,150 @@
+import { join } from "node:path";
+import { open } from "lmdb";
+import { afterEach, describe, expect, it } from "vitest";
+import { Arctic, DataFrame, type Library } from "../../runtimes/node.ts";
+import { rejectsWith, tempDir } from "../helpers.ts";
+
+// write and append from a stream of frames: one version of all of it, committed at the end; a source
+// that throws leaves the symbol as it was and nothing staged.
+
+const opened: Arctic[] = [];
+afterEach(async () => {
+  for (const ac of opened.splice(0)) await ac.close();
+});
+
+async function library(): Promise<{ lib: Library; path: string }> {
+  const path = join(tempDir(), "sw");
+  const ac = new Arctic(`lmdb://${path}`, { workers: 0 });
+  opened.push(ac);
+  return { lib: await ac.createLibrary("lib", { rowsPerSegment: 7 }), path };
+}
+
+function countKeys(path: string, prefix: string): number {
+  const raw = open<Uint8Array, string>({ path, encoding: "binary", noSubdir: false });
+  const n = [...raw.getKeys({ start: prefix, end: `${prefix}\u{10ffff}` })].length;
+  raw.close();
+  return n;
+}
+
+const MINUTE = 60_000_000_000n;
+/** Frame `i` of a stream: `rows` rows at minutes i*100 …, a float, an int and a string column. */
+function part(i: number, rows: number): DataFrame {
+  const ids = Array.from({ length: rows }, (_, r) => i * 100 + r);
+  return new DataFrame(
+    { px: Float64Array.from(ids, (x) => x / 4), n: Int32Array.from(ids), tag: ids.map((x) => `t${x}`) },
+    { index: BigInt64Array.from(ids, (x) => BigInt(x) * MINUTE), dtypes: { tag: "string" } },
+  );
+}
+
+async function* frames(sizes: number[], failAt = -1, from = 0): AsyncGenerator<DataFrame> {
+  for (const [i, rows] of sizes.entries()) {
+    if (i === failAt) throw new Error("source failed");
+    await new Promise((r) => setTimeout(r, 0));
+    yield part(from + i, rows);
+  }
+}
+
+function concat(parts: DataFrame[]): DataFrame {
+  const names = parts[0].columnNames;
+  const data: Record<string, unknown> = {};
+  for (const name of names) {
+    const values = parts.flatMap((p) => [...(p.column(name) as ArrayLike<unknown> & Iterable<unknown>)]);
+    data[name] =
+      name === "px"
+        ? Float64Array.from(values as number[])
+        : name === "n"
+          ? Int32Array.from(values as number[])
+          : values;
+  }
+  const index = BigInt64Array.from(parts.flatMap((p) => [...(p.index as { values: BigInt64Array }).values]));
+  return new DataFrame(data, { index });
+}
+
+describe("stream writes", () => {
+  it("write of a stream equals write of the concatenation, as one version", async () => {
+    const { lib, path } = await library();
+    const sizes = [3, 10, 0, 1, 15];
+    const item = await lib.write("s", frames(sizes), { metadata: { from: "stream" } });
+    expect(item.version).toBe(0);
+    expect(item.metadata).toEqual({ from: "stream" });
+    await lib.write("whole", concat(sizes.map((n, i) => part(i, n))));
+    const got = (await lib.read("s")).data!;
+    expect(got.equals((await lib.read("whole")).data!)).toBe(true);
+    expect((await lib.listVersions("s")).length).toBe(1);
+    expect(countKeys(path, "T:")).toBe(0);
+    expect((await lib.verify()).ok).toBe(true);
+  });
+
+  it("append of a stream adds one version after the stored rows; a web ReadableStream works too", async () => {
+    const { lib } = await library();
+    await lib.write("s", part(0, 5));
+    const stream = new ReadableStream<DataFrame>({
+      start(controller) {
+        for (let i = 1; i <= 3; i++) controller.enqueue(part(i, 4));
+        controller.close();
+      },
+    });
+    const item = await lib.append("s", stream);
+    expect(item.version).toBe(1);
+    const want = concat([0, 1, 2, 3].map((i) => part(i, i === 0 ? 5 : 4)));
+    expect((await lib.read("s")).data!.equals(want)).toBe(true);
+    expect((await lib.read("s", { asOf: 0 })).data!.numRows).toBe(5);
+  });
+
+  it("a source that throws midway leaves the symbol unchanged and nothing staged", async () => {
+    const { lib, path } = await library();
+    await lib.write("s", part(0, 5));
+    const before = countKeys(path, "S:");
+    const err = await lib.append("s", frames([4, 4, 4, 4], 3, 1)).catch((e: Error) => e);
+    expect((err as Error).message).toBe("source failed");
+    expect((await lib.listVersions("s")).length).toBe(1);
+    expect((await lib.read("s")).data!.equals(part(0, 5))).toBe(true);
+    expect(countKeys(path, "T:")).toBe(0);
+    expect(countKeys(path, "S:")).toBe(before);
+    await lib.write("t", frames([2, 2], 1)).catch(() => {});
+    expect(await lib.hasSymbol("t")).toBe(false);
+    expect(countKeys(path, "T:")).toBe(0);
+  });
+
+  it("a frame that does not follow the one before stops the stream at once", async () => {
+    const { lib, path } = await library();
+    let pulled = 0;
+    async function* bad(): AsyncGenerator<DataFrame> {
+      for (const i of [0, 1, 0, 2, 3]) {
+        pulled++;
+        yield part(i, 3);
+      }
+    }
+    await rejectsWith(lib.write("s", bad()), "UnsortedIndexError");
+    expect(pulled).toBe(3);
+    const other = new DataFrame({ px: [1] }, { index: [new Date(Date.UTC(2030, 0, 1))] });
+    async function* schema(): AsyncGenerator<DataFrame> {
+      yield part(0, 2);
+      yield other;
+    }
+    await rejectsWith(lib.write("s", schema()), "SchemaMismatchError");
+    expect(await lib.hasSymbol("s")).toBe(false);
+    expect(countKeys(path, "T:")).toBe(0);
+    await rejectsWith(lib.write("s", frames([])), "InvalidArgumentError");
+  });
+
+  it("a stream's chunks are its own: finalizeStagedData and another stream never mix them", async () => {
+    const { lib } = await library();
+    await lib.write("s", part(50, 2), { staged: true });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    async function* slow(): AsyncGenerator<DataFrame> {
+      yield part(0, 3);
+      await gate;
+      yield part(1, 3);
+    }
+    const streaming = lib.write("s", slow());
+    await new Promise((r) => setTimeout(r, 10));
+    // The plain staged chunk alone becomes version 0, though the stream has a chunk staged.
+    await lib.finalizeStagedData("s");
+    expect((await lib.read("s")).data!.equals(part(50, 2))).toBe(true);
+    release();
+    expect((await streaming).version).toBe(1);
+    expect((await lib.read("s")).data!.equals(concat([part(0, 3), part(1, 3)]))).toBe(true);
+  });
+});
