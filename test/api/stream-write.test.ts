@@ -1,6 +1,7 @@
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { open } from "lmdb";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Arctic, DataFrame, type Library } from "../../runtimes/node.ts";
 import { rejectsWith, tempDir } from "../helpers.ts";
 
@@ -146,5 +147,40 @@ describe("stream writes", () => {
     release();
     expect((await streaming).version).toBe(1);
     expect((await lib.read("s")).data!.equals(concat([part(0, 3), part(1, 3)]))).toBe(true);
+  });
+});
+
+describe("a stream writer that dies", () => {
+  it("SIGKILL mid-stream leaves no version and no orphans; a stream write an hour later removes its chunks", async () => {
+    const path = join(tempDir(), "killed");
+    const uri = `lmdb://${path}`;
+    const ac = new Arctic(uri, { workers: 0 });
+    opened.push(ac);
+    const lib = await ac.createLibrary("lib");
+    const child = spawn(process.execPath, [join(import.meta.dirname, "stream-writer.mjs"), uri, "3"]);
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (d: Buffer) => d.toString().includes("staged") && resolve());
+      child.on("exit", (code) => reject(new Error(`writer exited early (${code})`)));
+    });
+    child.kill("SIGKILL");
+    await new Promise((r) => child.on("close", r));
+    expect(await lib.hasSymbol("s")).toBe(false);
+    expect(countKeys(path, "T:")).toBe(3);
+    const report = await lib.verify();
+    expect(report.ok).toBe(true);
+    expect(report.orphans).toEqual([]); // the chunks are staged records, not orphans
+    // finalizeStagedData never takes a stream's chunks.
+    await rejectsWith(lib.finalizeStagedData("s"), "InvalidArgumentError");
+    // A stream write an hour later removes them.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 2 * 3_600_000);
+      await lib.write("s", frames([2], -1, 0));
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(countKeys(path, "T:")).toBe(0);
+    expect((await lib.read("s")).data!.numRows).toBe(2);
+    expect((await lib.verify()).orphans).toEqual([]);
   });
 });
