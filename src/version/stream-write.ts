@@ -1,12 +1,20 @@
 import type { Kernels } from "../codec/wasm.ts";
 import { InvalidArgumentError } from "../errors.ts";
+import { concatFrames } from "./frame-concat.ts";
 import type { FrameData } from "./frame-data.ts";
 import { newId } from "./keys.ts";
 import type { ProgressMeter } from "./progress.ts";
-import type { IndexRecord, VersionRecord } from "./records.ts";
-import { checkAppendable, checkSortedWrite, frameShape } from "./schema-checks.ts";
+import {
+  type IndexRecord,
+  indexRecordFor,
+  isNoData,
+  type SegmentRef,
+  type VersionRecord,
+} from "./records.ts";
+import { checkAppendable, checkSortedWrite, frameShape, schemaOf } from "./schema-checks.ts";
 import { deleteStaged, finalizeStaged, removeStaleStreams, stageChunk, streamChunkId } from "./staging.ts";
 import type { VersionStore } from "./version-store.ts";
+import { unionColumns } from "./widen.ts";
 
 /**
  * Writes from a stream: every frame a source yields is stored as a staged chunk under the stream's own
@@ -30,9 +38,13 @@ export interface StreamWriteOptions {
 }
 
 /**
- * Stages each frame of `source` and commits them as one version of `symbol`. Each frame is checked on
- * arrival against the one before it (and, appending, the stored version): same index and columns, time
- * not going back, so a bad frame stops the stream at once rather than at the commit.
+ * Stages the frames of `source` and commits them as one version of `symbol`. Rows are staged in whole
+ * segments whatever the frames' sizes: frames are gathered until they hold at least `rowsPerSegment`
+ * rows, whose whole segments are staged and the rest kept for the next (a big frame is cut without
+ * copying), so a stream of small batches makes a symbol of full segments, not a fragmented one; memory
+ * holds a frame and at most a segment's rows besides. Each frame is checked on arrival against the one
+ * before it (and, appending, the stored version): same index and columns (under dynamic schema, ones
+ * that widen), time not going back; a bad frame stops the stream at once rather than at the commit.
  */
 export async function writeStream(
   store: VersionStore,
@@ -44,25 +56,50 @@ export async function writeStream(
   removeStaleStreams(store, symbol, STALE_STREAM_MS);
   const stream = newId();
   const dynamic = store.config.dynamicSchema;
+  const rps = store.config.rowsPerSegment;
+  // The shape of the rows so far (their columns, under dynamic schema all so far; their last timestamp).
   let previous: IndexRecord | undefined;
   if (options.mode === "append") {
     const base = store.latest(symbol);
     if (base) previous = store.readIndex(base, symbol);
   }
   let seq = 0;
+  let frames = 0;
+  let pending: FrameData[] = [];
+  let pendingRows = 0;
+  const stage = (frame: FrameData) => {
+    const id = streamChunkId(stream, seq++);
+    store.metered(options.meter, () => stageChunk(store, k, symbol, frame, id));
+  };
   try {
     for await (const frame of source) {
+      frames++;
       if (previous) checkAppendable(symbol, previous, frameShape(frame), dynamic);
       else checkSortedWrite(symbol, frame);
-      const id = streamChunkId(stream, seq++);
-      const staged = store.metered(options.meter, () => stageChunk(store, k, symbol, frame, id));
-      if (staged.rows > 0 || previous === undefined) previous = staged;
+      if (frame.numRows > 0 || previous === undefined) previous = shapeOf(symbol, frame, previous, dynamic);
+      if (frame.numRows === 0 && pending.length > 0) continue;
+      // Frames with other columns (dynamic schema) are not joined: a column one of them lacks must stay
+      // missing, read as the final dtype's missing value, not filled now with its dtype's so far.
+      if (pending.length > 0 && schemaOf(pending[0].columns) !== schemaOf(frame.columns)) {
+        stage(joinFrames(pending));
+        pending = [];
+        pendingRows = 0;
+      }
+      pending.push(frame);
+      pendingRows += frame.numRows;
+      if (pendingRows < rps) continue;
+      const rows = joinFrames(pending);
+      const whole = pendingRows - (pendingRows % rps);
+      stage(whole === rows.numRows ? rows : sliceFrame(rows, 0, whole));
+      pending = whole === rows.numRows ? [] : [sliceFrame(rows, whole, rows.numRows)];
+      pendingRows -= whole;
     }
-    if (seq === 0) {
+    if (frames === 0) {
       throw new InvalidArgumentError(
         `The stream for '${symbol}' gave no frames; nothing was written. Give at least one frame (it may have no rows).`,
       );
     }
+    if (pending.length > 0 && (pendingRows > 0 || seq === 0)) stage(joinFrames(pending));
     return finalizeStaged(store, k, symbol, {
       mode: options.mode,
       sort: false,
@@ -81,4 +118,52 @@ export async function writeStream(
     }
     throw err;
   }
+}
+
+/** The shape `checkAppendable` checks the next frame against: `frame`'s, with all columns so far. */
+function shapeOf(
+  symbol: string,
+  frame: FrameData,
+  before: IndexRecord | undefined,
+  dynamic: boolean,
+): IndexRecord {
+  const ts = frame.index.kind === "timestamp" ? frame.index.values : undefined;
+  const seg: SegmentRef = {
+    key: "",
+    rowStart: 0,
+    rows: frame.numRows,
+    colStart: 0,
+    cols: frame.columns.length,
+    bytes: 0,
+  };
+  if (ts && ts.length > 0) {
+    seg.first = ts[0];
+    seg.last = ts[ts.length - 1];
+  }
+  const shape = indexRecordFor(frame, [seg]);
+  if (dynamic && before && !isNoData(before))
+    shape.columns = unionColumns(symbol, before.columns, shape.columns);
+  return shape;
+}
+
+/** The rows of `parts` (frames with the same columns) as one frame: the frame itself when one. */
+function joinFrames(parts: FrameData[]): FrameData {
+  return parts.length === 1 ? parts[0] : concatFrames(parts);
+}
+
+/** Rows [from, to) of `frame`, sharing its arrays (typed arrays as views; string arrays copied). */
+function sliceFrame(frame: FrameData, from: number, to: number): FrameData {
+  return {
+    numRows: to - from,
+    columns: frame.columns.map((c) => ({
+      ...c,
+      values: (Array.isArray(c.values)
+        ? c.values.slice(from, to)
+        : c.values.subarray(from, to)) as typeof c.values,
+    })),
+    index:
+      frame.index.kind === "timestamp"
+        ? { ...frame.index, values: frame.index.values.subarray(from, to) }
+        : frame.index,
+  };
 }

@@ -74,6 +74,51 @@ describe("stream writes", () => {
     expect((await lib.listVersions("s")).length).toBe(1);
     expect(countKeys(path, "T:")).toBe(0);
     expect((await lib.verify()).ok).toBe(true);
+    // Stored in whole segments of 7 rows whatever the frames' sizes: 29 rows, 5 segments.
+    expect((await lib.getDescription("s")).segmentCount).toBe(5);
+  });
+
+  it("a stream of many small frames is stored in full segments, not fragmented", async () => {
+    const { lib } = await library();
+    const sizes = Array.from({ length: 40 }, (_, i) => (i % 4) + 1);
+    await lib.write("s", frames(sizes));
+    const rows = sizes.reduce((a, b) => a + b, 0);
+    const d = await lib.getDescription("s");
+    expect(d.segmentCount).toBe(Math.ceil(rows / 7));
+    expect((await lib.read("s")).data!.equals(concat(sizes.map((n, i) => part(i, n))))).toBe(true);
+  });
+
+  it("under dynamic schema frames may add columns and widen dtypes", async () => {
+    const ac = new Arctic("mem://", { workers: 0 });
+    opened.push(ac);
+    const lib = await ac.createLibrary("dyn", { dynamicSchema: true, rowsPerSegment: 4 });
+    const frames = [
+      new DataFrame({ a: Int32Array.from([1, 2, 3]) }),
+      new DataFrame({ a: Float64Array.from([4.5]), b: ["x"] }),
+      new DataFrame({ b: ["y", "z"] }),
+      new DataFrame({ a: Int32Array.from([8, 9, 10]), b: ["u", "v", "w"] }),
+    ];
+    async function* parts(): AsyncGenerator<DataFrame> {
+      yield* frames;
+    }
+    await lib.write("d", parts());
+    // As the same frames appended one by one.
+    for (const f of frames) await lib.append("one-by-one", f);
+    expect((await lib.read("d")).data!.equals((await lib.read("one-by-one")).data!)).toBe(true);
+    const { data } = await lib.read("d");
+    expect(data!.dtypes).toEqual({ a: "float64", b: "string" });
+    expect(Array.from(data!.column("a") as Float64Array)).toEqual([
+      1,
+      2,
+      3,
+      4.5,
+      Number.NaN,
+      Number.NaN,
+      8,
+      9,
+      10,
+    ]);
+    expect(data!.column("b")).toEqual([null, null, null, "x", "y", "z", "u", "v", "w"]);
   });
 
   it("append of a stream adds one version after the stored rows; a web ReadableStream works too", async () => {
