@@ -415,6 +415,11 @@ export class Library {
       "onProgress",
     ]);
     const meter = meterFor("update", opts.onProgress);
+    if (isFrameSource(data)) {
+      throw new InvalidArgumentError(
+        "update: a stream of frames is not taken yet; give one DataFrame, or write the new rows with append (a stream) after deleteDataInRange.",
+      );
+    }
     const given = toFrameData(asDataFrame(data, "update"));
     if (given.index.kind !== "timestamp") {
       throw new InvalidArgumentError(

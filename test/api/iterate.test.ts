@@ -172,3 +172,24 @@ describe.each(["mem", "lmdb"] as const)("iterate on %s://", (kind) => {
     expect(() => lib.iterate("missing")).toThrow(/missing/);
   });
 });
+
+describe("iterate with the worker pool", () => {
+  it("chunks big enough for the pool read there; breaking out leaves nothing running, close() returns promptly", async () => {
+    const ac = new Arctic(`lmdb://${join(tempDir(), "pool")}`, { workers: 2 });
+    const lib = await ac.createLibrary("lib");
+    const n = 2_000_000; // 16 MB a column
+    const x = Float64Array.from({ length: n }, (_, i) => i);
+    await lib.write("s", { x, y: x });
+    const whole = (await lib.read("s")).data!;
+    const chunks = await collect(lib.iterate("s", { chunkBytes: 12e6 }));
+    expect(chunks.map((c) => c.numRows)).toEqual([700_000, 700_000, 600_000]); // 11.2 MB: pooled
+    expect(concat(chunks, whole).equals(whole)).toBe(true);
+    for await (const chunk of lib.iterate("s", { chunkBytes: 12e6 })) {
+      expect(chunk.numRows).toBeGreaterThan(0);
+      break;
+    }
+    const t = performance.now();
+    await ac.close();
+    expect(performance.now() - t).toBeLessThan(2000);
+  });
+});
