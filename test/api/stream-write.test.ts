@@ -205,7 +205,8 @@ describe("a stream writer that dies", () => {
     const uri = `lmdb://${path}`;
     const ac = new Arctic(uri, { workers: 0 });
     opened.push(ac);
-    const lib = await ac.createLibrary("lib");
+    // Two rows a segment: each of the writer's frames of two rows is staged as it arrives.
+    const lib = await ac.createLibrary("lib", { rowsPerSegment: 2 });
     const child = spawn(process.execPath, [join(import.meta.dirname, "stream-writer.mjs"), uri, "3"]);
     await new Promise<void>((resolve, reject) => {
       child.stdout.on("data", (d: Buffer) => d.toString().includes("staged") && resolve());
