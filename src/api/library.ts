@@ -12,13 +12,11 @@ import { requiredColumns } from "../query/plan.ts";
 import { QueryBuilder } from "../query/query-builder.ts";
 import { applyReadQuery } from "../query/read.ts";
 import { compactSymbol, isFragmented, rowSlices } from "../version/compaction.ts";
-import type { FrameData } from "../version/frame-data.ts";
 import { keys } from "../version/keys.ts";
 import {
   frameBytes,
   type ParallelContext,
   readInParallel,
-  stageInParallel,
   warmPool,
   worthWriting,
   writeInParallel,
@@ -809,23 +807,11 @@ export class Library {
     meter: ProgressMeter | undefined,
   ): Promise<VersionedItem> {
     const k = await loadKernels();
-    const parallel = this.parallel;
-    // Big frames are encoded in the worker pool, as a write of one big frame is (not with dedup, which
-    // compares tiles on the calling thread).
-    const stageFrame =
-      parallel && !this.store.config.dedup
-        ? (frame: FrameData, id: string) => {
-            if (!worthWriting(k, frame)) return undefined;
-            warmPool(parallel, frameBytes(frame), "pool");
-            return stageInParallel(parallel, this.store, symbol, frame, id, meter);
-          }
-        : undefined;
     const record = await writeStream(this.store, k, symbol, framesOf(source, mode), {
       mode,
       meta: optionalMetadata(opts.metadata),
       prune: opts.prunePreviousVersions === true,
       meter,
-      stageFrame,
     });
     return this.item(symbol, record);
   }

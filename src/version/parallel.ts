@@ -1,4 +1,3 @@
-import { packRecord } from "../codec/msgpack.ts";
 import { encodeSegment } from "../codec/segment.ts";
 import type { Kernels } from "../codec/wasm.ts";
 import { DTYPES, type NumericArray } from "../dtypes.ts";
@@ -6,16 +5,9 @@ import { rebuildError } from "../errors.ts";
 import type { BufferRecycler } from "../parallel/buffers.ts";
 import { moving, type Pool } from "../parallel/pool.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
-import { keys } from "./keys.ts";
 import type { ProgressMeter } from "./progress.ts";
 import { planRead, type ReadPlan, type ReadRequest } from "./read-plan.ts";
-import {
-  type IndexRecord,
-  indexRecordFor,
-  type SegmentRef,
-  type StagedRecord,
-  type VersionRecord,
-} from "./records.ts";
+import { type IndexRecord, indexRecordFor, type SegmentRef, type VersionRecord } from "./records.ts";
 import { checkSortedWrite } from "./schema-checks.ts";
 import {
   frameBuffers,
@@ -118,24 +110,6 @@ export async function writeInParallel(
   options: { meta?: Uint8Array; prune?: boolean },
   meter?: ProgressMeter,
 ): Promise<VersionRecord> {
-  return storeInParallel(ctx, store, symbol, frame, meter, (index) =>
-    store.commitVersion(symbol, index, options, false),
-  ) as Promise<VersionRecord>;
-}
-
-/**
- * Stores the segments of `frame` through the pool, as `writeInParallel` does, then runs `commit` with
- * their index (a new version, or a staged chunk: see `stageInParallel`); on failure the segments are
- * discarded.
- */
-async function storeInParallel<T>(
-  ctx: ParallelContext,
-  store: VersionStore,
-  symbol: string,
-  frame: FrameData,
-  meter: ProgressMeter | undefined,
-  commit: (index: IndexRecord) => T,
-): Promise<T> {
   checkSortedWrite(symbol, frame);
   const { rowsPerSegment, columnsPerSegment } = store.config;
   const perRow = Math.max(1, rowBytes(frame.columns, frame.index.kind === "timestamp"));
@@ -188,30 +162,11 @@ async function storeInParallel<T>(
       for (const seg of part.segments) segments.push({ ...seg, rowStart: seg.rowStart + starts[j] });
     }
     const index: IndexRecord = indexRecordFor(frame, segments);
-    return commit(index);
+    return store.commitVersion(symbol, index, options, false) as VersionRecord;
   } catch (err) {
     store.discard(written);
     throw err;
   }
-}
-
-/**
- * Stores `frame` as staged chunk `id` of `symbol` (see `stageChunk`), its segments encoded in the pool:
- * a stream write's big frames. Returns the chunk's index.
- */
-export async function stageInParallel(
-  ctx: ParallelContext,
-  store: VersionStore,
-  symbol: string,
-  frame: FrameData,
-  id: string,
-  meter?: ProgressMeter,
-): Promise<IndexRecord> {
-  return storeInParallel(ctx, store, symbol, frame, meter, (index) => {
-    const packed = packRecord({ ts: Date.now(), index } satisfies StagedRecord);
-    store.storage.writeTransaction((tx) => tx.put(keys.staged(store.lib, symbol, id), packed));
-    return index;
-  });
 }
 
 /** Rows [start, end) of `frame` in buffers of their own (recycled), ready to move to a worker. */

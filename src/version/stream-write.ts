@@ -35,11 +35,6 @@ export interface StreamWriteOptions {
   expectLatest?: number;
   /** Counts the segments staged. */
   meter?: ProgressMeter;
-  /**
-   * Stages a frame elsewhere (the library's worker pool), or returns undefined to leave it to the
-   * calling thread.
-   */
-  stageFrame?: (frame: FrameData, id: string) => Promise<unknown> | undefined;
 }
 
 /**
@@ -72,11 +67,9 @@ export async function writeStream(
   let frames = 0;
   let pending: FrameData[] = [];
   let pendingRows = 0;
-  const stage = async (frame: FrameData) => {
+  const stage = (frame: FrameData) => {
     const id = streamChunkId(stream, seq++);
-    const elsewhere = options.stageFrame?.(frame, id);
-    if (elsewhere) await elsewhere;
-    else store.metered(options.meter, () => stageChunk(store, k, symbol, frame, id));
+    store.metered(options.meter, () => stageChunk(store, k, symbol, frame, id));
   };
   try {
     for await (const frame of source) {
@@ -88,7 +81,7 @@ export async function writeStream(
       // Frames with other columns (dynamic schema) are not joined: a column one of them lacks must stay
       // missing, read as the final dtype's missing value, not filled now with its dtype's so far.
       if (pending.length > 0 && schemaOf(pending[0].columns) !== schemaOf(frame.columns)) {
-        await stage(joinFrames(pending));
+        stage(joinFrames(pending));
         pending = [];
         pendingRows = 0;
       }
@@ -97,7 +90,7 @@ export async function writeStream(
       if (pendingRows < rps) continue;
       const rows = joinFrames(pending);
       const whole = pendingRows - (pendingRows % rps);
-      await stage(whole === rows.numRows ? rows : sliceFrame(rows, 0, whole));
+      stage(whole === rows.numRows ? rows : sliceFrame(rows, 0, whole));
       pending = whole === rows.numRows ? [] : [sliceFrame(rows, whole, rows.numRows)];
       pendingRows -= whole;
     }
@@ -106,7 +99,7 @@ export async function writeStream(
         `The stream for '${symbol}' gave no frames; nothing was written. Give at least one frame (it may have no rows).`,
       );
     }
-    if (pending.length > 0 && (pendingRows > 0 || seq === 0)) await stage(joinFrames(pending));
+    if (pending.length > 0 && (pendingRows > 0 || seq === 0)) stage(joinFrames(pending));
     return finalizeStaged(store, k, symbol, {
       mode: options.mode,
       sort: false,
