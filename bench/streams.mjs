@@ -2,7 +2,7 @@
 // against a one-frame write, and reads of a symbol built by many small appends before and after
 // compactData.
 //
-//   npm run bench:streams -- --mb 200 --appends 1000
+//   npm run bench:streams -- --mb 200 --appends 1000 [--cases write-one,write-stream,compaction,…]
 //
 // Each case runs in a process of its own (so each peak is its own), on lmdb:// under --dir. Memory is
 // the process's private memory, RssAnon + RssShmem from /proc/self/status, sampled every 2 ms by a
@@ -24,6 +24,7 @@ const { values: args } = parseArgs({
     appends: { type: "string", default: "1000" },
     dir: { type: "string", default: "bench/out" },
     case: { type: "string" },
+    cases: { type: "string" },
   },
 });
 const ROW_BYTES = 48;
@@ -166,22 +167,20 @@ if (args.case) {
   const fmt = (r) =>
     `${r.ms.toFixed(0).padStart(7)} ms ${(r.mb / (r.ms / 1000)).toFixed(0).padStart(6)} MB/s  peak private ${String(r.peakMB).padStart(5)} MB (at start ${r.baseMB} MB)`;
   console.log(`symbol: ${rows.toLocaleString("en")} rows × (index + 5 float64) = ${args.mb} MB raw, lmdb://`);
-  for (const name of [
-    "write-one",
-    "write-stream",
-    "read-all",
-    "iterate-all",
-    "iterate-32mb-all",
-    "read-2",
-    "iterate-2",
-    "iterate-32mb-2",
-  ]) {
-    console.log(`${name.padEnd(18)} ${fmt(run(name))}`);
+  const all = ["write-one", "write-stream", "read-all", "iterate-all", "iterate-32mb-all", "read-2"];
+  const chosen = args.cases ? args.cases.split(",") : [...all, "iterate-2", "iterate-32mb-2", "compaction"];
+  // The read cases read the symbol write-one makes.
+  if (chosen.some((c) => c.startsWith("read") || c.startsWith("iterate")) && !chosen.includes("write-one")) {
+    chosen.unshift("write-one");
   }
-  const c = run("compaction");
-  console.log(
-    `compaction: ${c.appends} appends of 100 rows (${(c.appendMs / 1000).toFixed(1)} s); segments ${c.segmentsBefore} → ${c.segmentsAfter}; ` +
-      `fragmented ${c.fragmented} → ${c.fragmentedAfter}; read ${c.readBeforeMs.toFixed(1)} ms → ${c.readAfterMs.toFixed(1)} ms (median of 5); compactData ${c.compactMs.toFixed(0)} ms`,
-  );
+  for (const name of chosen.filter((c) => c !== "compaction"))
+    console.log(`${name.padEnd(18)} ${fmt(run(name))}`);
+  if (chosen.includes("compaction")) {
+    const c = run("compaction");
+    console.log(
+      `compaction: ${c.appends} appends of 100 rows (${(c.appendMs / 1000).toFixed(1)} s); segments ${c.segmentsBefore} → ${c.segmentsAfter}; ` +
+        `fragmented ${c.fragmented} → ${c.fragmentedAfter}; read ${c.readBeforeMs.toFixed(1)} ms → ${c.readAfterMs.toFixed(1)} ms (median of 5); compactData ${c.compactMs.toFixed(0)} ms`,
+    );
+  }
   rmSync(path, { recursive: true, force: true });
 }

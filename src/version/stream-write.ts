@@ -88,11 +88,19 @@ export async function writeStream(
       pending.push(frame);
       pendingRows += frame.numRows;
       if (pendingRows < rps) continue;
-      const rows = joinFrames(pending);
-      const whole = pendingRows - (pendingRows % rps);
-      stage(whole === rows.numRows ? rows : sliceFrame(rows, 0, whole));
-      pending = whole === rows.numRows ? [] : [sliceFrame(rows, whole, rows.numRows)];
-      pendingRows -= whole;
+      // The rows gathered before this frame (fewer than a segment's) and this frame's first rows make
+      // one segment, the only rows copied; the frame's next whole segments are staged as a view of it.
+      let rest = frame;
+      const before = pendingRows - frame.numRows;
+      if (before > 0) {
+        const need = rps - before;
+        stage(joinFrames([...pending.slice(0, -1), sliceFrame(frame, 0, need)]));
+        rest = sliceFrame(frame, need, frame.numRows);
+      }
+      const whole = rest.numRows - (rest.numRows % rps);
+      if (whole > 0) stage(whole === rest.numRows ? rest : sliceFrame(rest, 0, whole));
+      pending = whole === rest.numRows ? [] : [sliceFrame(rest, whole, rest.numRows)];
+      pendingRows = rest.numRows - whole;
     }
     if (frames === 0) {
       throw new InvalidArgumentError(

@@ -174,7 +174,7 @@ describe("stream writes", () => {
     await rejectsWith(lib.write("s", frames([])), "InvalidArgumentError");
     // update does not take a stream yet: refused, saying so, before anything is pulled.
     await lib.write("u", part(0, 2));
-    const refused = await rejectsWith(lib.update("u", frames([2])), "InvalidArgumentError");
+    const refused = await rejectsWith(lib.update("u", frames([2]) as never), "InvalidArgumentError");
     expect(refused.message).toMatch(/stream of frames is not taken yet/);
   });
 
@@ -231,6 +231,37 @@ describe("a stream writer that dies", () => {
     }
     expect(countKeys(path, "T:")).toBe(0);
     expect((await lib.read("s")).data!.numRows).toBe(2);
+    expect((await lib.verify()).orphans).toEqual([]);
+  });
+});
+
+describe("stream writes of big frames", () => {
+  it("frames of several segments are staged as views, one segment joined across frames; equals the one-frame write", async () => {
+    const path = join(tempDir(), "big");
+    const ac = new Arctic(`lmdb://${path}`, { workers: 2 });
+    opened.push(ac);
+    const lib = await ac.createLibrary("lib", { rowsPerSegment: 100_000 });
+    const n = 250_000; // 2.5 segments a frame: every frame after the first completes a segment
+    const big = (i: number) => {
+      const x = Float64Array.from({ length: n }, (_, r) => i * n + r);
+      const index = BigInt64Array.from(
+        { length: n },
+        (_, r) => 1_700_000_000_000_000_000n + BigInt(i * n + r),
+      );
+      return new DataFrame({ x, y: x }, { index });
+    };
+    async function* parts(): AsyncGenerator<DataFrame> {
+      for (let i = 0; i < 3; i++) yield big(i);
+    }
+    let progress = 0;
+    await lib.write("s", parts(), { onProgress: (p) => (progress = p.segmentsDone) });
+    expect(progress).toBeGreaterThan(0);
+    const x = Float64Array.from({ length: 3 * n }, (_, r) => r);
+    const index = BigInt64Array.from({ length: 3 * n }, (_, r) => 1_700_000_000_000_000_000n + BigInt(r));
+    expect((await lib.read("s")).data!.equals(new DataFrame({ x, y: x }, { index }))).toBe(true);
+    const d = await lib.getDescription("s");
+    expect([d.segmentCount, d.averageRowsPerSegment]).toEqual([8, 750_000 / 8]); // 7 full, 50,000 last
+    expect(countKeys(path, "T:")).toBe(0);
     expect((await lib.verify()).orphans).toEqual([]);
   });
 });
