@@ -42,6 +42,7 @@ export type {
   WriteMetadataPayload,
 } from "./library-batch.ts";
 export type { Runtime } from "./runtime.ts";
+export type { FrameSource } from "./streams.ts";
 export type {
   ArcticOptions,
   AsOf,

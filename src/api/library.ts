@@ -11,6 +11,7 @@ import { toNanos } from "../frame/timestamps.ts";
 import { type DateBounds, dateBounds, requiredColumns } from "../query/plan.ts";
 import { QueryBuilder } from "../query/query-builder.ts";
 import { applyReadQuery } from "../query/read.ts";
+import { compactSymbol, isFragmented, rowSlices } from "../version/compaction.ts";
 import { keys } from "../version/keys.ts";
 import {
   frameBytes,
@@ -25,6 +26,7 @@ import type { ReadRequest } from "../version/read-plan.ts";
 import type { VersionRecord } from "../version/records.ts";
 import { dropSnapshot, listSnapshots, readSnapshot, takeSnapshot } from "../version/snapshots.ts";
 import { deleteStaged, finalizeStaged, stageChunk } from "../version/staging.ts";
+import { writeStream } from "../version/stream-write.ts";
 import { updateSymbol } from "../version/update.ts";
 import { removeOrphans, type VerifyReport, verifyLibrary } from "../version/verify.ts";
 import { listVersionInfo } from "../version/version-list.ts";
@@ -45,6 +47,14 @@ import {
   type WriteMetadataPayload,
   writeMetadataBatch,
 } from "./library-batch.ts";
+import {
+  checkChunkSize,
+  checkIterateQuery,
+  type FrameSource,
+  framesOf,
+  isFrameSource,
+  iterateChunks,
+} from "./streams.ts";
 import type {
   AsOf,
   LibraryOptions,
@@ -109,7 +119,7 @@ export class Library {
    */
   async write(
     symbol: string,
-    data: DataFrame | Record<string, unknown>,
+    data: DataFrame | Record<string, unknown> | FrameSource,
     options?: {
       metadata?: unknown;
       prunePreviousVersions?: boolean;
@@ -125,6 +135,14 @@ export class Library {
       "onProgress",
     ]);
     const meter = meterFor("write", opts.onProgress);
+    if (isFrameSource(data)) {
+      if (opts.staged === true) {
+        throw new InvalidArgumentError(
+          "write: a stream of frames is staged already; leave out staged: true.",
+        );
+      }
+      return this.writeFrames("write", symbol, data, opts, meter);
+    }
     const frame = toFrameData(asDataFrame(data, "write"));
     if (opts.staged === true) {
       if (opts.metadata !== undefined || opts.prunePreviousVersions !== undefined) {
@@ -307,12 +325,13 @@ export class Library {
    */
   async append(
     symbol: string,
-    data: DataFrame | Record<string, unknown>,
+    data: DataFrame | Record<string, unknown> | FrameSource,
     options?: { metadata?: unknown; prunePreviousVersions?: boolean; onProgress?: OnProgress },
   ): Promise<VersionedItem> {
     this.checkNewSymbol(symbol);
     const opts = checkOptions("append", options, ["metadata", "prunePreviousVersions", "onProgress"]);
     const meter = meterFor("append", opts.onProgress);
+    if (isFrameSource(data)) return this.writeFrames("append", symbol, data, opts, meter);
     const frame = toFrameData(asDataFrame(data, "append"));
     const meta = optionalMetadata(opts.metadata);
     const k = await loadKernels();
@@ -402,6 +421,11 @@ export class Library {
       "onProgress",
     ]);
     const meter = meterFor("update", opts.onProgress);
+    if (isFrameSource(data)) {
+      throw new InvalidArgumentError(
+        "update: a stream of frames is not taken yet; give one DataFrame, or write the new rows with append (a stream) after deleteDataInRange.",
+      );
+    }
     const given = toFrameData(asDataFrame(data, "update"));
     if (given.index.kind !== "timestamp") {
       throw new InvalidArgumentError(
@@ -794,6 +818,115 @@ export class Library {
     return { removed: removeOrphans(this.store, report.orphans, graceMs) };
   }
 
+  /**
+   * `write` or `append` of a stream of frames: each frame is staged as it arrives (one in memory at a
+   * time) and the whole stream becomes one version at its end; see src/version/stream-write.ts.
+   */
+  private async writeFrames(
+    mode: "write" | "append",
+    symbol: string,
+    source: FrameSource,
+    opts: { metadata?: unknown; prunePreviousVersions?: boolean },
+    meter: ProgressMeter | undefined,
+  ): Promise<VersionedItem> {
+    const k = await loadKernels();
+    const record = await writeStream(this.store, k, symbol, framesOf(source, mode), {
+      mode,
+      meta: optionalMetadata(opts.metadata),
+      prune: opts.prunePreviousVersions === true,
+      meter,
+    });
+    return this.item(symbol, record);
+  }
+
+  /**
+   * Reads `symbol` chunk by chunk, in index order, as an async iterable of `DataFrame`s: for a symbol too
+   * big to hold, or to start on the first rows before the last are read. The version is resolved once,
+   * when `iterate` is called (as `read` takes `asOf`), so every chunk comes from it even if writers add
+   * versions meanwhile. `dateRange`, `rowRange` and `columns` select as in `read`. A chunk is about
+   * `chunkRows` rows (default: the library's `rowsPerSegment`, one segment's rows) or `chunkBytes` raw
+   * bytes, cut at segment boundaries where they fall; a chunk of a row-indexed symbol numbers its rows
+   * as the stored frame does. The next chunk is read while the caller handles the current one; breaking
+   * out of the loop reads nothing more. `query` may hold filter and apply clauses, run on each chunk
+   * (chunks the filter empties are skipped); groupby, resample and row selections need every row at
+   * once, so they are an `InvalidArgumentError` here: use `read(symbol, { query })` for them.
+   */
+  iterate(
+    symbol: string,
+    options?: ReadOptions & { chunkRows?: number; chunkBytes?: number },
+  ): AsyncGenerator<DataFrame, void, undefined> {
+    checkName("symbol", symbol);
+    const opts = checkOptions("iterate", options, [
+      "asOf",
+      "dateRange",
+      "rowRange",
+      "columns",
+      "query",
+      "chunkRows",
+      "chunkBytes",
+    ]);
+    if (opts.rowRange !== undefined && opts.dateRange !== undefined) {
+      throw new InvalidArgumentError("iterate: give dateRange or rowRange, not both.");
+    }
+    const rowRange = opts.rowRange === undefined ? undefined : checkRowRange(opts.rowRange);
+    const dateRange = opts.dateRange === undefined ? undefined : checkDateRange(opts.dateRange);
+    const columns = opts.columns === undefined ? undefined : checkColumns(opts.columns);
+    const query = opts.query === undefined ? undefined : checkIterateQuery(opts.query);
+    const chunkRows = checkChunkSize("chunkRows", opts.chunkRows);
+    const chunkBytes = checkChunkSize("chunkBytes", opts.chunkBytes);
+    const asked = this.versionFor(opts.asOf);
+    const record = this.store.resolve(symbol, asked);
+    // A snapshot keeps its version readable after a delete; a number or a time is pinned by number.
+    const pin = typeof asked === "object" && "snapshot" in asked ? asked : record.v;
+    return iterateChunks(
+      {
+        store: this.store,
+        read: async (which, request) => (await this.readWith(symbol, which, request)).data,
+        rowsInDateRange: async (rec, index, range) =>
+          this.store.rowsInDateRange(await loadKernels(), symbol, rec, index, range),
+      },
+      symbol,
+      { record, pin, dateRange, rowRange, columns, query, chunkRows, chunkBytes },
+      this.store.config.rowsPerSegment,
+    );
+  }
+
+  /**
+   * Rewrites the latest version of `symbol` as a new version with the same rows, columns, dtypes and
+   * metadata in full segments of `rowsPerSegment` rows (default: the library's), reading and writing a
+   * segment's rows at a time: a symbol built by many small appends reads faster after. Older versions
+   * keep their segments, readable until deleted or pruned (`prunePreviousVersions`). If another version
+   * is added while it runs, nothing is committed and it throws (`InvalidArgumentError`); compact again.
+   * ArcticDB calls this `defragment_symbol_data`.
+   */
+  async compactData(symbol: string, options?: { rowsPerSegment?: number }): Promise<VersionedItem> {
+    checkName("symbol", symbol);
+    const opts = checkOptions("compactData", options, ["rowsPerSegment"]);
+    const rows =
+      opts.rowsPerSegment === undefined
+        ? this.store.config.rowsPerSegment
+        : checkInteger("compactData: rowsPerSegment", opts.rowsPerSegment, 1);
+    const record = this.store.resolve(symbol, undefined);
+    const k = await loadKernels();
+    return this.item(symbol, await compactSymbol(this.store, k, symbol, record, rows));
+  }
+
+  /**
+   * True when compacting the latest version of `symbol` into segments of `segmentSize` rows (default:
+   * the library's `rowsPerSegment`) would remove at least 100 segments, as ArcticDB's
+   * `is_symbol_fragmented` (its `SymbolDataCompact.SegmentCount` default). Reads only the index.
+   */
+  async isSymbolFragmented(symbol: string, options?: { segmentSize?: number }): Promise<boolean> {
+    checkName("symbol", symbol);
+    const opts = checkOptions("isSymbolFragmented", options, ["segmentSize"]);
+    const size =
+      opts.segmentSize === undefined
+        ? this.store.config.rowsPerSegment
+        : checkInteger("isSymbolFragmented: segmentSize", opts.segmentSize, 1);
+    const record = this.store.resolve(symbol, undefined);
+    return isFragmented(this.store.readIndex(record, symbol), size);
+  }
+
   /** Schema, row count, index span and date of a version, read from its index without touching data. */
   async getDescription(symbol: string, options?: { asOf?: AsOf }): Promise<SymbolDescription> {
     checkName("symbol", symbol);
@@ -820,6 +953,8 @@ export class Library {
           : { kind: "row" },
       date: new Date(record.ts),
       storedBytes: index.segments.reduce((sum, s) => sum + s.bytes, 0),
+      segmentCount: index.segments.length,
+      averageRowsPerSegment: rowSlices(index) === 0 ? 0 : index.rows / rowSlices(index),
       metadata: record.meta ? unpackMetadata(record.meta) : undefined,
     };
   }

@@ -97,6 +97,10 @@ export interface SymbolDescription {
   date: Date;
   /** Stored (compressed) bytes of its segments. */
   storedBytes: number;
+  /** How many segments (tiles) store it: many small ones (from small appends) make reads slow; see `compactData`. */
+  segmentCount: number;
+  /** Rows per row slice of segments, on average (0 without rows); far below `rowsPerSegment` means fragmented. */
+  averageRowsPerSegment: number;
   /** The user metadata stored with this version, or `undefined`. */
   metadata: unknown;
 }

@@ -27,13 +27,21 @@ import { conformFrame, unionColumns } from "./widen.ts";
  * Stores `frame` as a staged chunk of `symbol`; no version is created. A small chunk's segments and its
  * record go in one transaction.
  */
-export function stageChunk(store: VersionStore, k: Kernels, symbol: string, frame: FrameData): void {
+export function stageChunk(
+  store: VersionStore,
+  k: Kernels,
+  symbol: string,
+  frame: FrameData,
+  id: string = newId(),
+): IndexRecord {
   const written: string[] = [];
+  let staged: IndexRecord | undefined;
   try {
     store.writeAndCommit(k, symbol, frame, written, (index) => {
+      staged = index;
       const packed = packRecord({ ts: Date.now(), index } satisfies StagedRecord);
       return (tx) => {
-        tx.put(keys.staged(store.lib, symbol, newId()), packed);
+        tx.put(keys.staged(store.lib, symbol, id), packed);
         return true;
       };
     });
@@ -41,10 +49,36 @@ export function stageChunk(store: VersionStore, k: Kernels, symbol: string, fram
     store.discard(written);
     throw err;
   }
+  return staged as IndexRecord;
+}
+
+/**
+ * Staged chunk ids of a stream write (`Library.write`/`append` given an async iterable) start with this
+ * mark, then the stream's own id, a dot and the chunk's sequence number (zero-padded, so key order is
+ * stream order): `~<stream id>.<seq>`. Plain staged ids are hex, so `finalizeStagedData` tells the two
+ * apart and never takes a stream's chunks; `deleteStagedData` removes both.
+ */
+export const STREAM_MARK = "~";
+
+/** The staged chunk id of chunk `seq` of stream `stream`. */
+export function streamChunkId(stream: string, seq: number): string {
+  return `${STREAM_MARK}${stream}.${String(seq).padStart(10, "0")}`;
+}
+
+/** True for the key of a chunk some stream write staged. */
+function isStreamKey(store: VersionStore, symbol: string, key: string): boolean {
+  return key.startsWith(keys.stagedPrefix(store.lib, symbol) + STREAM_MARK);
 }
 
 export interface FinalizeOptions {
   mode: "write" | "append";
+  /**
+   * Finalize the chunks of this stream write (their id's middle part, see `streamChunkId`) in staging
+   * order, instead of the symbol's plain staged chunks.
+   */
+  stream?: string;
+  /** Refuse to commit (nothing done) unless the symbol's latest version is still this one (compaction). */
+  expectLatest?: number;
   /** Rewrite the staged rows sorted by timestamp instead of requiring chunks that follow each other. */
   sort: boolean;
   meta?: Uint8Array;
@@ -66,14 +100,23 @@ export function finalizeStaged(
 ): VersionRecord {
   const lib = store.lib;
   const dynamic = store.config.dynamicSchema;
-  const chunks = store.storage
-    .readTransaction(() =>
-      store.storage.keys(keys.stagedPrefix(lib, symbol)).map((key) => {
+  const stream = options.stream;
+  const prefix = keys.stagedPrefix(lib, symbol) + (stream === undefined ? "" : `${STREAM_MARK}${stream}.`);
+  const listed = store.storage.readTransaction(() =>
+    store.storage
+      .keys(prefix)
+      .filter((key) => stream !== undefined || !isStreamKey(store, symbol, key))
+      .map((key) => {
         const bytes = store.storage.getView(key);
         return { key, record: unpackStaged(bytes ?? new Uint8Array(0), `staged chunk ${key}`) };
       }),
-    )
-    .sort((a, b) => a.record.ts - b.record.ts || (a.key < b.key ? -1 : 1)); // staging order, as near as clocks tell
+  );
+  // A stream's chunks are in key order (their sequence numbers); plain chunks in staging order, as near
+  // as clocks tell.
+  const chunks =
+    stream !== undefined
+      ? listed
+      : listed.sort((a, b) => a.record.ts - b.record.ts || (a.key < b.key ? -1 : 1));
   if (chunks.length === 0) {
     const gone = store.libraryGone();
     if (gone) throw gone;
@@ -125,14 +168,18 @@ export function finalizeStaged(
     }
   }
   const nonEmpty = chunks.filter((c) => c.record.index.rows > 0);
-  const ordered = (nonEmpty.length > 0 ? nonEmpty : chunks.slice(0, 1)).sort((a, b) => {
-    if (timestamped) {
-      const fa = a.record.index.segments[0]?.first ?? 0n;
-      const fb = b.record.index.segments[0]?.first ?? 0n;
-      if (fa !== fb) return fa < fb ? -1 : 1;
-    }
-    return a.record.ts - b.record.ts || (a.key < b.key ? -1 : 1);
-  });
+  const kept = nonEmpty.length > 0 ? nonEmpty : chunks.slice(0, 1);
+  const ordered =
+    stream !== undefined
+      ? kept
+      : kept.sort((a, b) => {
+          if (timestamped) {
+            const fa = a.record.index.segments[0]?.first ?? 0n;
+            const fb = b.record.index.segments[0]?.first ?? 0n;
+            if (fa !== fb) return fa < fb ? -1 : 1;
+          }
+          return a.record.ts - b.record.ts || (a.key < b.key ? -1 : 1);
+        });
   let combined = ordered[0].record.index;
   for (const c of ordered.slice(1)) {
     const next = c.record.index;
@@ -144,7 +191,9 @@ export function finalizeStaged(
         (combined.index.kind === "timestamp" && !combined.index.sorted);
       if (unsorted || (prevLast !== undefined && first !== undefined && first < prevLast)) {
         throw new UnsortedIndexError(
-          `Staged chunks of '${symbol}' overlap or are unsorted in time; use sortAndFinalizeStagedData to sort them.`,
+          stream !== undefined
+            ? `The frames streamed to '${symbol}' overlap or go back in time; each must start at or after the last timestamp of the one before.`
+            : `Staged chunks of '${symbol}' overlap or are unsorted in time; use sortAndFinalizeStagedData to sort them.`,
         );
       }
     }
@@ -172,6 +221,14 @@ function commitStep(
   const lib = store.lib;
   return (tx) => {
     let index = added;
+    if (options.expectLatest !== undefined) {
+      const [latestKey] = tx.keys(keys.versionPrefix(lib, symbol), { reverse: true, limit: 1 });
+      if (latestKey !== keys.version(lib, symbol, options.expectLatest)) {
+        throw new InvalidArgumentError(
+          `'${symbol}' got a new version (or lost version ${options.expectLatest}) while it was being compacted; nothing was done. Compact it again.`,
+        );
+      }
+    }
     if (options.mode === "append") {
       const [latestKey] = tx.keys(keys.versionPrefix(lib, symbol), { reverse: true, limit: 1 });
       const latestBytes = latestKey === undefined ? undefined : tx.get(latestKey);
@@ -196,12 +253,47 @@ function commitStep(
   };
 }
 
-/** Removes every staged chunk of `symbol` and its segments; returns how many there were. */
-export function deleteStaged(store: VersionStore, symbol: string): number {
+/**
+ * Removes every staged chunk of `symbol` and its segments (or only those of stream write `stream`);
+ * returns how many there were.
+ */
+export function deleteStaged(store: VersionStore, symbol: string, stream?: string): number {
+  const prefix =
+    keys.stagedPrefix(store.lib, symbol) + (stream === undefined ? "" : `${STREAM_MARK}${stream}.`);
   return store.storage.writeTransaction((tx) => {
-    const stagedKeys = tx.keys(keys.stagedPrefix(store.lib, symbol));
+    const stagedKeys = tx.keys(prefix);
     for (const key of stagedKeys) removeChunk(tx, key);
     return stagedKeys.length;
+  });
+}
+
+/**
+ * Removes the chunks of stream writes to `symbol` that staged nothing for `graceMs` (a writer that died
+ * mid-stream left them); returns how many chunks went. A stream still running stages a chunk per frame,
+ * so only one whose source has stalled that long loses its chunks (and its commit then fails).
+ */
+export function removeStaleStreams(store: VersionStore, symbol: string, graceMs: number): number {
+  const prefix = keys.stagedPrefix(store.lib, symbol) + STREAM_MARK;
+  const now = Date.now();
+  return store.storage.writeTransaction((tx) => {
+    const newest = new Map<string, number>();
+    const byStream = new Map<string, string[]>();
+    for (const key of tx.keys(prefix)) {
+      const stream = key.slice(prefix.length, key.lastIndexOf("."));
+      const bytes = tx.get(key);
+      const ts = bytes ? unpackStaged(bytes, `staged chunk ${key}`).ts : 0;
+      newest.set(stream, Math.max(newest.get(stream) ?? 0, ts));
+      byStream.set(stream, [...(byStream.get(stream) ?? []), key]);
+    }
+    let removed = 0;
+    for (const [stream, ts] of newest) {
+      if (ts > now - graceMs) continue;
+      for (const key of byStream.get(stream) ?? []) {
+        removeChunk(tx, key);
+        removed++;
+      }
+    }
+    return removed;
   });
 }
 

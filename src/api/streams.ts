@@ -1,0 +1,230 @@
+import { DTYPES } from "../dtypes.ts";
+import { InvalidArgumentError } from "../errors.ts";
+import { DataFrame } from "../frame/dataframe.ts";
+import { requiredColumns } from "../query/plan.ts";
+import { QueryBuilder } from "../query/query-builder.ts";
+import { applyReadQuery } from "../query/read.ts";
+import type { FrameData } from "../version/frame-data.ts";
+import { type ReadRequest, resolveRowRange } from "../version/read-plan.ts";
+import type { IndexRecord, VersionRecord } from "../version/records.ts";
+import type { VersionSelector, VersionStore } from "../version/version-store.ts";
+import { toFrameData } from "./convert.ts";
+import { describe } from "./validate.ts";
+
+/**
+ * Streams: `Library.iterate` (a version read chunk by chunk) and the frame sources `write` and `append`
+ * take (an async iterable or a web `ReadableStream` of frames). The version engine's side is in
+ * src/version/stream-write.ts and src/version/compaction.ts.
+ */
+
+/** A source of frames for a stream write. */
+export type FrameSource = AsyncIterable<DataFrame | Record<string, unknown>> | ReadableStream<DataFrame>;
+
+/** True when `data` is a stream of frames rather than one frame. */
+export function isFrameSource(data: unknown): data is FrameSource {
+  if (data === null || typeof data !== "object" || data instanceof DataFrame) return false;
+  return (
+    typeof (data as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === "function" ||
+    typeof (data as { getReader?: unknown }).getReader === "function"
+  );
+}
+
+/**
+ * The frames of `source` as the version engine takes them, pulled one at a time (so one frame is in
+ * memory at once, besides what the source holds). Ending early (an error while staging) cancels the
+ * source: an async iterator gets `return()`, a `ReadableStream` is cancelled.
+ */
+export async function* framesOf(source: FrameSource, call: string): AsyncGenerator<FrameData> {
+  const iterable: AsyncIterable<unknown> =
+    typeof (source as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === "function"
+      ? (source as AsyncIterable<unknown>)
+      : readerFrames(source as ReadableStream<unknown>);
+  let n = 0;
+  for await (const item of iterable) {
+    if (item instanceof DataFrame) yield toFrameData(item);
+    else if (item !== null && typeof item === "object" && !Array.isArray(item)) {
+      yield toFrameData(new DataFrame(item as Record<string, never>));
+    } else {
+      throw new InvalidArgumentError(
+        `${call}: frame ${n} of the stream must be a DataFrame or a record of columns, got ${describe(item)}.`,
+      );
+    }
+    n++;
+  }
+}
+
+async function* readerFrames(stream: ReadableStream<unknown>): AsyncGenerator<unknown> {
+  const reader = stream.getReader();
+  let done = false;
+  try {
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) {
+        done = true;
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    if (!done) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+}
+
+/** What `iterate` needs of its library. */
+export interface IterateContext {
+  store: VersionStore;
+  /** Reads rows of the pinned version, through the library's read path (worker pool included). */
+  read(which: VersionSelector, request: ReadRequest): Promise<DataFrame>;
+  /** The rows a date range selects (see `VersionStore.rowsInDateRange`). */
+  rowsInDateRange(
+    record: VersionRecord,
+    index: IndexRecord,
+    range: [bigint | null, bigint | null],
+  ): Promise<[number, number]>;
+}
+
+/** `iterate`'s options, checked. */
+export interface IterateRequest {
+  record: VersionRecord;
+  /** The selector each chunk's read pins: the snapshot asked for, or the version number resolved. */
+  pin: VersionSelector;
+  dateRange?: [bigint | null, bigint | null];
+  rowRange?: [number | null, number | null];
+  columns?: string[];
+  query?: QueryBuilder;
+  chunkRows?: number;
+  chunkBytes?: number;
+}
+
+/** The query clauses that work row by row, so a chunk's answer is the answer's rows for that chunk. */
+const STREAMING_CLAUSES = new Set(["filter", "apply"]);
+
+/** `query` checked for `iterate`: only filter and apply stream. */
+export function checkIterateQuery(query: unknown): QueryBuilder {
+  if (!(query instanceof QueryBuilder)) {
+    throw new InvalidArgumentError(
+      'iterate: query must be a QueryBuilder, such as new QueryBuilder().filter(col("px").gt(100)).',
+    );
+  }
+  const other = query.clauses.find((c) => !STREAMING_CLAUSES.has(c.kind));
+  if (other) {
+    throw new InvalidArgumentError(
+      `iterate: a query's '${other.kind}' clause needs all the rows at once, so it cannot stream; iterate takes filter and apply clauses only. ` +
+        "Use read(symbol, { query }) for it (or iterate's dateRange/rowRange options to select rows).",
+    );
+  }
+  return query;
+}
+
+/**
+ * The chunks of a version, in index order: row ranges [start, end) of about `chunkRows` rows each, cut
+ * at the version's segment boundaries where they fall inside (a segment bigger than a chunk is cut into
+ * chunks of exactly `chunkRows`), so a chunk reads whole segments where it can.
+ */
+export function chunkRanges(
+  index: IndexRecord,
+  [start, end]: [number, number],
+  chunkRows: number,
+): [number, number][] {
+  const bounds = [...new Set(index.segments.filter((s) => s.rows > 0).map((s) => s.rowStart + s.rows))].sort(
+    (a, b) => a - b,
+  );
+  const out: [number, number][] = [];
+  let from = start;
+  let b = 0;
+  while (from < end) {
+    while (b < bounds.length && bounds[b] <= from) b++;
+    // The furthest segment end at most chunkRows on; without one, exactly chunkRows.
+    let to = Math.min(end, from + chunkRows);
+    let best = -1;
+    for (let i = b; i < bounds.length && bounds[i] <= from + chunkRows; i++) best = bounds[i];
+    if (best > from && best < to) to = best;
+    out.push([from, to]);
+    from = to;
+  }
+  return out;
+}
+
+/** Rows of about `chunkBytes` raw bytes: fixed-width columns at their width, strings at 16 bytes a value. */
+export function rowsForBytes(index: IndexRecord, columns: number[], chunkBytes: number): number {
+  const rowBytes =
+    (index.index.kind === "timestamp" ? 8 : 0) +
+    columns.reduce((n, c) => n + (DTYPES[index.columns[c].dtype].width || 16), 0);
+  return Math.max(1, Math.floor(chunkBytes / Math.max(1, rowBytes)));
+}
+
+/**
+ * The chunks of a version as `DataFrame`s, one read ahead: while the caller handles one chunk, the next
+ * is being read. Breaking out of the loop waits for that read to settle and reads nothing more.
+ */
+export async function* iterateChunks(
+  ctx: IterateContext,
+  symbol: string,
+  req: IterateRequest,
+  defaultChunkRows: number,
+): AsyncGenerator<DataFrame> {
+  const record = req.record;
+  const index = ctx.store.readIndex(record, symbol);
+  const range = req.dateRange
+    ? await ctx.rowsInDateRange(record, index, req.dateRange)
+    : resolveRowRange(req.rowRange, index.rows);
+  const query = req.query;
+  let columns = req.columns;
+  if (query)
+    columns = requiredColumns(
+      query,
+      index.columns.map((c) => c.name),
+      req.columns,
+    );
+  // Unknown columns are refused here, before any chunk is read, as a read refuses them.
+  const where = new Map(index.columns.map((c, i) => [c.name, i]));
+  const picked = (columns ?? index.columns.map((c) => c.name)).map((name) => {
+    const i = where.get(name);
+    if (i === undefined) {
+      throw new InvalidArgumentError(
+        `column '${name}' is not stored; the stored columns are ${index.columns.map((c) => `'${c.name}'`).join(", ") || "(none)"}`,
+      );
+    }
+    return i;
+  });
+  let chunkRows =
+    req.chunkRows ?? (req.chunkBytes === undefined ? defaultChunkRows : Number.POSITIVE_INFINITY);
+  if (req.chunkBytes !== undefined)
+    chunkRows = Math.min(chunkRows, rowsForBytes(index, picked, req.chunkBytes));
+  const ranges = chunkRanges(index, range, chunkRows);
+  const readChunk = async (rowRange: [number, number]) => {
+    const request: ReadRequest = { rowRange };
+    if (columns !== undefined) request.columns = columns;
+    const frame = await ctx.read(req.pin, request);
+    return query ? applyReadQuery(frame, query, req.columns) : frame;
+  };
+  let next: Promise<DataFrame> | undefined;
+  try {
+    for (let i = 0; i < ranges.length; i++) {
+      const current = next ?? readChunk(ranges[i]);
+      next = undefined;
+      const frame = await current;
+      if (i + 1 < ranges.length) {
+        next = readChunk(ranges[i + 1]);
+        next.catch(() => {}); // awaited on the next turn; left unhandled only if the caller stops first
+      }
+      if (query && frame.numRows === 0) continue;
+      yield frame;
+    }
+  } finally {
+    // Stopped early: let the read ahead finish (its error, if any, no longer matters) before returning.
+    if (next) await next.catch(() => {});
+  }
+}
+
+/** Checks a chunk size option: a whole number of at least 1. */
+export function checkChunkSize(what: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new InvalidArgumentError(
+      `iterate: ${what} must be a whole number of at least 1, got ${describe(value)}.`,
+    );
+  }
+  return value;
+}
