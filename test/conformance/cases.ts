@@ -380,6 +380,48 @@ export function defineConformance(suite: Suite, env: ConformanceEnv): void {
       await single.close();
     }
   });
+
+  onEachStore("queries: filter, apply, groupby and resample answered by the read", async (uri) => {
+    const { QueryBuilder, col } = env.floe;
+    await withLib(
+      uri,
+      async (lib) => {
+        const n = 240;
+        const frame = new DataFrame(
+          {
+            sym: Array.from({ length: n }, (_, i) => ["A", "B", "C"][i % 3]),
+            px: Float64Array.from({ length: n }, (_, i) => 100 + (i % 10)),
+            vol: BigInt64Array.from({ length: n }, (_, i) => BigInt(i)),
+          },
+          { index: BigInt64Array.from({ length: n }, (_, i) => T0 + BigInt(i) * MINUTE) },
+        );
+        await lib.write("bars", frame);
+        const grouped = await lib.read("bars", {
+          query: new QueryBuilder()
+            .filter(col("px").ge(105))
+            .apply("notional", col("px").mul(col("vol")))
+            .groupby("sym")
+            .agg({ n: ["px", "count"], vol: "sum", top: ["notional", "max"] }),
+        });
+        expect(grouped.data.columnNames).toEqual(["sym", "n", "vol", "top"]);
+        expect(Array.from(grouped.data.column("sym") as string[])).toEqual(["A", "B", "C"]);
+        // Rows with px >= 105 are i % 10 >= 5: 120 of 240, 40 per symbol.
+        expect(Array.from(grouped.data.column("n") as BigInt64Array)).toEqual([40n, 40n, 40n]);
+        let expectedVol = 0n;
+        for (let i = 0; i < n; i += 3) if (i % 10 >= 5) expectedVol += BigInt(i);
+        expect((grouped.data.column("vol") as BigInt64Array)[0]).toBe(expectedVol);
+        const hourly = await lib.read("bars", {
+          query: new QueryBuilder().resample("1h").agg({ open: ["px", "first"], vol: "sum" }),
+        });
+        // 240 minutes from 22:13:20 fall in the hours 22:00 to 02:00 (origin start_day): 5 buckets.
+        expect(hourly.data.numRows).toBe(5);
+        expect(hourly.data.index.kind).toBe("timestamp");
+        const tail = await lib.tail("bars", 2, { query: new QueryBuilder().filter(col("sym").eq("B")) });
+        expect(Array.from(tail.data.column("vol") as BigInt64Array)).toEqual([235n, 238n]);
+      },
+      { rowsPerSegment: 50 },
+    );
+  });
 }
 
 function pause(ms: number): Promise<void> {
