@@ -7,13 +7,11 @@ import {
   type Library,
   parseExpr,
   QueryBuilder,
-  type VersionedItem,
 } from "../node.ts";
 import * as args from "./args.ts";
+import { readWithBar, show } from "./commands-read.ts";
 import type { Context } from "./context.ts";
 import { withLibrary } from "./context.ts";
-import { frameJson, json } from "./format.ts";
-import { progressBar } from "./progress-bar.ts";
 
 /** A --filter or --apply, in the order given on the command line. */
 type Step = { kind: "filter" | "apply"; text: string };
@@ -79,31 +77,21 @@ export function queryCommands(program: Command, ctx: () => Context): void {
       const c = ctx();
       const query = buildQuery(steps, o);
       const range = args.dateRange(o.dateRange);
-      const item = await withLibrary(uri, name, async (lib: Library) => {
-        const bar = progressBar("read", c.progress);
-        try {
-          return await lib.read(
-            symbol,
-            args.defined({
-              dateRange: range,
-              columns: args.columns(o.columns),
-              asOf: args.asOf(o.asOf),
-              query,
-              onProgress: bar.read,
-            }),
-          );
-        } finally {
-          bar.stop();
-        }
-      });
+      const item = await withLibrary(uri, name, (lib: Library) =>
+        readWithBar(
+          c,
+          lib,
+          symbol,
+          args.defined({
+            dateRange: range,
+            columns: args.columns(o.columns),
+            asOf: args.asOf(o.asOf),
+            query,
+          }),
+        ),
+      );
       show(c, item);
     });
-}
-
-function show(c: Context, item: VersionedItem): void {
-  const df = item.data!;
-  if (c.json) c.print(json({ symbol: item.symbol, version: item.version, ...(frameJson(df) as object) }));
-  else c.print(df.toString());
 }
 
 /** The options as a `QueryBuilder`; a malformed one is a `UsageError` (exit code 2). */

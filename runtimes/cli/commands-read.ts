@@ -1,6 +1,6 @@
 /** Commands that print rows: head, tail, read. */
 import type { Command } from "commander";
-import type { VersionedItem } from "../node.ts";
+import type { Library, ReadOptions, VersionedItem } from "../node.ts";
 import * as args from "./args.ts";
 import type { Context } from "./context.ts";
 import { withLibrary } from "./context.ts";
@@ -11,11 +11,26 @@ import { progressBar } from "./progress-bar.ts";
  * Prints a read's frame: as pandas prints it (long frames cut to their first and last rows), or JSON;
  * an empty one as its header and "0 rows".
  */
-function show(c: Context, item: VersionedItem): void {
+export function show(c: Context, item: VersionedItem): void {
   const df = item.data!;
   if (c.json) c.print(json({ symbol: item.symbol, version: item.version, ...(frameJson(df) as object) }));
   // An empty frame prints its header, which alone reads like a failure: say that no row matched.
   else c.print(df.numRows === 0 ? `${df.toString()}\n0 rows` : df.toString());
+}
+
+/** `lib.read(symbol, options)` with a progress bar on stderr (when it is a terminal), stopped either way. */
+export async function readWithBar(
+  c: Context,
+  lib: Library,
+  symbol: string,
+  options: ReadOptions,
+): Promise<VersionedItem> {
+  const bar = progressBar("read", c.progress);
+  try {
+    return await lib.read(symbol, { ...options, onProgress: bar.read });
+  } finally {
+    bar.stop();
+  }
 }
 
 export function readCommands(program: Command, ctx: () => Context): void {
@@ -74,21 +89,17 @@ export function readCommands(program: Command, ctx: () => Context): void {
         const item = await withLibrary(uri, name, async (lib) => {
           const version = args.asOf(o.asOf);
           const rows = args.rowRange(o.rows);
-          const bar = progressBar("read", c.progress);
-          try {
-            return await lib.read(
-              symbol,
-              args.defined({
-                dateRange: range,
-                rowRange: rows,
-                columns: args.columns(o.columns),
-                asOf: version,
-                onProgress: bar.read,
-              }),
-            );
-          } finally {
-            bar.stop();
-          }
+          return readWithBar(
+            c,
+            lib,
+            symbol,
+            args.defined({
+              dateRange: range,
+              rowRange: rows,
+              columns: args.columns(o.columns),
+              asOf: version,
+            }),
+          );
         });
         show(c, item);
       },
