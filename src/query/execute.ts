@@ -128,7 +128,7 @@ function takeMask(t: Table, mask: Uint8Array): Table {
   for (const [name, c] of t.columns) columns.set(name, { dtype: c.dtype, values: gather(c.values, rows) });
   const index: FrameIndex =
     t.index.kind === "timestamp"
-      ? { kind: "timestamp", name: t.index.name, values: gather(t.index.values, rows) as BigInt64Array }
+      ? { ...t.index, values: gather(t.index.values, rows) as BigInt64Array }
       : { kind: "row", start: 0 };
   return { numRows: count, index, columns };
 }
@@ -150,7 +150,7 @@ function slice(t: Table, from: number, to: number): Table {
   for (const [name, c] of t.columns) columns.set(name, { dtype: c.dtype, values: c.values.slice(from, end) });
   const index: FrameIndex =
     t.index.kind === "timestamp"
-      ? { kind: "timestamp", name: t.index.name, values: t.index.values.slice(from, end) }
+      ? { ...t.index, values: t.index.values.slice(from, end) }
       : { kind: "row", start: t.index.start + from };
   return { numRows: end - from, index, columns };
 }
@@ -205,8 +205,8 @@ function resample(t: Table, spec: ResampleSpec, aggs: readonly Aggregation[]): T
   aggs.forEach((a, j) => {
     columns.set(a.out, finishColumn(partial.states[j], order));
   });
-  const name = (t.index as { name: string }).name;
-  return { numRows: order.length, index: { kind: "timestamp", name, values: labels }, columns };
+  const index = t.index as Extract<FrameIndex, { kind: "timestamp" }>;
+  return { numRows: order.length, index: { ...index, values: labels }, columns };
 }
 
 /** Group numbers in ascending key order (the first key first, then the next). */
