@@ -628,8 +628,7 @@ export class Library {
       const snap = readSnapshot((key) => this.store.storage.getView(key), this.name, opts.snapshot);
       symbols = snap.pinned.map((p) => p.symbol).sort();
     } else {
-      // Sorted here, not in key order: a name's '/' is NUL inside keys (see keys.ts), so sorts first there.
-      symbols = this.store.listSymbols().sort();
+      symbols = this.store.listSymbols();
     }
     if (re !== undefined) symbols = symbols.filter((s) => re.test(s));
     return symbols;

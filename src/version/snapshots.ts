@@ -20,15 +20,18 @@ export function readSnapshot(
   return unpackSnapshot(bytes, `snapshot '${name}'`);
 }
 
-/** Every snapshot of `lib` by name, in name order. */
+/**
+ * Every snapshot of `lib` by name, in name order (sorted here: key order is not name order, as a name's
+ * `/` is NUL inside keys).
+ */
 export function listSnapshots(storage: Storage, lib: string): Map<string, SnapshotRecord> {
   return storage.readTransaction(() => {
-    const out = new Map<string, SnapshotRecord>();
+    const found: [string, SnapshotRecord][] = [];
     for (const key of storage.keys(keys.snapshotPrefix(lib))) {
       const bytes = storage.getView(key);
-      if (bytes) out.set(lastPart(key), unpackSnapshot(bytes, `snapshot ${key}`));
+      if (bytes) found.push([lastPart(key), unpackSnapshot(bytes, `snapshot ${key}`)]);
     }
-    return out;
+    return new Map(found.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   });
 }
 

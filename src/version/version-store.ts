@@ -1037,12 +1037,16 @@ export class VersionStore {
     return block ? this.boundaries.get(seg.key, block, decode) : decode();
   }
 
-  /** Symbols with at least one live version, sorted. */
+  /**
+   * Symbols with at least one live version, in name order (sorted here: key order is not name order,
+   * as a name's `/` is NUL inside keys).
+   */
   listSymbols(): string[] {
     return this.storage
       .keys(keys.refPrefix(this.lib))
       .map(lastPart)
-      .filter((symbol) => this.storage.keys(keys.versionPrefix(this.lib, symbol), { limit: 1 }).length > 0);
+      .filter((symbol) => this.storage.keys(keys.versionPrefix(this.lib, symbol), { limit: 1 }).length > 0)
+      .sort();
   }
 
   /** Live versions, newest first, of one symbol or of all. */

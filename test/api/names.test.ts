@@ -74,6 +74,13 @@ describe.each(Object.entries(stores))("names with '/' on %s", (_, uri) => {
     expect(await lib.listSymbols({ snapshot: "eod/2024-01-02" })).toEqual(["fx/EURUSD"]);
     await lib.deleteSnapshot("eod");
     expect(Object.keys(await lib.listSnapshots())).toEqual(["eod/2024-01-02"]);
+    // Listed in name order, though a '/' is NUL in the keys and sorts before '-' there.
+    await lib.snapshot("eod-late");
+    expect(Object.keys(await lib.listSnapshots())).toEqual(["eod-late", "eod/2024-01-02"]);
+    expect((await lib.listVersions("fx/EURUSD")).map((v) => v.snapshots)).toEqual([
+      ["eod-late", "eod/2024-01-02"],
+      [],
+    ]);
     await ac.close();
   });
 
