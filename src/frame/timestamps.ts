@@ -9,7 +9,8 @@ export const MIN_NANOS = -(2n ** 63n) + 1n;
 export const MAX_NANOS = 2n ** 63n - 1n;
 /** The missing timestamp (NaT): the lowest signed 64-bit value, as pandas and ArcticDB store it. */
 export const NAT = -(2n ** 63n);
-const RANGE = "1677-09-21T00:12:43.145224193Z … 2262-04-11T23:47:16.854775807Z";
+/** The instants floe stores, MIN_NANOS … MAX_NANOS, as error messages write them. */
+export const RANGE = "1677-09-21T00:12:43.145224193Z … 2262-04-11T23:47:16.854775807Z";
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
 /**
@@ -59,7 +60,7 @@ function show(value: unknown): string {
 }
 
 /** An ISO date-time followed by a zone name or abbreviation (`… EST`, `…[America/New_York]`). */
-const ZONE_SUFFIX = /^\d{4}-\d{2}-\d{2}[T ][\d:.]+\s*\[?[A-Za-z][A-Za-z_/+-]*\]?$/;
+export const ZONE_SUFFIX = /^\d{4}-\d{2}-\d{2}[T ][\d:.]+\s*\[?[A-Za-z][A-Za-z_/+-]*\]?$/;
 
 function fail(value: unknown, what: string): never {
   if (typeof value === "string" && ZONE_SUFFIX.test(value.trim())) {

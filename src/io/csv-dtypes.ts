@@ -1,7 +1,14 @@
 import { InvalidArgumentError } from "../api/index.ts";
 import type { ColumnValues, DType, StringArray } from "../dtypes.ts";
 import { DTYPES } from "../dtypes.ts";
-import { toNanos } from "../frame/timestamps.ts";
+import {
+  MAX_NANOS,
+  MIN_NANOS,
+  NAT,
+  RANGE as TIMESTAMP_RANGE,
+  toNanos,
+  ZONE_SUFFIX as ZONED,
+} from "../frame/timestamps.ts";
 
 /**
  * `text` for an error message: control characters and backslashes escaped as JSON escapes them (so
@@ -15,17 +22,12 @@ export function printable(text: string, max = 40): string {
   );
 }
 
-/** The missing timestamp (NaT), as floe and pandas store it. */
-export const NAT = -(2n ** 63n);
-
 const INT = /^[+-]?\d{1,19}$/;
 const FLOAT = /^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity|nan)$/i;
 const BOOL = /^(true|false)$/i;
 /** ISO 8601 as toNanos reads it, and offsets with seconds (`-04:56:02`, local mean time, as pandas writes it). */
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2}(:\d{2})?)?$/;
 const INT64_MAX = 2n ** 63n - 1n;
-/** The instants a nanosecond int64 holds, NaT (its lowest value) aside. */
-const TIMESTAMP_RANGE = "1677-09-21T00:12:43.145224193Z … 2262-04-11T23:47:16.854775807Z";
 
 /**
  * The cells pandas 2.x reads as missing by default (`read_csv`'s `na_values` when `keep_default_na` is
@@ -154,9 +156,6 @@ export function inferColumn(cells: StringArray, na: NaCells): Inferred {
   return { dtype: "string", bools: false, odd: oddCells(cells, na) };
 }
 
-/** A timestamp followed by a zone name or abbreviation (`… EST`), which floe refuses as `toNanos` does. */
-const ZONED = /^\d{4}-\d{2}-\d{2}[T ][\d:.]+\s*\[?[A-Za-z][A-Za-z_/+-]*\]?$/;
-
 /**
  * For a column read as string: the kind most of its cells have when the rest are a few odd values (at
  * most 3 distinct, fewer cells than the fitting ones), e.g. numbers with a "-" for missing, and the first
@@ -283,7 +282,7 @@ export function parseCells(
               : bad(i));
         }
         // A BigInt64Array would wrap a value outside int64 around (2300-01-01 became 1715-06-13).
-        if (v > INT64_MAX || v <= NAT) {
+        if (v < MIN_NANOS || v > MAX_NANOS) {
           throw new InvalidArgumentError(
             `CSV column '${printable(name, 80)}', ${where(i)}: "${printable(c ?? "")}" is outside the timestamps floe ` +
               `can store (${TIMESTAMP_RANGE}, nanoseconds since 1970 in a signed 64-bit integer, as pandas).`,

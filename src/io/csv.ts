@@ -3,13 +3,12 @@ import type { Library } from "../api/index.ts";
 import { DataFrame, FloeError, InvalidArgumentError } from "../api/index.ts";
 import { checkName, checkOptions, describe } from "../api/validate.ts";
 import { type ColumnValues, DTYPES, type DType, isDType, type StringArray } from "../dtypes.ts";
-import { MAX_NANOS, MIN_NANOS, timestampDigits } from "../frame/timestamps.ts";
+import { MAX_NANOS, MIN_NANOS, NAT, timestampDigits } from "../frame/timestamps.ts";
 import { checkZone, formatZoned } from "../frame/zones.ts";
 import {
   DEFAULT_NA_VALUES,
   type Inferred,
   inferColumn,
-  NAT,
   naSet,
   parseCells,
   printable,
