@@ -5,7 +5,7 @@ import { requiredColumns } from "../query/plan.ts";
 import { QueryBuilder } from "../query/query-builder.ts";
 import { applyReadQuery } from "../query/read.ts";
 import type { FrameData } from "../version/frame-data.ts";
-import { type ReadRequest, resolveRowRange } from "../version/read-plan.ts";
+import { columnPositions, type ReadRequest, resolveRowRange } from "../version/read-plan.ts";
 import type { IndexRecord, VersionRecord } from "../version/records.ts";
 import type { VersionSelector, VersionStore } from "../version/version-store.ts";
 import { toFrameData } from "./convert.ts";
@@ -178,16 +178,7 @@ export async function* iterateChunks(
       req.columns,
     );
   // Unknown columns are refused here, before any chunk is read, as a read refuses them.
-  const where = new Map(index.columns.map((c, i) => [c.name, i]));
-  const picked = (columns ?? index.columns.map((c) => c.name)).map((name) => {
-    const i = where.get(name);
-    if (i === undefined) {
-      throw new InvalidArgumentError(
-        `column '${name}' is not stored; the stored columns are ${index.columns.map((c) => `'${c.name}'`).join(", ") || "(none)"}`,
-      );
-    }
-    return i;
-  });
+  const picked = columnPositions(index, columns);
   let chunkRows =
     req.chunkRows ?? (req.chunkBytes === undefined ? defaultChunkRows : Number.POSITIVE_INFINITY);
   if (req.chunkBytes !== undefined)

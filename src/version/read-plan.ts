@@ -54,26 +54,31 @@ export function segmentColumns(seg: SegmentRef, where: Map<string, number>): num
 }
 
 /**
+ * Indices into `index.columns` of the columns `names` asks for, in that order; all columns when `names`
+ * is absent. An unknown name is refused with the stored columns listed.
+ */
+export function columnPositions(index: IndexRecord, names?: string[]): number[] {
+  if (!names) return index.columns.map((_, i) => i);
+  const where = new Map(index.columns.map((c, i) => [c.name, i]));
+  return names.map((name) => {
+    const i = where.get(name);
+    if (i === undefined) {
+      throw new InvalidArgumentError(
+        `column '${name}' is not stored; the stored columns are ${index.columns.map((c) => `'${c.name}'`).join(", ") || "(none)"}`,
+      );
+    }
+    return i;
+  });
+}
+
+/**
  * Plans a read from a version's index: keeps only the segments whose rows overlap the requested range
  * and whose column slice holds a requested column, so a narrow read fetches and decodes little.
  */
 export function planRead(index: IndexRecord, request: ReadRequest): ReadPlan {
   const [start, end] = resolveRowRange(request.rowRange, index.rows);
   const where = new Map(index.columns.map((c, i) => [c.name, i]));
-  let columns: number[];
-  if (request.columns) {
-    columns = request.columns.map((name) => {
-      const i = where.get(name);
-      if (i === undefined) {
-        throw new InvalidArgumentError(
-          `column '${name}' is not stored; the stored columns are ${index.columns.map((c) => `'${c.name}'`).join(", ") || "(none)"}`,
-        );
-      }
-      return i;
-    });
-  } else {
-    columns = index.columns.map((_, i) => i);
-  }
+  const columns = columnPositions(index, request.columns);
   const wanted = new Set(columns);
   const pieces: ReadPlan["pieces"] = [];
   // Per row slice (keyed by its first row), the wanted columns its tiles hold, to find gaps.
