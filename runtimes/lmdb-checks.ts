@@ -31,6 +31,7 @@ import {
 } from "../src/storage/lmdb-file.ts";
 import { pause } from "../src/storage/lmdb-stale-base.ts";
 import { type LmdbOptions, LmdbStorage } from "../src/storage/lmdb-storage.ts";
+import { sameBytes } from "../src/storage/parsed-cache.ts";
 
 /** Room LMDB needs to create a store or its lock file: the lock file and first pages. */
 const MIN_FREE_BYTES = 1 << 20;
@@ -188,10 +189,6 @@ function metaBytes(readAt: ReadAt): Uint8Array {
   both.set(first);
   both.set(second, first.length);
   return both;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** The problem with the data file, or null: its meta pages, then the tree the newer one roots. */
