@@ -505,7 +505,7 @@ export class Library {
     if (opts.rowRange !== undefined) request.rowRange = checkRowRange(opts.rowRange);
     if (opts.dateRange !== undefined) request.dateRange = checkDateRange(opts.dateRange);
     if (opts.columns !== undefined) request.columns = checkColumns(opts.columns);
-    let which = this.versionFor(opts.asOf);
+    const which = this.versionFor(opts.asOf);
     if (opts.query === undefined) return this.readWith(symbol, which, request, meter);
     const query = checkQuery(opts.query);
     // Only the columns the query and `columns` need are read; the version they were taken from is read.
@@ -521,8 +521,7 @@ export class Library {
       const narrowed = narrowDates(request.dateRange, dateBounds(query, index.index.name));
       if (narrowed) request.dateRange = narrowed;
     }
-    if (which === undefined || (typeof which === "object" && "at" in which)) which = record.v;
-    const item = await this.readWith(symbol, which, request, meter);
+    const item = await this.readWith(symbol, pinned(which, record), request, meter);
     return { ...item, data: applyReadQuery(item.data, query, opts.columns) };
   }
 
@@ -586,7 +585,7 @@ export class Library {
     const record = this.store.resolve(symbol, asked);
     const rows = this.store.readIndex(record, symbol).rows;
     // Read the very version whose row count was used, even if a writer adds one meanwhile.
-    const version = asked ?? record.v;
+    const version = pinned(asked, record);
     const count = n >= 0 ? Math.min(n, rows) : Math.max(0, rows + n);
     const rowRange: [number, number] = which === "head" ? [0, count] : [rows - count, rows];
     const request: ReadRequest = { rowRange };
@@ -876,7 +875,7 @@ export class Library {
     const asked = this.versionFor(opts.asOf);
     const record = this.store.resolve(symbol, asked);
     // A snapshot keeps its version readable after a delete; a number or a time is pinned by number.
-    const pin = typeof asked === "object" && "snapshot" in asked ? asked : record.v;
+    const pin = pinned(asked, record);
     return iterateChunks(
       {
         store: this.store,
@@ -1088,4 +1087,12 @@ function checkQuery(query: unknown): QueryBuilder {
   throw new InvalidArgumentError(
     'read: query must be a QueryBuilder, such as new QueryBuilder().filter(col("px").gt(100)).',
   );
+}
+
+/**
+ * The selector that reads again exactly the version `asked` resolved to (`record`), whatever writers do
+ * meanwhile: its number, or the snapshot itself, through which alone a deleted version it pins is read.
+ */
+function pinned(asked: VersionSelector | undefined, record: VersionRecord): VersionSelector {
+  return typeof asked === "object" && "snapshot" in asked ? asked : record.v;
 }
