@@ -353,9 +353,7 @@ export class LmdbStorage implements Storage {
       return fn();
     } catch (err) {
       if (err instanceof FloeError) throw err;
-      const kind = classifyLmdbError(err);
-      const short = kind === "disk-full" || kind === "io" || kind === "map-full";
-      throw lmdbStorageError(this.description, err, short ? this.space() : undefined);
+      throw lmdbStorageError(this.description, err, outOfSpace(err) ? this.space() : undefined);
     }
   }
 }
