@@ -51,7 +51,7 @@ export interface WriteMetadataPayload {
 }
 
 /** The items of a batch call, which must come as an array. */
-export function batchArray(call: string, items: unknown): unknown[] {
+function batchArray(call: string, items: unknown): unknown[] {
   if (!Array.isArray(items)) {
     throw new InvalidArgumentError(`${call}: give an array of items, got ${describe(items)}.`);
   }
@@ -112,7 +112,7 @@ function symbolOf(item: unknown): string | undefined {
 }
 
 /** Runs `each` on every checked item in turn; a thrown error becomes that item's `DataError`. */
-async function eachItem<C extends { symbol: string; version?: number }, R>(
+export async function eachItem<C extends { symbol: string; version?: number }, R>(
   checked: (C | DataError)[],
   each: (item: C) => Promise<R>,
 ): Promise<(R | DataError)[]> {

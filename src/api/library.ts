@@ -38,6 +38,7 @@ import {
   batchItems,
   type DeleteRequest,
   deleteBatch,
+  eachItem,
   getDescriptionBatch,
   type ReadInfoRequest,
   readMetadataBatch,
@@ -256,15 +257,7 @@ export class Library {
       checkName("symbol", symbol);
       return { symbol: symbol as string, options: options as ReadOptions };
     });
-    const out: (ReadResult | DataError)[] = [];
-    for (const c of checked) {
-      if (c instanceof DataError) out.push(c);
-      else
-        out.push(
-          await this.readChecked(c.symbol, c.options, meter).catch((err) => DataError.from(c.symbol, err)),
-        );
-    }
-    return out;
+    return eachItem(checked, (c) => this.readChecked(c.symbol, c.options, meter));
   }
 
   /**
