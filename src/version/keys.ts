@@ -41,12 +41,23 @@ export const keys = {
   snapshot: (lib: string, name: string) => `N:${keyPart(lib)}/${keyPart(name)}`,
   staged: (lib: string, symbol: string, id: string) => `T:${keyPart(lib)}/${keyPart(symbol)}/${id}`,
   stagedPrefix: (lib: string, symbol: string) => `T:${keyPart(lib)}/${keyPart(symbol)}/`,
+  /** The staged keys of stream write `stream` to a symbol, or of every stream write to it when absent. */
+  stagedStreamPrefix: (lib: string, symbol: string, stream?: string) =>
+    `T:${keyPart(lib)}/${keyPart(symbol)}/${STREAM_MARK}${stream === undefined ? "" : `${stream}.`}`,
   /** Every staged key of a library. */
   allStagedPrefix: (lib: string) => `T:${keyPart(lib)}/`,
   snapshotPrefix: (lib: string) => `N:${keyPart(lib)}/`,
   /** Every prefix under which a library keeps keys, for deleting it whole. */
   libraryPrefixes: (lib: string) => ["R", "V", "I", "S", "N", "T"].map((k) => `${k}:${keyPart(lib)}/`),
 };
+
+/**
+ * Staged chunk ids of a stream write (`Library.write`/`append` given an async iterable) start with this
+ * mark, then the stream's own id, a dot and the chunk's sequence number (zero-padded, so key order is
+ * stream order): `~<stream id>.<seq>`. Plain staged ids are hex, so `finalizeStagedData` tells the two
+ * apart and never takes a stream's chunks; `deleteStagedData` removes both.
+ */
+export const STREAM_MARK = "~";
 
 /** A name as it is written inside a key: `/` (the key's separator) becomes NUL, which no name holds. */
 export function keyPart(name: string): string {

@@ -4,7 +4,7 @@ import { InvalidArgumentError, SchemaMismatchError, UnsortedIndexError } from ".
 import type { WriteTransaction } from "../storage/storage.ts";
 import { concatFrames } from "./frame-concat.ts";
 import type { FrameData } from "./frame-data.ts";
-import { keys, newId } from "./keys.ts";
+import { keys, newId, STREAM_MARK } from "./keys.ts";
 import {
   type IndexRecord,
   type StagedRecord,
@@ -52,22 +52,14 @@ export function stageChunk(
   return staged as IndexRecord;
 }
 
-/**
- * Staged chunk ids of a stream write (`Library.write`/`append` given an async iterable) start with this
- * mark, then the stream's own id, a dot and the chunk's sequence number (zero-padded, so key order is
- * stream order): `~<stream id>.<seq>`. Plain staged ids are hex, so `finalizeStagedData` tells the two
- * apart and never takes a stream's chunks; `deleteStagedData` removes both.
- */
-export const STREAM_MARK = "~";
-
-/** The staged chunk id of chunk `seq` of stream `stream`. */
+/** The staged chunk id of chunk `seq` of stream `stream` (the layout is `STREAM_MARK`'s, in keys.ts). */
 export function streamChunkId(stream: string, seq: number): string {
   return `${STREAM_MARK}${stream}.${String(seq).padStart(10, "0")}`;
 }
 
-/** True for the key of a chunk some stream write staged. */
-function isStreamKey(store: VersionStore, symbol: string, key: string): boolean {
-  return key.startsWith(keys.stagedPrefix(store.lib, symbol) + STREAM_MARK);
+/** The prefix of the staged keys of `symbol`: all of them, or only those of stream write `stream`. */
+function stagedKeysPrefix(lib: string, symbol: string, stream: string | undefined): string {
+  return stream === undefined ? keys.stagedPrefix(lib, symbol) : keys.stagedStreamPrefix(lib, symbol, stream);
 }
 
 export interface FinalizeOptions {
@@ -101,11 +93,12 @@ export function finalizeStaged(
   const lib = store.lib;
   const dynamic = store.config.dynamicSchema;
   const stream = options.stream;
-  const prefix = keys.stagedPrefix(lib, symbol) + (stream === undefined ? "" : `${STREAM_MARK}${stream}.`);
+  const prefix = stagedKeysPrefix(lib, symbol, stream);
+  const streamsPrefix = keys.stagedStreamPrefix(lib, symbol);
   const listed = store.storage.readTransaction(() =>
     store.storage
       .keys(prefix)
-      .filter((key) => stream !== undefined || !isStreamKey(store, symbol, key))
+      .filter((key) => stream !== undefined || !key.startsWith(streamsPrefix))
       .map((key) => {
         const bytes = store.storage.getView(key);
         return { key, record: unpackStaged(bytes ?? new Uint8Array(0), `staged chunk ${key}`) };
@@ -258,8 +251,7 @@ function commitStep(
  * returns how many there were.
  */
 export function deleteStaged(store: VersionStore, symbol: string, stream?: string): number {
-  const prefix =
-    keys.stagedPrefix(store.lib, symbol) + (stream === undefined ? "" : `${STREAM_MARK}${stream}.`);
+  const prefix = stagedKeysPrefix(store.lib, symbol, stream);
   return store.storage.writeTransaction((tx) => {
     const stagedKeys = tx.keys(prefix);
     for (const key of stagedKeys) removeChunk(tx, key);
@@ -273,7 +265,7 @@ export function deleteStaged(store: VersionStore, symbol: string, stream?: strin
  * so only one whose source has stalled that long loses its chunks (and its commit then fails).
  */
 export function removeStaleStreams(store: VersionStore, symbol: string, graceMs: number): number {
-  const prefix = keys.stagedPrefix(store.lib, symbol) + STREAM_MARK;
+  const prefix = keys.stagedStreamPrefix(store.lib, symbol);
   const now = Date.now();
   return store.storage.writeTransaction((tx) => {
     const newest = new Map<string, number>();
