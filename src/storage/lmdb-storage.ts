@@ -187,8 +187,7 @@ export class LmdbStorage implements Storage {
           result = this.wrap(() =>
             onNewestBase(db, () => {
               const value = fn(tx);
-              stamp = db.getWriteTxnId();
-              db.putSync(COMMIT_STAMP, stampBytes(stamp));
+              stamp = putCommitStamp(db);
               return value;
             }),
           );
@@ -241,8 +240,7 @@ export class LmdbStorage implements Storage {
       if (this.depth <= 1) db.resetReadTxn(); // not under an enclosing read, whose snapshot it is
       let stamp = 0;
       const done = onNewestBase(db, () => {
-        stamp = db.getWriteTxnId();
-        db.putSync(COMMIT_STAMP, stampBytes(stamp));
+        stamp = putCommitStamp(db);
       });
       if (done === STALE) return false;
       this.seenStamp = Math.max(this.seenStamp, stamp);
@@ -389,6 +387,13 @@ const COMMIT_STAMP = "~commit";
 
 /** Snapshots older than a handle's newest stamp that a read takes again before reading anyway: ~0.2 s. */
 const STALE_READ_TRIES = 12;
+
+/** Writes, in the open write transaction, its id as the commit stamp; returns that id. */
+function putCommitStamp(db: RootDatabase<Uint8Array, string>): number {
+  const stamp = db.getWriteTxnId();
+  db.putSync(COMMIT_STAMP, stampBytes(stamp));
+  return stamp;
+}
 
 function stampBytes(txnId: number): Uint8Array {
   const bytes = new Uint8Array(8);
