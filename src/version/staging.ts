@@ -275,7 +275,9 @@ export function removeStaleStreams(store: VersionStore, symbol: string, graceMs:
       const bytes = tx.get(key);
       const ts = bytes ? unpackStaged(bytes, `staged chunk ${key}`).ts : 0;
       newest.set(stream, Math.max(newest.get(stream) ?? 0, ts));
-      byStream.set(stream, [...(byStream.get(stream) ?? []), key]);
+      const streamKeys = byStream.get(stream);
+      if (streamKeys) streamKeys.push(key);
+      else byStream.set(stream, [key]);
     }
     let removed = 0;
     for (const [stream, ts] of newest) {
