@@ -69,7 +69,7 @@ export function openWorkerLmdb(options: LmdbOptions): LmdbStorage {
  * sane meta pages and a tree whose pages all lie inside the file; a file LMDB has to create (a new store,
  * or a lock.mdb someone deleted) needs free space on the disk.
  */
-export function checkStoreFiles(path: string): void {
+function checkStoreFiles(path: string): void {
   const refuse = (problem: string, advice: string, cause?: unknown): never => {
     throw new StorageError(
       `Cannot open LMDB store at '${path}': ${problem}. ${advice}`,
@@ -280,8 +280,7 @@ function checkWritable(path: string): void {
   } finally {
     if (made !== undefined) rmSync(made, { recursive: true, force: true });
   }
-  const total = totalBytesAt(path);
-  if (total === 0) {
+  if (statfsAt(path)?.total === 0) {
     throw new StorageError(
       `Cannot open LMDB store at '${path}': it is on a file system with no room at all (0 bytes in ` +
         "total, a virtual file system such as /sys or /proc), which cannot hold a store. Choose a path on a disk.",
@@ -289,27 +288,23 @@ function checkWritable(path: string): void {
   }
 }
 
-/** Size in bytes of the file system that holds `path` or its nearest existing parent; null if unknown. */
-function totalBytesAt(path: string): number | null {
-  let dir = resolve(path);
-  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
-  try {
-    const fs = statfsSync(dir);
-    return Number(fs.blocks) * Number(fs.bsize);
-  } catch {
-    return null;
-  }
+/** Bytes free (to this user) on the disk that holds `path` or its nearest existing parent; null if unknown. */
+function diskFreeAt(path: string): number | null {
+  return statfsAt(path)?.free ?? null;
 }
 
-/** Bytes free (to this user) on the disk that holds `path` or its nearest existing parent; null if unknown. */
-export function diskFreeAt(path: string): number | null {
+/**
+ * Bytes free (to this user) and in total on the file system that holds `path` or its nearest existing
+ * parent; null if unknown (no statfs here).
+ */
+function statfsAt(path: string): { free: number; total: number } | null {
   let dir = resolve(path);
   while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
   try {
     const fs = statfsSync(dir);
-    return Number(fs.bavail) * Number(fs.bsize);
+    return { free: Number(fs.bavail) * Number(fs.bsize), total: Number(fs.blocks) * Number(fs.bsize) };
   } catch {
-    return null; // no statfs here
+    return null;
   }
 }
 
