@@ -7,8 +7,8 @@
  */
 import { type ColumnValues, DTYPES, type DType, type StringArray } from "../dtypes.ts";
 import { SchemaMismatchError } from "../errors.ts";
+import { NAT } from "../frame/timestamps.ts";
 import type { Column } from "./evaluate.ts";
-import { NAT } from "./evaluate.ts";
 import type { AggName, Aggregation } from "./query-builder.ts";
 
 /** A group key's value: numbers for ≤32-bit ints, floats and bools, bigints for 64-bit ints, strings. */

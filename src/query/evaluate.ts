@@ -6,7 +6,7 @@
  */
 import { type ColumnValues, DTYPES, type DType, type StringArray } from "../dtypes.ts";
 import { InvalidArgumentError, SchemaMismatchError } from "../errors.ts";
-import { toNanos } from "../frame/timestamps.ts";
+import { NAT, toNanos } from "../frame/timestamps.ts";
 import {
   type ArithOp,
   type CompareOp,
@@ -37,8 +37,8 @@ export type Value =
   | { readonly kind: "column"; readonly dtype: DType; readonly values: ColumnValues }
   | { readonly kind: "scalar"; readonly value: ScalarValue; readonly timestamp: boolean };
 
-/** The missing timestamp (NaT): the lowest int64, as pandas. */
-export const NAT = -(2n ** 63n);
+/** The missing timestamp (NaT), timestamps.ts's; resample.ts imports it from here. */
+export { NAT };
 
 /** How a value takes part in arithmetic and comparisons. */
 type Cls = "float" | "int" | "uint64" | "weakint" | "bool" | "timestamp" | "string" | "null";
