@@ -59,10 +59,13 @@ const warned = new Set<TimeUnit>();
  * on purpose (ArcticDB's own tests index days from 1970-01-01). Returns the warning, or undefined.
  */
 export function checkLikelyUnit(values: BigInt64Array, what: string): string | undefined {
-  if (values.length === 0 || values.every((v) => v % 1_000_000_000n === 0n)) return undefined;
+  if (values.length === 0) return undefined;
   for (const unit of ["ms", "us", "s"] as const) {
     const scale = NS_PER[unit];
+    // The range test first: for real data it stops at the first value, where the whole-seconds scan
+    // would read the whole index. That scan does not depend on the unit, so it is made once, here.
     if (!values.every((v) => v * scale >= PLAUSIBLE_FROM && v * scale < PLAUSIBLE_TO)) continue;
+    if (values.every((v) => v % 1_000_000_000n === 0n)) return undefined;
     const message =
       `floe: ${what}: ${values[0]}n read as nanoseconds is ${formatNanos(values[0], 9)} UTC, but as ` +
       `${UNIT_NAMES[unit]} it is ${formatNanos(values[0] * scale, 0)}; the values look like ` +
