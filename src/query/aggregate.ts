@@ -8,7 +8,7 @@
 import { type ColumnValues, DTYPES, type DType, type StringArray } from "../dtypes.ts";
 import { SchemaMismatchError } from "../errors.ts";
 import { NAT } from "../frame/timestamps.ts";
-import type { Column } from "./evaluate.ts";
+import { type Column, nullMask } from "./evaluate.ts";
 import type { AggName, Aggregation } from "./query-builder.ts";
 
 /** A group key's value: numbers for ≤32-bit ints, floats and bools, bigints for 64-bit ints, strings. */
@@ -237,25 +237,11 @@ function emptyState(a: Aggregation, dtype: DType, numGroups: number): AggState {
   return state;
 }
 
-/** 1 where row i holds a value (not NaN, NaT or null). */
+/** 1 where row i holds a value (not NaN, NaT or null): `notnull`'s mask; null for a dtype never missing. */
 function presentMask(c: Column, n: number): Uint8Array | null {
-  const v = c.values;
-  if (c.dtype === "float64" || c.dtype === "float32") {
-    const m = new Uint8Array(n);
-    for (let i = 0; i < n; i++) m[i] = Number.isNaN(v[i]) ? 0 : 1;
-    return m;
-  }
-  if (c.dtype === "timestamp") {
-    const m = new Uint8Array(n);
-    for (let i = 0; i < n; i++) m[i] = v[i] === NAT ? 0 : 1;
-    return m;
-  }
-  if (c.dtype === "string") {
-    const m = new Uint8Array(n);
-    for (let i = 0; i < n; i++) m[i] = v[i] === null ? 0 : 1;
-    return m;
-  }
-  return null; // never missing
+  const d = c.dtype;
+  if (d !== "float64" && d !== "float32" && d !== "timestamp" && d !== "string") return null;
+  return nullMask({ kind: "column", dtype: d, values: c.values }, n, true);
 }
 
 /**
