@@ -47,7 +47,7 @@ extensionCodec.register({
       const v = (value as Record<string, unknown>)[key];
       if (v !== undefined || !context.ignoreUndefined) pairs.push(key, v);
     }
-    return encode(pairs, { extensionCodec, context, ignoreUndefined: context.ignoreUndefined });
+    return encodeNested(pairs, context);
   },
   decode: (data: Uint8Array) => {
     const pairs = decode(data, limits(data));
