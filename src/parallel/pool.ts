@@ -52,14 +52,9 @@ export class WorkerPool<T> {
   private readonly pending = new Set<Promise<unknown>>();
 
   constructor(
-    public size: number,
+    public readonly size: number,
     private readonly factory: WorkerFactory,
   ) {}
-
-  /** Workers started so far. */
-  get started(): number {
-    return this.slots.length;
-  }
 
   /** Whether every started worker can be unref'd, so that idle ones do not keep the process alive. */
   get unrefs(): boolean {
@@ -67,13 +62,8 @@ export class WorkerPool<T> {
   }
 
   /** Workers among the first `limit` that have finished loading (a task of theirs has settled). */
-  loadedOf(limit = this.size): number {
+  loadedOf(limit: number): number {
     return this.slots.slice(0, limit).filter((s) => s.loaded).length;
-  }
-
-  /** Workers that have finished loading. */
-  get loaded(): number {
-    return this.loadedOf();
   }
 
   /** A user's view of this pool: its first `limit` workers. */
