@@ -51,9 +51,8 @@ export interface LmdbMeta {
   mainDepth: number;
 }
 
-/** How far `checkLmdbTree` got: pages it read, and a problem or null. */
+/** What `checkLmdbTree` found: a problem or null. */
 export interface TreeCheck {
-  pages: number;
   problem: string | null;
 }
 
@@ -322,5 +321,5 @@ export function checkLmdbTree(readAt: ReadAt, size: number, meta: LmdbMeta, maxP
     return null;
   };
   const problem = check("free-page", meta.freeRoot) ?? check("main", meta.mainRoot);
-  return { pages: read, problem };
+  return { problem };
 }
