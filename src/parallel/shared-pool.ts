@@ -10,7 +10,7 @@ export const MAX_WORKERS = 64;
  * process that is done with floe gets their memory back (tens of MB each: a V8 isolate, Wasm memory
  * grown to the largest segment).
  */
-export const IDLE_WORKERS_END_MS = 10_000;
+const IDLE_WORKERS_END_MS = 10_000;
 
 /** Calls `fn` after `ms` without keeping the process alive meanwhile; returns how to cancel it. */
 export type UnrefTimer = (fn: () => void, ms: number) => () => void;
