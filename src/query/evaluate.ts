@@ -38,7 +38,6 @@ export type Value =
   | { readonly kind: "scalar"; readonly value: ScalarValue; readonly timestamp: boolean };
 
 /** The missing timestamp (NaT), timestamps.ts's; resample.ts imports it from here. */
-export { NAT };
 
 /** How a value takes part in arithmetic and comparisons. */
 type Cls = "float" | "int" | "uint64" | "weakint" | "bool" | "timestamp" | "string" | "null";

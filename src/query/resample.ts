@@ -4,9 +4,10 @@
  * by its left or right edge. The origin is resolved once for the whole query (it may depend on the
  * first or last timestamp), so per-batch bucketing needs only `origin` and the rule.
  */
+
 import { InvalidArgumentError } from "../errors.ts";
+import { NAT } from "../frame/timestamps.ts";
 import type { GroupKeys, KeyValue } from "./aggregate.ts";
-import { NAT } from "./evaluate.ts";
 import type { ResampleSpec } from "./query-builder.ts";
 
 const DAY = 86_400_000_000_000n;
