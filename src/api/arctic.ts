@@ -1,7 +1,7 @@
 import { packRecord } from "../codec/msgpack.ts";
 import { LibraryExistsError, LibraryNotFoundError, StorageError } from "../errors.ts";
 import { BufferRecycler } from "../parallel/buffers.ts";
-import { leasePool, type PoolLease } from "../parallel/shared-pool.ts";
+import { leasePool, MAX_WORKERS, type PoolLease } from "../parallel/shared-pool.ts";
 import { MemoryStorage } from "../storage/memory-storage.ts";
 import type { Storage } from "../storage/storage.ts";
 import { keys, libraryOfKey, newId } from "../version/keys.ts";
@@ -58,7 +58,7 @@ export class Arctic {
         ? cores > 1
           ? Math.min(cores, 8)
           : 0
-        : checkInteger("workers", opts.workers, 0, 64);
+        : checkInteger("workers", opts.workers, 0, MAX_WORKERS);
     this.uri = uri;
     this.calls = new InFlight(uri);
     if (parsed.scheme === "mem") {
