@@ -47,7 +47,7 @@ export function checkZone(tz: unknown, what: string): string {
 }
 
 /** The offset of `tz` from UTC at instant `ms`, in seconds (east positive). */
-function offsetSeconds(ms: number, tz: string): number {
+export function offsetSeconds(ms: number, tz: string): number {
   const parts: Record<string, number> = {};
   for (const p of formatter(tz).formatToParts(ms)) if (p.type !== "literal") parts[p.type] = Number(p.value);
   const wall = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
@@ -64,8 +64,16 @@ export function formatZoned(ns: bigint, digits: -1 | 0 | 3 | 6 | 9, tz: string):
   if (ns === NAT) return "NaT";
   const offset = offsetSeconds(nanosToDate(ns).getTime(), tz);
   const local = formatNanos(ns + BigInt(offset) * 1_000_000_000n, digits === -1 ? 0 : digits);
+  return `${local}${offsetSuffix(offset)}`;
+}
+
+/**
+ * An offset in seconds (east positive) as a timestamp's suffix: `+05:30`, `-05:00`, and with seconds when
+ * it has some (`-04:56:02`, local mean time before 1900).
+ */
+export function offsetSuffix(offset: number): string {
   const abs = Math.abs(offset);
   const hhmm = `${String(Math.floor(abs / 3600)).padStart(2, "0")}:${String(Math.floor(abs / 60) % 60).padStart(2, "0")}`;
-  const ss = abs % 60 === 0 ? "" : `:${String(abs % 60).padStart(2, "0")}`; // local mean time before 1900
-  return `${local}${offset < 0 ? "-" : "+"}${hhmm}${ss}`;
+  const ss = abs % 60 === 0 ? "" : `:${String(abs % 60).padStart(2, "0")}`;
+  return `${offset < 0 ? "-" : "+"}${hhmm}${ss}`;
 }

@@ -4,7 +4,7 @@ import { DataFrame, FloeError, InvalidArgumentError } from "../api/index.ts";
 import { checkName, checkOptions, describe } from "../api/validate.ts";
 import { type ColumnValues, DTYPES, type DType, isDType, type StringArray } from "../dtypes.ts";
 import { MAX_NANOS, MIN_NANOS, NAT, timestampDigits } from "../frame/timestamps.ts";
-import { checkZone, formatZoned } from "../frame/zones.ts";
+import { checkZone, formatZoned, offsetSeconds, offsetSuffix } from "../frame/zones.ts";
 import {
   DEFAULT_NA_VALUES,
   type Inferred,
@@ -717,16 +717,12 @@ function formatTimestamps(values: BigInt64Array, tz?: string): string[] {
 const SPAN = 900;
 
 /**
- * `formatZoned` of each value (NaT as ""): the offset is looked up (through `formatZoned`, so the rules
- * are the same) once per 15-minute span when it is the same at both ends of the span, else per value;
+ * `formatZoned` of each value (NaT as ""): the offset is looked up (with `offsetSeconds`, as `formatZoned`
+ * does) once per 15-minute span when it is the same at both ends of the span, else per value;
  * the local times are then written as UTC ones are, with the offset after.
  */
 function zonedTimestamps(values: BigInt64Array, tz: string): string[] {
-  const offsetAt = (sec: number): number => {
-    const text = formatZoned(BigInt(sec) * NS_PER_SECOND, 0, tz); // 2024-01-02 09:30:00-05:00[:ss]
-    const [hh, mm, ss] = text.slice(20).split(":").map(Number);
-    return (text[19] === "-" ? -1 : 1) * (hh * 3600 + mm * 60 + (ss ?? 0));
-  };
+  const offsetAt = (sec: number): number => offsetSeconds(sec * 1000, tz);
   const n = values.length;
   const local = new BigInt64Array(n);
   const offsets = new Float64Array(n);
@@ -762,9 +758,7 @@ function zonedTimestamps(values: BigInt64Array, tz: string): string[] {
     const offset = offsets[i];
     let suffix = suffixes.get(offset);
     if (suffix === undefined) {
-      const abs = Math.abs(offset);
-      const ss = abs % 60 === 0 ? "" : `:${PAD2[abs % 60]}`; // local mean time before 1900
-      suffix = `${offset < 0 ? "-" : "+"}${String(Math.floor(abs / 3600)).padStart(2, "0")}:${PAD2[Math.floor(abs / 60) % 60]}${ss}`;
+      suffix = offsetSuffix(offset);
       suffixes.set(offset, suffix);
     }
     texts[i] += suffix;
