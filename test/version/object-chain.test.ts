@@ -44,6 +44,8 @@ describe("ObjectChain", () => {
     await chain.commit("a", async () => ({ index: "j" }));
     await chain.tombstone("a", [0, 1]);
     expect(await chain.latest("a")).toBeUndefined();
+    expect(await chain.symbols()).toEqual(["a", "b/c", "d%"]); // not yet marked emptied: listed
+    await chain.emptied("a", 1);
     expect(await chain.symbols()).toEqual(["b/c", "d%"]);
     const next = await chain.commit("a", async (latest) => {
       expect(latest).toBeUndefined();
