@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { S3Client } from "../../src/storage/s3/client.ts";
 import { floeCorsRule, putBucketCors } from "../../src/storage/s3/cors.ts";
 import {
+  expectFrame,
   LIBRARY,
   NODE_ROWS,
   nodeFrame,
@@ -99,12 +100,12 @@ export async function verifyPageWrites(
     const prices = await lib.read("prices");
     expect(prices.version).toBe(2);
     expect(prices.metadata).toEqual({ from: "browser", rows: total });
-    expect(prices.data!.equals(nodeFrame(floe.DataFrame, 0, total))).toBe(true);
+    expectFrame(prices.data, nodeFrame(floe.DataFrame, 0, total), "prices, version 2");
     const before = await lib.read("prices", { asOf: 1 });
-    expect(before.data!.equals(nodeFrame(floe.DataFrame, 0, n0 + n1))).toBe(true);
+    expectFrame(before.data, nodeFrame(floe.DataFrame, 0, n0 + n1), "prices, version 1");
     const page = await lib.read("from-page");
     expect(page.metadata).toEqual({ origin: fixture.origin });
-    expect(page.data!.equals(pageFrame(floe.DataFrame))).toBe(true);
+    expectFrame(page.data, pageFrame(floe.DataFrame), "from-page");
   } finally {
     await ac.close();
   }

@@ -8,7 +8,7 @@
 import type { DataFrame as DataFrameType } from "../../src/api/index.ts";
 import { S3Client } from "../../src/storage/s3/client.ts";
 import type { Floe } from "./cases.ts";
-import { expect, type Suite } from "./harness.ts";
+import { AssertionError, deepEqual, expect, type Suite, show } from "./harness.ts";
 
 /** What the runner serves the page as /s3.json: where the store is, or why there is none. */
 export type S3Fixture =
@@ -48,7 +48,8 @@ export function nodeFrame(DataFrame: Floe["DataFrame"], from: number, n: number)
     {
       price: new Float64Array(n).map((_, i) => {
         const r = from + i;
-        return r < specials.length ? specials[r] : 100 + Math.sin(r) * 10;
+        // Division, not Math.sin: IEEE division rounds the same everywhere, sin differs between V8s.
+        return r < specials.length ? specials[r] : 100 + ((r * 7919) % 1000) / 7;
       }),
       qty: new BigInt64Array(n).map((_, i) => {
         const r = from + i;
@@ -66,6 +67,34 @@ export function nodeFrame(DataFrame: Floe["DataFrame"], from: number, n: number)
       dtypes: { flag: "bool" },
     },
   );
+}
+
+/**
+ * Asserts that `actual` equals `expected` (`DataFrame.equals`), and says where it does not: the row
+ * count, the index, or the first differing row of the first differing column.
+ */
+export function expectFrame(actual: DataFrameType | undefined, expected: DataFrameType, what: string): void {
+  if (actual?.equals(expected)) return;
+  if (!actual) throw new AssertionError(`${what}: no data`);
+  const rows = `${actual.numRows} rows (expected ${expected.numRows})`;
+  expect(`${what}: ${rows}, columns ${actual.columnNames}`).toBe(
+    `${what}: ${rows}, columns ${expected.columnNames}`,
+  );
+  expect(`${what} dtypes: ${JSON.stringify(actual.dtypes)}`).toBe(
+    `${what} dtypes: ${JSON.stringify(expected.dtypes)}`,
+  );
+  const values = (column: unknown) => Array.from(column as ArrayLike<unknown>);
+  const indexOf = (df: DataFrameType) => (df.index.kind === "timestamp" ? values(df.index.values) : []);
+  for (const [name, a, b] of [
+    ["index", indexOf(actual), indexOf(expected)],
+    ...expected.columnNames.map((c) => [c, values(actual.column(c)), values(expected.column(c))]),
+  ] as [string, unknown[], unknown[]][]) {
+    const row = a.findIndex((x, i) => !deepEqual(x, b[i]));
+    if (row >= 0) {
+      throw new AssertionError(`${what}: ${name}[${row}] is ${show(a[row])}, expected ${show(b[row])}`);
+    }
+  }
+  throw new AssertionError(`${what}: DataFrame.equals is false, yet every column and the index agree`);
 }
 
 /** The symbol the page writes. */
@@ -148,10 +177,9 @@ export function defineS3BrowserCases(suite: Suite, floe: Floe, fixture: S3Fixtur
       expect(latest.version).toBe(1);
       expect(latest.metadata).toEqual({ from: "node", rows: n0 + n1 });
       const all = nodeFrame(DataFrame, 0, n0 + n1);
-      expect(latest.data!.dtypes).toEqual(all.dtypes);
-      expect(latest.data!.equals(all)).toBe(true);
+      expectFrame(latest.data, all, "latest");
       const v0 = await lib.read("prices", { asOf: 0 });
-      expect(v0.data!.equals(nodeFrame(DataFrame, 0, n0))).toBe(true);
+      expectFrame(v0.data, nodeFrame(DataFrame, 0, n0), "version 0");
       expect(v0.metadata).toEqual({ from: "node", rows: n0 });
       // A slice in the middle: only some segments, from the middle of others.
       const rows = await lib.read("prices", { rowRange: [1000, 1600], columns: ["price", "tag"] });
