@@ -102,7 +102,8 @@ interface Request {
   body?: Uint8Array;
 }
 
-interface Answer {
+/** An answer as the server gave it, with the error code and message of an error answer's XML. */
+export interface Answer {
   status: number;
   headers: Headers;
   body: Uint8Array;
@@ -387,6 +388,14 @@ export class S3Client {
     const answer = await this.send({ method: "PUT", body }, options.signal);
     if (answer.status === 200 || answer.s3Code === "BucketAlreadyOwnedByYou") return;
     throw this.fail(answer, `CREATE BUCKET ${this.describe()}`);
+  }
+
+  /**
+   * Sends one signed request (with the retries every request gets) and returns the answer whatever its
+   * status: for the bucket settings this client has no method for (CORS: `cors.ts`).
+   */
+  request(req: Request, options: CallOptions = {}): Promise<Answer> {
+    return this.send(req, options.signal);
   }
 
   // Whether a refused conditional PUT lost a race (and how), rather than failed.
