@@ -492,7 +492,11 @@ export class S3Client {
     const failure = lastFailure!;
     const advice =
       failure.kind === "unreachable"
-        ? "check that the endpoint (host, port, http/https) is right and the server is up"
+        ? "check that the endpoint (host, port, http/https) is right and the server is up" +
+          // A browser reports a request its CORS check refused exactly like an unreachable host.
+          ("document" in globalThis
+            ? "; in a browser, also that the bucket's CORS rules allow this page's origin (docs/uris.md)"
+            : "")
         : failure.kind === "timeout"
           ? "the server is slow or the timeout too short; raise the client's timeout if the server is healthy"
           : "the connection keeps being cut; check the network path to the server";
