@@ -69,12 +69,14 @@ export class Arctic {
     const opts = checkOptions("Arctic", options, ["workers"]);
     const rt = runtime();
     const cores = rt.cores ?? 1;
-    this.workers =
+    const workers =
       opts.workers === undefined
         ? cores > 1
           ? Math.min(cores, 8)
           : 0
         : checkInteger("workers", opts.workers, 0, MAX_WORKERS);
+    // Object stores read and write on the calling thread, many requests in flight: no pool (yet).
+    this.workers = parsed.scheme === "s3" ? 0 : workers;
     this.uri = uri;
     this.calls = new InFlight(hideSecret(uri));
     if (parsed.scheme === "mem") {
@@ -101,8 +103,7 @@ export class Arctic {
       }
       this.storage = open({ path: parsed.path, mapSize: parsed.mapSize, sync: parsed.sync });
     }
-    // Object stores read and write on the calling thread, many requests in flight (no pool yet).
-    if (this.workers > 0 && rt.createWorker && parsed.scheme !== "s3") {
+    if (this.workers > 0 && rt.createWorker) {
       const path = parsed.scheme === "lmdb" ? parsed.path : null;
       this.lease = leasePool<SegmentWorker>({
         factory: rt.createWorker,

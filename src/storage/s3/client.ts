@@ -115,6 +115,8 @@ export interface Answer {
 
 // An attempt that got no usable answer, and why.
 class AttemptFailure extends Error {
+  /** The server's TLS certificate did not verify: no retry will change that. */
+  untrusted = false;
   constructor(
     readonly kind: S3FailureKind,
     message: string,
@@ -487,11 +489,15 @@ export class S3Client {
       } catch (err) {
         if (!(err instanceof AttemptFailure)) throw err;
         lastFailure = err;
+        // An untrusted certificate stays untrusted: say so now rather than after every retry.
+        if (err.untrusted) break;
       }
     }
     const failure = lastFailure!;
-    const advice =
-      failure.kind === "unreachable"
+    const advice = failure.untrusted
+      ? "the server's TLS certificate is not trusted; if it is signed by your own CA, add it with " +
+        "CA_cert_path=<pem file> or CA_cert_dir=<directory> in the URI"
+      : failure.kind === "unreachable"
         ? "check that the endpoint (host, port, http/https) is right and the server is up" +
           // A browser reports a request its CORS check refused exactly like an unreachable host.
           ("document" in globalThis
@@ -501,7 +507,7 @@ export class S3Client {
           ? "the server is slow or the timeout too short; raise the client's timeout if the server is healthy"
           : "the connection keeps being cut; check the network path to the server";
     throw new S3StorageError(
-      `${where}: ${this.endpoint} ${failure.message} on all ${this.config.maxAttempts} attempts; ${advice}.`,
+      `${where}: ${this.endpoint} ${failure.message}${failure.untrusted ? "" : ` on all ${this.config.maxAttempts} attempts`}; ${advice}.`,
       failure.kind,
       undefined,
       undefined,
@@ -572,13 +578,18 @@ export class S3Client {
       const kind = /terminated|ECONNRESET|other side closed|premature/i.test(`${detail} ${String(err)}`)
         ? "truncated"
         : "unreachable";
-      throw new AttemptFailure(
+      const failure = new AttemptFailure(
         kind,
         kind === "truncated" ? `cut the connection (${detail})` : `could not be reached (${detail})`,
         {
           cause: err,
         },
       );
+      // Node's codes, Bun's and Deno's words for a certificate chain that does not verify.
+      failure.untrusted = /CERT|UNABLE_TO_VERIFY|SELF_SIGNED|certificate|UnknownIssuer/i.test(
+        `${detail} ${String(err)} ${cause?.message ?? ""}`,
+      );
+      throw failure;
     } finally {
       clearTimeout(timeout);
     }

@@ -301,9 +301,12 @@ describe.skipIf(skip)(`s3s:// with CA_cert_path / CA_cert_dir${why}`, () => {
   });
 
   it("without CA_cert_path the same URI fails with a StorageError naming the certificate problem", async () => {
-    const ac = new Arctic(uri("&max_attempts=2"));
+    const ac = new Arctic(uri("&max_attempts=5"));
     const err = await rejection(ac.listLibraries());
     expect(err).toBeInstanceOf(StorageError);
+    // Not retried (an untrusted certificate stays untrusted), and the advice names the fix.
+    expect((err as Error).message).not.toMatch(/on all \d+ attempts/);
+    expect((err as Error).message).toMatch(/CA_cert_path/);
     expect(err).toBeInstanceOf(S3StorageError);
     expect((err as S3StorageError).kind).toBe("unreachable");
     // Node's fetch names the OpenSSL verification failure by its code.
