@@ -487,15 +487,20 @@ export function defineConformance(suite: Suite, env: ConformanceEnv): void {
           last = p.segmentsDone;
         },
       });
-      expect(Math.max(...steps)).toBeGreaterThan(1);
-      expect(steps.length).toBeGreaterThan(1); // more than one job: both workers had work
+      // s3:// has no worker pool yet (src/api/arctic.ts: object stores run on the calling thread, many
+      // requests in flight), so there the frame must round-trip exactly and the pool checks wait for it.
+      const pooledHere = !/^s3s?:/.test(uri);
+      if (pooledHere) {
+        expect(Math.max(...steps)).toBeGreaterThan(1);
+        expect(steps.length).toBeGreaterThan(1); // more than one job: both workers had work
+      }
       await libS.write("big", df);
       const readSteps: number[] = [];
       const a = (await libP.read("big", { onProgress: (p) => readSteps.push(p.segmentsDone) })).data!;
       expect(a.equals(df)).toBe(true);
       // The pool reports a read once per worker's share, the calling thread once per segment (20 here):
       // where workers can take reads (mem:// needs shared memory) they did, Deno's worker_threads too.
-      if (uri !== "mem://" || typeof SharedArrayBuffer === "function")
+      if (pooledHere && (uri !== "mem://" || typeof SharedArrayBuffer === "function"))
         expect(readSteps.length < 3).toBe(true);
       expect((await libS.read("big")).data!.equals(df)).toBe(true);
       expect((await libP.getDescription("big")).storedBytes).toBe(
