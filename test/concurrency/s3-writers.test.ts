@@ -1,69 +1,21 @@
 /**
- * Many writer processes on one `s3://` library at once, on the local Ceph RGW: there is no lock, so
+ * Many writer processes on one `s3://` symbol at once, on the local Ceph RGW: there is no lock, so
  * every commit is a create-only PUT of the next version record that only one writer wins (the others
- * re-read and retry). The same checks as the lmdb:// tests beside this file: 50 writers of 50 symbols,
- * 20 writers of one symbol, 20 appenders of one symbol.
+ * re-read and retry). The same checks as same-symbol.test.ts and read-during-append.test.ts on lmdb://:
+ * 20 writers of one symbol, 20 appenders of one symbol (s3-fifty-writers.test.ts: 50 symbols at once).
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  type FreshS3,
-  freshS3Uri,
-  type RgwEnv,
-  rgwAvailable,
-  skipReason,
-  startRgw,
-} from "../storage/s3/rgw.ts";
-import { Arctic, type Library } from "./floe.ts";
+import { type RgwEnv, rgwAvailable, skipReason, startRgw } from "../storage/s3/rgw.ts";
 import { chunksOf, ROWS_1MB } from "./frames.mjs";
+import { onFreshLibrary } from "./s3-library.ts";
 import { runAll, script, startProcess } from "./spawn.ts";
 import { describeTimings, expectFrame } from "./verify.ts";
 
-/** Runs `body` on a library "lib" in a new bucket, then empties the bucket (the OSD keeps it in memory). */
-async function onFreshLibrary(
-  env: RgwEnv,
-  tag: string,
-  body: (uri: string, lib: Library, store: FreshS3) => Promise<void>,
-): Promise<void> {
-  const store = await freshS3Uri(env, tag);
-  const ac = new Arctic(store.uri, { workers: 0 });
-  try {
-    await body(store.uri, await ac.createLibrary("lib"), store);
-  } finally {
-    await ac.close();
-    await store.drop();
-  }
-}
-
-describe.skipIf(!rgwAvailable)(`concurrent writer processes on one s3:// library${skipReason}`, () => {
+describe.skipIf(!rgwAvailable)(`concurrent writer processes on one s3:// symbol${skipReason}`, () => {
   let env: RgwEnv;
   beforeAll(async () => {
     env = await startRgw();
   }, 120_000);
-
-  it("50 processes writing 50 symbols (~1 MB each) at once: all listed, every frame exact", async () => {
-    await onFreshLibrary(env, "fifty", async (uri, lib) => {
-      const names = Array.from({ length: 50 }, (_, i) => `symbol_${i}`);
-      const t0 = performance.now();
-      const runners = names.map((symbol, i) =>
-        startProcess(script("s3-write-symbol.mjs"), {
-          uri,
-          lib: "lib",
-          symbol,
-          seed: i + 1,
-          rows: ROWS_1MB,
-          barrier: true,
-        }),
-      );
-      const done = await runAll(runners, true);
-      console.log(
-        describeTimings("50 processes on s3://", done),
-        `; ${(performance.now() - t0).toFixed(0)} ms with start-up`,
-      );
-      expect(done.map((m) => m.version)).toEqual(names.map(() => 0));
-      expect(await lib.listSymbols()).toEqual([...names].sort());
-      for (const [i, symbol] of names.entries()) await expectFrame(lib, symbol, i + 1, ROWS_1MB);
-    });
-  }, 180_000);
 
   it("20 processes writing the same symbol at once: versions 0-19, each its writer's frame", async () => {
     const WRITERS = 20;
