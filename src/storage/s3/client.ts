@@ -102,7 +102,8 @@ interface Request {
   body?: Uint8Array;
 }
 
-interface Answer {
+/** An answer as the server gave it, with the error code and message of an error answer's XML. */
+export interface Answer {
   status: number;
   headers: Headers;
   body: Uint8Array;
@@ -389,6 +390,14 @@ export class S3Client {
     throw this.fail(answer, `CREATE BUCKET ${this.describe()}`);
   }
 
+  /**
+   * Sends one signed request (with the retries every request gets) and returns the answer whatever its
+   * status: for the bucket settings this client has no method for (CORS: `cors.ts`).
+   */
+  request(req: Request, options: CallOptions = {}): Promise<Answer> {
+    return this.send(req, options.signal);
+  }
+
   // Whether a refused conditional PUT lost a race (and how), rather than failed.
   private lostRace(answer: Answer, condition: PutCondition): PutOutcome | undefined {
     const { status, s3Code } = answer;
@@ -483,7 +492,11 @@ export class S3Client {
     const failure = lastFailure!;
     const advice =
       failure.kind === "unreachable"
-        ? "check that the endpoint (host, port, http/https) is right and the server is up"
+        ? "check that the endpoint (host, port, http/https) is right and the server is up" +
+          // A browser reports a request its CORS check refused exactly like an unreachable host.
+          ("document" in globalThis
+            ? "; in a browser, also that the bucket's CORS rules allow this page's origin (docs/uris.md)"
+            : "")
         : failure.kind === "timeout"
           ? "the server is slow or the timeout too short; raise the client's timeout if the server is healthy"
           : "the connection keeps being cut; check the network path to the server";
