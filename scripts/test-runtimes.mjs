@@ -3,8 +3,9 @@
 // ran). Chromium is Debian's /usr/bin/chromium (or $CHROMIUM), driven by playwright-core; the page and
 // dist/ are served from a local node:http server. For the page's s3:// cases, Node (dist/node.js) first
 // writes a store into a bucket on the local Ceph RGW whose CORS rule allows the page's origin, and
-// afterwards reads back what the page wrote (test/conformance/browser-s3-node.ts).
-import { spawn } from "node:child_process";
+// afterwards reads back what the page wrote (test/conformance/browser-s3-node.ts). Bun and Deno get the
+// gateway's FLOE_S3_* variables and run the s3:// conformance cases on buckets of their own.
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
@@ -18,10 +19,35 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
 // biome-ignore lint/suspicious/noControlCharactersInRegex: strips terminal colours
 const plain = (text) => text.replace(/\x1b\[[0-9;]*m/g, "");
 
+/**
+ * The FLOE_S3_* variables of an S3 gateway for the s3:// cases in Bun and Deno: the caller's when
+ * FLOE_S3_ENDPOINT is set, else the local Ceph RGW (scripts/rgw.sh, started if need be) when its
+ * binaries are installed, else none (those cases are then skipped, saying why).
+ */
+function s3Gateway() {
+  if (process.env.FLOE_S3_ENDPOINT) return {};
+  try {
+    execFileSync("bash", ["-c", "command -v ceph-mon && command -v ceph-osd && command -v radosgw"], {
+      stdio: "ignore",
+    });
+  } catch {
+    console.log("s3:// cases will be skipped in Bun and Deno: the Ceph binaries are not installed");
+    return {};
+  }
+  const rgw = join(root, "scripts/rgw.sh");
+  execFileSync("bash", [rgw, "start"], { stdio: ["ignore", "ignore", "inherit"], timeout: 120_000 });
+  const out = execFileSync("bash", [rgw, "env"], { encoding: "utf8" });
+  return Object.fromEntries(Array.from(out.matchAll(/^export (\w+)=(.*)$/gm), (m) => [m[1], m[2]]));
+}
+
+let gatewayEnv;
+
 /** Runs a command in the repository, echoing its output; resolves to its exit code and output. */
 function exec(cmd, args) {
+  gatewayEnv ??= s3Gateway();
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" } });
+    const env = { ...process.env, ...gatewayEnv, NO_COLOR: "1", FORCE_COLOR: "0" };
+    const child = spawn(cmd, args, { cwd: root, env });
     let out = "";
     const take = (stream, sink) =>
       stream.on("data", (chunk) => {
