@@ -37,8 +37,28 @@ export function libraryRecordKey(lib: string): string {
   return `${escapeName(lib)}/library`;
 }
 
+/** The keys of one library instance (see the layout above). */
+export interface ObjectKeys {
+  /** `<lib>/<id>/`: everything of this instance is under it. */
+  base: string;
+  versionPrefix(symbol: string): string;
+  tombstonePrefix(symbol: string): string;
+  emptied(symbol: string, v: number): string;
+  allEmptied: string;
+  allVersions: string;
+  allTombstones: string;
+  version(symbol: string, v: number): string;
+  tombstone(symbol: string, v: number): string;
+  index(symbol: string, id: string): string;
+  segment(symbol: string, id: string): string;
+  allIndexes: string;
+  allSegments: string;
+  snapshot(name: string): string;
+  allSnapshots: string;
+}
+
 /** The keys of one library instance (`base` = `<lib>/<id>/`). */
-export function objectKeys(lib: string, id: string) {
+export function objectKeys(lib: string, id: string): ObjectKeys {
   const base = `${escapeName(lib)}/${id}/`;
   const sym = (s: string) => escapeName(s);
   return {
@@ -59,8 +79,6 @@ export function objectKeys(lib: string, id: string) {
     allSnapshots: `${base}N/`,
   };
 }
-
-export type ObjectKeys = ReturnType<typeof objectKeys>;
 
 /** The version number at the end of a V or D key. */
 export function numberOfKey(key: string): number {

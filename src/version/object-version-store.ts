@@ -17,7 +17,7 @@ import { sameBytes } from "../storage/parsed-cache.ts";
 import { concatFrames } from "./frame-concat.ts";
 import type { FrameData } from "./frame-data.ts";
 import { newId } from "./keys.ts";
-import { ObjectChain } from "./object-chain.ts";
+import { commitSent, ObjectChain } from "./object-chain.ts";
 import { libraryRecordKey, type ObjectKeys, objectKeys, unescapeName } from "./object-keys.ts";
 import { PrefetchedStorage } from "./prefetched-storage.ts";
 import type { ProgressMeter } from "./progress.ts";
@@ -117,6 +117,7 @@ export class ObjectVersionStore {
     const meter = this.meter;
     checkSortedWrite(symbol, frame);
     const written: string[] = [];
+    let committed = false;
     try {
       const index = await this.storeSegments(k, symbol, frame, written, meter);
       const indexKey = await this.storeIndex(symbol, index, written);
@@ -124,10 +125,12 @@ export class ObjectVersionStore {
         index: indexKey,
         meta: options.meta,
       }))) as VersionRecord;
+      committed = true;
       await this.afterCommit(symbol, record, options.prune);
       return record;
     } catch (err) {
-      await this.discard(written);
+      // Once its commit was sent, what a version references stays: `cleanup` frees it if it never landed.
+      if (!committed && !commitSent(err)) await this.discard(written);
       throw err;
     }
   }
@@ -162,6 +165,7 @@ export class ObjectVersionStore {
     if (baseIndex) checkAppendable(symbol, baseIndex, frameShape(frame), dynamic);
     else checkSortedWrite(symbol, frame);
     const written: string[] = [];
+    let committed = false;
     try {
       const added = await this.storeSegments(k, symbol, frame, written, meter);
       const record = (await this.chain.commit(symbol, async (latest) => {
@@ -175,10 +179,12 @@ export class ObjectVersionStore {
         const combined = prior ? appendIndex(symbol, prior, added, dynamic) : added;
         return { index: await this.storeIndex(symbol, combined, written), meta: options.meta };
       })) as VersionRecord;
+      committed = true;
       await this.afterCommit(symbol, record, options.prune);
       return record;
     } catch (err) {
-      await this.discard(written);
+      // Once its commit was sent, what a version references stays: `cleanup` frees it if it never landed.
+      if (!committed && !commitSent(err)) await this.discard(written);
       throw err;
     }
   }
@@ -212,6 +218,7 @@ export class ObjectVersionStore {
       );
       const middle = concatFrames(parts);
       const written: string[] = [];
+      let committed = false;
       try {
         const added = await this.storeSegments(k, symbol, middle, written, meter);
         const indexKey = await this.storeIndex(
@@ -223,12 +230,13 @@ export class ObjectVersionStore {
           latest?.v === base.v ? { index: indexKey, meta: options.meta } : undefined,
         );
         if (record) {
+          committed = true;
           await this.afterCommit(symbol, record, options.prune);
           return record;
         }
         await this.discard(written);
       } catch (err) {
-        await this.discard(written);
+        if (!committed && !commitSent(err)) await this.discard(written);
         throw err;
       }
     }
@@ -248,6 +256,7 @@ export class ObjectVersionStore {
     create: boolean,
   ): Promise<VersionRecord> {
     const written: string[] = [];
+    let committed = false;
     try {
       let empty: string | undefined;
       const record = (await this.chain.commit(symbol, async (latest) => {
@@ -256,10 +265,12 @@ export class ObjectVersionStore {
         empty ??= await this.storeIndex(symbol, noDataIndex(), written);
         return { index: empty, meta };
       })) as VersionRecord;
+      committed = true;
       await this.afterCommit(symbol, record, prune);
       return record;
     } catch (err) {
-      await this.discard(written);
+      // Once its commit was sent, what a version references stays: `cleanup` frees it if it never landed.
+      if (!committed && !commitSent(err)) await this.discard(written);
       throw err;
     }
   }
@@ -281,6 +292,7 @@ export class ObjectVersionStore {
     const base = options.mode === "append" ? await this.chain.latest(symbol) : undefined;
     const baseIndex = base ? await this.readIndex(base, symbol) : undefined;
     const written: string[] = [];
+    let committed = false;
     let gathered: IndexRecord | undefined;
     try {
       await gatherChunks(
@@ -310,10 +322,12 @@ export class ObjectVersionStore {
           `'${symbol}' got a new version while it was being rewritten; nothing was committed. Run it again.`,
         );
       }
+      committed = true;
       await this.afterCommit(symbol, record, options.prune);
       return record;
     } catch (err) {
-      await this.discard(written);
+      // Once its commit was sent, what a version references stays: `cleanup` frees it if it never landed.
+      if (!committed && !commitSent(err)) await this.discard(written);
       throw err;
     }
   }

@@ -575,7 +575,9 @@ export class S3Client {
       const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
       const detail = cause?.code ?? cause?.message ?? (err as Error)?.message ?? String(err);
       // A connection cut while the body streamed in reads as a truncated body, not an unreachable host.
-      const kind = /terminated|ECONNRESET|other side closed|premature/i.test(`${detail} ${String(err)}`)
+      const kind = /terminated|ECONNRESET|UND_ERR_SOCKET|other side closed|premature/i.test(
+        `${detail} ${String(err)}`,
+      )
         ? "truncated"
         : "unreachable";
       const failure = new AttemptFailure(

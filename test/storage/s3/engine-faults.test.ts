@@ -372,25 +372,20 @@ describe.skipIf(!rgwAvailable)(`s3:// engine through faults and a gateway restar
     it("'error500' on every request from any point of an append on: refused or acknowledged, never partial", () =>
       sweep("error500"));
 
-    // BUG (see the two tests below): where the faults begin at the commit PUT or after it, the refused
-    // append has in fact committed, and the cleanup of a failed write deletes that version's index.
-    it.fails("'lose-answer' on every request from any point of an append on: refused or acknowledged, never partial", () =>
+    // Where the faults begin at the commit PUT or after it, a refused append may have committed: what it
+    // references must then stay (a regression test: its index was deleted before).
+    it("'lose-answer' on every request from any point of an append on: refused or acknowledged, never partial", () =>
       sweep("lose-answer"));
 
-    // BUG: ObjectVersionStore.write/append/replaceRange/writeMetadata/writeStream catch any error after
-    // storing data and `discard` what they stored. When the error comes from the commit PUT itself after an
-    // attempt that reached the gateway (its answer lost, the retries refused as "exists" and their answers
-    // lost too, so the client throws a StorageError instead of recognising its write), the version IS
-    // committed, and discard deletes its index and segments: a visible version that cannot be read
-    // (CorruptSegmentError "index record is missing"), and verify() reports it.
-    it.fails("a write whose commit was applied but every answer lost: acknowledged or refused, its version is whole", async () => {
+    // A commit PUT the gateway applied but whose every answer was lost: the write is committed, and what
+    // it references must stay (regression: the failed write's cleanup deleted its index and segments).
+    it("a write whose commit was applied but every answer lost: acknowledged or refused, its version is whole", async () => {
       const ac = new Arctic(uriVia(proxy.endpoint, { attempts: 2, timeoutMs: 2_000 }));
       const lib = await ac.createLibrary("lost-commit", { rowsPerSegment: 300 });
       const base = [{ seed: 1, start: 0, rows: 500 }];
       const next = [{ seed: 2, start: 0, rows: 500 }];
       await lib.write("s", frameOf(base));
       proxy.plan = (r) => (isCommitPut(r) ? "lose-answer" : "pass");
-      // Today: refused with a StorageError (kind 'truncated'); recognising the commit would be better still.
       await outcome(() => lib.write("s", frameOf(next)));
       proxy.plan = () => "pass";
       // The gateway applied the create-only PUT of V/s/1: the write is committed, and must be whole.
@@ -400,10 +395,8 @@ describe.skipIf(!rgwAvailable)(`s3:// engine through faults and a gateway restar
       await ac.close();
     });
 
-    // BUG: the same discard runs when the commit succeeded and a request after it fails: afterCommit's
-    // check that the library still exists (GET <lib>/library) or prune's tombstones. The write is refused
-    // with a StorageError, its version stays committed, and its index and segments are deleted.
-    it.fails("a write that meets a failure after its commit: acknowledged or refused, its version is whole", async () => {
+    // A failure after the commit (the library check, prune's tombstones): the version stays whole.
+    it("a write that meets a failure after its commit: acknowledged or refused, its version is whole", async () => {
       const ac = new Arctic(uriVia(proxy.endpoint, { attempts: 2, timeoutMs: 2_000 }));
       const lib = await ac.createLibrary("after-commit", { rowsPerSegment: 300 });
       const base = [{ seed: 1, start: 0, rows: 500 }];
