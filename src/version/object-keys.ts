@@ -8,6 +8,7 @@
  *     <lib>/<id>/X/<sym>/<n>        every version of sym up to n was deleted (so listings need not read tombstones)
  *     <lib>/<id>/I/<sym>/<newId>    an index record;  <lib>/<id>/S/<sym>/<newId> a segment
  *     <lib>/<id>/N/<name>           a snapshot
+ *     <lib>/<id>/T/<sym>/<newId>    a staged chunk;  <lib>/<id>/F/<sym> the lock of a finalize under way
  *
  * Data sits under the library's id: a library deleted and created again under the same name never sees
  * what a writer still holding the old one stores afterwards.
@@ -55,6 +56,10 @@ export interface ObjectKeys {
   allSegments: string;
   snapshot(name: string): string;
   allSnapshots: string;
+  staged(symbol: string, id: string): string;
+  stagedPrefix(symbol: string): string;
+  allStaged: string;
+  finalizing(symbol: string): string;
 }
 
 /** The keys of one library instance (`base` = `<lib>/<id>/`). */
@@ -77,6 +82,10 @@ export function objectKeys(lib: string, id: string): ObjectKeys {
     allSegments: `${base}S/`,
     snapshot: (name: string) => `${base}N/${escapeName(name)}`,
     allSnapshots: `${base}N/`,
+    staged: (symbol: string, id: string) => `${base}T/${sym(symbol)}/${id}`,
+    stagedPrefix: (symbol: string) => `${base}T/${sym(symbol)}/`,
+    allStaged: `${base}T/`,
+    finalizing: (symbol: string) => `${base}F/${sym(symbol)}`,
   };
 }
 

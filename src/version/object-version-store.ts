@@ -341,7 +341,7 @@ export class ObjectVersionStore {
    * Encodes the tiles of `frame` and stores each create-only as soon as it is encoded, up to
    * WRITE_IN_FLIGHT PUTs (WRITE_IN_FLIGHT_BYTES) at once; returns the index listing them (not stored).
    */
-  private async storeSegments(
+  async storeSegments(
     k: Kernels,
     symbol: string,
     frame: FrameData,
@@ -384,7 +384,7 @@ export class ObjectVersionStore {
   }
 
   /** Stores `index` under a fresh key (create-only) and returns the key. */
-  private async storeIndex(symbol: string, index: IndexRecord, written: string[]): Promise<string> {
+  async storeIndex(symbol: string, index: IndexRecord, written: string[]): Promise<string> {
     const key = this.keys.index(symbol, newId());
     written.push(key);
     if (!(await this.objects.create(key, packRecord(index)))) {
@@ -394,11 +394,7 @@ export class ObjectVersionStore {
   }
 
   /** After a commit: older versions tombstoned with `prune`; a library deleted meanwhile refuses the write. */
-  private async afterCommit(
-    symbol: string,
-    record: VersionRecord,
-    prune: boolean | undefined,
-  ): Promise<void> {
+  async afterCommit(symbol: string, record: VersionRecord, prune: boolean | undefined): Promise<void> {
     const gone = await this.libraryGone();
     if (gone) throw gone;
     if (prune) {
@@ -411,7 +407,7 @@ export class ObjectVersionStore {
   }
 
   /** Best-effort removal of what a failed write stored; what remains is garbage for `cleanup`. */
-  private async discard(written: string[]): Promise<void> {
+  async discard(written: string[]): Promise<void> {
     if (written.length === 0) return;
     try {
       await this.objects.deleteMany(written.splice(0));
