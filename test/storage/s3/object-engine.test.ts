@@ -162,7 +162,7 @@ describe.skipIf(!rgwAvailable)(`s3:// object engine${skipReason}`, () => {
     await lib0.write("u", minutes(0, 10), { staged: true });
     await expect(lib0.finalizeStagedData("u")).rejects.toMatchObject({ code: "UnsortedIndexError" });
     expect((await lib0.sortAndFinalizeStagedData("u")).version).toBe(0);
-    expect([...((await lib0.read("u")).data?.column("v") as Float64Array)].slice(4, 8)).toEqual([4, 5, 5, 6]);
+    expect([...((await lib0.read("u")).data!.column("v") as Float64Array)].slice(4, 8)).toEqual([4, 5, 5, 6]);
     await lib0.write("d", minutes(0, 5), { staged: true });
     await lib0.deleteStagedData("d");
     await expect(lib0.finalizeStagedData("d")).rejects.toThrow(/No staged data/);
