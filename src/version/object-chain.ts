@@ -139,7 +139,9 @@ export class ObjectChain {
         // The answer was lost: the version may be stored. Ours if the key holds exactly our record.
         const stored = await this.objects.get(key).catch(() => undefined);
         if (stored && sameBytes(stored, packed)) {
-          await this.objects.put(this.keys.hint(symbol), packRecord({ next: next + 1 })).catch(() => undefined);
+          await this.objects
+            .put(this.keys.hint(symbol), packRecord({ next: next + 1 }))
+            .catch(() => undefined);
           return record;
         }
         throw markSent(err);
