@@ -138,24 +138,24 @@ export class ObjectChain {
       } catch (err) {
         // The answer was lost: the version may be stored. Ours if the key holds exactly our record.
         const stored = await this.objects.get(key).catch(() => undefined);
-        if (stored && sameBytes(stored, packed)) {
-          await this.objects
-            .put(this.keys.hint(symbol), packRecord({ next: next + 1 }))
-            .catch(() => undefined);
-          return record;
-        }
+        if (stored && sameBytes(stored, packed)) return this.committed(symbol, record);
+        // Another writer's record: ours was refused (a create cannot replace it), so try the next number.
+        if (stored) continue;
         throw markSent(err);
       }
-      if (created) {
-        // Only a hint: a lost or stale one costs the next reader a longer LIST, never a wrong answer.
-        await this.objects.put(this.keys.hint(symbol), packRecord({ next: next + 1 })).catch(() => undefined);
-        return record;
-      }
+      if (created) return this.committed(symbol, record);
     }
     throw new StorageError(
       `Could not commit a version of '${symbol}' in ${this.objects.description}: other writers took every ` +
         `number first ${MAX_COMMIT_ATTEMPTS} times in a row; retry later.`,
     );
+  }
+
+  /** Moves `symbol`'s hint past `record` and returns it. */
+  private async committed(symbol: string, record: VersionRecord): Promise<VersionRecord> {
+    // Only a hint: a lost or stale one costs the next reader a longer LIST, never a wrong answer.
+    await this.objects.put(this.keys.hint(symbol), packRecord({ next: record.v + 1 })).catch(() => undefined);
+    return record;
   }
 
   /** Marks versions `numbers` of `symbol` deleted (a tombstone each; one already there is fine). */
