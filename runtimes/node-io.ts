@@ -92,13 +92,14 @@ export async function importFile(
         ...(await importParquet(lib, symbol, await openAsBlob(path), rest as ParquetImportOptions)),
         notes: [],
       };
+    // Arrow as a Blob: the file format is read by its footer, a batch at a time; a stream in order.
+    if (format === "arrow")
+      return {
+        ...(await importArrow(lib, symbol, await openAsBlob(path), rest as ArrowImportOptions)),
+        notes: [],
+      };
     const stream = createReadStream(path, { highWaterMark: 1 << 20 });
     try {
-      if (format === "arrow")
-        return {
-          ...(await importArrow(lib, symbol, stream, { totalBytes: size, ...rest } as ArrowImportOptions)),
-          notes: [],
-        };
       const delimiter = rest.delimiter ?? (extname(path).toLowerCase() === ".tsv" ? "\t" : undefined);
       return await importCsv(lib, symbol, stream, {
         totalBytes: size,

@@ -1,6 +1,9 @@
 /**
  * floe/arrow: Apache Arrow interop. Importing it adds `DataFrame.prototype.toArrow()` and
- * `DataFrame.fromArrow(table)`; `toArrow` and `fromArrow` are the same as functions. `apache-arrow`
+ * `DataFrame.fromArrow(table)`; `toArrow` and `fromArrow` are the same as functions. For data bigger
+ * than memory, record-batch streams both ways: `readRecordBatches` (a version as an async iterable of
+ * `RecordBatch`es, chunk by chunk), `pipeArrowStream` (a version written to a Node or web stream as an
+ * Arrow IPC stream) and `writeRecordBatches` (one version from a stream of batches). `apache-arrow`
  * (version 15 or later) is an optional peer dependency of floe: install it to use this module.
  *
  * @module floe/arrow
@@ -9,6 +12,20 @@ import type { RecordBatch, Table } from "apache-arrow";
 import { DataFrame } from "../api/index.ts";
 import { type FromArrowOptions, fromArrow, INDEX_METADATA_KEY, toArrow } from "./convert.ts";
 
+export {
+  type ArrowStreamSink,
+  type NodeWritable,
+  type PipeArrowStreamOptions,
+  type PipeArrowStreamResult,
+  pipeArrowStream,
+} from "./pipe-arrow-stream.ts";
+export {
+  type RecordBatchReadOptions,
+  type RecordBatchSource,
+  type RecordBatchWriteOptions,
+  readRecordBatches,
+  writeRecordBatches,
+} from "./record-batches.ts";
 export { type FromArrowOptions, fromArrow, INDEX_METADATA_KEY, toArrow };
 
 declare module "../frame/dataframe.ts" {
