@@ -40,8 +40,13 @@ import {
 } from "./schema-checks.ts";
 import { gatherChunks, type StreamWriteOptions } from "./stream-write.ts";
 import { replaceBounds, replacedIndex } from "./update.ts";
-import { combineVersionInfo, type ListedVersion, type VersionListOptions } from "./version-list.ts";
-import type { VersionEntry, VersionSelector } from "./version-store.ts";
+import type { VersionSelector } from "./version-chain.ts";
+import {
+  combineVersionInfo,
+  type ListedVersion,
+  type VersionEntry,
+  type VersionListOptions,
+} from "./version-list.ts";
 import { VersionStore } from "./version-store.ts";
 import { conformFrame, unionColumns } from "./widen.ts";
 
