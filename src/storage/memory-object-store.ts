@@ -11,7 +11,7 @@ export class MemoryObjectStore implements ObjectStore {
 
   async get(key: string): Promise<Uint8Array | undefined> {
     const value = this.objects.get(key);
-    return value && value.slice();
+    return value?.slice();
   }
 
   async getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {

@@ -103,21 +103,38 @@ export class ObjectChain {
   }
 
   /**
-   * Symbols with at least one live version, sorted: one LIST of symbol names (1,000 a page), then only
-   * the symbols that have tombstones are looked at one by one.
+   * Records that every version of `symbol` up to `v` is deleted (after their tombstones), so `symbols`
+   * can leave it out without reading tombstones.
+   */
+  async emptied(symbol: string, v: number): Promise<void> {
+    await this.objects.create(this.keys.emptied(symbol, v), packRecord({ ts: Date.now() }));
+  }
+
+  /**
+   * Symbols with at least one live version, sorted: one LIST of symbol names (1,000 a page) and one of
+   * the "emptied" marks; only a symbol that was emptied once is looked at again (is there a version
+   * newer than its mark?).
    */
   async symbols(): Promise<string[]> {
-    const [v, d] = await Promise.all([
+    const [v, x] = await Promise.all([
       this.objects.list(this.keys.allVersions, { delimiter: "/" }),
-      this.objects.list(this.keys.allTombstones, { delimiter: "/" }),
+      this.objects.list(this.keys.allEmptied),
     ]);
     const names = v.prefixes.map((p) => nameAfter(this.keys.allVersions, p));
-    const touched = new Set(d.prefixes.map((p) => nameAfter(this.keys.allTombstones, p)));
-    const doubtful = names.filter((n) => touched.has(n));
+    const emptiedAt = new Map<string, number>();
+    for (const key of x.keys) {
+      const name = nameAfter(this.keys.allEmptied, key);
+      emptiedAt.set(name, Math.max(emptiedAt.get(name) ?? -1, numberOfKey(key)));
+    }
     const gone = new Set<string>();
-    await mapLimit(doubtful, RECORDS_IN_FLIGHT, async (name) => {
-      if ((await this.live(name)).length === 0) gone.add(name);
-    });
+    await mapLimit(
+      names.filter((n) => emptiedAt.has(n)),
+      RECORDS_IN_FLIGHT,
+      async (name) => {
+        const { numbers, deleted } = await this.versions(name);
+        if (numbers.every((n) => deleted.has(n))) gone.add(name);
+      },
+    );
     return names.filter((n) => !gone.has(n)).sort();
   }
 

@@ -5,6 +5,7 @@
  *     <lib>/library                 the library's record (its config and id); its existence is the library's
  *     <lib>/<id>/V/<sym>/<n>        version n of sym (n as 10 digits, so key order is number order)
  *     <lib>/<id>/D/<sym>/<n>        tombstone: version n of sym was deleted (the V key stays, so n is never reused)
+ *     <lib>/<id>/X/<sym>/<n>        every version of sym up to n was deleted (so listings need not read tombstones)
  *     <lib>/<id>/I/<sym>/<newId>    an index record;  <lib>/<id>/S/<sym>/<newId> a segment
  *     <lib>/<id>/N/<name>           a snapshot
  *
@@ -44,6 +45,8 @@ export function objectKeys(lib: string, id: string) {
     base,
     versionPrefix: (symbol: string) => `${base}V/${sym(symbol)}/`,
     tombstonePrefix: (symbol: string) => `${base}D/${sym(symbol)}/`,
+    emptied: (symbol: string, v: number) => `${base}X/${sym(symbol)}/${String(v).padStart(10, "0")}`,
+    allEmptied: `${base}X/`,
     allVersions: `${base}V/`,
     allTombstones: `${base}D/`,
     version: (symbol: string, v: number) => `${base}V/${sym(symbol)}/${String(v).padStart(10, "0")}`,

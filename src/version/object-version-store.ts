@@ -602,7 +602,10 @@ export class ObjectVersionStore {
         );
       }
     }
-    await this.chain.tombstone(symbol, versions ?? live);
+    const doomed = versions ?? live;
+    await this.chain.tombstone(symbol, doomed);
+    if (doomed.length > 0 && doomed.length === live.length)
+      await this.chain.emptied(symbol, Math.max(...doomed));
   }
 
   /** Deletes every version of `symbol` but the latest. */
