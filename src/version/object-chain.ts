@@ -1,6 +1,7 @@
 import { packRecord } from "../codec/msgpack.ts";
 import { StorageError } from "../errors.ts";
 import { mapLimit, type ObjectStore } from "../storage/object-store.ts";
+import { sameBytes } from "../storage/parsed-cache.ts";
 import { nameAfter, numberOfKey, type ObjectKeys } from "./object-keys.ts";
 import { unpackVersion, type VersionRecord } from "./records.ts";
 
@@ -9,6 +10,22 @@ const RECORDS_IN_FLIGHT = 16;
 
 /** How many times a commit re-reads and retries after other writers took its version number. */
 const MAX_COMMIT_ATTEMPTS = 200;
+
+const SENT = Symbol("floe.commitSent");
+
+/** `err`, marked as thrown after a commit request was sent whose outcome is unknown. */
+function markSent(err: unknown): unknown {
+  if (typeof err === "object" && err !== null) Object.defineProperty(err, SENT, { value: true });
+  return err;
+}
+
+/**
+ * Whether `err` came after a version's commit request was sent and its outcome is unknown: the version
+ * may exist, so what it references must not be deleted (`cleanup` frees it later if it never landed).
+ */
+export function commitSent(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as Record<symbol, unknown>)[SENT] === true;
+}
 
 /** The version numbers of one symbol: every number ever committed, and those deleted since. */
 export interface SymbolVersions {
@@ -86,7 +103,18 @@ export class ObjectChain {
       if (!fields) return undefined;
       const record: VersionRecord = { v: next, ts: Date.now(), index: fields.index };
       if (fields.meta) record.meta = fields.meta;
-      if (await this.objects.create(this.keys.version(symbol, next), packRecord(record))) return record;
+      const key = this.keys.version(symbol, next);
+      const packed = packRecord(record);
+      let created: boolean;
+      try {
+        created = await this.objects.create(key, packed);
+      } catch (err) {
+        // The answer was lost: the version may be stored. Ours if the key holds exactly our record.
+        const stored = await this.objects.get(key).catch(() => undefined);
+        if (stored && sameBytes(stored, packed)) return record;
+        throw markSent(err);
+      }
+      if (created) return record;
     }
     throw new StorageError(
       `Could not commit a version of '${symbol}' in ${this.objects.description}: other writers took every ` +

@@ -8,6 +8,7 @@
  *     <lib>/<id>/X/<sym>/<n>        every version of sym up to n was deleted (so listings need not read tombstones)
  *     <lib>/<id>/I/<sym>/<newId>    an index record;  <lib>/<id>/S/<sym>/<newId> a segment
  *     <lib>/<id>/N/<name>           a snapshot
+ *     <lib>/<id>/T/<sym>/<newId>    a staged chunk;  <lib>/<id>/F/<sym> the lock of a finalize under way
  *
  * Data sits under the library's id: a library deleted and created again under the same name never sees
  * what a writer still holding the old one stores afterwards.
@@ -37,8 +38,32 @@ export function libraryRecordKey(lib: string): string {
   return `${escapeName(lib)}/library`;
 }
 
+/** The keys of one library instance (see the layout above). */
+export interface ObjectKeys {
+  /** `<lib>/<id>/`: everything of this instance is under it. */
+  base: string;
+  versionPrefix(symbol: string): string;
+  tombstonePrefix(symbol: string): string;
+  emptied(symbol: string, v: number): string;
+  allEmptied: string;
+  allVersions: string;
+  allTombstones: string;
+  version(symbol: string, v: number): string;
+  tombstone(symbol: string, v: number): string;
+  index(symbol: string, id: string): string;
+  segment(symbol: string, id: string): string;
+  allIndexes: string;
+  allSegments: string;
+  snapshot(name: string): string;
+  allSnapshots: string;
+  staged(symbol: string, id: string): string;
+  stagedPrefix(symbol: string): string;
+  allStaged: string;
+  finalizing(symbol: string): string;
+}
+
 /** The keys of one library instance (`base` = `<lib>/<id>/`). */
-export function objectKeys(lib: string, id: string) {
+export function objectKeys(lib: string, id: string): ObjectKeys {
   const base = `${escapeName(lib)}/${id}/`;
   const sym = (s: string) => escapeName(s);
   return {
@@ -57,10 +82,12 @@ export function objectKeys(lib: string, id: string) {
     allSegments: `${base}S/`,
     snapshot: (name: string) => `${base}N/${escapeName(name)}`,
     allSnapshots: `${base}N/`,
+    staged: (symbol: string, id: string) => `${base}T/${sym(symbol)}/${id}`,
+    stagedPrefix: (symbol: string) => `${base}T/${sym(symbol)}/`,
+    allStaged: `${base}T/`,
+    finalizing: (symbol: string) => `${base}F/${sym(symbol)}`,
   };
 }
-
-export type ObjectKeys = ReturnType<typeof objectKeys>;
 
 /** The version number at the end of a V or D key. */
 export function numberOfKey(key: string): number {
