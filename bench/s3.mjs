@@ -20,7 +20,8 @@
 //              call of a new Arctic; warm: again on it), against a raw LIST of the library's keys.
 //   - writers: --writers Arctic handles in this process, each writing one symbol of --writer-kb KB at once,
 //              against as many raw PUTs of the same bytes at once.
-// Beside each figure: this process's CPU (process.cpuUsage, worker threads included) and the gateway's
+// Beside each figure: this process's CPU (process.cpuUsage, worker threads included; its main thread from
+// /proc/self/task) and the gateway's
 // (radosgw + ceph-osd, from /proc/<pid>/stat; their PID files are in FLOE_RGW_DIR, default /tmp/floe-rgw)
 // as cores busy over the wall time, and the HTTP requests this thread sent. A one-connection loopback
 // TCP transfer to a child process gives the loopback's ceiling. Buckets are removed at the end.
@@ -111,10 +112,10 @@ function daemonPid(name) {
 const gatewayPids = { rgw: daemonPid("rgw"), osd: daemonPid("osd") };
 
 /** CPU seconds (user + system) a process has used, or NaN when it cannot be read. */
-function procCpu(pid) {
+function procCpu(pid, task) {
   if (!pid) return Number.NaN;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = readFileSync(task ? `/proc/${pid}/task/${task}/stat` : `/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields[0] is field 3, the state
     return (Number(fields[11]) + Number(fields[12])) / clkTck;
   } catch {
@@ -208,6 +209,7 @@ function meter(phase, what, extra = {}) {
   // A collection before the big transfers only: one just before a small request made it ~1.5 ms slower.
   if (phase === "big" || phase === "writers") gc();
   const cpu0 = process.cpuUsage();
+  const main0 = procCpu(process.pid, process.pid);
   const rgw0 = procCpu(gatewayPids.rgw);
   const osd0 = procCpu(gatewayPids.osd);
   const req0 = traffic.requests;
@@ -223,6 +225,7 @@ function meter(phase, what, extra = {}) {
       ...more,
       secs,
       nodeCpu: (cpu.user + cpu.system) / 1e6,
+      mainCpu: procCpu(process.pid, process.pid) - main0,
       rgwCpu: procCpu(gatewayPids.rgw) - rgw0,
       osdCpu: procCpu(gatewayPids.osd) - osd0,
       requests: traffic.requests - req0,
@@ -248,15 +251,22 @@ const p90 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.f
 const cores = (cpu, secs) => (Number.isNaN(cpu) ? "n/a" : (cpu / secs).toFixed(2));
 const sum = (g, f) => g.reduce((a, s) => a + f(s), 0);
 /** "node / gw" cores busy over a group of samples: their CPU seconds summed over their wall seconds summed. */
-const busy = (g) =>
-  `${cores(
-    sum(g, (s) => s.nodeCpu),
-    sum(g, (s) => s.secs),
-  )} / ${cores(
-    sum(g, (s) => s.rgwCpu + s.osdCpu),
-    sum(g, (s) => s.secs),
-  )}`;
-
+const busy = (g) => {
+  const secs = sum(g, (s) => s.secs);
+  return (
+    `${cores(
+      sum(g, (s) => s.nodeCpu),
+      secs,
+    )} (${cores(
+      sum(g, (s) => s.mainCpu),
+      secs,
+    )}) / ` +
+    cores(
+      sum(g, (s) => s.rgwCpu + s.osdCpu),
+      secs,
+    )
+  );
+};
 /** Runs `count` tasks with at most `limit` in flight. */
 async function pool(count, limit, task) {
   let next = 0;
@@ -628,12 +638,12 @@ console.log(
     `(this process ${cores(loop.nodeCpu, loop.secs)} cores)`,
 );
 console.log(
-  "cores: CPU seconds over wall seconds, summed over the repeats; gw = radosgw + ceph-osd; req: HTTP requests this thread sent\n",
+  "cores: CPU seconds over wall seconds, summed over the repeats: node (its main thread) / gw, radosgw + ceph-osd; req: HTTP requests this thread sent\n",
 );
 
 if (only.has("big")) {
   console.log(
-    "| size | op | raw MB/s | floe MB/s | floe ÷ raw | raw: node / gw cores | floe: node / gw cores | raw / floe req | floe stored MB |",
+    "| size | op | raw MB/s | floe MB/s | floe ÷ raw | raw: node (main) / gw cores | floe: node (main) / gw cores | raw / floe req | floe stored MB |",
   );
   console.log(
     "| ---: | -- | -------: | --------: | ---------: | -------------------: | --------------------: | -------------: | -------------: |",
@@ -662,7 +672,7 @@ if (only.has("big")) {
   console.log();
 }
 if (only.has("latency")) {
-  console.log("| latency | median ms | p90 ms | node / gw cores | requests |");
+  console.log("| latency | median ms | p90 ms | node (main) / gw cores | requests |");
   console.log("| ------- | --------: | -----: | --------------: | -------: |");
   for (const what of [...new Set(samples.filter((s) => s.phase === "latency").map((s) => s.what))]) {
     const g = select("latency", what);
@@ -675,7 +685,7 @@ if (only.has("latency")) {
   console.log();
 }
 if (only.has("list")) {
-  console.log("| list | median ms | node / gw cores | requests |");
+  console.log("| list | median ms | node (main) / gw cores | requests |");
   console.log("| ---- | --------: | --------------: | -------: |");
   for (const what of [...new Set(samples.filter((s) => s.phase === "list").map((s) => s.what))]) {
     const g = select("list", what);
@@ -687,7 +697,7 @@ if (only.has("list")) {
 }
 if (only.has("writers")) {
   console.log(
-    `| ${nWriters} writers, ${writerKb} KB each | total s | per write median s | p90 s | node / gw cores | requests |`,
+    `| ${nWriters} writers, ${writerKb} KB each | total s | per write median s | p90 s | node (main) / gw cores | requests |`,
   );
   console.log("| -------- | ------: | -----------------: | ----: | --------------: | -------: |");
   for (const what of ["floe, all at once", "raw PUT, all at once"]) {
@@ -709,6 +719,7 @@ writeCsv(
     mb: s.mb ?? "",
     secs: s.secs,
     nodeCpu: s.nodeCpu,
+    mainCpu: s.mainCpu,
     rgwCpu: s.rgwCpu,
     osdCpu: s.osdCpu,
     requests: s.requests,
