@@ -3,7 +3,7 @@
 //
 //   npm run bench:s3                               # 200 MB and 1 GB, 3 repeats, 10,000 symbols, 50 writers
 //   npm run bench:s3 -- --quick                    # 50 MB, 1,000 symbols: about a minute
-//   options: --sizes MB,MB (200,1000)  --repeats N (3)  --inflight N (8)  --symbols N (10000)
+//   options: --sizes MB,MB (200,1000)  --repeats N (3)  --inflight N (16)  --symbols N (10000)
 //            --writers N (50)  --writer-kb KB (1000)  --lat-repeats N (20)  --lat-mb MB (first size)
 //            --only big,latency,list,writers  --unsigned (raw client sends UNSIGNED-PAYLOAD)
 //            --keep (leave the buckets)  --out DIR (bench/out)
@@ -12,12 +12,14 @@
 // Measured (medians of --repeats unless said):
 //   - big:     floe Library.write / Library.read of a frame of 1 timestamp index + 6 float64 + 2 int64
 //              columns (random, so nearly incompressible) of each size, against raw PUT / GET of the same
-//              bytes as 8 MiB objects with --inflight requests in flight; floe reads on a new Arctic.
+//              bytes as 8 MiB objects with --inflight requests in flight (16: floe's S3_IN_FLIGHT and
+//              WRITE_IN_FLIGHT); floe reads on a new Arctic.
 //   - latency: on a --lat-mb frame, a 1 % date-range read (a random window; on a new Arctic, "cold", and
 //              on an open one, "warm") and a 1,000-row append, --lat-repeats each; beside them a raw 1 KB
 //              GET and a raw PUT of the 1,000 rows' bytes (the gateway's round trip).
 //   - list:    --symbols symbols written with writeBatch (500 a call), then listSymbols (cold: the first
-//              call of a new Arctic; warm: again on it), against a raw LIST of the library's keys.
+//              call of a new Arctic; warm: again on it), against the raw LIST that floe's listSymbols
+//              rests on: the library's version keys with delimiter "/", one name a symbol, 1,000 a page.
 //   - writers: --writers Arctic handles in this process, each writing one symbol of --writer-kb KB at once,
 //              against as many raw PUTs of the same bytes at once.
 // Beside each figure: this process's CPU (process.cpuUsage, worker threads included; its main thread from
@@ -49,7 +51,7 @@ const { values: args } = parseArgs({
     sizes: { type: "string" },
     repeats: { type: "string" },
     quick: { type: "boolean", default: false },
-    inflight: { type: "string", default: "8" },
+    inflight: { type: "string", default: "16" },
     symbols: { type: "string" },
     writers: { type: "string", default: "50" },
     "writer-kb": { type: "string", default: "1000" },
@@ -540,11 +542,13 @@ async function list() {
     await fresh.close();
   }
   if (!args["floe-store"]) {
-    // The baseline: LIST every key floe stored for the library (one page per 1000 keys).
+    // The baseline: the listing listSymbols makes, `<lib>/<id>/V/` with delimiter "/" (object-keys.ts).
+    const base = (await client.list("many/", { delimiter: "/" })).prefixes[0];
+    if (!base) throw new Error("no many/<id>/ prefix in the list bucket: has floe's key layout changed?");
     for (let r = 0; r < repeats; r++) {
-      const mm = meter("list", "raw LIST of the library's keys", { symbols: nSymbols });
-      const { objects } = await client.listAll("");
-      mm({ keys: objects.length });
+      const mm = meter("list", "raw LIST of the version keys, delimiter /", { symbols: nSymbols });
+      const { prefixes } = await client.listAll(`${base}V/`, { delimiter: "/" });
+      mm({ keys: prefixes.length });
     }
   }
   progress.step();
@@ -690,7 +694,7 @@ if (only.has("list")) {
   for (const what of [...new Set(samples.filter((s) => s.phase === "list").map((s) => s.what))]) {
     const g = select("list", what);
     const m = med(g);
-    const label = g[0].keys ? `${what} (${g[0].keys} keys)` : what;
+    const label = g[0].keys ? `${what} (${g[0].keys} names)` : what;
     console.log(`| ${label} | ${fmt(m.secs * 1000, 1)} | ${busy(g)} | ${m.requests} |`);
   }
   console.log();
