@@ -30,6 +30,7 @@ provideLmdb(lmdb);
 registerRuntime({
   name: "bun",
   cores: availableParallelism(),
+  env: () => process.env,
   openLmdb: openCheckedLmdb,
   unrefTimer,
   createWorker: () => {

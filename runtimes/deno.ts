@@ -5,6 +5,7 @@
  * granted (see lmdb-deno.ts).
  */
 import { availableParallelism } from "node:os";
+import process from "node:process";
 import { Worker as ThreadWorker } from "node:worker_threads";
 import { registerRuntime } from "../src/api/runtime.ts";
 import type { WorkerHandle } from "../src/parallel/pool.ts";
@@ -50,6 +51,14 @@ const threads = new URL(import.meta.url).protocol === "file:";
 registerRuntime({
   name: "deno",
   cores: availableParallelism(),
+  // Without --allow-env there is no environment to read: aws_auth then says credentials are missing.
+  env: () => {
+    try {
+      return { ...process.env };
+    } catch {
+      return {};
+    }
+  },
   openLmdb: (options) => {
     checkDenoLmdb(options);
     return openCheckedLmdb(options);

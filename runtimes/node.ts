@@ -24,6 +24,7 @@ provideLmdb(lmdb);
 registerRuntime({
   name: "node",
   cores: availableParallelism(),
+  env: () => process.env,
   openLmdb: openCheckedLmdb,
   unrefTimer,
   createWorker: () => {

@@ -1,11 +1,22 @@
 import { packRecord } from "../codec/msgpack.ts";
-import { LibraryExistsError, LibraryNotFoundError, StorageError } from "../errors.ts";
+import { InvalidUriError, LibraryExistsError, LibraryNotFoundError, StorageError } from "../errors.ts";
 import { BufferRecycler } from "../parallel/buffers.ts";
 import { leasePool, MAX_WORKERS, type PoolLease } from "../parallel/shared-pool.ts";
 import { MemoryStorage } from "../storage/memory-storage.ts";
+import type { ObjectStore } from "../storage/object-store.ts";
+import { S3Client } from "../storage/s3/client.ts";
+import { S3ObjectStore } from "../storage/s3/s3-object-store.ts";
+import { s3ClientConfig } from "../storage/s3/uri.ts";
 import type { Storage } from "../storage/storage.ts";
 import { keys, libraryOfKey, newId } from "../version/keys.ts";
 import { LibraryGuardedStorage } from "../version/library-guard.ts";
+import {
+  createObjectLibrary,
+  deleteObjectLibrary,
+  listObjectLibraries,
+  objectLibraryRecord,
+} from "../version/object-libraries.ts";
+import { ObjectVersionStore } from "../version/object-version-store.ts";
 import type { ParallelContext } from "../version/parallel.ts";
 import { type LibraryConfig, unpackLibraryConfig } from "../version/records.ts";
 import type { SegmentWorker } from "../version/segment-worker.ts";
@@ -26,13 +37,18 @@ const LIBRARY_OPTIONS = ["rowsPerSegment", "columnsPerSegment", "dynamicSchema",
  *   Options in the query: `map_size` (initial map size, e.g. `2GB`; the map grows by itself when full)
  *   and `sync` (`true` by default: a write has reached the disk when it resolves).
  * - `new Arctic("mem://")`: an in-memory store owned by this instance and gone with it.
+ * - `new Arctic("s3://HOST:BUCKET?port=7480&access=KEY&secret=SECRET&path_prefix=team")`: a bucket of any
+ *   S3-compatible store (`s3s://` for HTTPS), as ArcticDB writes the URI; many processes on many machines
+ *   may read and write it at once (see docs/uris.md).
  */
 export class Arctic {
   /** The URI this instance was opened with. */
   readonly uri: string;
   /** Size of the worker pool (0: everything runs on the calling thread). */
   readonly workers: number;
-  private storage: Storage | null;
+  private storage: Storage | null = null;
+  /** The object store of an `s3://` URI (then `storage` is null). */
+  private objects: ObjectStore | null = null;
   private parallel: ParallelContext | undefined;
   /** This instance's share of the process's worker pool. */
   private lease: PoolLease<SegmentWorker> | undefined;
@@ -60,9 +76,22 @@ export class Arctic {
           : 0
         : checkInteger("workers", opts.workers, 0, MAX_WORKERS);
     this.uri = uri;
-    this.calls = new InFlight(uri);
+    this.calls = new InFlight(redactSecret(uri));
     if (parsed.scheme === "mem") {
       this.storage = new MemoryStorage();
+    } else if (parsed.scheme === "s3") {
+      if ((parsed.s3.caCertPath || parsed.s3.caCertDir) && !rt.s3Fetch) {
+        throw new InvalidUriError(
+          `'${redactSecret(uri)}': CA_cert_path and CA_cert_dir need Node, Bun or Deno; ${rt.name} uses its own trusted CAs, so leave them out.`,
+        );
+      }
+      const client = new S3Client({
+        ...s3ClientConfig(parsed.s3, rt.env?.() ?? {}),
+        fetch: rt.s3Fetch?.(parsed.s3),
+      });
+      this.objects = new S3ObjectStore(client, parsed.s3.pathPrefix, {
+        singleWriter: parsed.s3.singleWriter,
+      });
     } else {
       const open = runtime().openLmdb;
       if (!open) {
@@ -72,7 +101,8 @@ export class Arctic {
       }
       this.storage = open({ path: parsed.path, mapSize: parsed.mapSize, sync: parsed.sync });
     }
-    if (this.workers > 0 && rt.createWorker) {
+    // Object stores read and write on the calling thread, many requests in flight (no pool yet).
+    if (this.workers > 0 && rt.createWorker && parsed.scheme !== "s3") {
       const path = parsed.scheme === "lmdb" ? parsed.path : null;
       this.lease = leasePool<SegmentWorker>({
         factory: rt.createWorker,
@@ -96,16 +126,30 @@ export class Arctic {
   private live(): Storage {
     this.calls.check();
     if (!this.storage)
-      throw new StorageError(`Arctic('${this.uri}') is closed; create a new Arctic to go on.`);
+      throw new StorageError(`Arctic('${redactSecret(this.uri)}') is closed; create a new Arctic to go on.`);
     return this.storage;
+  }
+
+  /** The object store, or undefined for LMDB and memory; `StorageError` once closed. */
+  private liveObjects(): ObjectStore | undefined {
+    this.calls.check();
+    if (this.objects) return this.objects;
+    if (!this.storage)
+      throw new StorageError(`Arctic('${redactSecret(this.uri)}') is closed; create a new Arctic to go on.`);
+    return undefined;
   }
 
   /** Creates library `name`; `LibraryExistsError` if it already exists. */
   async createLibrary(name: string, options?: LibraryOptions): Promise<Library> {
     checkNewName("library", name);
     const config = libraryConfig(options);
-    const storage = this.live();
     const record = packRecord(config);
+    const objects = this.liveObjects();
+    if (objects) {
+      await createObjectLibrary(objects, name, record);
+      return this.library(name, new ObjectVersionStore(objects, name, config, record));
+    }
+    const storage = this.live();
     storage.writeTransaction((tx) => {
       if (tx.get(keys.library(name))) {
         throw new LibraryExistsError(
@@ -136,15 +180,17 @@ export class Arctic {
   ): Promise<Library> {
     checkName("library", name);
     const opts = checkOptions("getLibrary", options, ["createIfMissing", "libraryOptions"]);
-    const storage = this.live();
-    const existing = storage.get(keys.library(name));
+    const objects = this.liveObjects();
+    const existing = objects ? await objectLibraryRecord(objects, name) : this.live().get(keys.library(name));
     if (existing) {
       const config = unpackLibraryConfig(existing, `library config of '${name}'`);
+      if (objects) return this.library(name, new ObjectVersionStore(objects, name, config, existing));
       return this.open(name, config, existing);
     }
     if (!opts.createIfMissing) {
+      const where = objects ? objects.description : this.live().description;
       throw new LibraryNotFoundError(
-        `Library '${name}' does not exist in ${storage.description}. Create it with createLibrary('${name}') ` +
+        `Library '${name}' does not exist in ${where}. Create it with createLibrary('${name}') ` +
           "or pass { createIfMissing: true }.",
       );
     }
@@ -160,17 +206,23 @@ export class Arctic {
   /** True when library `name` exists. */
   async hasLibrary(name: string): Promise<boolean> {
     checkName("library", name);
+    const objects = this.liveObjects();
+    if (objects) return (await objectLibraryRecord(objects, name)) !== undefined;
     return this.live().getView(keys.library(name)) !== undefined;
   }
 
   /** Names of all libraries, sorted. */
   async listLibraries(): Promise<string[]> {
+    const objects = this.liveObjects();
+    if (objects) return listObjectLibraries(objects);
     return this.live().keys(keys.libraryPrefix()).map(libraryOfKey).sort(); // key order puts a name's escaped `/` (see keys.ts) before every other character
   }
 
   /** Deletes library `name` and everything in it; `LibraryNotFoundError` if it does not exist. */
   async deleteLibrary(name: string): Promise<void> {
     checkName("library", name);
+    const objects = this.liveObjects();
+    if (objects) return deleteObjectLibrary(objects, name);
     const storage = this.live();
     storage.writeTransaction((tx) => {
       if (!tx.get(keys.library(name))) {
@@ -184,7 +236,7 @@ export class Arctic {
   }
 
   /** A library handle whose calls `close()` waits for, and refuses once it has begun. */
-  private library(name: string, store: VersionStore): Library {
+  private library(name: string, store: VersionStore | ObjectVersionStore): Library {
     return tracked(new Library(name, store, this.parallel), this.calls);
   }
 
@@ -202,6 +254,8 @@ export class Arctic {
     await this.calls.close();
     const storage = this.storage;
     const lease = this.lease;
+    this.objects?.close();
+    this.objects = null;
     this.storage = null;
     this.parallel = undefined;
     this.lease = undefined;
@@ -222,4 +276,9 @@ function libraryConfig(options: LibraryOptions | undefined): LibraryConfig {
     // Tells this library from one of the same name created in the same millisecond after it was deleted.
     id: newId(),
   };
+}
+
+/** `uri` with the value of `secret=` hidden, for messages. */
+function redactSecret(uri: string): string {
+  return uri.replace(/([?&]secret=)[^&]*/i, "$1***");
 }

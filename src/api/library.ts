@@ -3,6 +3,7 @@ import { type Kernels, loadKernels } from "../codec/wasm.ts";
 import {
   InvalidArgumentError,
   SnapshotNotFoundError,
+  StorageError,
   SymbolNotFoundError,
   VersionNotFoundError,
 } from "../errors.ts";
@@ -12,7 +13,8 @@ import { type DateBounds, dateBounds, requiredColumns } from "../query/plan.ts";
 import { QueryBuilder } from "../query/query-builder.ts";
 import { applyReadQuery } from "../query/read.ts";
 import { compactSymbol, isFragmented, rowSlices } from "../version/compaction.ts";
-import { keys } from "../version/keys.ts";
+import { cleanupObjects, verifyObjects } from "../version/object-verify.ts";
+import type { ObjectVersionStore } from "../version/object-version-store.ts";
 import {
   frameBytes,
   type ParallelContext,
@@ -24,13 +26,11 @@ import {
 import { type Progress, ProgressMeter } from "../version/progress.ts";
 import type { ReadRequest } from "../version/read-plan.ts";
 import type { VersionRecord } from "../version/records.ts";
-import { dropSnapshot, listSnapshots, readSnapshot, takeSnapshot } from "../version/snapshots.ts";
 import { deleteStaged, finalizeStaged, stageChunk } from "../version/staging.ts";
 import { writeStream } from "../version/stream-write.ts";
 import { updateSymbol } from "../version/update.ts";
 import { removeOrphans, type VerifyReport, verifyLibrary } from "../version/verify.ts";
-import { listVersionInfo } from "../version/version-list.ts";
-import type { VersionSelector, VersionStore } from "../version/version-store.ts";
+import { type VersionSelector, VersionStore } from "../version/version-store.ts";
 import { fromFrameData, toFrameData } from "./convert.ts";
 import { DataError } from "./data-error.ts";
 import { type LazyFrame, lazyFrame } from "./lazy-frame.ts";
@@ -101,9 +101,21 @@ export class Library {
   constructor(
     /** The library's name. */
     readonly name: string,
-    private readonly store: VersionStore,
+    private readonly store: VersionStore | ObjectVersionStore,
     private readonly parallel?: ParallelContext,
   ) {}
+
+  /**
+   * The transactional engine (LMDB, memory) for a call only it implements so far; on an object store a
+   * `StorageError` naming the call.
+   */
+  private local(call: string): VersionStore {
+    if (this.store instanceof VersionStore) return this.store;
+    throw new StorageError(
+      `${call} is not available on ${this.store.objects.description} yet (object stores support writes, reads, ` +
+        "appends, updates, deletes, snapshots, metadata, verify and cleanup); use an lmdb:// store for it.",
+    );
+  }
 
   /** The options this library was created with. */
   get options(): Required<LibraryOptions> {
@@ -152,18 +164,25 @@ export class Library {
         );
       }
       const k = await loadKernels();
-      this.store.metered(meter, () => stageChunk(this.store, k, symbol, frame));
+      const store = this.local("write with staged: true");
+      store.metered(meter, () => stageChunk(store, k, symbol, frame));
       return { symbol, library: this.name, version: -1, metadata: undefined, timestamp: new Date() };
     }
     const meta = optionalMetadata(opts.metadata);
     const k = await loadKernels();
     const prune = opts.prunePreviousVersions === true;
     // dedup compares each tile with the previous version's, which the calling thread does.
-    const pooled = this.parallel !== undefined && !this.store.config.dedup && worthWriting(k, frame);
+    const store = this.store;
+    const pooled =
+      this.parallel !== undefined &&
+      store instanceof VersionStore &&
+      !store.config.dedup &&
+      worthWriting(k, frame);
     if (this.parallel) warmPool(this.parallel, frameBytes(frame), pooled ? "pool" : "caller");
-    const record = pooled
-      ? await writeInParallel(this.parallel!, this.store, symbol, frame, { meta, prune }, meter)
-      : this.store.metered(meter, () => this.store.write(k, symbol, frame, { meta, prune }));
+    const record =
+      pooled && store instanceof VersionStore
+        ? await writeInParallel(this.parallel!, store, symbol, frame, { meta, prune }, meter)
+        : await store.metered(meter, () => store.write(k, symbol, frame, { meta, prune }));
     // The rest of the pool starts once the calling thread's own write no longer needs the core.
     if (this.parallel && !pooled) warmPool(this.parallel, frameBytes(frame), "after");
     return this.item(symbol, record);
@@ -192,7 +211,7 @@ export class Library {
     });
     const k = await loadKernels();
     const good = checked.filter((c): c is Exclude<typeof c, DataError> => !(c instanceof DataError));
-    const records = this.store.metered(meter, () => this.store.writeMany(k, good));
+    const records = await this.store.metered(meter, () => this.store.writeMany(k, good));
     let next = 0;
     return checked.map((c) => {
       if (c instanceof DataError) return c;
@@ -222,17 +241,22 @@ export class Library {
       };
     });
     const k = await loadKernels();
-    return checked.map((c) => {
-      if (c instanceof DataError) return c;
+    const results: (VersionedItem | DataError)[] = [];
+    for (const c of checked) {
+      if (c instanceof DataError) {
+        results.push(c);
+        continue;
+      }
       try {
-        const record = this.store.metered(meter, () =>
+        const record = await this.store.metered(meter, () =>
           this.store.append(k, c.symbol, c.frame, { meta: c.meta }),
         );
-        return this.item(c.symbol, record);
+        results.push(this.item(c.symbol, record));
       } catch (err) {
-        return DataError.from(c.symbol, err);
+        results.push(DataError.from(c.symbol, err));
       }
-    });
+    }
+    return results;
   }
 
   /**
@@ -329,7 +353,9 @@ export class Library {
     const meta = optionalMetadata(opts.metadata);
     const k = await loadKernels();
     const prune = opts.prunePreviousVersions === true;
-    const record = this.store.metered(meter, () => this.store.append(k, symbol, frame, { meta, prune }));
+    const record = await this.store.metered(meter, () =>
+      this.store.append(k, symbol, frame, { meta, prune }),
+    );
     return this.item(symbol, record);
   }
 
@@ -370,7 +396,7 @@ export class Library {
       throw new InvalidArgumentError(`${call}: mode must be "write" or "append", got ${describe(mode)}.`);
     }
     const k = await loadKernels();
-    const record = finalizeStaged(this.store, k, symbol, {
+    const record = finalizeStaged(this.local(call), k, symbol, {
       mode,
       sort,
       meta: optionalMetadata(opts.metadata),
@@ -382,7 +408,7 @@ export class Library {
   /** Drops every chunk staged for `symbol` and frees its segments; versions are untouched. */
   async deleteStagedData(symbol: string): Promise<void> {
     checkName("symbol", symbol);
-    deleteStaged(this.store, symbol);
+    deleteStaged(this.local("deleteStagedData"), symbol);
   }
 
   /**
@@ -428,12 +454,14 @@ export class Library {
     const range = opts.dateRange !== undefined ? checkDateRange(opts.dateRange) : undefined;
     const meta = optionalMetadata(opts.metadata);
     const k = await loadKernels();
-    const record = this.store.metered(meter, () =>
-      updateSymbol(this.store, k, symbol, given, range, {
-        meta,
-        prune: opts.prunePreviousVersions === true,
-        upsert: opts.upsert === true,
-      }),
+    const record = await updateSymbol(
+      this.store,
+      k,
+      symbol,
+      given,
+      range,
+      { meta, prune: opts.prunePreviousVersions === true, upsert: opts.upsert === true },
+      meter,
     );
     return this.item(symbol, record);
   }
@@ -452,7 +480,7 @@ export class Library {
     const opts = checkOptions("deleteDataInRange", options, ["metadata", "prunePreviousVersions"]);
     const meta = optionalMetadata(opts.metadata);
     const k = await loadKernels();
-    const record = this.store.replaceRange(k, symbol, range, null, {
+    const record = await this.store.replaceRange(k, symbol, range, null, {
       meta,
       prune: opts.prunePreviousVersions === true,
     });
@@ -502,8 +530,8 @@ export class Library {
     if (opts.query === undefined) return this.readWith(symbol, which, request, meter);
     const query = checkQuery(opts.query);
     // Only the columns the query and `columns` need are read; the version they were taken from is read.
-    const record = this.store.resolve(symbol, which);
-    const index = this.store.readIndex(record, symbol);
+    const record = await this.store.resolve(symbol, which);
+    const index = await this.store.readIndex(record, symbol);
     request.columns = requiredColumns(
       query,
       index.columns.map((c) => c.name),
@@ -525,11 +553,13 @@ export class Library {
     meter?: ProgressMeter,
   ): Promise<ReadResult> {
     const k: Kernels = await loadKernels();
-    const pooled = this.parallel
-      ? await readInParallel(this.parallel, this.store, k, symbol, which, request, meter)
-      : undefined;
+    const store = this.store;
+    const pooled =
+      this.parallel && store instanceof VersionStore
+        ? await readInParallel(this.parallel, store, k, symbol, which, request, meter)
+        : undefined;
     const { record, frame, rowStart } =
-      pooled ?? this.store.metered(meter, () => this.store.read(k, symbol, which, request));
+      pooled ?? (await store.metered(meter, () => store.read(k, symbol, which, request)));
     // As after a write: the rest of the pool starts once the calling thread's own read is done.
     if (this.parallel && !pooled) warmPool(this.parallel, frameBytes(frame), "after");
     return { ...this.item(symbol, record), data: fromFrameData(frame, rowStart) };
@@ -575,8 +605,8 @@ export class Library {
       return this.readChecked(symbol, { asOf: opts.asOf, columns: opts.columns, query: edged }, undefined);
     }
     const asked = this.versionFor(opts.asOf);
-    const record = this.store.resolve(symbol, asked);
-    const rows = this.store.readIndex(record, symbol).rows;
+    const record = await this.store.resolve(symbol, asked);
+    const rows = (await this.store.readIndex(record, symbol)).rows;
     // Read the very version whose row count was used, even if a writer adds one meanwhile.
     const version = pinned(asked, record);
     const count = n >= 0 ? Math.min(n, rows) : Math.max(0, rows + n);
@@ -590,7 +620,7 @@ export class Library {
   async readMetadata(symbol: string, options?: { asOf?: AsOf }): Promise<VersionedItem> {
     checkName("symbol", symbol);
     const opts = checkOptions("readMetadata", options, ["asOf"]);
-    return this.item(symbol, this.store.resolve(symbol, this.versionFor(opts.asOf)));
+    return this.item(symbol, await this.store.resolve(symbol, this.versionFor(opts.asOf)));
   }
 
   /**
@@ -606,7 +636,7 @@ export class Library {
     this.checkNewSymbol(symbol);
     const opts = checkOptions("writeMetadata", options, ["prunePreviousVersions"]);
     const meta = packMetadata(metadata);
-    const record = this.store.writeMetadata(symbol, meta, opts.prunePreviousVersions === true, true);
+    const record = await this.store.writeMetadata(symbol, meta, opts.prunePreviousVersions === true, true);
     return this.item(symbol, record);
   }
 
@@ -617,10 +647,10 @@ export class Library {
     let symbols: string[];
     if (opts.snapshot !== undefined) {
       checkName("snapshot", opts.snapshot);
-      const snap = readSnapshot((key) => this.store.storage.getView(key), this.name, opts.snapshot);
+      const snap = await this.store.readSnapshot(opts.snapshot);
       symbols = snap.pinned.map((p) => p.symbol).sort();
     } else {
-      symbols = this.store.listSymbols();
+      symbols = await this.store.listSymbols();
     }
     if (re !== undefined) symbols = symbols.filter((s) => re.test(s));
     return symbols;
@@ -632,7 +662,7 @@ export class Library {
     const opts = checkOptions("hasSymbol", options, ["asOf"]);
     try {
       // As ArcticDB's has_symbol: a deleted version a snapshot holds counts, by number or time too.
-      this.store.resolve(symbol, this.versionFor(opts.asOf), { pinned: true });
+      await this.store.resolve(symbol, this.versionFor(opts.asOf), { pinned: true });
       return true;
     } catch (err) {
       const missing =
@@ -665,7 +695,7 @@ export class Library {
         );
       }
     }
-    const listed = listVersionInfo(this.store, symbol, {
+    const listed = await this.store.listVersionInfo(symbol, {
       snapshot: opts.snapshot,
       latestOnly: opts.latestOnly === true,
       skipSnapshots: opts.skipSnapshots === true,
@@ -721,7 +751,7 @@ export class Library {
     if (versions && skip && skip.size > 0) {
       throw new InvalidArgumentError("snapshot: give skipSymbols or versions, not both.");
     }
-    takeSnapshot(this.store.storage, this.name, name, {
+    await this.store.takeSnapshot(name, {
       meta: optionalMetadata(opts.metadata),
       skip: versions ? undefined : skip,
       versions,
@@ -731,7 +761,7 @@ export class Library {
   /** Every snapshot's name and its metadata (`undefined` when none was given), in name order. */
   async listSnapshots(): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {};
-    for (const [name, snap] of listSnapshots(this.store.storage, this.name)) {
+    for (const [name, snap] of await this.store.listSnapshots()) {
       Object.defineProperty(out, name, {
         value: snap.meta ? unpackMetadata(snap.meta) : undefined,
         enumerable: true,
@@ -745,7 +775,7 @@ export class Library {
   /** Deletes snapshot `name` and frees data that only it still held; `SnapshotNotFoundError` if absent. */
   async deleteSnapshot(name: string): Promise<void> {
     checkName("snapshot", name);
-    dropSnapshot(this.store.storage, this.name, name);
+    await this.store.dropSnapshot(name);
   }
 
   /**
@@ -763,7 +793,7 @@ export class Library {
         checkInteger("delete: versions", v, 0),
       );
     }
-    this.store.delete(symbol, versions);
+    await this.store.delete(symbol, versions);
   }
 
   /**
@@ -772,7 +802,7 @@ export class Library {
    */
   async prunePreviousVersions(symbol: string): Promise<void> {
     checkName("symbol", symbol);
-    this.store.pruneVersions(symbol);
+    await this.store.pruneVersions(symbol);
   }
 
   /**
@@ -788,7 +818,11 @@ export class Library {
     }
   > {
     const opts = checkOptions("verify", options, ["data"]);
-    const report = verifyLibrary(this.store, await loadKernels(), { data: opts.data !== false });
+    const k = await loadKernels();
+    const report =
+      this.store instanceof VersionStore
+        ? verifyLibrary(this.store, k, { data: opts.data !== false })
+        : await verifyObjects(this.store, k, { data: opts.data !== false });
     return { ok: report.problems.length === 0, ...report };
   }
 
@@ -805,7 +839,10 @@ export class Library {
     const opts = checkOptions("cleanup", options, ["graceMs"]);
     const graceMs =
       opts.graceMs === undefined ? 3_600_000 : checkInteger("cleanup: graceMs", opts.graceMs, 0);
-    const report = verifyLibrary(this.store, await loadKernels(), { data: false });
+    const k = await loadKernels();
+    if (!(this.store instanceof VersionStore))
+      return { removed: await cleanupObjects(this.store, k, graceMs) };
+    const report = verifyLibrary(this.store, k, { data: false });
     return { removed: removeOrphans(this.store, report.orphans, graceMs) };
   }
 
@@ -821,12 +858,17 @@ export class Library {
     meter: ProgressMeter | undefined,
   ): Promise<VersionedItem> {
     const k = await loadKernels();
-    const record = await writeStream(this.store, k, symbol, framesOf(source, mode), {
+    const options = {
       mode,
       meta: optionalMetadata(opts.metadata),
       prune: opts.prunePreviousVersions === true,
       meter,
-    });
+    };
+    const frames = framesOf(source, mode);
+    const record =
+      this.store instanceof VersionStore
+        ? await writeStream(this.store, k, symbol, frames, options)
+        : await this.store.writeStream(k, symbol, frames, options);
     return this.item(symbol, record);
   }
 
@@ -866,20 +908,25 @@ export class Library {
     const chunkRows = checkChunkSize("chunkRows", opts.chunkRows);
     const chunkBytes = checkChunkSize("chunkBytes", opts.chunkBytes);
     const asked = this.versionFor(opts.asOf);
-    const record = this.store.resolve(symbol, asked);
-    // A snapshot keeps its version readable after a delete; a number or a time is pinned by number.
-    const pin = pinned(asked, record);
-    return iterateChunks(
-      {
-        store: this.store,
-        read: async (which, request) => (await this.readWith(symbol, which, request)).data,
-        rowsInDateRange: async (rec, index, range) =>
-          this.store.rowsInDateRange(await loadKernels(), symbol, rec, index, range),
-      },
-      symbol,
-      { record, pin, dateRange, rowRange, columns, query, chunkRows, chunkBytes },
-      this.store.config.rowsPerSegment,
-    );
+    const chunks = (record: VersionRecord) =>
+      iterateChunks(
+        {
+          store: this.store,
+          read: async (which, request) => (await this.readWith(symbol, which, request)).data,
+          rowsInDateRange: async (rec, index, range) =>
+            this.store.rowsInDateRange(await loadKernels(), symbol, rec, index, range),
+        },
+        symbol,
+        // A snapshot keeps its version readable after a delete; a number or a time is pinned by number.
+        { record, pin: pinned(asked, record), dateRange, rowRange, columns, query, chunkRows, chunkBytes },
+        this.store.config.rowsPerSegment,
+      );
+    const resolved = this.store.resolve(symbol, asked);
+    if (!(resolved instanceof Promise)) return chunks(resolved);
+    // An object store resolves the version with a request: the first chunk waits for it.
+    return (async function* () {
+      yield* chunks(await resolved);
+    })();
   }
 
   /**
@@ -897,7 +944,7 @@ export class Library {
       opts.rowsPerSegment === undefined
         ? this.store.config.rowsPerSegment
         : checkInteger("compactData: rowsPerSegment", opts.rowsPerSegment, 1);
-    const record = this.store.resolve(symbol, undefined);
+    const record = await this.store.resolve(symbol, undefined);
     const k = await loadKernels();
     return this.item(symbol, await compactSymbol(this.store, k, symbol, record, rows));
   }
@@ -914,16 +961,16 @@ export class Library {
       opts.segmentSize === undefined
         ? this.store.config.rowsPerSegment
         : checkInteger("isSymbolFragmented: segmentSize", opts.segmentSize, 1);
-    const record = this.store.resolve(symbol, undefined);
-    return isFragmented(this.store.readIndex(record, symbol), size);
+    const record = await this.store.resolve(symbol, undefined);
+    return isFragmented(await this.store.readIndex(record, symbol), size);
   }
 
   /** Schema, row count, index span and date of a version, read from its index without touching data. */
   async getDescription(symbol: string, options?: { asOf?: AsOf }): Promise<SymbolDescription> {
     checkName("symbol", symbol);
     const opts = checkOptions("getDescription", options, ["asOf"]);
-    const record = this.store.resolve(symbol, this.versionFor(opts.asOf));
-    const index = this.store.readIndex(record, symbol);
+    const record = await this.store.resolve(symbol, this.versionFor(opts.asOf));
+    const index = await this.store.readIndex(record, symbol);
     const firstSeg = index.segments.find((s) => s.rows > 0);
     const lastSeg = [...index.segments].reverse().find((s) => s.rows > 0);
     return {
@@ -955,11 +1002,7 @@ export class Library {
    * waived for a symbol already stored (even if deleted since), so old names stay writable.
    */
   private checkNewSymbol(symbol: unknown): asserts symbol is string {
-    checkNewName(
-      "symbol",
-      symbol,
-      () => this.store.storage.getView(keys.ref(this.name, symbol as string)) !== undefined,
-    );
+    checkNewName("symbol", symbol, () => this.store.symbolKnown(symbol as string));
   }
 
   /** Checks `asOf` and turns it into the version engine's selector (undefined = latest). */

@@ -1,6 +1,7 @@
 import type { WorkerFactory } from "../parallel/pool.ts";
 import type { UnrefTimer } from "../parallel/shared-pool.ts";
 import type { LmdbOptions } from "../storage/lmdb-storage.ts";
+import type { S3Uri } from "../storage/s3/uri.ts";
 import type { Storage } from "../storage/storage.ts";
 
 /**
@@ -12,6 +13,16 @@ export interface Runtime {
   readonly name: string;
   /** Opens (creating if missing) an LMDB store. */
   openLmdb?(options: LmdbOptions): Storage;
+  /**
+   * The process environment, for `s3://…&aws_auth=true` (AWS_ACCESS_KEY_ID and friends); absent where
+   * there is none (browsers: give access and secret in the URI).
+   */
+  env?(): Record<string, string | undefined>;
+  /**
+   * The fetch an `s3://` store uses, for what the portable one cannot do (trust the URI's `CA_cert_path`);
+   * undefined for the global fetch.
+   */
+  s3Fetch?(uri: S3Uri): typeof fetch | undefined;
   /** Cores available, for the default size of the worker pool. */
   cores?: number;
   /** Starts one pool worker running floe's segment worker. */

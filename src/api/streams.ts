@@ -5,6 +5,7 @@ import { requiredColumns } from "../query/plan.ts";
 import { QueryBuilder } from "../query/query-builder.ts";
 import { applyReadQuery } from "../query/read.ts";
 import type { FrameData } from "../version/frame-data.ts";
+import type { ObjectVersionStore } from "../version/object-version-store.ts";
 import { columnPositions, type ReadRequest, resolveRowRange } from "../version/read-plan.ts";
 import type { IndexRecord, VersionRecord } from "../version/records.ts";
 import type { VersionSelector, VersionStore } from "../version/version-store.ts";
@@ -73,7 +74,7 @@ async function* readerFrames(stream: ReadableStream<unknown>): AsyncGenerator<un
 
 /** What `iterate` needs of its library. */
 export interface IterateContext {
-  store: VersionStore;
+  store: VersionStore | ObjectVersionStore;
   /** Reads rows of the pinned version, through the library's read path (worker pool included). */
   read(which: VersionSelector, request: ReadRequest): Promise<DataFrame>;
   /** The rows a date range selects (see `VersionStore.rowsInDateRange`). */
@@ -165,7 +166,7 @@ export async function* iterateChunks(
   defaultChunkRows: number,
 ): AsyncGenerator<DataFrame> {
   const record = req.record;
-  const index = ctx.store.readIndex(record, symbol);
+  const index = await ctx.store.readIndex(record, symbol);
   const range = req.dateRange
     ? await ctx.rowsInDateRange(record, index, req.dateRange)
     : resolveRowRange(req.rowRange, index.rows);

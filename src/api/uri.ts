@@ -1,7 +1,11 @@
 import { InvalidUriError } from "../errors.ts";
+import { isS3Uri, parseS3Uri, type S3Uri } from "../storage/s3/uri.ts";
 
 /** A parsed `Arctic` URI. */
-export type ParsedUri = { scheme: "mem" } | { scheme: "lmdb"; path: string; mapSize?: number; sync: boolean };
+export type ParsedUri =
+  | { scheme: "mem" }
+  | { scheme: "lmdb"; path: string; mapSize?: number; sync: boolean }
+  | { scheme: "s3"; s3: S3Uri };
 
 const UNITS: Record<string, number> = { KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
 
@@ -16,6 +20,7 @@ export function parseUri(uri: string): ParsedUri {
       `The Arctic URI must be a string such as 'lmdb://data.lmdb' or 'mem://', got ${typeof uri}.`,
     );
   }
+  if (isS3Uri(uri)) return { scheme: "s3", s3: parseS3Uri(uri) };
   const match = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(.*)$/s.exec(uri);
   if (!match) {
     throw new InvalidUriError(`'${uri}' is not a URI; use 'lmdb://<path>' or 'mem://'.`);
@@ -33,7 +38,7 @@ export function parseUri(uri: string): ParsedUri {
   }
   if (scheme !== "lmdb") {
     throw new InvalidUriError(
-      `'${uri}': unknown scheme '${scheme}://'; floe supports 'lmdb://<path>' and 'mem://'.`,
+      `'${uri}': unknown scheme '${scheme}://'; floe supports 'lmdb://<path>', 's3://HOST:BUCKET?…', 's3s://…' and 'mem://'.`,
     );
   }
   if (path === "") {

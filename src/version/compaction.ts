@@ -1,5 +1,6 @@
 import type { Kernels } from "../codec/wasm.ts";
 import type { FrameData } from "./frame-data.ts";
+import type { ObjectVersionStore } from "./object-version-store.ts";
 import type { IndexRecord, VersionRecord } from "./records.ts";
 import { writeStream } from "./stream-write.ts";
 import { VersionStore } from "./version-store.ts";
@@ -40,30 +41,31 @@ export function isFragmented(index: IndexRecord, segmentSize: number): boolean {
  * The commit is refused (and nothing kept) if another version was added meanwhile.
  */
 export async function compactSymbol(
-  store: VersionStore,
+  store: VersionStore | ObjectVersionStore,
   k: Kernels,
   symbol: string,
   record: VersionRecord,
   rowsPerSegment: number,
 ): Promise<VersionRecord> {
-  const index = store.readIndex(record, symbol);
-  const target =
-    rowsPerSegment === store.config.rowsPerSegment
-      ? store
-      : new VersionStore(store.storage, store.lib, { ...store.config, rowsPerSegment });
+  const index = await store.readIndex(record, symbol);
   async function* chunks(): AsyncGenerator<FrameData> {
     if (index.rows === 0) {
-      yield store.readRows(k, symbol, record, index, {}).frame;
+      yield (await store.readRows(k, symbol, record, index, {})).frame;
       return;
     }
     for (let start = 0; start < index.rows; start += rowsPerSegment) {
       const rowRange: [number, number] = [start, Math.min(index.rows, start + rowsPerSegment)];
-      yield store.readRows(k, symbol, record, index, { rowRange }).frame;
+      yield (await store.readRows(k, symbol, record, index, { rowRange })).frame;
     }
   }
-  return writeStream(target, k, symbol, chunks(), {
-    mode: "write",
-    meta: record.meta,
-    expectLatest: record.v,
-  });
+  const options = { mode: "write" as const, meta: record.meta, expectLatest: record.v };
+  const config = { ...store.config, rowsPerSegment };
+  if (store instanceof VersionStore) {
+    const target =
+      rowsPerSegment === store.config.rowsPerSegment
+        ? store
+        : new VersionStore(store.storage, store.lib, config);
+    return writeStream(target, k, symbol, chunks(), options);
+  }
+  return store.withConfig(config).writeStream(k, symbol, chunks(), options);
 }

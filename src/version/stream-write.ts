@@ -64,50 +64,12 @@ export async function writeStream(
     if (base) previous = store.readIndex(base, symbol);
   }
   let seq = 0;
-  let frames = 0;
-  let pending: FrameData[] = [];
-  let pendingRows = 0;
   const stage = (frame: FrameData) => {
     const id = streamChunkId(stream, seq++);
     store.metered(options.meter, () => stageChunk(store, k, symbol, frame, id));
   };
   try {
-    for await (const frame of source) {
-      frames++;
-      if (previous) checkAppendable(symbol, previous, frameShape(frame), dynamic);
-      else checkSortedWrite(symbol, frame);
-      if (frame.numRows > 0 || previous === undefined) previous = shapeOf(symbol, frame, previous, dynamic);
-      if (frame.numRows === 0 && pending.length > 0) continue;
-      // Frames with other columns (dynamic schema) are not joined: a column one of them lacks must stay
-      // missing, read as the final dtype's missing value, not filled now with its dtype's so far.
-      if (pending.length > 0 && schemaOf(pending[0].columns) !== schemaOf(frame.columns)) {
-        stage(joinFrames(pending));
-        pending = [];
-        pendingRows = 0;
-      }
-      pending.push(frame);
-      pendingRows += frame.numRows;
-      if (pendingRows < rps) continue;
-      // The rows gathered before this frame (fewer than a segment's) and this frame's first rows make
-      // one segment, the only rows copied; the frame's next whole segments are staged as a view of it.
-      let rest = frame;
-      const before = pendingRows - frame.numRows;
-      if (before > 0) {
-        const need = rps - before;
-        stage(joinFrames([...pending.slice(0, -1), sliceFrame(frame, 0, need)]));
-        rest = sliceFrame(frame, need, frame.numRows);
-      }
-      const whole = rest.numRows - (rest.numRows % rps);
-      if (whole > 0) stage(whole === rest.numRows ? rest : sliceFrame(rest, 0, whole));
-      pending = whole === rest.numRows ? [] : [sliceFrame(rest, whole, rest.numRows)];
-      pendingRows = rest.numRows - whole;
-    }
-    if (frames === 0) {
-      throw new InvalidArgumentError(
-        `The stream for '${symbol}' gave no frames; nothing was written. Give at least one frame (it may have no rows).`,
-      );
-    }
-    if (pending.length > 0 && (pendingRows > 0 || seq === 0)) stage(joinFrames(pending));
+    await gatherChunks(symbol, source, { rowsPerSegment: rps, dynamic, previous }, stage);
     return finalizeStaged(store, k, symbol, {
       mode: options.mode,
       sort: false,
@@ -126,6 +88,67 @@ export async function writeStream(
     }
     throw err;
   }
+}
+
+/**
+ * The loop every stream write shares: checks each frame of `source` on arrival (against the one before,
+ * or `previous`, the stored version an append extends) and hands `stage` whole segments' rows, gathering
+ * small frames and cutting big ones (see `writeStream`). Throws `InvalidArgumentError` for a source that
+ * gives no frame at all. Returns how many chunks were staged.
+ */
+export async function gatherChunks(
+  symbol: string,
+  source: AsyncIterable<FrameData>,
+  shape: { rowsPerSegment: number; dynamic: boolean; previous?: IndexRecord },
+  stage: (frame: FrameData) => void | Promise<void>,
+): Promise<number> {
+  const { rowsPerSegment: rps, dynamic } = shape;
+  let previous = shape.previous;
+  let staged = 0;
+  let frames = 0;
+  let pending: FrameData[] = [];
+  let pendingRows = 0;
+  const put = async (frame: FrameData) => {
+    staged++;
+    await stage(frame);
+  };
+  for await (const frame of source) {
+    frames++;
+    if (previous) checkAppendable(symbol, previous, frameShape(frame), dynamic);
+    else checkSortedWrite(symbol, frame);
+    if (frame.numRows > 0 || previous === undefined) previous = shapeOf(symbol, frame, previous, dynamic);
+    if (frame.numRows === 0 && pending.length > 0) continue;
+    // Frames with other columns (dynamic schema) are not joined: a column one of them lacks must stay
+    // missing, read as the final dtype's missing value, not filled now with its dtype's so far.
+    if (pending.length > 0 && schemaOf(pending[0].columns) !== schemaOf(frame.columns)) {
+      await put(joinFrames(pending));
+      pending = [];
+      pendingRows = 0;
+    }
+    pending.push(frame);
+    pendingRows += frame.numRows;
+    if (pendingRows < rps) continue;
+    // The rows gathered before this frame (fewer than a segment's) and this frame's first rows make
+    // one segment, the only rows copied; the frame's next whole segments are staged as a view of it.
+    let rest = frame;
+    const before = pendingRows - frame.numRows;
+    if (before > 0) {
+      const need = rps - before;
+      await put(joinFrames([...pending.slice(0, -1), sliceFrame(frame, 0, need)]));
+      rest = sliceFrame(frame, need, frame.numRows);
+    }
+    const whole = rest.numRows - (rest.numRows % rps);
+    if (whole > 0) await put(whole === rest.numRows ? rest : sliceFrame(rest, 0, whole));
+    pending = whole === rest.numRows ? [] : [sliceFrame(rest, whole, rest.numRows)];
+    pendingRows = rest.numRows - whole;
+  }
+  if (frames === 0) {
+    throw new InvalidArgumentError(
+      `The stream for '${symbol}' gave no frames; nothing was written. Give at least one frame (it may have no rows).`,
+    );
+  }
+  if (pending.length > 0 && (pendingRows > 0 || staged === 0)) await put(joinFrames(pending));
+  return staged;
 }
 
 /** The shape `checkAppendable` checks the next frame against: `frame`'s, with all columns so far. */

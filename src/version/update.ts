@@ -1,7 +1,9 @@
 import type { Kernels } from "../codec/wasm.ts";
 import { SymbolNotFoundError } from "../errors.ts";
-import type { FrameData } from "./frame-data.ts";
-import type { VersionRecord } from "./records.ts";
+import type { ColumnData, FrameData as Frame, FrameData } from "./frame-data.ts";
+import type { ObjectVersionStore } from "./object-version-store.ts";
+import type { ProgressMeter } from "./progress.ts";
+import type { IndexRecord, VersionRecord } from "./records.ts";
 import { rowsInRange } from "./schema-checks.ts";
 import type { VersionStore } from "./version-store.ts";
 
@@ -24,19 +26,20 @@ export interface UpdateOptions {
  * delete rows it meant to keep. A `frame` whose rows all lie outside `dateRange` does remove the range,
  * as in ArcticDB, which filters the rows only after that check.
  */
-export function updateSymbol(
-  store: VersionStore,
+export async function updateSymbol(
+  store: VersionStore | ObjectVersionStore,
   k: Kernels,
   symbol: string,
   frame: FrameData,
   dateRange: [bigint | null, bigint | null] | undefined,
   options: UpdateOptions,
-): VersionRecord {
+  meter?: ProgressMeter,
+): Promise<VersionRecord> {
   if (frame.index.kind !== "timestamp") throw new Error("internal: update needs a timestamp index");
   const { meta, prune } = options;
-  if (!store.latest(symbol)) {
-    if (options.upsert) return store.write(k, symbol, frame, { meta, prune });
-    const gone = store.libraryGone();
+  if (!(await store.latest(symbol))) {
+    if (options.upsert) return store.metered(meter, () => store.write(k, symbol, frame, { meta, prune }));
+    const gone = await store.libraryGone();
     if (gone) throw gone;
     throw new SymbolNotFoundError(
       `Cannot update '${symbol}': it does not exist in library '${store.lib}'. Pass { upsert: true } ` +
@@ -48,5 +51,53 @@ export function updateSymbol(
   const stamps = frame.index.values;
   const range = dateRange ?? [stamps[0], stamps[stamps.length - 1]];
   const rows = dateRange ? rowsInRange(frame, dateRange) : frame;
-  return store.replaceRange(k, symbol, range, rows, { meta, prune });
+  return store.metered(meter, () => store.replaceRange(k, symbol, range, rows, { meta, prune }));
+}
+
+/**
+ * The index of a version whose rows [lo, hi) of `index` were replaced by `middle` (stored as `added`):
+ * segments wholly before `lo` kept, `added`'s shifted to start at `lo`, those from `hi` on shifted by
+ * the change in rows; under dynamic schema each new segment names its columns.
+ */
+export function replacedIndex(
+  index: IndexRecord,
+  added: IndexRecord,
+  at: { lo: number; hi: number; middle: Frame; columns: IndexRecord["columns"]; dynamic: boolean },
+): IndexRecord {
+  const { lo, hi, middle, columns, dynamic } = at;
+  const shift = lo + middle.numRows - hi;
+  const named = (s: { colStart: number; cols: number }) =>
+    middle.columns.slice(s.colStart, s.colStart + s.cols).map((c: ColumnData) => c.name);
+  const segments = [
+    ...index.segments.filter((s) => s.rows > 0 && s.rowStart + s.rows <= lo),
+    ...added.segments.map((s) => ({
+      ...s,
+      rowStart: s.rowStart + lo,
+      ...(dynamic ? { names: named(s) } : {}),
+    })),
+    ...index.segments
+      .filter((s) => s.rows > 0 && s.rowStart >= hi)
+      .map((s) => ({ ...s, rowStart: s.rowStart + shift })),
+  ];
+  const rows = index.rows + shift;
+  return {
+    ...index,
+    columns,
+    rows,
+    segments: rows > 0 ? segments.filter((s) => s.rows > 0) : added.segments,
+  };
+}
+
+/**
+ * The rows [lo, hi) a replacement of rows [r0, r1) rewrites: widened to the edges of the row slices that
+ * straddle r0 and r1, so every kept segment is whole.
+ */
+export function replaceBounds(index: IndexRecord, r0: number, r1: number): { lo: number; hi: number } {
+  const slices = index.segments.filter((s) => s.colStart === 0 && s.rows > 0);
+  const around = (row: number) => slices.find((s) => s.rowStart < row && row < s.rowStart + s.rows);
+  const containing = slices.find((s) => s.rowStart <= r0 && r0 < s.rowStart + s.rows);
+  const lo = containing ? containing.rowStart : r0;
+  const straddling = around(r1) ?? (r1 === r0 && containing && r0 > lo ? containing : undefined);
+  const hi = straddling ? straddling.rowStart + straddling.rows : r1;
+  return { lo, hi };
 }

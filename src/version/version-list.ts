@@ -1,6 +1,6 @@
-import type { VersionRecord } from "./records.ts";
+import type { SnapshotRecord, VersionRecord } from "./records.ts";
 import { listSnapshots, readSnapshot } from "./snapshots.ts";
-import type { VersionStore } from "./version-store.ts";
+import type { VersionEntry, VersionStore } from "./version-store.ts";
 
 /** Which versions `listVersionInfo` lists, as ArcticDB's `list_versions` takes them. */
 export interface VersionListOptions {
@@ -36,50 +36,64 @@ export function listVersionInfo(
   symbol: string | undefined,
   options: VersionListOptions,
 ): ListedVersion[] {
-  return store.storage.readTransaction(() => {
-    const live = store.listVersions(symbol);
-    const liveIds = new Set(live.map((e) => id(e.symbol, e.record.v)));
-    const holders = new Map<string, string[]>();
-    const pinned = new Map<string, { symbol: string; record: VersionRecord }>();
-    const chosen =
+  return store.storage.readTransaction(() =>
+    combineVersionInfo(
+      store.listVersions(symbol),
+      options.skipSnapshots ? new Map() : listSnapshots(store.storage, store.lib),
       options.snapshot !== undefined
         ? readSnapshot((key) => store.storage.getView(key), store.lib, options.snapshot).pinned
-        : undefined;
-    if (!options.skipSnapshots) {
-      for (const [name, snap] of listSnapshots(store.storage, store.lib)) {
-        for (const p of snap.pinned) {
-          if (symbol !== undefined && p.symbol !== symbol) continue;
-          const key = id(p.symbol, p.record.v);
-          holders.set(key, [...(holders.get(key) ?? []), name]);
-          pinned.set(key, p);
-        }
-      }
+        : undefined,
+      symbol,
+      options,
+    ),
+  );
+}
+
+/**
+ * `listVersionInfo`'s answer from what it read: the live versions (newest first), every snapshot by name
+ * (none with `skipSnapshots`) and, with `options.snapshot`, what that one pins (`chosen`). Both version
+ * engines read these their own way and share this.
+ */
+export function combineVersionInfo(
+  live: readonly VersionEntry[],
+  snapshots: ReadonlyMap<string, SnapshotRecord>,
+  chosen: SnapshotRecord["pinned"] | undefined,
+  symbol: string | undefined,
+  options: VersionListOptions,
+): ListedVersion[] {
+  const liveIds = new Set(live.map((e) => id(e.symbol, e.record.v)));
+  const holders = new Map<string, string[]>();
+  const pinned = new Map<string, { symbol: string; record: VersionRecord }>();
+  for (const [name, snap] of snapshots) {
+    for (const p of snap.pinned) {
+      if (symbol !== undefined && p.symbol !== symbol) continue;
+      const key = id(p.symbol, p.record.v);
+      holders.set(key, [...(holders.get(key) ?? []), name]);
+      pinned.set(key, p);
     }
-    const entry = (s: string, record: VersionRecord): ListedVersion => {
-      const key = id(s, record.v);
-      return { symbol: s, record, snapshots: holders.get(key) ?? [], deleted: !liveIds.has(key) };
-    };
-    let out: ListedVersion[];
-    if (chosen) {
-      out = chosen
-        .filter((p) => symbol === undefined || p.symbol === symbol)
-        .map((p) => entry(p.symbol, p.record));
-    } else if (options.latestOnly) {
-      const seen = new Set<string>();
-      out = [];
-      for (const e of live) {
-        if (seen.has(e.symbol)) continue;
-        seen.add(e.symbol);
-        out.push(entry(e.symbol, e.record));
-      }
-    } else {
-      out = live.map((e) => entry(e.symbol, e.record));
-      for (const [key, p] of pinned) if (!liveIds.has(key)) out.push(entry(p.symbol, p.record));
+  }
+  const entry = (s: string, record: VersionRecord): ListedVersion => {
+    const key = id(s, record.v);
+    return { symbol: s, record, snapshots: holders.get(key) ?? [], deleted: !liveIds.has(key) };
+  };
+  let out: ListedVersion[];
+  if (chosen) {
+    out = chosen
+      .filter((p) => symbol === undefined || p.symbol === symbol)
+      .map((p) => entry(p.symbol, p.record));
+  } else if (options.latestOnly) {
+    const seen = new Set<string>();
+    out = [];
+    for (const e of live) {
+      if (seen.has(e.symbol)) continue;
+      seen.add(e.symbol);
+      out.push(entry(e.symbol, e.record));
     }
-    return out.sort((a, b) =>
-      a.symbol === b.symbol ? b.record.v - a.record.v : a.symbol < b.symbol ? -1 : 1,
-    );
-  });
+  } else {
+    out = live.map((e) => entry(e.symbol, e.record));
+    for (const [key, p] of pinned) if (!liveIds.has(key)) out.push(entry(p.symbol, p.record));
+  }
+  return out.sort((a, b) => (a.symbol === b.symbol ? b.record.v - a.record.v : a.symbol < b.symbol ? -1 : 1));
 }
 
 function id(symbol: string, version: number): string {

@@ -35,6 +35,7 @@ import {
   type LibraryConfig,
   noDataIndex,
   type SegmentRef,
+  type SnapshotRecord,
   type SymbolRef,
   unpackIndex,
   unpackRef,
@@ -49,9 +50,10 @@ import {
   frameShape,
 } from "./schema-checks.ts";
 import { firstAtOrAfter } from "./search.ts";
-import { listSnapshots, readSnapshot } from "./snapshots.ts";
+import { dropSnapshot, listSnapshots, readSnapshot, takeSnapshot } from "./snapshots.ts";
 import { planTiles, tileColumns } from "./tiling.ts";
-import { listVersionInfo } from "./version-list.ts";
+import { replaceBounds, replacedIndex } from "./update.ts";
+import { type ListedVersion, listVersionInfo, type VersionListOptions } from "./version-list.ts";
 import { conformFrame, convertInto, fillMissing, unionColumns } from "./widen.ts";
 
 /**
@@ -295,18 +297,19 @@ export class VersionStore {
     options: { meta?: Uint8Array; prune?: boolean } = {},
   ): VersionRecord {
     const base = this.latest(symbol);
-    if (!base) return this.write(k, symbol, frame, options);
     const dynamic = this.config.dynamicSchema;
-    const baseIndex = this.readIndex(base, symbol);
-    checkAppendable(symbol, baseIndex, frameShape(frame), dynamic);
-    const baseKey = keys.version(this.lib, symbol, base.v);
+    const baseIndex = base ? this.readIndex(base, symbol) : undefined;
+    if (baseIndex) checkAppendable(symbol, baseIndex, frameShape(frame), dynamic);
+    else checkSortedWrite(symbol, frame);
+    // With no version yet the rows are the whole symbol, unless another writer commits one first.
+    const baseKey = base ? keys.version(this.lib, symbol, base.v) : undefined;
     const written: string[] = [];
     try {
       return this.writeAndCommit(k, symbol, frame, written, (added) => {
         // Combined and packed against `base` before the transaction; redone inside only if another
         // writer committed a version since.
         const indexKey = keys.index(this.lib, symbol, newId());
-        const expected = appendIndex(symbol, baseIndex, added, dynamic);
+        const expected = baseIndex ? appendIndex(symbol, baseIndex, added, dynamic) : added;
         const packed = packRecord(expected);
         return (tx) => {
           const [latestKey] = tx.keys(keys.versionPrefix(this.lib, symbol), { reverse: true, limit: 1 });
@@ -423,7 +426,7 @@ export class VersionStore {
   }
 
   /** The tiles `frame` is cut into, how each is encoded (or matched by `reuse`), and the index they make. */
-  private planWrite(k: Kernels, frame: FrameData, reuse?: Reuse) {
+  planWrite(k: Kernels, frame: FrameData, reuse?: Reuse) {
     const { rowsPerSegment, columnsPerSegment } = this.config;
     const tiles = planTiles(frame.numRows, frame.columns.length, rowsPerSegment, columnsPerSegment);
     const segments: SegmentRef[] = [];
@@ -601,12 +604,7 @@ export class VersionStore {
       // Under dynamic schema the new rows may add or widen columns: every part takes the union schema.
       const columns = data && dynamic ? unionColumns(symbol, index.columns, data.columns) : index.columns;
       const [r0, r1] = this.rowsInDateRange(k, symbol, base, index, range);
-      const slices = index.segments.filter((s) => s.colStart === 0 && s.rows > 0);
-      const around = (row: number) => slices.find((s) => s.rowStart < row && row < s.rowStart + s.rows);
-      const containing = slices.find((s) => s.rowStart <= r0 && r0 < s.rowStart + s.rows);
-      const lo = containing ? containing.rowStart : r0;
-      const straddling = around(r1) ?? (r1 === r0 && containing && r0 > lo ? containing : undefined);
-      const hi = straddling ? straddling.rowStart + straddling.rows : r1;
+      const { lo, hi } = replaceBounds(index, r0, r1);
       const [before, after] = this.storage.readTransaction(() => [
         this.readRows(k, symbol, base, index, { rowRange: [lo, r0] }).frame,
         this.readRows(k, symbol, base, index, { rowRange: [r1, hi] }).frame,
@@ -618,27 +616,7 @@ export class VersionStore {
       const written: string[] = [];
       try {
         const committed = this.writeAndCommit(k, symbol, middle, written, (added) => {
-          const shift = lo + middle.numRows - hi;
-          const segments = [
-            ...index.segments.filter((s) => s.rows > 0 && s.rowStart + s.rows <= lo),
-            ...added.segments.map((s) => ({
-              ...s,
-              rowStart: s.rowStart + lo,
-              ...(dynamic
-                ? { names: middle.columns.slice(s.colStart, s.colStart + s.cols).map((c) => c.name) }
-                : {}),
-            })),
-            ...index.segments
-              .filter((s) => s.rows > 0 && s.rowStart >= hi)
-              .map((s) => ({ ...s, rowStart: s.rowStart + shift })),
-          ];
-          const rows = index.rows + shift;
-          const record: IndexRecord = {
-            ...index,
-            columns,
-            rows,
-            segments: rows > 0 ? segments.filter((s) => s.rows > 0) : added.segments,
-          };
+          const record = replacedIndex(index, added, { lo, hi, middle, columns, dynamic });
           const indexKey = keys.index(this.lib, symbol, newId());
           const packed = packRecord(record);
           return (tx) => {
@@ -1100,6 +1078,39 @@ export class VersionStore {
       if (existing.length === 0) throw this.symbolNotFound(symbol);
       this.removeVersions(tx, symbol, existing.slice(0, -1));
     });
+  }
+
+  /** Whether `symbol` was ever stored (a reference exists): old names stay writable under new-name rules. */
+  symbolKnown(symbol: string): boolean {
+    return this.storage.getView(keys.ref(this.lib, symbol)) !== undefined;
+  }
+
+  /** Snapshot `name`; `SnapshotNotFoundError` when absent. */
+  readSnapshot(name: string): SnapshotRecord {
+    return readSnapshot((key) => this.storage.getView(key), this.lib, name);
+  }
+
+  /** Every snapshot by name, in name order. */
+  listSnapshots(): Map<string, SnapshotRecord> {
+    return listSnapshots(this.storage, this.lib);
+  }
+
+  /** Takes snapshot `name` (see snapshots.ts). */
+  takeSnapshot(
+    name: string,
+    options: { meta?: Uint8Array; skip?: Set<string>; versions?: Map<string, number> },
+  ): SnapshotRecord {
+    return takeSnapshot(this.storage, this.lib, name, options);
+  }
+
+  /** Removes snapshot `name` and frees the data only it still held. */
+  dropSnapshot(name: string): void {
+    dropSnapshot(this.storage, this.lib, name);
+  }
+
+  /** The versions `options` select (see version-list.ts). */
+  listVersionInfo(symbol: string | undefined, options: VersionListOptions): ListedVersion[] {
+    return listVersionInfo(this, symbol, options);
   }
 
   /** Removes version keys and frees the indexes and segments nothing else references. */

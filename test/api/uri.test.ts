@@ -18,7 +18,8 @@ describe("parseUri", () => {
   });
 
   it.each([
-    ["s3://bucket", /unknown scheme 's3:\/\/'/],
+    ["s3://bucket", /HOST:BUCKET/],
+    ["ftp://host/x", /unknown scheme 'ftp:\/\/'/],
     ["data.lmdb", /not a URI/],
     ["lmdb://", /needs a path/],
     ["lmdb://d?map_size=1kb", /not a size/],

@@ -1,0 +1,755 @@
+import { packRecord } from "../codec/msgpack.ts";
+import type { Kernels } from "../codec/wasm.ts";
+import {
+  CorruptSegmentError,
+  type FloeError,
+  InvalidArgumentError,
+  LibraryNotFoundError,
+  SnapshotExistsError,
+  SnapshotNotFoundError,
+  StorageError,
+  SymbolNotFoundError,
+  VersionNotFoundError,
+} from "../errors.ts";
+import { mapLimit, type ObjectStore } from "../storage/object-store.ts";
+import { sameBytes } from "../storage/parsed-cache.ts";
+import { concatFrames } from "./frame-concat.ts";
+import type { FrameData } from "./frame-data.ts";
+import { newId } from "./keys.ts";
+import { ObjectChain } from "./object-chain.ts";
+import { libraryRecordKey, type ObjectKeys, objectKeys, unescapeName } from "./object-keys.ts";
+import { PrefetchedStorage } from "./prefetched-storage.ts";
+import type { ProgressMeter } from "./progress.ts";
+import { planRead, type ReadRequest } from "./read-plan.ts";
+import {
+  type IndexRecord,
+  isNoData,
+  type LibraryConfig,
+  noDataIndex,
+  type SnapshotRecord,
+  unpackIndex,
+  unpackSnapshot,
+  type VersionRecord,
+} from "./records.ts";
+import {
+  appendIndex,
+  checkAppendable,
+  checkReplaceable,
+  checkSortedWrite,
+  frameShape,
+} from "./schema-checks.ts";
+import { gatherChunks, type StreamWriteOptions } from "./stream-write.ts";
+import { replaceBounds, replacedIndex } from "./update.ts";
+import { combineVersionInfo, type ListedVersion, type VersionListOptions } from "./version-list.ts";
+import type { VersionEntry, VersionSelector } from "./version-store.ts";
+import { VersionStore } from "./version-store.ts";
+import { conformFrame, unionColumns } from "./widen.ts";
+
+/** Encoded bytes of segments a write keeps in flight (PUTs not yet answered). */
+const WRITE_IN_FLIGHT_BYTES = 64 << 20;
+/** Segment PUTs a write keeps in flight. */
+const WRITE_IN_FLIGHT = 16;
+/** How many times a replacement (update) is redone when other writers commit first. */
+const MAX_REPLACE_ATTEMPTS = 20;
+
+/**
+ * The version engine of one library on an object store (`s3://`): the same operations as `VersionStore`
+ * (which it uses to encode and decode, so both write identical segments and indexes), with S3's rules:
+ * no transactions, every immutable object created create-only, versions committed by `ObjectChain`,
+ * nothing freed at delete time (tombstones; `cleanup` frees after a grace period, as a concurrent writer
+ * may still be sharing what a delete made unreferenced). A read fetches its index, then exactly the
+ * segments its plan names, many at once.
+ */
+export class ObjectVersionStore {
+  readonly chain: ObjectChain;
+  readonly keys: ObjectKeys;
+  /** Encodes segments (its scratch buffer is reused: each encoded tile is copied before the next). */
+  private readonly codec: VersionStore;
+  private meter: ProgressMeter | undefined;
+
+  constructor(
+    readonly objects: ObjectStore,
+    readonly lib: string,
+    readonly config: LibraryConfig,
+    /** The library's record as this handle opened it: writes check it is still the stored one. */
+    private readonly libraryRecord: Uint8Array,
+  ) {
+    this.keys = objectKeys(lib, config.id ?? "0");
+    this.chain = new ObjectChain(objects, this.keys);
+    this.codec = new VersionStore(new PrefetchedStorage(new Map()), lib, config);
+  }
+
+  /** The same library with another configuration (compaction writes with its own `rowsPerSegment`). */
+  withConfig(config: LibraryConfig): ObjectVersionStore {
+    return new ObjectVersionStore(this.objects, this.lib, config, this.libraryRecord);
+  }
+
+  /**
+   * Runs `fn` with `meter` counting the segments it writes and reads. Each async method takes the meter
+   * in its first, synchronous step, so calls that overlap keep their own.
+   */
+  metered<T>(meter: ProgressMeter | undefined, fn: () => T): T {
+    const outer = this.meter;
+    this.meter = meter ?? outer;
+    try {
+      return fn();
+    } finally {
+      this.meter = outer;
+    }
+  }
+
+  /** Object stores hold only names written under today's rules (see `Library.checkNewSymbol`). */
+  symbolKnown(_symbol: string): boolean {
+    return false;
+  }
+
+  // ---- writing ----
+
+  /** Stores `frame` as a new version of `symbol`. */
+  async write(
+    k: Kernels,
+    symbol: string,
+    frame: FrameData,
+    options: { meta?: Uint8Array; prune?: boolean } = {},
+  ): Promise<VersionRecord> {
+    const meter = this.meter;
+    checkSortedWrite(symbol, frame);
+    const written: string[] = [];
+    try {
+      const index = await this.storeSegments(k, symbol, frame, written, meter);
+      const indexKey = await this.storeIndex(symbol, index, written);
+      const record = (await this.chain.commit(symbol, async () => ({
+        index: indexKey,
+        meta: options.meta,
+      }))) as VersionRecord;
+      await this.afterCommit(symbol, record, options.prune);
+      return record;
+    } catch (err) {
+      await this.discard(written);
+      throw err;
+    }
+  }
+
+  /** Writes several frames, each its own version; an item that fails yields its error in its slot. */
+  async writeMany(
+    k: Kernels,
+    items: { symbol: string; frame: FrameData; meta?: Uint8Array }[],
+  ): Promise<(VersionRecord | Error)[]> {
+    const meter = this.meter;
+    return mapLimit(items, 8, (item) =>
+      this.metered(meter, () => this.write(k, item.symbol, item.frame, { meta: item.meta })).catch(
+        (err: Error) => err,
+      ),
+    );
+  }
+
+  /**
+   * Appends `frame` after the last row of `symbol` as a new version (writes it when there is none). The
+   * new rows are stored once; if another writer commits first, the index is rebuilt on its version.
+   */
+  async append(
+    k: Kernels,
+    symbol: string,
+    frame: FrameData,
+    options: { meta?: Uint8Array; prune?: boolean } = {},
+  ): Promise<VersionRecord> {
+    const meter = this.meter;
+    const base = await this.chain.latest(symbol);
+    const dynamic = this.config.dynamicSchema;
+    const baseIndex = base ? await this.readIndex(base, symbol) : undefined;
+    if (baseIndex) checkAppendable(symbol, baseIndex, frameShape(frame), dynamic);
+    else checkSortedWrite(symbol, frame);
+    const written: string[] = [];
+    try {
+      const added = await this.storeSegments(k, symbol, frame, written, meter);
+      const record = (await this.chain.commit(symbol, async (latest) => {
+        // Another writer may have committed first (even the symbol's first version): append after it.
+        const prior =
+          latest === undefined
+            ? undefined
+            : latest.v === base?.v
+              ? baseIndex
+              : await this.readIndex(latest, symbol);
+        const combined = prior ? appendIndex(symbol, prior, added, dynamic) : added;
+        return { index: await this.storeIndex(symbol, combined, written), meta: options.meta };
+      })) as VersionRecord;
+      await this.afterCommit(symbol, record, options.prune);
+      return record;
+    } catch (err) {
+      await this.discard(written);
+      throw err;
+    }
+  }
+
+  /**
+   * A new version of `symbol` whose rows with timestamps in `range` (inclusive) are replaced by `data`'s
+   * (removed when null); segments wholly outside the range are shared. Redone on the newer version when
+   * another writer commits first.
+   */
+  async replaceRange(
+    k: Kernels,
+    symbol: string,
+    range: [bigint | null, bigint | null],
+    data: FrameData | null,
+    options: { meta?: Uint8Array; prune?: boolean },
+  ): Promise<VersionRecord> {
+    const meter = this.meter;
+    for (let attempt = 0; attempt < MAX_REPLACE_ATTEMPTS; attempt++) {
+      const base = await this.chain.latest(symbol);
+      if (!base) throw await this.symbolNotFound(symbol);
+      const index = await this.readIndex(base, symbol);
+      const dynamic = this.config.dynamicSchema;
+      if (data) checkReplaceable(symbol, index, data, range, dynamic);
+      const columns = data && dynamic ? unionColumns(symbol, index.columns, data.columns) : index.columns;
+      const [r0, r1] = await this.rowsInDateRange(k, symbol, base, index, range);
+      const { lo, hi } = replaceBounds(index, r0, r1);
+      const before = (await this.readRows(k, symbol, base, index, { rowRange: [lo, r0] })).frame;
+      const after = (await this.readRows(k, symbol, base, index, { rowRange: [r1, hi] })).frame;
+      const parts = (data ? [before, data, after] : [before, after]).map((f) =>
+        columns === index.columns ? f : conformFrame(f, columns),
+      );
+      const middle = concatFrames(parts);
+      const written: string[] = [];
+      try {
+        const added = await this.storeSegments(k, symbol, middle, written, meter);
+        const indexKey = await this.storeIndex(
+          symbol,
+          replacedIndex(index, added, { lo, hi, middle, columns, dynamic }),
+          written,
+        );
+        const record = await this.chain.commit(symbol, async (latest) =>
+          latest?.v === base.v ? { index: indexKey, meta: options.meta } : undefined,
+        );
+        if (record) {
+          await this.afterCommit(symbol, record, options.prune);
+          return record;
+        }
+        await this.discard(written);
+      } catch (err) {
+        await this.discard(written);
+        throw err;
+      }
+    }
+    throw new StorageError(
+      `Could not replace rows of '${symbol}': other writers kept committing first (${MAX_REPLACE_ATTEMPTS} tries); retry later.`,
+    );
+  }
+
+  /**
+   * A new version of `symbol` with the latest version's data and `meta` as its metadata; with `create`,
+   * a version without data when the symbol has none, else `SymbolNotFoundError`.
+   */
+  async writeMetadata(
+    symbol: string,
+    meta: Uint8Array | undefined,
+    prune: boolean,
+    create: boolean,
+  ): Promise<VersionRecord> {
+    const written: string[] = [];
+    try {
+      let empty: string | undefined;
+      const record = (await this.chain.commit(symbol, async (latest) => {
+        if (latest) return { index: latest.index, meta };
+        if (!create) throw await this.symbolNotFound(symbol);
+        empty ??= await this.storeIndex(symbol, noDataIndex(), written);
+        return { index: empty, meta };
+      })) as VersionRecord;
+      await this.afterCommit(symbol, record, prune);
+      return record;
+    } catch (err) {
+      await this.discard(written);
+      throw err;
+    }
+  }
+
+  /**
+   * `write` or `append` of a stream of frames as ONE version (see stream-write.ts for the checks and the
+   * cutting into whole segments): each chunk's segments are stored as it arrives and only the final
+   * commit makes them visible. A source that throws leaves no version and its segments are deleted; a
+   * process killed midway leaves them unreferenced, for `cleanup`.
+   */
+  async writeStream(
+    k: Kernels,
+    symbol: string,
+    source: AsyncIterable<FrameData>,
+    options: StreamWriteOptions,
+  ): Promise<VersionRecord> {
+    const meter = options.meter ?? this.meter;
+    const dynamic = this.config.dynamicSchema;
+    const base = options.mode === "append" ? await this.chain.latest(symbol) : undefined;
+    const baseIndex = base ? await this.readIndex(base, symbol) : undefined;
+    const written: string[] = [];
+    let gathered: IndexRecord | undefined;
+    try {
+      await gatherChunks(
+        symbol,
+        source,
+        { rowsPerSegment: this.config.rowsPerSegment, dynamic, previous: baseIndex },
+        async (frame) => {
+          const added = await this.storeSegments(k, symbol, frame, written, meter);
+          gathered = gathered ? appendIndex(symbol, gathered, added, dynamic) : added;
+        },
+      );
+      const rows = gathered as IndexRecord;
+      const record = await this.chain.commit(symbol, async (latest) => {
+        if (options.expectLatest !== undefined && latest?.v !== options.expectLatest) return undefined;
+        if (options.mode === "write" || !latest) {
+          return { index: await this.storeIndex(symbol, rows, written), meta: options.meta };
+        }
+        const prior =
+          latest.v === base?.v ? (baseIndex as IndexRecord) : await this.readIndex(latest, symbol);
+        return {
+          index: await this.storeIndex(symbol, appendIndex(symbol, prior, rows, dynamic), written),
+          meta: options.meta,
+        };
+      });
+      if (!record) {
+        throw new InvalidArgumentError(
+          `'${symbol}' got a new version while it was being rewritten; nothing was committed. Run it again.`,
+        );
+      }
+      await this.afterCommit(symbol, record, options.prune);
+      return record;
+    } catch (err) {
+      await this.discard(written);
+      throw err;
+    }
+  }
+
+  /** The latest live version of `symbol`, or undefined. */
+  latest(symbol: string): Promise<VersionRecord | undefined> {
+    return this.chain.latest(symbol);
+  }
+
+  /**
+   * Encodes the tiles of `frame` and stores each create-only as soon as it is encoded, up to
+   * WRITE_IN_FLIGHT PUTs (WRITE_IN_FLIGHT_BYTES) at once; returns the index listing them (not stored).
+   */
+  private async storeSegments(
+    k: Kernels,
+    symbol: string,
+    frame: FrameData,
+    written: string[],
+    meter: ProgressMeter | undefined,
+  ): Promise<IndexRecord> {
+    const { tiles, tileBytes, encode, index, rawBytes } = this.codec.planWrite(k, frame);
+    meter?.expect(rawBytes, tiles.length);
+    const inFlight = new Set<Promise<void>>();
+    let bytesInFlight = 0;
+    let failure: unknown;
+    for (const tile of tiles) {
+      while (inFlight.size >= WRITE_IN_FLIGHT || bytesInFlight >= WRITE_IN_FLIGHT_BYTES)
+        await Promise.race(inFlight);
+      if (failure) throw failure;
+      const { ref, bytes } = encode(tile);
+      const copy = bytes.slice();
+      ref.key = this.keys.segment(symbol, newId());
+      written.push(ref.key);
+      bytesInFlight += copy.byteLength;
+      const put: Promise<void> = this.objects
+        .create(ref.key, copy)
+        .then((created) => {
+          if (!created)
+            throw new StorageError(`segment key ${ref.key} already existed; nothing was committed.`);
+          meter?.add(tileBytes(ref));
+        })
+        .catch((err) => {
+          failure ??= err;
+        })
+        .finally(() => {
+          bytesInFlight -= copy.byteLength;
+          inFlight.delete(put);
+        });
+      inFlight.add(put);
+    }
+    await Promise.all(inFlight);
+    if (failure) throw failure;
+    return index;
+  }
+
+  /** Stores `index` under a fresh key (create-only) and returns the key. */
+  private async storeIndex(symbol: string, index: IndexRecord, written: string[]): Promise<string> {
+    const key = this.keys.index(symbol, newId());
+    written.push(key);
+    if (!(await this.objects.create(key, packRecord(index)))) {
+      throw new StorageError(`index key ${key} already existed; nothing was committed.`);
+    }
+    return key;
+  }
+
+  /** After a commit: older versions tombstoned with `prune`; a library deleted meanwhile refuses the write. */
+  private async afterCommit(
+    symbol: string,
+    record: VersionRecord,
+    prune: boolean | undefined,
+  ): Promise<void> {
+    const gone = await this.libraryGone();
+    if (gone) throw gone;
+    if (prune) {
+      const live = await this.chain.live(symbol);
+      await this.chain.tombstone(
+        symbol,
+        live.filter((v) => v < record.v),
+      );
+    }
+  }
+
+  /** Best-effort removal of what a failed write stored; what remains is garbage for `cleanup`. */
+  private async discard(written: string[]): Promise<void> {
+    if (written.length === 0) return;
+    try {
+      await this.objects.deleteMany(written.splice(0));
+    } catch {
+      // The store is failing; the objects stay unreferenced and `cleanup` removes them later.
+    }
+  }
+
+  // ---- reading ----
+
+  /** The record of `symbol` that `which` selects (see `VersionStore.resolve`); typed errors when none. */
+  async resolve(
+    symbol: string,
+    which?: VersionSelector,
+    options: { pinned?: boolean } = {},
+  ): Promise<VersionRecord> {
+    if (which === undefined) {
+      const record = await this.chain.latest(symbol);
+      if (!record) throw await this.symbolNotFound(symbol);
+      return record;
+    }
+    if (typeof which === "object" && "snapshot" in which) {
+      const snap = await this.readSnapshot(which.snapshot);
+      const held = snap.pinned.find((p) => p.symbol === symbol);
+      if (!held) {
+        throw new SymbolNotFoundError(
+          `Snapshot '${which.snapshot}' of library '${this.lib}' does not hold '${symbol}'. ` +
+            `Call listSymbols({ snapshot: '${which.snapshot}' }) to see what it holds.`,
+        );
+      }
+      return held.record;
+    }
+    if (typeof which === "object") {
+      const entries = options.pinned
+        ? await this.listVersionInfo(symbol, {})
+        : await this.listVersions(symbol);
+      const hit = entries.find((e) => e.record.ts <= which.at);
+      if (hit) return hit.record;
+      throw await this.noLiveVersion(
+        symbol,
+        `written at or before ${new Date(which.at).toISOString()}`,
+        (p) => p.record.ts <= which.at,
+      );
+    }
+    const live = await this.chain.live(symbol);
+    const v = which < 0 ? (live[live.length + which] ?? -1) : which;
+    const record = live.includes(v) ? await this.chain.record(symbol, v) : undefined;
+    if (record) return record;
+    if (options.pinned) {
+      for (const snap of (await this.listSnapshots()).values()) {
+        const held = snap.pinned.find((p) => p.symbol === symbol && p.record.v === which);
+        if (held) return held.record;
+      }
+    }
+    throw await this.noLiveVersion(symbol, String(which), (p) => p.record.v === which);
+  }
+
+  /** The index record a version points at. */
+  async readIndex(record: VersionRecord, symbol: string): Promise<IndexRecord> {
+    const bytes = await this.objects.get(record.index);
+    if (!bytes) {
+      throw new CorruptSegmentError("index record is missing", {
+        symbol,
+        version: record.v,
+        segment: record.index,
+      });
+    }
+    try {
+      return unpackIndex(bytes);
+    } catch (err) {
+      throw err instanceof CorruptSegmentError
+        ? err.locate({ symbol, version: record.v, segment: record.index })
+        : err;
+    }
+  }
+
+  /** Reads a version of `symbol` (latest when `which` is absent). */
+  async read(
+    k: Kernels,
+    symbol: string,
+    which: VersionSelector | undefined,
+    request: ReadRequest = {},
+  ): Promise<{ record: VersionRecord; index: IndexRecord; frame: FrameData; rowStart: number }> {
+    const meter = this.meter;
+    const record = await this.resolve(symbol, which);
+    const index = await this.readIndex(record, symbol);
+    return {
+      record,
+      index,
+      ...(await this.metered(meter, () => this.readRows(k, symbol, record, index, request))),
+    };
+  }
+
+  /**
+   * The rows and columns `request` asks for of version `record`: the boundary segments of a date range
+   * first, then every segment the read plan names, fetched many at once, then decoded as `VersionStore`
+   * decodes them.
+   */
+  async readRows(
+    k: Kernels,
+    symbol: string,
+    record: VersionRecord,
+    index: IndexRecord,
+    request: ReadRequest,
+  ): Promise<{ frame: FrameData; rowStart: number }> {
+    const meter = this.meter;
+    const fetched = new Map<string, Uint8Array>();
+    const reader = new VersionStore(new PrefetchedStorage(fetched), this.lib, this.config);
+    let rowRange = request.rowRange;
+    if (request.dateRange) {
+      await this.fetchInto(fetched, boundarySegments(index, request.dateRange));
+      rowRange = reader.rowsInDateRange(k, symbol, record, index, request.dateRange);
+    }
+    const plan = planRead(index, { ...request, rowRange });
+    await this.fetchInto(
+      fetched,
+      plan.pieces.map((p) => p.segment.key),
+    );
+    return reader.metered(meter, () => reader.readRows(k, symbol, record, index, request));
+  }
+
+  /** Rows [start, end) of `index` whose timestamps lie in `range` (inclusive). */
+  async rowsInDateRange(
+    k: Kernels,
+    symbol: string,
+    record: VersionRecord,
+    index: IndexRecord,
+    range: [bigint | null, bigint | null],
+  ): Promise<[number, number]> {
+    const fetched = new Map<string, Uint8Array>();
+    await this.fetchInto(fetched, boundarySegments(index, range));
+    return new VersionStore(new PrefetchedStorage(fetched), this.lib, this.config).rowsInDateRange(
+      k,
+      symbol,
+      record,
+      index,
+      range,
+    );
+  }
+
+  /** Fetches `keys` not in `into` yet, many at once; a missing one stays absent (reported on decode). */
+  private async fetchInto(into: Map<string, Uint8Array>, keys: readonly string[]): Promise<void> {
+    const wanted = [...new Set(keys)].filter((key) => !into.has(key));
+    const values = await this.objects.getMany(wanted);
+    wanted.forEach((key, i) => {
+      const value = values[i];
+      if (value) into.set(key, value);
+    });
+  }
+
+  // ---- listing and deleting ----
+
+  /** Symbols with at least one live version, in name order. */
+  listSymbols(): Promise<string[]> {
+    return this.chain.symbols();
+  }
+
+  /** Live versions, newest first, of one symbol or of all. */
+  async listVersions(symbol?: string): Promise<VersionEntry[]> {
+    const pairs: [string, number][] =
+      symbol === undefined
+        ? await this.chain.allLive()
+        : (await this.chain.live(symbol)).map((v): [string, number] => [symbol, v]);
+    const records = await mapLimit(pairs, 16, ([s, v]) => this.chain.record(s, v));
+    const entries: VersionEntry[] = [];
+    pairs.forEach(([s], i) => {
+      const record = records[i];
+      if (record) entries.push({ symbol: s, record });
+    });
+    return entries.sort((a, b) =>
+      a.symbol === b.symbol ? b.record.v - a.record.v : a.symbol < b.symbol ? 1 : -1,
+    );
+  }
+
+  /** `listVersionInfo` (version-list.ts) on this store. */
+  async listVersionInfo(symbol: string | undefined, options: VersionListOptions): Promise<ListedVersion[]> {
+    const [live, snapshots, chosen] = await Promise.all([
+      this.listVersions(symbol),
+      options.skipSnapshots ? new Map<string, SnapshotRecord>() : this.listSnapshots(),
+      options.snapshot === undefined ? undefined : this.readSnapshot(options.snapshot).then((s) => s.pinned),
+    ]);
+    return combineVersionInfo(live, snapshots, chosen, symbol, options);
+  }
+
+  /**
+   * Deletes some versions of `symbol` or all of them (tombstones); naming a version that is not live is
+   * `VersionNotFoundError` and deletes nothing. The data is freed by `cleanup` once no version or
+   * snapshot references it.
+   */
+  async delete(symbol: string, versions?: number[]): Promise<void> {
+    const live = await this.chain.live(symbol);
+    if (versions) {
+      const have = new Set(live);
+      const missing = versions.filter((v) => !have.has(v));
+      if (missing.length > 0) {
+        const which = live.length > 0 ? `its live versions are ${live.join(", ")}` : "it has no live version";
+        throw new VersionNotFoundError(
+          `Symbol '${symbol}' in library '${this.lib}' has no version ${missing.join(", ")}; ${which}. Nothing was deleted.`,
+        );
+      }
+    }
+    await this.chain.tombstone(symbol, versions ?? live);
+  }
+
+  /** Deletes every version of `symbol` but the latest. */
+  async pruneVersions(symbol: string): Promise<void> {
+    const live = await this.chain.live(symbol);
+    if (live.length === 0) throw await this.symbolNotFound(symbol);
+    await this.chain.tombstone(symbol, live.slice(0, -1));
+  }
+
+  // ---- snapshots ----
+
+  /** Snapshot `name`; `SnapshotNotFoundError` when absent. */
+  async readSnapshot(name: string): Promise<SnapshotRecord> {
+    const bytes = await this.objects.get(this.keys.snapshot(name));
+    if (!bytes) {
+      throw new SnapshotNotFoundError(
+        `Snapshot '${name}' does not exist in library '${this.lib}'. Call listSnapshots() to see the snapshots.`,
+      );
+    }
+    return unpackSnapshot(bytes, `snapshot '${name}'`);
+  }
+
+  /** Every snapshot by name, in name order. */
+  async listSnapshots(): Promise<Map<string, SnapshotRecord>> {
+    const { keys } = await this.objects.list(this.keys.allSnapshots);
+    const values = await this.objects.getMany(keys);
+    const found: [string, SnapshotRecord][] = [];
+    keys.forEach((key, i) => {
+      const bytes = values[i];
+      if (bytes) found.push([unescapeLast(key), unpackSnapshot(bytes, `snapshot ${key}`)]);
+    });
+    return new Map(found.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+
+  /** Takes snapshot `name` (see `takeSnapshot` in snapshots.ts); created create-only, so never twice. */
+  async takeSnapshot(
+    name: string,
+    options: { meta?: Uint8Array; skip?: Set<string>; versions?: Map<string, number> },
+  ): Promise<SnapshotRecord> {
+    const key = this.keys.snapshot(name);
+    const exists = () =>
+      new SnapshotExistsError(
+        `Snapshot '${name}' already exists in library '${this.lib}'; choose another name or deleteSnapshot('${name}') first.`,
+      );
+    if (await this.objects.get(key)) throw exists();
+    const pinned: SnapshotRecord["pinned"] = [];
+    if (options.versions) {
+      for (const [symbol, v] of options.versions) {
+        const live = await this.chain.live(symbol);
+        const record = live.includes(v) ? await this.chain.record(symbol, v) : undefined;
+        if (!record) {
+          throw new VersionNotFoundError(
+            `Cannot snapshot '${symbol}' version ${v}: no such live version in library '${this.lib}'. ` +
+              "Call listVersions() to see what can be pinned; no snapshot was taken.",
+          );
+        }
+        pinned.push({ symbol, record });
+      }
+    } else {
+      const seen = new Set<string>();
+      for (const e of await this.listVersions()) {
+        if (seen.has(e.symbol) || options.skip?.has(e.symbol)) continue;
+        seen.add(e.symbol);
+        pinned.push({ symbol: e.symbol, record: e.record });
+      }
+    }
+    if (pinned.length === 0) {
+      throw new VersionNotFoundError(
+        `Cannot snapshot library '${this.lib}': ${options.skip?.size ? "every symbol with a live version is in skipSymbols" : "it has no symbol with a live version"}. ` +
+          "No snapshot was taken; write a symbol first, or name the versions to pin.",
+      );
+    }
+    const record: SnapshotRecord = { ts: Date.now(), pinned };
+    if (options.meta) record.meta = options.meta;
+    if (!(await this.objects.create(key, packRecord(record)))) throw exists();
+    return record;
+  }
+
+  /** Removes snapshot `name`; what only it held is freed by `cleanup`. */
+  async dropSnapshot(name: string): Promise<void> {
+    await this.readSnapshot(name);
+    await this.objects.deleteMany([this.keys.snapshot(name)]);
+  }
+
+  // ---- errors ----
+
+  /** `LibraryNotFoundError` when this handle's library was deleted (or replaced), else undefined. */
+  async libraryGone(): Promise<LibraryNotFoundError | undefined> {
+    const stored = await this.objects.get(libraryRecordKey(this.lib));
+    if (stored && sameBytes(stored, this.libraryRecord)) return undefined;
+    return new LibraryNotFoundError(
+      `Library '${this.lib}' was deleted from ${this.objects.description}${stored ? " and created again" : ""} ` +
+        "after this handle opened it; nothing was written through it. Open it again with getLibrary().",
+    );
+  }
+
+  private async symbolNotFound(symbol: string): Promise<FloeError> {
+    const gone = await this.libraryGone();
+    if (gone) return gone;
+    return new SymbolNotFoundError(
+      `Symbol '${symbol}' does not exist in library '${this.lib}' (never written, or deleted). ` +
+        "Call listSymbols() to see what is stored.",
+    );
+  }
+
+  private async noLiveVersion(
+    symbol: string,
+    what: string,
+    held: (pinned: { record: VersionRecord }) => boolean,
+  ): Promise<FloeError> {
+    const snapshots: string[] = [];
+    for (const [name, snap] of await this.listSnapshots()) {
+      if (snap.pinned.some((p) => p.symbol === symbol && held(p))) snapshots.push(name);
+    }
+    const through =
+      snapshots.length > 0
+        ? ` A deleted version that matches is held by snapshot ${snapshots.map((n) => `'${n}'`).join(", ")}; ` +
+          `read it with asOf: '${snapshots[0]}'.`
+        : "";
+    const live = await this.chain.live(symbol);
+    if (live.length === 0) {
+      const gone = await this.libraryGone();
+      if (gone) return gone;
+      return new SymbolNotFoundError(
+        `Symbol '${symbol}' has no live version in library '${this.lib}' (never written, or deleted), so no ` +
+          `version ${what}.${through || " Call listSymbols() to see what is stored."}`,
+      );
+    }
+    return new VersionNotFoundError(
+      `Symbol '${symbol}' in library '${this.lib}' has no version ${what} that is live; its live versions are ` +
+        `${live.join(", ")}.${through || ` Call listVersions('${symbol}') to see them.`}`,
+    );
+  }
+}
+
+/**
+ * The segments whose index columns `rowsInDateRange` decodes for `range`: per bound, the first row slice
+ * whose last timestamp reaches it (the same search it makes).
+ */
+function boundarySegments(index: IndexRecord, range: [bigint | null, bigint | null]): string[] {
+  if (isNoData(index) || index.index.kind !== "timestamp" || !index.index.sorted) return [];
+  const slices = index.segments.filter((s) => s.colStart === 0 && s.rows > 0);
+  const out: string[] = [];
+  const find = (t: bigint, strict: boolean) => {
+    const seg = slices.find((s) => (strict ? (s.last as bigint) > t : (s.last as bigint) >= t));
+    if (seg && !(strict ? (seg.first as bigint) > t : (seg.first as bigint) >= t)) out.push(seg.key);
+  };
+  if (range[0] !== null) find(range[0], false);
+  if (range[1] !== null) find(range[1], true);
+  return out;
+}
+
+function unescapeLast(key: string): string {
+  return unescapeName(key.slice(key.lastIndexOf("/") + 1));
+}

@@ -1,0 +1,78 @@
+// The object store's version chain on an in-memory store with S3's rules: create-only commits decide
+// version numbers, tombstones keep numbers from coming back, listings skip deleted symbols.
+import { describe, expect, it } from "vitest";
+import { MemoryObjectStore } from "../../src/storage/memory-object-store.ts";
+import { ObjectChain } from "../../src/version/object-chain.ts";
+import { escapeName, objectKeys, unescapeName } from "../../src/version/object-keys.ts";
+
+const chainOn = (objects = new MemoryObjectStore()) => new ObjectChain(objects, objectKeys("lib", "id0"));
+
+describe("ObjectChain", () => {
+  it("numbers concurrent commits 0..n-1, each exactly once, each with its own record", async () => {
+    const objects = new MemoryObjectStore();
+    const chains = Array.from({ length: 12 }, () => chainOn(objects));
+    const records = await Promise.all(
+      chains.map((c, i) => c.commit("s", async () => ({ index: `index-${i}` }))),
+    );
+    expect(records.map((r) => r?.v).sort((a, b) => (a as number) - (b as number))).toEqual([
+      ...Array(12).keys(),
+    ]);
+    for (const r of records) expect((await chains[0].record("s", r?.v as number))?.index).toBe(r?.index);
+  });
+
+  it("rebuilds on the newer latest version when another writer commits first", async () => {
+    const chain = chainOn();
+    await chain.commit("s", async () => ({ index: "a" }));
+    const seen: (number | undefined)[] = [];
+    const other = chain.commit("s", async (latest) => {
+      seen.push(latest?.v);
+      return { index: "c" };
+    });
+    const mine = chain.commit("s", async (latest) => {
+      seen.push(latest?.v);
+      return { index: "b" };
+    });
+    await Promise.all([other, mine]);
+    // Both planned on version 0; the loser saw version 1 on its second try.
+    expect(seen.sort()).toEqual([0, 0, 1]);
+    expect(await chain.live("s")).toEqual([0, 1, 2]);
+  });
+
+  it("never hands out a deleted number again, and lists only symbols with a live version", async () => {
+    const chain = chainOn();
+    for (const s of ["a", "b/c", "d%"]) await chain.commit(s, async () => ({ index: "i" }));
+    await chain.commit("a", async () => ({ index: "j" }));
+    await chain.tombstone("a", [0, 1]);
+    expect(await chain.latest("a")).toBeUndefined();
+    expect(await chain.symbols()).toEqual(["b/c", "d%"]);
+    const next = await chain.commit("a", async (latest) => {
+      expect(latest).toBeUndefined();
+      return { index: "k" };
+    });
+    expect(next?.v).toBe(2);
+    expect(await chain.symbols()).toEqual(["a", "b/c", "d%"]);
+    expect((await chain.allLive()).sort()).toEqual([
+      ["a", 2],
+      ["b/c", 0],
+      ["d%", 0],
+    ]);
+  });
+
+  it("declining leaves no version", async () => {
+    const chain = chainOn();
+    expect(await chain.commit("s", async () => undefined)).toBeUndefined();
+    expect(await chain.live("s")).toEqual([]);
+  });
+});
+
+describe("object key names", () => {
+  it("escapes '/', '%' and control characters, and only those, reversibly", () => {
+    for (const name of ["plain", "a/b", "100%", "tab\there", "日本語", "%2F", "\u007f"]) {
+      const part = escapeName(name);
+      const bad = [...part].filter((c) => c === "/" || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+      expect(bad).toEqual([]);
+      expect(unescapeName(part)).toBe(name);
+    }
+    expect(escapeName("a/b%")).toBe("a%2Fb%25");
+  });
+});
