@@ -633,7 +633,10 @@ if (failure) throw failure;
 const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
 console.log(
   `\nfloe on s3:// — RGW ${endpoint.origin} (one memstore OSD, loopback); ${CORES} cores; ` +
-    `load average ${load0.map((x) => x.toFixed(2)).join(" ")} at the start; ${phases.join(", ")}; ` +
+    `load average ${load0.map((x) => x.toFixed(2)).join(" ")} at the start, ` +
+    `${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")} at the end; ${phases.join(", ")}; ` +
     `raw payload ${args.unsigned ? "UNSIGNED-PAYLOAD" : "signed"}, ${inflight} in flight` +
     (args["floe-store"] ? `; floe on ${args["floe-store"]}-* (not s3://)` : ""),
 );
