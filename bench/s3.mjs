@@ -330,7 +330,7 @@ async function loopback(mb) {
     process.execPath,
     [
       "-e",
-      `const s=require("net").createServer(c=>{let n=0;c.on("data",d=>{n+=d.length;if(n>=${mb * 1e6})c.end("k")})});` +
+      `const s=require("net").createServer(c=>{let n=0;c.on("data",d=>{n+=d.length;if(n>=${mb * 1e6}&&!c.writableEnded)c.end("k")})});` +
         `s.listen(0,"127.0.0.1",()=>console.log(s.address().port));`,
     ],
     { stdio: ["ignore", "pipe", "inherit"] },
