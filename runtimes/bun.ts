@@ -8,6 +8,7 @@ import * as lmdb from "lmdb";
 import { registerRuntime } from "../src/api/runtime.ts";
 import { provideLmdb } from "../src/storage/lmdb-module.ts";
 import { openCheckedLmdb } from "./lmdb-checks.ts";
+import { bunS3Fetch } from "./s3-fetch-bun.ts";
 import { unrefTimer } from "./unref-timer.ts";
 
 /** Bun's Worker also has Node's ref/unref, which the DOM typings do not know. */
@@ -31,6 +32,7 @@ registerRuntime({
   name: "bun",
   cores: availableParallelism(),
   env: () => process.env,
+  s3Fetch: bunS3Fetch,
   openLmdb: openCheckedLmdb,
   unrefTimer,
   createWorker: () => {

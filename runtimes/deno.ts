@@ -12,6 +12,7 @@ import type { WorkerHandle } from "../src/parallel/pool.ts";
 import { threadEndpoint } from "./deno-views.ts";
 import { openCheckedLmdb } from "./lmdb-checks.ts";
 import { checkDenoLmdb, loadLmdbInDeno } from "./lmdb-deno.ts";
+import { denoS3Fetch } from "./s3-fetch-deno.ts";
 import { unrefTimer } from "./unref-timer.ts";
 
 /** True when this module runs from source (a checkout, or JSR) rather than from dist/ (npm). */
@@ -59,6 +60,7 @@ registerRuntime({
       return {};
     }
   },
+  s3Fetch: denoS3Fetch,
   openLmdb: (options) => {
     checkDenoLmdb(options);
     return openCheckedLmdb(options);

@@ -11,6 +11,8 @@ import { registerRuntime } from "../src/api/runtime.ts";
 import { provideLmdb } from "../src/storage/lmdb-module.ts";
 import { threadEndpoint } from "./deno-views.ts";
 import { openCheckedLmdb } from "./lmdb-checks.ts";
+import { denoS3Fetch } from "./s3-fetch-deno.ts";
+import { nodeS3Fetch } from "./s3-fetch-node.ts";
 import { unrefTimer } from "./unref-timer.ts";
 
 /** The built worker script: beside this file in dist/, or in dist/ when this file runs from source. */
@@ -25,6 +27,8 @@ registerRuntime({
   name: "node",
   cores: availableParallelism(),
   env: () => process.env,
+  // Deno loading this entry: node:https there may not honour a custom CA context, so Deno's own way.
+  s3Fetch: "Deno" in globalThis ? denoS3Fetch : nodeS3Fetch,
   openLmdb: openCheckedLmdb,
   unrefTimer,
   createWorker: () => {

@@ -6,6 +6,16 @@
 #   scripts/rgw.sh stop     stop the daemons this script started (by their PID files, never by name)
 #   scripts/rgw.sh status   exit 0 and say so when the gateway answers, 1 otherwise
 #   scripts/rgw.sh env      print FLOE_S3_* variables for tests (eval "$(scripts/rgw.sh env)")
+#   scripts/rgw.sh restart-gateway [NAME]
+#                           kill the gateway (SIGKILL, by its PID file: a crash, not a shutdown) and start
+#                           it again; the monitor and the OSD, and so the data, keep running. NAME picks an
+#                           extra gateway (below); without it, the main one on FLOE_RGW_PORT
+#   scripts/rgw.sh start-gateway NAME PORT
+#                           start an extra gateway NAME (letters, digits, '-') on 127.0.0.1:PORT in front of
+#                           the same cluster and data (idempotent), so a test can kill and restart a gateway
+#                           of its own without cutting off the tests that share the main one
+#   scripts/rgw.sh stop-gateway NAME
+#                           stop an extra gateway (stop stops them all)
 #
 # Settings (environment): FLOE_RGW_DIR (default /tmp/floe-rgw), FLOE_RGW_PORT (7480),
 # FLOE_RGW_MON_PORT (6789). The cluster's data lives in memory: stop loses it, and start after a stop
@@ -41,7 +51,7 @@ need_binaries() {
 # left from an earlier boot may name an unrelated process that reused the number).
 live_pid() {
   local name="$1" bin pid
-  case "$name" in mon) bin=ceph-mon ;; osd) bin=ceph-osd ;; rgw) bin=radosgw ;; esac
+  case "$name" in mon) bin=ceph-mon ;; osd) bin=ceph-osd ;; rgw | rgw-*) bin=radosgw ;; esac
   [[ -f "$DIR/$name.pid" ]] || return 1
   pid="$(cat "$DIR/$name.pid")"
   [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
@@ -49,11 +59,16 @@ live_pid() {
   echo "$pid"
 }
 
+daemons_alive() {
+  local d
+  for d in "${DAEMONS[@]}"; do live_pid "$d" >/dev/null || return 1; done
+}
+
 gateway_answers() {
   # Any HTTP status line proves the gateway is serving. Bash's /dev/tcp, so curl need not be installed.
-  local line=""
+  local port="${1:-$PORT}" line=""
   {
-    exec 3<>"/dev/tcp/127.0.0.1/$PORT" &&
+    exec 3<>"/dev/tcp/127.0.0.1/$port" &&
       printf 'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 &&
       read -r -t 2 line <&3
   } 2>/dev/null || true
@@ -113,9 +128,9 @@ osd pool default pg autoscale mode = off
 mon max pg per osd = 1000
 mon warn on pool no redundancy = false
 osd crush chooseleaf type = 0
-# Objects in memory: fast, and nothing to clean on disk. 4 GB is the OSD's capacity, not its RSS.
+# Objects in memory: fast, and nothing to clean on disk. 8 GB is the OSD's capacity, not its RSS.
 osd objectstore = memstore
-memstore device bytes = 4294967296
+memstore device bytes = 8589934592
 # Without these two, about 2 starts in 5 failed with "wrong fsid" (the OSD re-registers itself).
 osd crush update on start = false
 osd class update on start = false
@@ -131,6 +146,10 @@ keyring = $DIR/keyring
 rgw frontends = beast endpoint=127.0.0.1:$PORT tcp_nodelay=1
 rgw data = $DIR/rgw
 rgw dns name = localhost
+# Deleted objects' data goes to RGW's garbage collector, which by default waits two hours: the
+# cluster outlives test runs, so memstore would fill with data tests deleted long ago.
+rgw gc obj min wait = 30
+rgw gc processor period = 30
 EOF
 }
 
@@ -139,6 +158,20 @@ start() {
   if running; then
     say "already running at $ENDPOINT ($DIR)"
     return 0
+  fi
+  # Every daemon alive but the gateway slow to answer (busy serving other tests): wait for it rather
+  # than tear down a cluster that test files running in parallel are using.
+  if daemons_alive; then
+    local waited=0
+    while ((waited < 60)); do
+      if gateway_answers; then
+        say "already running at $ENDPOINT ($DIR; it answered after ${waited}s)"
+        return 0
+      fi
+      sleep 2
+      waited=$((waited + 2))
+    done
+    say "the cluster's daemons run but the gateway has not answered for 60 s; restarting it"
   fi
   # Anything left from a half-started or crashed cluster goes: memstore kept no data worth keeping.
   stop_daemons
@@ -181,19 +214,139 @@ start() {
   say "started in $((SECONDS - t0))s at $ENDPOINT ($DIR)"
 }
 
-stop_daemons() {
-  local d pid
-  # The gateway first, the monitor last: each depends on the ones after it.
-  for d in rgw osd mon; do
-    pid="$(live_pid "$d")" || { rm -f "$DIR/$d.pid"; continue; }
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.2
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$DIR/$d.pid"
+# Stops daemon `name` (by its PID file) with `signal`, then KILL if it outlives 10 s; drops the PID file.
+stop_one() {
+  local name="$1" signal="${2:-TERM}" pid
+  pid="$(live_pid "$name")" || {
+    rm -f "$DIR/$name.pid"
+    return 0
+  }
+  kill "-$signal" "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    alive "$pid" || break
+    sleep 0.2
   done
+  alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$DIR/$name.pid"
+}
+
+# Whether process `pid` still runs: a zombie (dead, not yet reaped by a parent that is slow to) does not.
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  [[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]]
+}
+
+# The extra gateways' names (from their port files).
+extra_gateways() {
+  local f
+  for f in "$DIR"/rgw-*.port; do
+    [[ -e "$f" ]] || continue
+    f="${f##*/rgw-}"
+    echo "${f%.port}"
+  done
+}
+
+stop_daemons() {
+  local d
+  # The gateways first, the monitor last: each depends on the ones after it.
+  for d in $(extra_gateways); do
+    stop_one "rgw-$d"
+    rm -rf "$DIR/rgw-$d.port" "${DIR:?}/rgw-$d"
+  done
+  for d in rgw osd mon; do stop_one "$d"; done
+}
+
+# Starts gateway `name` (main: rgw on $PORT; extra: rgw-NAME on its recorded port) and waits for it.
+spawn_gateway() {
+  local name="$1" port
+  if [[ "$name" == rgw ]]; then
+    spawn rgw radosgw -c "$CONF" -n client.rgw.a -f
+    port="$PORT"
+  else
+    port="$(cat "$DIR/$name.port")"
+    mkdir -p "$DIR/$name"
+    # Every setting the main gateway takes from its [client.rgw.a] section, given on the command line.
+    spawn "$name" radosgw -c "$CONF" -n "client.$name" -f \
+      "--rgw_frontends=beast endpoint=127.0.0.1:$port tcp_nodelay=1" \
+      "--rgw_data=$DIR/$name" --rgw_dns_name=localhost
+  fi
+  wait_for "the gateway on 127.0.0.1:$port" 60 gateway_answers "$port" || exit 1
+  live_pid "$name" >/dev/null || {
+    say "$name exited during start; see $DIR/log/$name.out"
+    exit 1
+  }
+}
+
+gateway_name() {
+  local name="${1:-}"
+  if [[ -z "$name" ]]; then
+    echo rgw
+    return
+  fi
+  if ! [[ "$name" =~ ^[A-Za-z0-9-]{1,32}$ ]]; then
+    say "a gateway name is letters, digits and '-', got '$name'"
+    exit 2
+  fi
+  echo "rgw-$name"
+}
+
+cluster_up() {
+  live_pid mon >/dev/null && live_pid osd >/dev/null || {
+    say "the cluster is not running; run '$0 start' first"
+    exit 1
+  }
+}
+
+start_gateway() {
+  local name port="${2:-}"
+  name="$(gateway_name "${1:-}")"
+  [[ "$name" != rgw ]] || {
+    say "usage: $0 start-gateway NAME PORT (the main gateway starts with '$0 start')"
+    exit 2
+  }
+  [[ "$port" =~ ^[0-9]+$ ]] || {
+    say "usage: $0 start-gateway NAME PORT"
+    exit 2
+  }
+  cluster_up
+  if live_pid "$name" >/dev/null && [[ "$(cat "$DIR/$name.port" 2>/dev/null)" == "$port" ]] &&
+    gateway_answers "$port"; then
+    say "gateway $name already running on 127.0.0.1:$port"
+    return 0
+  fi
+  stop_one "$name"
+  if gateway_answers "$port"; then
+    say "something else already answers on 127.0.0.1:$port; choose another port"
+    exit 1
+  fi
+  echo "$port" >"$DIR/$name.port"
+  spawn_gateway "$name"
+  say "gateway $name started on 127.0.0.1:$port"
+}
+
+stop_gateway() {
+  local name
+  name="$(gateway_name "${1:-}")"
+  [[ "$name" != rgw ]] || {
+    say "usage: $0 stop-gateway NAME (the main gateway stops with '$0 stop')"
+    exit 2
+  }
+  stop_one "$name"
+  rm -rf "$DIR/$name.port" "${DIR:?}/$name"
+}
+
+restart_gateway() {
+  local name t0=$SECONDS
+  name="$(gateway_name "${1:-}")"
+  cluster_up
+  [[ "$name" == rgw || -f "$DIR/$name.port" ]] || {
+    say "no gateway ${1:-} was started; start it with '$0 start-gateway ${1:-} PORT'"
+    exit 1
+  }
+  # KILL: the gateway dies as in a crash, mid-request, without finishing what it was doing.
+  stop_one "$name" KILL
+  spawn_gateway "$name"
+  say "gateway $name restarted in $((SECONDS - t0))s"
 }
 
 stop() {
@@ -221,17 +374,18 @@ EOF
 
 cmd="${1:-}"
 case "$cmd" in
-start | stop)
+start | stop | restart-gateway | start-gateway | stop-gateway)
   mkdir -p "$(dirname "$DIR")"
   # One start or stop at a time: test files that start the cluster in parallel wait for each other.
   exec 9>"$DIR.lock"
   flock 9
-  "$cmd"
+  shift
+  "${cmd//-/_}" "$@"
   ;;
 status) status ;;
 env) print_env ;;
 *)
-  echo "usage: $0 start|stop|status|env" >&2
+  echo "usage: $0 start|stop|status|env|restart-gateway [NAME]|start-gateway NAME PORT|stop-gateway NAME" >&2
   exit 2
   ;;
 esac

@@ -25,7 +25,7 @@ import { InFlight, tracked } from "./in-flight.ts";
 import { Library } from "./library.ts";
 import { runtime } from "./runtime.ts";
 import type { ArcticOptions, LibraryOptions } from "./types.ts";
-import { parseUri } from "./uri.ts";
+import { hideSecret, parseUri } from "./uri.ts";
 import { checkInteger, checkName, checkNewName, checkOptions } from "./validate.ts";
 
 const LIBRARY_OPTIONS = ["rowsPerSegment", "columnsPerSegment", "dynamicSchema", "dedup"] as const;
@@ -69,20 +69,22 @@ export class Arctic {
     const opts = checkOptions("Arctic", options, ["workers"]);
     const rt = runtime();
     const cores = rt.cores ?? 1;
-    this.workers =
+    const workers =
       opts.workers === undefined
         ? cores > 1
           ? Math.min(cores, 8)
           : 0
         : checkInteger("workers", opts.workers, 0, MAX_WORKERS);
+    // Object stores read and write on the calling thread, many requests in flight: no pool (yet).
+    this.workers = parsed.scheme === "s3" ? 0 : workers;
     this.uri = uri;
-    this.calls = new InFlight(redactSecret(uri));
+    this.calls = new InFlight(hideSecret(uri));
     if (parsed.scheme === "mem") {
       this.storage = new MemoryStorage();
     } else if (parsed.scheme === "s3") {
       if ((parsed.s3.caCertPath || parsed.s3.caCertDir) && !rt.s3Fetch) {
         throw new InvalidUriError(
-          `'${redactSecret(uri)}': CA_cert_path and CA_cert_dir need Node, Bun or Deno; ${rt.name} uses its own trusted CAs, so leave them out.`,
+          `'${hideSecret(uri)}': CA_cert_path and CA_cert_dir need Node, Bun or Deno; ${rt.name} uses its own trusted CAs, so leave them out.`,
         );
       }
       const client = new S3Client({
@@ -101,8 +103,7 @@ export class Arctic {
       }
       this.storage = open({ path: parsed.path, mapSize: parsed.mapSize, sync: parsed.sync });
     }
-    // Object stores read and write on the calling thread, many requests in flight (no pool yet).
-    if (this.workers > 0 && rt.createWorker && parsed.scheme !== "s3") {
+    if (this.workers > 0 && rt.createWorker) {
       const path = parsed.scheme === "lmdb" ? parsed.path : null;
       this.lease = leasePool<SegmentWorker>({
         factory: rt.createWorker,
@@ -126,7 +127,7 @@ export class Arctic {
   private live(): Storage {
     this.calls.check();
     if (!this.storage)
-      throw new StorageError(`Arctic('${redactSecret(this.uri)}') is closed; create a new Arctic to go on.`);
+      throw new StorageError(`Arctic('${hideSecret(this.uri)}') is closed; create a new Arctic to go on.`);
     return this.storage;
   }
 
@@ -135,7 +136,7 @@ export class Arctic {
     this.calls.check();
     if (this.objects) return this.objects;
     if (!this.storage)
-      throw new StorageError(`Arctic('${redactSecret(this.uri)}') is closed; create a new Arctic to go on.`);
+      throw new StorageError(`Arctic('${hideSecret(this.uri)}') is closed; create a new Arctic to go on.`);
     return undefined;
   }
 
@@ -276,9 +277,4 @@ function libraryConfig(options: LibraryOptions | undefined): LibraryConfig {
     // Tells this library from one of the same name created in the same millisecond after it was deleted.
     id: newId(),
   };
-}
-
-/** `uri` with the value of `secret=` hidden, for messages. */
-function redactSecret(uri: string): string {
-  return uri.replace(/([?&]secret=)[^&]*/i, "$1***");
 }

@@ -3,7 +3,6 @@ import { type Kernels, loadKernels } from "../codec/wasm.ts";
 import {
   InvalidArgumentError,
   SnapshotNotFoundError,
-  StorageError,
   SymbolNotFoundError,
   VersionNotFoundError,
 } from "../errors.ts";
@@ -13,6 +12,7 @@ import { type DateBounds, dateBounds, requiredColumns } from "../query/plan.ts";
 import { QueryBuilder } from "../query/query-builder.ts";
 import { applyReadQuery } from "../query/read.ts";
 import { compactSymbol, isFragmented, rowSlices } from "../version/compaction.ts";
+import { deleteObjectStaged, finalizeObjectStaged, stageObjectChunk } from "../version/object-staging.ts";
 import { cleanupObjects, verifyObjects } from "../version/object-verify.ts";
 import type { ObjectVersionStore } from "../version/object-version-store.ts";
 import {
@@ -26,7 +26,7 @@ import {
 import { type Progress, ProgressMeter } from "../version/progress.ts";
 import type { ReadRequest } from "../version/read-plan.ts";
 import type { VersionRecord } from "../version/records.ts";
-import { deleteStaged, finalizeStaged, stageChunk } from "../version/staging.ts";
+import { deleteStaged, type FinalizeOptions, finalizeStaged, stageChunk } from "../version/staging.ts";
 import { writeStream } from "../version/stream-write.ts";
 import { updateSymbol } from "../version/update.ts";
 import { removeOrphans, type VerifyReport, verifyLibrary } from "../version/verify.ts";
@@ -105,18 +105,6 @@ export class Library {
     private readonly parallel?: ParallelContext,
   ) {}
 
-  /**
-   * The transactional engine (LMDB, memory) for a call only it implements so far; on an object store a
-   * `StorageError` naming the call.
-   */
-  private local(call: string): VersionStore {
-    if (this.store instanceof VersionStore) return this.store;
-    throw new StorageError(
-      `${call} is not available on ${this.store.objects.description} yet (object stores support writes, reads, ` +
-        "appends, updates, deletes, snapshots, metadata, verify and cleanup); use an lmdb:// store for it.",
-    );
-  }
-
   /** The options this library was created with. */
   get options(): Required<LibraryOptions> {
     const { rowsPerSegment, columnsPerSegment, dynamicSchema, dedup } = this.store.config;
@@ -164,8 +152,9 @@ export class Library {
         );
       }
       const k = await loadKernels();
-      const store = this.local("write with staged: true");
-      store.metered(meter, () => stageChunk(store, k, symbol, frame));
+      const store = this.store;
+      if (store instanceof VersionStore) store.metered(meter, () => stageChunk(store, k, symbol, frame));
+      else await stageObjectChunk(store, k, symbol, frame);
       return { symbol, library: this.name, version: -1, metadata: undefined, timestamp: new Date() };
     }
     const meta = optionalMetadata(opts.metadata);
@@ -396,19 +385,24 @@ export class Library {
       throw new InvalidArgumentError(`${call}: mode must be "write" or "append", got ${describe(mode)}.`);
     }
     const k = await loadKernels();
-    const record = finalizeStaged(this.local(call), k, symbol, {
+    const finalize: FinalizeOptions = {
       mode,
       sort,
       meta: optionalMetadata(opts.metadata),
       prune: opts.prunePreviousVersions === true,
-    });
+    };
+    const record =
+      this.store instanceof VersionStore
+        ? finalizeStaged(this.store, k, symbol, finalize)
+        : await finalizeObjectStaged(this.store, k, symbol, finalize);
     return this.item(symbol, record);
   }
 
   /** Drops every chunk staged for `symbol` and frees its segments; versions are untouched. */
   async deleteStagedData(symbol: string): Promise<void> {
     checkName("symbol", symbol);
-    deleteStaged(this.local("deleteStagedData"), symbol);
+    if (this.store instanceof VersionStore) deleteStaged(this.store, symbol);
+    else await deleteObjectStaged(this.store, symbol);
   }
 
   /**

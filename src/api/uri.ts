@@ -23,7 +23,7 @@ export function parseUri(uri: string): ParsedUri {
   if (isS3Uri(uri)) return { scheme: "s3", s3: parseS3Uri(uri) };
   const match = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(.*)$/s.exec(uri);
   if (!match) {
-    throw new InvalidUriError(`'${uri}' is not a URI; use 'lmdb://<path>' or 'mem://'.`);
+    throw new InvalidUriError(`'${hideSecret(uri)}' is not a URI; use 'lmdb://<path>' or 'mem://'.`);
   }
   const scheme = match[1].toLowerCase();
   const rest = match[2];
@@ -38,7 +38,7 @@ export function parseUri(uri: string): ParsedUri {
   }
   if (scheme !== "lmdb") {
     throw new InvalidUriError(
-      `'${uri}': unknown scheme '${scheme}://'; floe supports 'lmdb://<path>', 's3://HOST:BUCKET?…', 's3s://…' and 'mem://'.`,
+      `'${hideSecret(uri)}': unknown scheme '${scheme}://'; floe supports 'lmdb://<path>', 's3://HOST:BUCKET?…', 's3s://…' and 'mem://'.`,
     );
   }
   if (path === "") {
@@ -92,4 +92,9 @@ export function parseSize(text: string, uri: string): number {
     );
   }
   return bytes;
+}
+
+/** `uri` with the value of any `secret=` hidden, for messages. */
+export function hideSecret(uri: string): string {
+  return uri.replace(/([?&]secret=)[^&]*/gi, "$1***");
 }

@@ -57,17 +57,56 @@ export function importSettings(
 }
 
 /**
- * Stores `frames` as one new version of `symbol`: each frame is staged as it arrives, so memory holds
- * one chunk at a time, and one finalize makes the version, so readers never see a half-imported file.
- * On any failure the staged chunks are dropped and the symbol is as it was. Staging is per symbol: chunks
- * already staged for `symbol` (left by an import that was killed) are dropped first, and another writer
- * staging the same symbol at the same time would mix its chunks in.
+ * Stores `frames` as one new version of `symbol`, memory holding one chunk at a time, and readers never
+ * see a half-imported file: a stream write (`write`/`append` of an async iterable), which commits once
+ * at the end and leaves the symbol as it was on any failure. With `sort`, the chunks are staged and
+ * `sortAndFinalizeStagedData` sorts every row in memory (staged writes need LMDB or memory stores).
  */
 export async function importFrames(
   lib: Library,
   symbol: string,
   frames: AsyncIterable<DataFrame>,
   options: { mode: "write" | "append"; metadata?: unknown; sort?: boolean },
+): Promise<ImportResult> {
+  if (options.sort === true) return importSorted(lib, symbol, frames, options);
+  let rows = 0;
+  let seen = 0;
+  async function* counted(): AsyncGenerator<DataFrame> {
+    for await (const frame of frames) {
+      seen++;
+      rows += frame.numRows;
+      yield frame;
+    }
+  }
+  try {
+    const write = options.mode === "append" ? lib.append : lib.write;
+    const item = await write.call(lib, symbol, counted(), { metadata: options.metadata });
+    return { ...item, rows };
+  } catch (err) {
+    if (seen === 0 && err instanceof InvalidArgumentError && /gave no frames/.test(err.message)) {
+      throw new InvalidArgumentError(`import of '${symbol}': the source held no data at all.`, {
+        cause: err,
+      });
+    }
+    // Rows out of order within the file: sorting helps. Rows before the stored ones (an append): it does not.
+    const beforeStored =
+      options.mode === "append" && seen === 1 && /before the last stored row/.test(String(err));
+    if (err instanceof UnsortedIndexError && !beforeStored) {
+      throw new UnsortedIndexError(
+        `The rows imported into '${symbol}' are not in timestamp order; ${SORT_HINT} (this holds every row in memory).`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+}
+
+/** `importFrames` with `sort`: chunks staged one at a time, then sorted and finalized together. */
+async function importSorted(
+  lib: Library,
+  symbol: string,
+  frames: AsyncIterable<DataFrame>,
+  options: { mode: "write" | "append"; metadata?: unknown },
 ): Promise<ImportResult> {
   let staged = false;
   let rows = 0;
@@ -84,24 +123,11 @@ export async function importFrames(
       rows += frame.numRows;
     }
     if (!staged) throw new InvalidArgumentError(`import of '${symbol}': the source held no data at all.`);
-    const finalize = options.sort === true ? lib.sortAndFinalizeStagedData : lib.finalizeStagedData;
-    try {
-      const item = await finalize.call(lib, symbol, { mode: options.mode, metadata: options.metadata });
-      return { ...item, rows };
-    } catch (err) {
-      // The store's advice names its staging call; an importer's caller sorts with the import's option.
-      if (
-        err instanceof UnsortedIndexError &&
-        options.sort !== true &&
-        /sortAndFinalizeStagedData/.test(err.message)
-      ) {
-        throw new UnsortedIndexError(
-          `The rows imported into '${symbol}' are not in timestamp order; ${SORT_HINT} (this holds every row in memory).`,
-          { cause: err },
-        );
-      }
-      throw err;
-    }
+    const item = await lib.sortAndFinalizeStagedData(symbol, {
+      mode: options.mode,
+      metadata: options.metadata,
+    });
+    return { ...item, rows };
   } catch (err) {
     if (staged) await lib.deleteStagedData(symbol).catch(() => undefined);
     throw err;

@@ -91,17 +91,25 @@ export function libraryOfKey(key: string): string {
 }
 
 /**
- * A fresh id for index and segment keys: the time in ms (12 hex digits) then 8 random bytes, unique
- * across concurrent writers. The time lets cleanup tell an orphan a crashed writer left long ago from a
- * segment a live writer has stored but not yet committed.
+ * A fresh id for index, segment and staged keys: the time in ms (12 hex digits), a sequence number within
+ * that ms (4 hex digits), then 6 random bytes, unique across concurrent writers. The time lets cleanup
+ * tell an orphan a crashed writer left long ago from a segment a live writer has stored but not yet
+ * committed; the sequence makes one process's ids of one ms sort in the order they were made (staged
+ * row-indexed chunks finalize in that order; random bytes alone shuffled chunks staged in the same ms).
  */
 export function newId(): string {
-  const bytes = new Uint8Array(8);
+  const now = Date.now();
+  sequence = now === lastMs ? sequence + 1 : 0;
+  lastMs = now;
+  const bytes = new Uint8Array(6);
   crypto.getRandomValues(bytes);
-  let s = Date.now().toString(16).padStart(12, "0");
+  let s = now.toString(16).padStart(12, "0") + (sequence & 0xffff).toString(16).padStart(4, "0");
   for (const b of bytes) s += b.toString(16).padStart(2, "0");
   return s;
 }
+
+let lastMs = 0;
+let sequence = 0;
 
 /** When the id at the end of `key` was made (ms since the epoch), or undefined for ids without a time. */
 export function idTime(key: string): number | undefined {

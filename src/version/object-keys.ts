@@ -5,8 +5,11 @@
  *     <lib>/library                 the library's record (its config and id); its existence is the library's
  *     <lib>/<id>/V/<sym>/<n>        version n of sym (n as 10 digits, so key order is number order)
  *     <lib>/<id>/D/<sym>/<n>        tombstone: version n of sym was deleted (the V key stays, so n is never reused)
+ *     <lib>/<id>/X/<sym>/<n>        every version of sym up to n was deleted (so listings need not read tombstones)
+ *     <lib>/<id>/H/<sym>            a hint: a number at or below sym's next version (listings start there)
  *     <lib>/<id>/I/<sym>/<newId>    an index record;  <lib>/<id>/S/<sym>/<newId> a segment
  *     <lib>/<id>/N/<name>           a snapshot
+ *     <lib>/<id>/T/<sym>/<newId>    a staged chunk;  <lib>/<id>/F/<sym> the lock of a finalize under way
  *
  * Data sits under the library's id: a library deleted and created again under the same name never sees
  * what a writer still holding the old one stores afterwards.
@@ -36,14 +39,42 @@ export function libraryRecordKey(lib: string): string {
   return `${escapeName(lib)}/library`;
 }
 
+/** The keys of one library instance (see the layout above). */
+export interface ObjectKeys {
+  /** `<lib>/<id>/`: everything of this instance is under it. */
+  base: string;
+  versionPrefix(symbol: string): string;
+  tombstonePrefix(symbol: string): string;
+  emptied(symbol: string, v: number): string;
+  allEmptied: string;
+  hint(symbol: string): string;
+  allVersions: string;
+  allTombstones: string;
+  version(symbol: string, v: number): string;
+  tombstone(symbol: string, v: number): string;
+  index(symbol: string, id: string): string;
+  segment(symbol: string, id: string): string;
+  allIndexes: string;
+  allSegments: string;
+  snapshot(name: string): string;
+  allSnapshots: string;
+  staged(symbol: string, id: string): string;
+  stagedPrefix(symbol: string): string;
+  allStaged: string;
+  finalizing(symbol: string): string;
+}
+
 /** The keys of one library instance (`base` = `<lib>/<id>/`). */
-export function objectKeys(lib: string, id: string) {
+export function objectKeys(lib: string, id: string): ObjectKeys {
   const base = `${escapeName(lib)}/${id}/`;
   const sym = (s: string) => escapeName(s);
   return {
     base,
     versionPrefix: (symbol: string) => `${base}V/${sym(symbol)}/`,
     tombstonePrefix: (symbol: string) => `${base}D/${sym(symbol)}/`,
+    emptied: (symbol: string, v: number) => `${base}X/${sym(symbol)}/${String(v).padStart(10, "0")}`,
+    allEmptied: `${base}X/`,
+    hint: (symbol: string) => `${base}H/${sym(symbol)}`,
     allVersions: `${base}V/`,
     allTombstones: `${base}D/`,
     version: (symbol: string, v: number) => `${base}V/${sym(symbol)}/${String(v).padStart(10, "0")}`,
@@ -54,10 +85,12 @@ export function objectKeys(lib: string, id: string) {
     allSegments: `${base}S/`,
     snapshot: (name: string) => `${base}N/${escapeName(name)}`,
     allSnapshots: `${base}N/`,
+    staged: (symbol: string, id: string) => `${base}T/${sym(symbol)}/${id}`,
+    stagedPrefix: (symbol: string) => `${base}T/${sym(symbol)}/`,
+    allStaged: `${base}T/`,
+    finalizing: (symbol: string) => `${base}F/${sym(symbol)}`,
   };
 }
-
-export type ObjectKeys = ReturnType<typeof objectKeys>;
 
 /** The version number at the end of a V or D key. */
 export function numberOfKey(key: string): number {

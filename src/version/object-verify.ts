@@ -6,7 +6,7 @@ import { mapLimit } from "../storage/object-store.ts";
 import { idTime } from "./keys.ts";
 import { escapeName } from "./object-keys.ts";
 import type { ObjectVersionStore } from "./object-version-store.ts";
-import { unpackIndex, unpackSnapshot, unpackVersion } from "./records.ts";
+import { unpackIndex, unpackSnapshot, unpackStaged, unpackVersion } from "./records.ts";
 import type { VerifyReport } from "./verify.ts";
 
 const IN_FLIGHT = 16;
@@ -62,6 +62,18 @@ async function referenced(
     }
   });
   const segments = new Map<string, number>(); // segment key -> rows its index says it has
+  // Staged chunks (not finalized yet) hold their segments too.
+  const staged = await objects.list(keys.allStaged);
+  const chunks = await objects.getMany(staged.keys);
+  staged.keys.forEach((key, i) => {
+    try {
+      const record = unpackStaged(chunks[i] as Uint8Array, `staged chunk ${key}`);
+      for (const s of record.index.segments) segments.set(s.key, s.rows);
+      if (report) report.records++;
+    } catch (err) {
+      problem(key, err);
+    }
+  });
   const indexKeys = [...indexes.keys()];
   const packed = await objects.getMany(indexKeys);
   indexKeys.forEach((key, i) => {

@@ -1,5 +1,6 @@
 import { packRecord } from "../codec/msgpack.ts";
 import type { Kernels } from "../codec/wasm.ts";
+import { DTYPES, type NumericArray, type StringArray } from "../dtypes.ts";
 import {
   CorruptSegmentError,
   type FloeError,
@@ -16,16 +17,17 @@ import { sameBytes } from "../storage/parsed-cache.ts";
 import { concatFrames } from "./frame-concat.ts";
 import type { FrameData } from "./frame-data.ts";
 import { newId } from "./keys.ts";
-import { ObjectChain } from "./object-chain.ts";
+import { commitSent, ObjectChain } from "./object-chain.ts";
 import { libraryRecordKey, type ObjectKeys, objectKeys, unescapeName } from "./object-keys.ts";
 import { PrefetchedStorage } from "./prefetched-storage.ts";
 import type { ProgressMeter } from "./progress.ts";
-import { planRead, type ReadRequest } from "./read-plan.ts";
+import { planRead, type ReadRequest, resolveRowRange } from "./read-plan.ts";
 import {
   type IndexRecord,
   isNoData,
   type LibraryConfig,
   noDataIndex,
+  type SegmentRef,
   type SnapshotRecord,
   unpackIndex,
   unpackSnapshot,
@@ -41,12 +43,12 @@ import {
 import { gatherChunks, type StreamWriteOptions } from "./stream-write.ts";
 import { replaceBounds, replacedIndex } from "./update.ts";
 import { combineVersionInfo, type ListedVersion, type VersionListOptions } from "./version-list.ts";
-import type { VersionEntry, VersionSelector } from "./version-store.ts";
+import type { ReadTargets, VersionEntry, VersionSelector } from "./version-store.ts";
 import { VersionStore } from "./version-store.ts";
 import { conformFrame, unionColumns } from "./widen.ts";
 
 /** Encoded bytes of segments a write keeps in flight (PUTs not yet answered). */
-const WRITE_IN_FLIGHT_BYTES = 64 << 20;
+const WRITE_IN_FLIGHT_BYTES = 128 << 20;
 /** Segment PUTs a write keeps in flight. */
 const WRITE_IN_FLIGHT = 16;
 /** How many times a replacement (update) is redone when other writers commit first. */
@@ -115,6 +117,7 @@ export class ObjectVersionStore {
     const meter = this.meter;
     checkSortedWrite(symbol, frame);
     const written: string[] = [];
+    let committed = false;
     try {
       const index = await this.storeSegments(k, symbol, frame, written, meter);
       const indexKey = await this.storeIndex(symbol, index, written);
@@ -122,10 +125,12 @@ export class ObjectVersionStore {
         index: indexKey,
         meta: options.meta,
       }))) as VersionRecord;
+      committed = true;
       await this.afterCommit(symbol, record, options.prune);
       return record;
     } catch (err) {
-      await this.discard(written);
+      // Once its commit was sent, what a version references stays: `cleanup` frees it if it never landed.
+      if (!committed && !commitSent(err)) await this.discard(written);
       throw err;
     }
   }
@@ -160,6 +165,7 @@ export class ObjectVersionStore {
     if (baseIndex) checkAppendable(symbol, baseIndex, frameShape(frame), dynamic);
     else checkSortedWrite(symbol, frame);
     const written: string[] = [];
+    let committed = false;
     try {
       const added = await this.storeSegments(k, symbol, frame, written, meter);
       const record = (await this.chain.commit(symbol, async (latest) => {
@@ -173,10 +179,12 @@ export class ObjectVersionStore {
         const combined = prior ? appendIndex(symbol, prior, added, dynamic) : added;
         return { index: await this.storeIndex(symbol, combined, written), meta: options.meta };
       })) as VersionRecord;
+      committed = true;
       await this.afterCommit(symbol, record, options.prune);
       return record;
     } catch (err) {
-      await this.discard(written);
+      // Once its commit was sent, what a version references stays: `cleanup` frees it if it never landed.
+      if (!committed && !commitSent(err)) await this.discard(written);
       throw err;
     }
   }
@@ -210,6 +218,7 @@ export class ObjectVersionStore {
       );
       const middle = concatFrames(parts);
       const written: string[] = [];
+      let committed = false;
       try {
         const added = await this.storeSegments(k, symbol, middle, written, meter);
         const indexKey = await this.storeIndex(
@@ -221,12 +230,13 @@ export class ObjectVersionStore {
           latest?.v === base.v ? { index: indexKey, meta: options.meta } : undefined,
         );
         if (record) {
+          committed = true;
           await this.afterCommit(symbol, record, options.prune);
           return record;
         }
         await this.discard(written);
       } catch (err) {
-        await this.discard(written);
+        if (!committed && !commitSent(err)) await this.discard(written);
         throw err;
       }
     }
@@ -246,6 +256,7 @@ export class ObjectVersionStore {
     create: boolean,
   ): Promise<VersionRecord> {
     const written: string[] = [];
+    let committed = false;
     try {
       let empty: string | undefined;
       const record = (await this.chain.commit(symbol, async (latest) => {
@@ -254,10 +265,12 @@ export class ObjectVersionStore {
         empty ??= await this.storeIndex(symbol, noDataIndex(), written);
         return { index: empty, meta };
       })) as VersionRecord;
+      committed = true;
       await this.afterCommit(symbol, record, prune);
       return record;
     } catch (err) {
-      await this.discard(written);
+      // Once its commit was sent, what a version references stays: `cleanup` frees it if it never landed.
+      if (!committed && !commitSent(err)) await this.discard(written);
       throw err;
     }
   }
@@ -279,6 +292,7 @@ export class ObjectVersionStore {
     const base = options.mode === "append" ? await this.chain.latest(symbol) : undefined;
     const baseIndex = base ? await this.readIndex(base, symbol) : undefined;
     const written: string[] = [];
+    let committed = false;
     let gathered: IndexRecord | undefined;
     try {
       await gatherChunks(
@@ -308,10 +322,12 @@ export class ObjectVersionStore {
           `'${symbol}' got a new version while it was being rewritten; nothing was committed. Run it again.`,
         );
       }
+      committed = true;
       await this.afterCommit(symbol, record, options.prune);
       return record;
     } catch (err) {
-      await this.discard(written);
+      // Once its commit was sent, what a version references stays: `cleanup` frees it if it never landed.
+      if (!committed && !commitSent(err)) await this.discard(written);
       throw err;
     }
   }
@@ -325,7 +341,7 @@ export class ObjectVersionStore {
    * Encodes the tiles of `frame` and stores each create-only as soon as it is encoded, up to
    * WRITE_IN_FLIGHT PUTs (WRITE_IN_FLIGHT_BYTES) at once; returns the index listing them (not stored).
    */
-  private async storeSegments(
+  async storeSegments(
     k: Kernels,
     symbol: string,
     frame: FrameData,
@@ -368,7 +384,7 @@ export class ObjectVersionStore {
   }
 
   /** Stores `index` under a fresh key (create-only) and returns the key. */
-  private async storeIndex(symbol: string, index: IndexRecord, written: string[]): Promise<string> {
+  async storeIndex(symbol: string, index: IndexRecord, written: string[]): Promise<string> {
     const key = this.keys.index(symbol, newId());
     written.push(key);
     if (!(await this.objects.create(key, packRecord(index)))) {
@@ -378,11 +394,7 @@ export class ObjectVersionStore {
   }
 
   /** After a commit: older versions tombstoned with `prune`; a library deleted meanwhile refuses the write. */
-  private async afterCommit(
-    symbol: string,
-    record: VersionRecord,
-    prune: boolean | undefined,
-  ): Promise<void> {
+  async afterCommit(symbol: string, record: VersionRecord, prune: boolean | undefined): Promise<void> {
     const gone = await this.libraryGone();
     if (gone) throw gone;
     if (prune) {
@@ -395,7 +407,7 @@ export class ObjectVersionStore {
   }
 
   /** Best-effort removal of what a failed write stored; what remains is garbage for `cleanup`. */
-  private async discard(written: string[]): Promise<void> {
+  async discard(written: string[]): Promise<void> {
     if (written.length === 0) return;
     try {
       await this.objects.deleteMany(written.splice(0));
@@ -491,8 +503,9 @@ export class ObjectVersionStore {
 
   /**
    * The rows and columns `request` asks for of version `record`: the boundary segments of a date range
-   * first, then every segment the read plan names, fetched many at once, then decoded as `VersionStore`
-   * decodes them.
+   * first, then the segments the read plan names, fetched READ_AHEAD at a time in row order while the
+   * rows already fetched are decoded (by `VersionStore`, into slices of the result's arrays), so the
+   * network and the decoding overlap and at most READ_AHEAD fetched segments wait in memory.
    */
   async readRows(
     k: Kernels,
@@ -509,12 +522,60 @@ export class ObjectVersionStore {
       await this.fetchInto(fetched, boundarySegments(index, request.dateRange));
       rowRange = reader.rowsInDateRange(k, symbol, record, index, request.dateRange);
     }
-    const plan = planRead(index, { ...request, rowRange });
-    await this.fetchInto(
+    const [start, end] = resolveRowRange(rowRange, index.rows);
+    const rows = { ...request, dateRange: undefined, rowRange: [start, end] as [number, number] };
+    const plan = planRead(index, rows);
+    const chunks = rowChunks(plan.pieces, start, end);
+    const fetcher = new SegmentFetcher(
+      this.objects,
       fetched,
-      plan.pieces.map((p) => p.segment.key),
+      chunks.map((c) => c.keys),
     );
-    return reader.metered(meter, () => reader.readRows(k, symbol, record, index, request));
+    if (chunks.length <= 1) {
+      await fetcher.chunk(0);
+      return reader.metered(meter, () => reader.readRows(k, symbol, record, index, rows));
+    }
+    // The result's fixed-width columns and index, which each chunk decodes into a slice of.
+    const targets = new Map<string, NumericArray>();
+    for (const c of plan.columns) {
+      const { name, dtype } = index.columns[c];
+      const array = DTYPES[dtype].array;
+      if (array) targets.set(name, new array(end - start));
+    }
+    const indexValues =
+      index.index.kind === "timestamp" && !request.withoutIndex ? new BigInt64Array(end - start) : undefined;
+    const strings = new Map<string, StringArray[]>();
+    let first: FrameData | undefined;
+    for (const [n, chunk] of chunks.entries()) {
+      await fetcher.chunk(n);
+      const at = chunk.from - start;
+      const into: ReadTargets = {
+        columns: new Map([...targets].map(([name, a]) => [name, a.subarray(at, at + chunk.to - chunk.from)])),
+        index: indexValues?.subarray(at, at + chunk.to - chunk.from),
+      };
+      const { frame } = reader.metered(meter, () =>
+        reader.readRows(k, symbol, record, index, { ...rows, rowRange: [chunk.from, chunk.to] }, into),
+      );
+      first ??= frame;
+      for (const col of frame.columns) {
+        if (!targets.has(col.name))
+          strings.set(col.name, [...(strings.get(col.name) ?? []), col.values as StringArray]);
+      }
+      for (const key of chunk.keys) fetched.delete(key);
+    }
+    const shape = first as FrameData;
+    const frame: FrameData = {
+      numRows: end - start,
+      columns: shape.columns.map((c) => ({
+        ...c,
+        values: targets.get(c.name) ?? ((strings.get(c.name) ?? []).flat() as StringArray),
+      })),
+      index:
+        shape.index.kind === "timestamp" && indexValues
+          ? { ...shape.index, values: indexValues }
+          : shape.index,
+    };
+    return { frame, rowStart: start };
   }
 
   /** Rows [start, end) of `index` whose timestamps lie in `range` (inclusive). */
@@ -597,7 +658,10 @@ export class ObjectVersionStore {
         );
       }
     }
-    await this.chain.tombstone(symbol, versions ?? live);
+    const doomed = versions ?? live;
+    await this.chain.tombstone(symbol, doomed);
+    if (doomed.length > 0 && doomed.length === live.length)
+      await this.chain.emptied(symbol, Math.max(...doomed));
   }
 
   /** Deletes every version of `symbol` but the latest. */
@@ -752,4 +816,95 @@ function boundarySegments(index: IndexRecord, range: [bigint | null, bigint | nu
 
 function unescapeLast(key: string): string {
   return unescapeName(key.slice(key.lastIndexOf("/") + 1));
+}
+
+/** Segments a read keeps fetched ahead of the rows it is decoding. */
+const READ_AHEAD = 16;
+
+/** A read's rows [from, to) cut at row-slice edges into chunks of about READ_AHEAD / 4 segments each. */
+function rowChunks(
+  pieces: { segment: SegmentRef }[],
+  start: number,
+  end: number,
+): { from: number; to: number; keys: string[] }[] {
+  const slices = new Map<number, string[]>();
+  for (const { segment } of pieces) {
+    const first = Math.max(start, segment.rowStart);
+    slices.set(first, [...(slices.get(first) ?? []), segment.key]);
+  }
+  const edges = [...slices.keys()].sort((a, b) => a - b);
+  const chunks: { from: number; to: number; keys: string[] }[] = [];
+  for (const [i, from] of edges.entries()) {
+    const keys = slices.get(from) as string[];
+    const last = chunks[chunks.length - 1];
+    if (last && last.keys.length + keys.length <= READ_AHEAD / 4) last.keys.push(...keys);
+    else chunks.push({ from, to: from, keys: [...keys] });
+    chunks[chunks.length - 1].to = edges[i + 1] ?? end;
+  }
+  if (chunks.length > 0) chunks[0].from = start;
+  return chunks.length > 0 ? chunks : [{ from: start, to: end, keys: [] }];
+}
+
+/**
+ * Fetches the segments of a read's chunks in order, READ_AHEAD requests in flight, into `into`; `chunk(n)`
+ * resolves once chunk n's are all there. Fetching runs ahead of decoding by at most READ_AHEAD segments.
+ */
+class SegmentFetcher {
+  private readonly order: { key: string; chunk: number }[] = [];
+  private readonly done: Promise<void>[] = [];
+  private readonly settle: (() => void)[] = [];
+  private readonly left: number[];
+  /** Where each chunk's keys begin in `order`. */
+  private readonly starts: number[] = [];
+  private next = 0;
+  private inFlight = 0;
+  private failure: unknown;
+  private waitingFor = 0;
+
+  constructor(
+    private readonly objects: ObjectStore,
+    private readonly into: Map<string, Uint8Array>,
+    chunks: string[][],
+  ) {
+    this.left = chunks.map((keys) => keys.length);
+    chunks.forEach((keys, chunk) => {
+      this.starts.push(this.order.length);
+      for (const key of keys) this.order.push({ key, chunk });
+      let resolve = () => {};
+      this.done.push(new Promise<void>((r) => (resolve = r)));
+      this.settle.push(resolve);
+      if (keys.length === 0) resolve();
+    });
+    this.pump();
+  }
+
+  /** Resolves once chunk `n`'s segments are fetched (a missing one is left absent, reported on decode). */
+  async chunk(n: number): Promise<void> {
+    this.waitingFor = n;
+    this.pump();
+    await this.done[n];
+    if (this.failure) throw this.failure;
+  }
+
+  private pump(): void {
+    while (this.inFlight < READ_AHEAD && this.next < this.order.length && !this.failure) {
+      const { key, chunk } = this.order[this.next];
+      // Stay within READ_AHEAD segments of the chunk being decoded, so memory stays bounded.
+      if (this.next - this.starts[this.waitingFor] >= READ_AHEAD * 2) break;
+      this.next++;
+      this.inFlight++;
+      this.objects.get(key).then(
+        (bytes) => {
+          if (bytes) this.into.set(key, bytes);
+          this.inFlight--;
+          if (--this.left[chunk] === 0) this.settle[chunk]();
+          this.pump();
+        },
+        (err) => {
+          this.failure ??= err;
+          for (const resolve of this.settle) resolve();
+        },
+      );
+    }
+  }
 }

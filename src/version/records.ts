@@ -221,6 +221,11 @@ export interface StagedRecord {
   /** When it was staged, ms since the epoch; orders row-indexed chunks. */
   ts: number;
   index: IndexRecord;
+  /**
+   * Object stores: the symbol's newest version number when the chunk was staged (-1: none). A finalize
+   * that finds the chunk's segments in a version after it knows the chunk was consumed already.
+   */
+  after?: number;
 }
 
 /** The index record of `frame` stored as `segments` (rows counted from the frame's first). */

@@ -104,19 +104,67 @@ export function finalizeStaged(
         return { key, record: unpackStaged(bytes ?? new Uint8Array(0), `staged chunk ${key}`) };
       }),
   );
+  const plan = planFinalize(symbol, listed, { dynamic, stream, sort: options.sort });
+  if (!plan) {
+    const gone = store.libraryGone();
+    if (gone) throw gone;
+    throw noStagedData(symbol, lib);
+  }
+  const { chunks, columns } = plan;
+  const stagedKeys = new Set(chunks.map((c) => c.key));
+  if (options.sort) {
+    const frames = chunks.map((c) => {
+      const fake: VersionRecord = { v: -1, ts: c.record.ts, index: c.key };
+      const frame = store.readRows(k, symbol, fake, c.record.index, {}).frame;
+      return dynamic ? conformFrame(frame, columns) : frame;
+    });
+    const sorted = sortByTimestamp(concatFrames(frames));
+    const written: string[] = [];
+    try {
+      return store.writeAndCommit(k, symbol, sorted, written, (added) =>
+        commitStep(store, symbol, options, stagedKeys, added),
+      ) as VersionRecord;
+    } catch (err) {
+      store.discard(written);
+      throw err;
+    }
+  }
+  const combined = plan.combined as IndexRecord;
+  return store.storage.writeTransaction(commitStep(store, symbol, options, stagedKeys, combined));
+}
+
+/** A staged chunk as listed: its key and record. */
+export interface StagedChunk {
+  key: string;
+  record: StagedRecord;
+}
+
+/** The error for a finalize that finds nothing staged. */
+export function noStagedData(symbol: string, lib: string): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `No staged data for '${symbol}' in library '${lib}'; stage chunks with write(symbol, data, { staged: true }) first.`,
+  );
+}
+
+/**
+ * What a finalize makes of the staged chunks `listed` (both engines share it): the chunks in order (a
+ * stream's in key order, plain ones by staging time), their columns (the union under dynamic schema), and
+ * without `sort` the index of the new rows, chunks ordered by first timestamp and checked not to overlap.
+ * Undefined when nothing is staged; typed errors for chunks that cannot make one version.
+ */
+export function planFinalize(
+  symbol: string,
+  listed: StagedChunk[],
+  options: { dynamic: boolean; stream?: string; sort: boolean },
+): { chunks: StagedChunk[]; columns: IndexRecord["columns"]; combined?: IndexRecord } | undefined {
+  const { dynamic, stream } = options;
   // A stream's chunks are in key order (their sequence numbers); plain chunks in staging order, as near
   // as clocks tell.
   const chunks =
     stream !== undefined
       ? listed
       : listed.sort((a, b) => a.record.ts - b.record.ts || (a.key < b.key ? -1 : 1));
-  if (chunks.length === 0) {
-    const gone = store.libraryGone();
-    if (gone) throw gone;
-    throw new InvalidArgumentError(
-      `No staged data for '${symbol}' in library '${lib}'; stage chunks with write(symbol, data, { staged: true }) first.`,
-    );
-  }
+  if (chunks.length === 0) return undefined;
   const indexes = chunks.map((c) => c.record.index);
   const kinds = new Set(
     indexes.map((i) => (i.index.kind === "timestamp" ? `timestamp '${i.index.name}'` : "row")),
@@ -142,24 +190,7 @@ export function finalizeStaged(
       `sortAndFinalizeStagedData needs a timestamp index, but the chunks of '${symbol}' are row-indexed; use finalizeStagedData.`,
     );
   }
-  const stagedKeys = new Set(chunks.map((c) => c.key));
-  if (options.sort) {
-    const frames = chunks.map((c) => {
-      const fake: VersionRecord = { v: -1, ts: c.record.ts, index: c.key };
-      const frame = store.readRows(k, symbol, fake, c.record.index, {}).frame;
-      return dynamic ? conformFrame(frame, columns) : frame;
-    });
-    const sorted = sortByTimestamp(concatFrames(frames));
-    const written: string[] = [];
-    try {
-      return store.writeAndCommit(k, symbol, sorted, written, (added) =>
-        commitStep(store, symbol, options, stagedKeys, added),
-      ) as VersionRecord;
-    } catch (err) {
-      store.discard(written);
-      throw err;
-    }
-  }
+  if (options.sort) return { chunks, columns };
   const nonEmpty = chunks.filter((c) => c.record.index.rows > 0);
   const kept = nonEmpty.length > 0 ? nonEmpty : chunks.slice(0, 1);
   const ordered =
@@ -197,7 +228,7 @@ export function finalizeStaged(
       `A staged chunk of '${symbol}' has unsorted timestamps; use sortAndFinalizeStagedData to sort them.`,
     );
   }
-  return store.storage.writeTransaction(commitStep(store, symbol, options, stagedKeys, combined));
+  return { chunks, columns, combined };
 }
 
 /**
@@ -300,7 +331,7 @@ function removeChunk(tx: WriteTransaction, key: string, keep?: Set<string>): voi
 }
 
 /** The rows of `frame` in timestamp order (stable: equal timestamps keep their order). */
-function sortByTimestamp(frame: FrameData): FrameData {
+export function sortByTimestamp(frame: FrameData): FrameData {
   if (frame.index.kind !== "timestamp") return frame;
   const ts = frame.index.values;
   const order = Array.from({ length: frame.numRows }, (_, i) => i);

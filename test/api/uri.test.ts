@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseUri } from "../../src/api/uri.ts";
+import { InvalidUriError } from "../../src/errors.ts";
 
 describe("parseUri", () => {
   it("parses mem:// and lmdb:// with options", () => {
@@ -34,5 +35,19 @@ describe("parseUri", () => {
     expect(() => parseUri(uri)).toThrow(
       expect.objectContaining({ code: "InvalidUriError", message: expect.stringMatching(message) }),
     );
+  });
+  it("never shows a secret in a message, even for a URI it cannot parse", () => {
+    for (const uri of [
+      "s3x://h:b?access=A&secret=TOPSECRET",
+      "s3://h:b?secret=TOPSECRET&colour=1",
+      "x?secret=TOPSECRET",
+    ]) {
+      expect(() => parseUri(uri)).toThrow(InvalidUriError);
+      try {
+        parseUri(uri);
+      } catch (err) {
+        expect((err as Error).message).not.toContain("TOPSECRET");
+      }
+    }
   });
 });

@@ -114,6 +114,11 @@ describe("staged writes", () => {
     for (const start of [0, 10, 20]) await lib.write("r", { x: range(start, 10) }, { staged: true });
     await lib.finalizeStagedData("r");
     expect(Array.from((await lib.read("r")).data!.column("x") as Float64Array)).toEqual(range(0, 30));
+    // Many chunks staged within the same millisecond keep their order too (they were shuffled before).
+    for (let start = 0; start < 400; start += 2)
+      await lib.write("m", { x: range(start, 2) }, { staged: true });
+    await lib.finalizeStagedData("m");
+    expect(Array.from((await lib.read("m")).data!.column("x") as Float64Array)).toEqual(range(0, 400));
     await rejectsWith(lib.sortAndFinalizeStagedData("r"), "InvalidArgumentError");
     await ac.close();
   });

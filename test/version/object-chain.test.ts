@@ -44,6 +44,8 @@ describe("ObjectChain", () => {
     await chain.commit("a", async () => ({ index: "j" }));
     await chain.tombstone("a", [0, 1]);
     expect(await chain.latest("a")).toBeUndefined();
+    expect(await chain.symbols()).toEqual(["a", "b/c", "d%"]); // not yet marked emptied: listed
+    await chain.emptied("a", 1);
     expect(await chain.symbols()).toEqual(["b/c", "d%"]);
     const next = await chain.commit("a", async (latest) => {
       expect(latest).toBeUndefined();
@@ -62,6 +64,34 @@ describe("ObjectChain", () => {
     const chain = chainOn();
     expect(await chain.commit("s", async () => undefined)).toBeUndefined();
     expect(await chain.live("s")).toEqual([]);
+  });
+});
+
+describe("ObjectChain's hint", () => {
+  it("commits and finds the latest version by listing from the hint, stale or garbled hints included", async () => {
+    const objects = new MemoryObjectStore();
+    const chain = chainOn(objects);
+    for (let i = 0; i < 50; i++) await chain.commit("s", async () => ({ index: `i${i}` }));
+    // Count the keys every LIST returns from now on.
+    let listed = 0;
+    const list = objects.list.bind(objects);
+    objects.list = async (prefix, options) => {
+      const out = await list(prefix, options);
+      listed += out.keys.length;
+      return out;
+    };
+    expect((await chain.latest("s"))?.v).toBe(49);
+    expect((await chain.commit("s", async () => ({ index: "new" })))?.v).toBe(50);
+    expect(listed).toBeLessThan(5); // not the 50 version keys
+    const keys = objectKeys("lib", "id0");
+    await objects.put(keys.hint("s"), new Uint8Array([1, 2, 3])); // garbled: every key is listed
+    expect((await chain.commit("s", async () => ({ index: "x" })))?.v).toBe(51);
+    await objects.put(keys.hint("s"), (await objects.get(keys.hint("s"))) as Uint8Array);
+    await chain.tombstone("s", [52 - 1]); // the newest deleted: latest falls back to the full listing
+    expect((await chain.latest("s"))?.v).toBe(50);
+    expect((await chain.commit("s", async (latest) => ({ index: `after-${latest?.v}` })))?.index).toBe(
+      "after-50",
+    );
   });
 });
 

@@ -102,7 +102,8 @@ interface Request {
   body?: Uint8Array;
 }
 
-interface Answer {
+/** An answer as the server gave it, with the error code and message of an error answer's XML. */
+export interface Answer {
   status: number;
   headers: Headers;
   body: Uint8Array;
@@ -114,6 +115,8 @@ interface Answer {
 
 // An attempt that got no usable answer, and why.
 class AttemptFailure extends Error {
+  /** The server's TLS certificate did not verify: no retry will change that. */
+  untrusted = false;
   constructor(
     readonly kind: S3FailureKind,
     message: string,
@@ -389,6 +392,14 @@ export class S3Client {
     throw this.fail(answer, `CREATE BUCKET ${this.describe()}`);
   }
 
+  /**
+   * Sends one signed request (with the retries every request gets) and returns the answer whatever its
+   * status: for the bucket settings this client has no method for (CORS: `cors.ts`).
+   */
+  request(req: Request, options: CallOptions = {}): Promise<Answer> {
+    return this.send(req, options.signal);
+  }
+
   // Whether a refused conditional PUT lost a race (and how), rather than failed.
   private lostRace(answer: Answer, condition: PutCondition): PutOutcome | undefined {
     const { status, s3Code } = answer;
@@ -478,17 +489,25 @@ export class S3Client {
       } catch (err) {
         if (!(err instanceof AttemptFailure)) throw err;
         lastFailure = err;
+        // An untrusted certificate stays untrusted: say so now rather than after every retry.
+        if (err.untrusted) break;
       }
     }
     const failure = lastFailure!;
-    const advice =
-      failure.kind === "unreachable"
-        ? "check that the endpoint (host, port, http/https) is right and the server is up"
+    const advice = failure.untrusted
+      ? "the server's TLS certificate is not trusted; if it is signed by your own CA, add it with " +
+        "CA_cert_path=<pem file> or CA_cert_dir=<directory> in the URI"
+      : failure.kind === "unreachable"
+        ? "check that the endpoint (host, port, http/https) is right and the server is up" +
+          // A browser reports a request its CORS check refused exactly like an unreachable host.
+          ("document" in globalThis
+            ? "; in a browser, also that the bucket's CORS rules allow this page's origin (docs/uris.md)"
+            : "")
         : failure.kind === "timeout"
           ? "the server is slow or the timeout too short; raise the client's timeout if the server is healthy"
           : "the connection keeps being cut; check the network path to the server";
     throw new S3StorageError(
-      `${where}: ${this.endpoint} ${failure.message} on all ${this.config.maxAttempts} attempts; ${advice}.`,
+      `${where}: ${this.endpoint} ${failure.message}${failure.untrusted ? "" : ` on all ${this.config.maxAttempts} attempts`}; ${advice}.`,
       failure.kind,
       undefined,
       undefined,
@@ -556,16 +575,23 @@ export class S3Client {
       const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
       const detail = cause?.code ?? cause?.message ?? (err as Error)?.message ?? String(err);
       // A connection cut while the body streamed in reads as a truncated body, not an unreachable host.
-      const kind = /terminated|ECONNRESET|other side closed|premature/i.test(`${detail} ${String(err)}`)
+      const kind = /terminated|ECONNRESET|UND_ERR_SOCKET|other side closed|premature/i.test(
+        `${detail} ${String(err)}`,
+      )
         ? "truncated"
         : "unreachable";
-      throw new AttemptFailure(
+      const failure = new AttemptFailure(
         kind,
         kind === "truncated" ? `cut the connection (${detail})` : `could not be reached (${detail})`,
         {
           cause: err,
         },
       );
+      // Node's codes, Bun's and Deno's words for a certificate chain that does not verify.
+      failure.untrusted = /CERT|UNABLE_TO_VERIFY|SELF_SIGNED|certificate|UnknownIssuer/i.test(
+        `${detail} ${String(err)} ${cause?.message ?? ""}`,
+      );
+      throw failure;
     } finally {
       clearTimeout(timeout);
     }

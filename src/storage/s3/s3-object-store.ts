@@ -41,6 +41,10 @@ export class S3ObjectStore implements ObjectStore {
     return outcome.written;
   }
 
+  async put(key: string, value: Uint8Array, signal?: AbortSignal): Promise<void> {
+    await this.client.put(this.prefix + key, value, { signal });
+  }
+
   async list(
     prefix: string,
     options: { delimiter?: string; startAfter?: string; signal?: AbortSignal } = {},

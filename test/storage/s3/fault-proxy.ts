@@ -1,23 +1,37 @@
 /**
  * A fault-injecting HTTP proxy on loopback, between the S3 client and the real gateway. Each request
- * is handed to a plan that picks what happens to it: passed through (after optional latency), answered
- * 503 SlowDown or 500 by the proxy itself, its connection reset, its answer's body cut short, its answer
- * lost after the gateway acted on it, or never answered. The Host header is passed through unchanged,
+ * is handed to a plan that picks what happens to it: passed through (after optional latency, or a longer
+ * delay), answered 503 SlowDown or 500 by the proxy itself, its connection reset, its upload cut off
+ * halfway to the gateway, its answer's body cut short, its answer lost after the gateway acted on it, or
+ * never answered. The Host header is passed through unchanged,
  * so the client's signature (made for the proxy's address) still verifies at the gateway.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 
 /** What the proxy does with one request. */
 export type Fault =
   /** Forward it and relay the answer. */
   | "pass"
+  /** Forward it after `delayMs` more milliseconds, then relay the answer. */
+  | "delay"
   /** Answer 503 SlowDown without forwarding. */
   | "slowdown"
   /** Answer 500 InternalError without forwarding. */
   | "error500"
   /** Reset the client's connection without forwarding. */
   | "reset"
+  /**
+   * Forward the headers (true Content-Length) and half the body, then cut both connections: the gateway
+   * sees an upload that breaks off, the client a reset.
+   */
+  | "cut-upload"
   /** Forward it, then relay the headers (true Content-Length) and half the body, then cut the connection. */
   | "truncate"
   /** Forward it (the gateway acts on it), then cut the client's connection without answering. */
@@ -41,6 +55,8 @@ export interface FaultProxy {
   plan: (req: PlannedRequest) => Fault;
   /** Milliseconds to wait before handling each request. */
   latencyMs: number;
+  /** Extra milliseconds a `delay` request waits (default 200). */
+  delayMs: number;
   /** Requests received so far, and what was done to each. */
   log: { method: string; url: string; fault: Fault }[];
   close(): Promise<void>;
@@ -67,6 +83,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     endpoint: "",
     plan: () => "pass",
     latencyMs: 0,
+    delayMs: 200,
     log: [],
     close: () =>
       new Promise<void>((resolve) => {
@@ -75,13 +92,20 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         server.close(() => resolve());
       }),
   };
-  const server: Server = createServer(async (req, res) => {
+  // A client that gives up mid-upload, or a gateway that dies mid-answer (killed by a test), ends that
+  // request's connection; it must not become an unhandled rejection that fails the test run.
+  const server: Server = createServer((req, res) => {
+    res.on("error", () => {});
+    handle(req, res).catch(() => req.socket.destroy());
+  });
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const n = proxy.log.length + 1;
     const fault = proxy.plan({ n, method: req.method ?? "", url: req.url ?? "" });
     proxy.log.push({ method: req.method ?? "", url: req.url ?? "", fault });
     const body = await readBody(req);
-    if (proxy.latencyMs > 0) await new Promise((r) => setTimeout(r, proxy.latencyMs));
-    if (fault === "reset") {
+    const wait = proxy.latencyMs + (fault === "delay" ? proxy.delayMs : 0);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (fault === "reset" || (fault === "cut-upload" && body.length < 2)) {
       req.socket.resetAndDestroy();
       return;
     }
@@ -99,6 +123,21 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         "content-length": Buffer.byteLength(xml),
       });
       res.end(xml);
+      return;
+    }
+    if (fault === "cut-upload") {
+      const out = httpRequest({
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      });
+      out.on("error", () => {});
+      out.write(body.subarray(0, body.length >> 1), () => {
+        out.destroy();
+        req.socket.resetAndDestroy();
+      });
       return;
     }
     const upstreamRes = await new Promise<IncomingMessage>((resolve, reject) => {
@@ -125,7 +164,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       return;
     }
     res.end(answer);
-  });
+  };
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   proxy.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return proxy;

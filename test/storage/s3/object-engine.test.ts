@@ -136,4 +136,47 @@ describe.skipIf(!rgwAvailable)(`s3:// object engine${skipReason}`, () => {
     await missing.close();
     await wrong.close();
   });
+
+  it("stages chunks from many writers and finalizes them once, even after a finalize died before tidying up", async () => {
+    const handles = Array.from({ length: 3 }, () => new Arctic(uri()));
+    const lib0 = await handles[0].createLibrary("staging", { rowsPerSegment: 50 });
+    const libs = await Promise.all(handles.map((h) => h.getLibrary("staging")));
+    await Promise.all(libs.map((lib, i) => lib.write("s", minutes(i * 100, 100), { staged: true })));
+    // Keep the staged records as a finalize that died before removing them would leave them.
+    const { objects } = await ctx.s3.listAll("");
+    const records = objects.filter((o) => o.key.includes("/T/"));
+    expect(records.length).toBe(3);
+    const saved = await Promise.all(
+      records.map(async (o) => [o.key, (await ctx.s3.get(o.key))?.body] as const),
+    );
+    const done = await lib0.finalizeStagedData("s");
+    expect(done.version).toBe(0);
+    expect((await lib0.read("s")).data?.equals(minutes(0, 300))).toBe(true);
+    for (const [key, body] of saved) await ctx.s3.put(key, body as Uint8Array);
+    // Those chunks are in version 0 already: not used again, and their records are removed.
+    await expect(lib0.finalizeStagedData("s", { mode: "append" })).rejects.toThrow(/No staged data/);
+    expect((await ctx.s3.listAll("")).objects.filter((o) => o.key.includes("/T/"))).toEqual([]);
+    expect((await lib0.read("s")).data?.numRows).toBe(300);
+    // Staged and unsorted, then sorted on finalize; deleteStagedData drops chunks.
+    await lib0.write("u", minutes(5, 10), { staged: true });
+    await lib0.write("u", minutes(0, 10), { staged: true });
+    await expect(lib0.finalizeStagedData("u")).rejects.toMatchObject({ code: "UnsortedIndexError" });
+    expect((await lib0.sortAndFinalizeStagedData("u")).version).toBe(0);
+    expect([...((await lib0.read("u")).data!.column("v") as Float64Array)].slice(4, 8)).toEqual([4, 5, 5, 6]);
+    await lib0.write("d", minutes(0, 5), { staged: true });
+    await lib0.deleteStagedData("d");
+    await expect(lib0.finalizeStagedData("d")).rejects.toThrow(/No staged data/);
+    // Two finalizes at once: one makes the version, the other finds the lock or nothing left.
+    await libs[1].write("c", minutes(0, 60), { staged: true });
+    await libs[2].write("c", minutes(60, 60), { staged: true });
+    const both = await Promise.allSettled([libs[1].finalizeStagedData("c"), libs[2].finalizeStagedData("c")]);
+    expect(both.filter((r) => r.status === "fulfilled").length).toBe(1);
+    for (const r of both)
+      if (r.status === "rejected") expect(String(r.reason)).toMatch(/under way|No staged data/);
+    expect((await lib0.read("c")).data?.equals(minutes(0, 120))).toBe(true);
+    const report = await lib0.verify();
+    expect(report.ok).toBe(true);
+    expect(report.orphans).toEqual([]);
+    await Promise.all(handles.map((h) => h.close()));
+  });
 });

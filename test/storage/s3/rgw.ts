@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll } from "vitest";
 import { S3Client, type S3ClientConfig } from "../../../src/storage/s3/client.ts";
 import { S3StorageError } from "../../../src/storage/s3/errors.ts";
+import { s3UriFor } from "../../conformance/stores.ts";
 
 const script = join(dirname(fileURLToPath(import.meta.url)), "../../../scripts/rgw.sh");
 
@@ -110,4 +111,23 @@ export async function s3Error(promise: Promise<unknown>): Promise<S3StorageError
     throw err;
   }
   throw new Error("expected an S3StorageError, but the call succeeded");
+}
+
+/** A new bucket on the gateway and its `s3://` URI, for tests that open `Arctic` on it. */
+export interface FreshS3 {
+  /** `s3://127.0.0.1:BUCKET?port=…&access=…&secret=…`, with `&path_prefix=…` when one was asked for. */
+  uri: string;
+  bucket: string;
+  /** A client on the bucket, to look at (or damage) the objects floe stored. */
+  s3: S3Client;
+  /** Empties the bucket; call it when the test is done (the bucket holds memory in the OSD). */
+  drop(): Promise<void>;
+}
+
+/** Creates a unique bucket (named after `tag`) on the gateway and returns its `s3://` URI. */
+export async function freshS3Uri(env: RgwEnv, tag: string, pathPrefix?: string): Promise<FreshS3> {
+  const bucket = uniqueBucket(tag);
+  const s3 = clientFor(env, bucket);
+  await s3.createBucket();
+  return { uri: s3UriFor(env, bucket, pathPrefix), bucket, s3, drop: () => emptyBucket(s3) };
 }
