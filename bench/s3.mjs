@@ -175,6 +175,23 @@ async function emptyBucket(client, prefix = "") {
   await client.deleteMany(objects.map((o) => o.key));
   return objects;
 }
+/**
+ * Frees what the deletes freed now, not after RGW's garbage collector's wait (rgw.sh sets 30 s): 8 MiB
+ * objects keep their tails until then, and a 1 GB repeat every ~30 s would pile them up in memstore.
+ * Best effort: radosgw-admin with the cluster's ceph.conf, when both are here.
+ */
+function collectGarbage() {
+  const conf = join(rgwDir, "ceph.conf");
+  if (!existsSync(conf)) return;
+  try {
+    execFileSync("radosgw-admin", ["-c", conf, "gc", "process", "--include-all"], {
+      stdio: "ignore",
+      timeout: 60_000,
+    });
+  } catch {
+    // not installed, or the gateway's own collector got there first: either way nothing to do
+  }
+}
 async function removeBucket(name, client) {
   await emptyBucket(client);
   const path = `/${name}`;
@@ -434,9 +451,11 @@ async function big() {
         for (const s of samples.filter((s) => s.phase === "big" && s.mb === mb && s.stored === undefined))
           s.stored = stored || undefined;
       }
+      collectGarbage();
       progress.step();
     }
     await emptyBucket(rawClient);
+    collectGarbage();
   }
 }
 
