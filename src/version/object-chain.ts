@@ -115,7 +115,8 @@ export class ObjectChain {
   }
 
   /**
-   * Commits a new version of `symbol`. `build` gets the latest live version (undefined if none) and
+   * Commits a new version of `symbol`. `build` gets the latest live version (undefined if none, or with
+   * `needsLatest: false`, which saves its lookup) and
    * returns the new record's fields (its index must already be stored), or undefined to decline (the
    * base it planned on is gone: the caller redoes its work). When another writer commits the number
    * first, `build` runs again on the newer state.
@@ -123,10 +124,13 @@ export class ObjectChain {
   async commit(
     symbol: string,
     build: (latest: VersionRecord | undefined) => Promise<{ index: string; meta?: Uint8Array } | undefined>,
+    options: { needsLatest?: boolean } = {},
   ): Promise<VersionRecord | undefined> {
     for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
       const { numbers, next } = await this.head(symbol);
-      const fields = await build(await this.latestOf(symbol, numbers));
+      // A plain write does not depend on the latest version: two requests fewer.
+      const latest = options.needsLatest === false ? undefined : await this.latestOf(symbol, numbers);
+      const fields = await build(latest);
       if (!fields) return undefined;
       const record: VersionRecord = { v: next, ts: Date.now(), index: fields.index };
       if (fields.meta) record.meta = fields.meta;
@@ -138,24 +142,24 @@ export class ObjectChain {
       } catch (err) {
         // The answer was lost: the version may be stored. Ours if the key holds exactly our record.
         const stored = await this.objects.get(key).catch(() => undefined);
-        if (stored && sameBytes(stored, packed)) {
-          await this.objects
-            .put(this.keys.hint(symbol), packRecord({ next: next + 1 }))
-            .catch(() => undefined);
-          return record;
-        }
+        if (stored && sameBytes(stored, packed)) return this.committed(symbol, record);
+        // Another writer's record: ours was refused (a create cannot replace it), so try the next number.
+        if (stored) continue;
         throw markSent(err);
       }
-      if (created) {
-        // Only a hint: a lost or stale one costs the next reader a longer LIST, never a wrong answer.
-        await this.objects.put(this.keys.hint(symbol), packRecord({ next: next + 1 })).catch(() => undefined);
-        return record;
-      }
+      if (created) return this.committed(symbol, record);
     }
     throw new StorageError(
       `Could not commit a version of '${symbol}' in ${this.objects.description}: other writers took every ` +
         `number first ${MAX_COMMIT_ATTEMPTS} times in a row; retry later.`,
     );
+  }
+
+  /** Moves `symbol`'s hint past `record` and returns it. */
+  private async committed(symbol: string, record: VersionRecord): Promise<VersionRecord> {
+    // Only a hint: a lost or stale one costs the next reader a longer LIST, never a wrong answer.
+    await this.objects.put(this.keys.hint(symbol), packRecord({ next: record.v + 1 })).catch(() => undefined);
+    return record;
   }
 
   /** Marks versions `numbers` of `symbol` deleted (a tombstone each; one already there is fine). */

@@ -95,6 +95,39 @@ describe("ObjectChain's hint", () => {
   });
 });
 
+describe("ObjectChain when a commit's answer is lost", () => {
+  const lossy = (objects: MemoryObjectStore, lose: (key: string) => boolean) => {
+    const create = objects.create.bind(objects);
+    objects.create = async (key, value) => {
+      const created = await create(key, value);
+      if (lose(key)) throw new Error("connection reset (the answer was lost)");
+      return created;
+    };
+  };
+
+  it("acknowledges a create the server applied, and moves on when another writer's record is there", async () => {
+    const objects = new MemoryObjectStore();
+    const chain = chainOn(objects);
+    await chain.commit("s", async () => ({ index: "first" }));
+    // Our create of version 1 is applied but its answer lost: recognised as ours.
+    lossy(objects, (key) => key.endsWith("/0000000001"));
+    expect((await chain.commit("s", async () => ({ index: "mine" })))?.v).toBe(1);
+    // Another writer holds version 2; our create of it is refused and that answer lost: we take 3.
+    const other = chainOn(objects);
+    lossy(objects, (key) => key.endsWith("/0000000002"));
+    let first = true;
+    const mine = await chain.commit("s", async () => {
+      if (first) {
+        first = false;
+        await other.commit("s", async () => ({ index: "theirs" })).catch(() => undefined);
+      }
+      return { index: "late" };
+    });
+    expect(mine?.v).toBe(3);
+    expect((await chain.record("s", 2))?.index).toBe("theirs");
+  });
+});
+
 describe("object key names", () => {
   it("escapes '/', '%' and control characters, and only those, reversibly", () => {
     for (const name of ["plain", "a/b", "100%", "tab\there", "日本語", "%2F", "\u007f"]) {
