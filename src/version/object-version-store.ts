@@ -875,8 +875,11 @@ class SegmentFetcher {
     private readonly into: Map<string, Uint8Array>,
     chunks: string[][],
   ) {
-    this.left = chunks.map((keys) => keys.length);
-    chunks.forEach((keys, chunk) => {
+    this.left = chunks.map(() => 0);
+    chunks.forEach((all, chunk) => {
+      // Segments fetched already (a date range's boundaries) are not fetched again.
+      const keys = all.filter((key) => !into.has(key));
+      this.left[chunk] = keys.length;
       this.starts.push(this.order.length);
       for (const key of keys) this.order.push({ key, chunk });
       let resolve = () => {};
