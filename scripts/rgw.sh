@@ -59,6 +59,11 @@ live_pid() {
   echo "$pid"
 }
 
+daemons_alive() {
+  local d
+  for d in "${DAEMONS[@]}"; do live_pid "$d" >/dev/null || return 1; done
+}
+
 gateway_answers() {
   # Any HTTP status line proves the gateway is serving. Bash's /dev/tcp, so curl need not be installed.
   local port="${1:-$PORT}" line=""
@@ -123,9 +128,9 @@ osd pool default pg autoscale mode = off
 mon max pg per osd = 1000
 mon warn on pool no redundancy = false
 osd crush chooseleaf type = 0
-# Objects in memory: fast, and nothing to clean on disk. 4 GB is the OSD's capacity, not its RSS.
+# Objects in memory: fast, and nothing to clean on disk. 8 GB is the OSD's capacity, not its RSS.
 osd objectstore = memstore
-memstore device bytes = 4294967296
+memstore device bytes = 8589934592
 # Without these two, about 2 starts in 5 failed with "wrong fsid" (the OSD re-registers itself).
 osd crush update on start = false
 osd class update on start = false
@@ -141,6 +146,10 @@ keyring = $DIR/keyring
 rgw frontends = beast endpoint=127.0.0.1:$PORT tcp_nodelay=1
 rgw data = $DIR/rgw
 rgw dns name = localhost
+# Deleted objects' data goes to RGW's garbage collector, which by default waits two hours: the
+# cluster outlives test runs, so memstore would fill with data tests deleted long ago.
+rgw gc obj min wait = 30
+rgw gc processor period = 30
 EOF
 }
 
@@ -149,6 +158,20 @@ start() {
   if running; then
     say "already running at $ENDPOINT ($DIR)"
     return 0
+  fi
+  # Every daemon alive but the gateway slow to answer (busy serving other tests): wait for it rather
+  # than tear down a cluster that test files running in parallel are using.
+  if daemons_alive; then
+    local waited=0
+    while ((waited < 60)); do
+      if gateway_answers; then
+        say "already running at $ENDPOINT ($DIR; it answered after ${waited}s)"
+        return 0
+      fi
+      sleep 2
+      waited=$((waited + 2))
+    done
+    say "the cluster's daemons run but the gateway has not answered for 60 s; restarting it"
   fi
   # Anything left from a half-started or crashed cluster goes: memstore kept no data worth keeping.
   stop_daemons

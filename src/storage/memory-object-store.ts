@@ -24,6 +24,10 @@ export class MemoryObjectStore implements ObjectStore {
     return true;
   }
 
+  async put(key: string, value: Uint8Array): Promise<void> {
+    this.objects.set(key, value.slice());
+  }
+
   async list(
     prefix: string,
     options: { delimiter?: string; startAfter?: string } = {},

@@ -20,6 +20,9 @@ export interface ObjectStore {
    */
   create(key: string, value: Uint8Array, signal?: AbortSignal): Promise<boolean>;
 
+  /** Stores `value` under `key`, replacing what is there (only for hints that may be stale). */
+  put(key: string, value: Uint8Array, signal?: AbortSignal): Promise<void>;
+
   /**
    * Every key under `prefix` in ascending order; with `delimiter`, keys holding it after the prefix are
    * folded into `prefixes` (one per distinct "directory").

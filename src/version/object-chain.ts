@@ -1,4 +1,4 @@
-import { packRecord } from "../codec/msgpack.ts";
+import { packRecord, unpackRecord } from "../codec/msgpack.ts";
 import { StorageError } from "../errors.ts";
 import { mapLimit, type ObjectStore } from "../storage/object-store.ts";
 import { sameBytes } from "../storage/parsed-cache.ts";
@@ -71,10 +71,41 @@ export class ObjectChain {
     return bytes && unpackVersion(bytes, `version record ${key}`);
   }
 
-  /** The latest live version of `symbol`, or undefined. */
-  async latest(symbol: string): Promise<VersionRecord | undefined> {
+  /**
+   * The symbol's newest committed numbers, cheaply: its hint `H/<sym>` (written after each commit, never
+   * above the truth, since version keys are never removed) and one LIST from there, normally one key;
+   * `next` is the number the next commit tries. Without a hint, every number.
+   */
+  async head(symbol: string): Promise<{ numbers: number[]; next: number }> {
+    const bytes = await this.objects.get(this.keys.hint(symbol));
+    const hint = bytes ? hintOf(bytes) : 0;
+    const from = Math.max(0, hint - 1);
+    const { keys } = await this.objects.list(
+      this.keys.versionPrefix(symbol),
+      from > 0 ? { startAfter: this.keys.version(symbol, from - 1) } : {},
+    );
+    const numbers = keys.map(numberOfKey);
+    return { numbers, next: numbers.length > 0 ? (numbers.at(-1) as number) + 1 : hint };
+  }
+
+  /**
+   * The latest live version among `numbers` (a `head`'s): the newest, unless it was deleted, in which
+   * case every number and tombstone is listed to find it.
+   */
+  private async latestOf(symbol: string, numbers: number[]): Promise<VersionRecord | undefined> {
+    const top = numbers.at(-1);
+    if (top === undefined) return undefined;
+    const { keys } = await this.objects.list(this.keys.tombstonePrefix(symbol), {
+      startAfter: top > 0 ? this.keys.tombstone(symbol, top - 1) : undefined,
+    });
+    if (keys.length === 0) return this.record(symbol, top);
     const live = await this.live(symbol);
     return live.length === 0 ? undefined : this.record(symbol, live[live.length - 1]);
+  }
+
+  /** The latest live version of `symbol`, or undefined. */
+  async latest(symbol: string): Promise<VersionRecord | undefined> {
+    return this.latestOf(symbol, (await this.head(symbol)).numbers);
   }
 
   /** The records of version numbers `numbers` of `symbol` (all committed), in order. */
@@ -84,7 +115,8 @@ export class ObjectChain {
   }
 
   /**
-   * Commits a new version of `symbol`. `build` gets the latest live version (undefined if none) and
+   * Commits a new version of `symbol`. `build` gets the latest live version (undefined if none, or with
+   * `needsLatest: false`, which saves its lookup) and
    * returns the new record's fields (its index must already be stored), or undefined to decline (the
    * base it planned on is gone: the caller redoes its work). When another writer commits the number
    * first, `build` runs again on the newer state.
@@ -92,13 +124,12 @@ export class ObjectChain {
   async commit(
     symbol: string,
     build: (latest: VersionRecord | undefined) => Promise<{ index: string; meta?: Uint8Array } | undefined>,
+    options: { needsLatest?: boolean } = {},
   ): Promise<VersionRecord | undefined> {
     for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
-      const { numbers, deleted } = await this.versions(symbol);
-      const next = numbers.length === 0 ? 0 : numbers[numbers.length - 1] + 1;
-      const liveNumbers = numbers.filter((n) => !deleted.has(n));
-      const latest =
-        liveNumbers.length === 0 ? undefined : await this.record(symbol, liveNumbers[liveNumbers.length - 1]);
+      const { numbers, next } = await this.head(symbol);
+      // A plain write does not depend on the latest version: two requests fewer.
+      const latest = options.needsLatest === false ? undefined : await this.latestOf(symbol, numbers);
       const fields = await build(latest);
       if (!fields) return undefined;
       const record: VersionRecord = { v: next, ts: Date.now(), index: fields.index };
@@ -111,15 +142,24 @@ export class ObjectChain {
       } catch (err) {
         // The answer was lost: the version may be stored. Ours if the key holds exactly our record.
         const stored = await this.objects.get(key).catch(() => undefined);
-        if (stored && sameBytes(stored, packed)) return record;
+        if (stored && sameBytes(stored, packed)) return this.committed(symbol, record);
+        // Another writer's record: ours was refused (a create cannot replace it), so try the next number.
+        if (stored) continue;
         throw markSent(err);
       }
-      if (created) return record;
+      if (created) return this.committed(symbol, record);
     }
     throw new StorageError(
       `Could not commit a version of '${symbol}' in ${this.objects.description}: other writers took every ` +
         `number first ${MAX_COMMIT_ATTEMPTS} times in a row; retry later.`,
     );
+  }
+
+  /** Moves `symbol`'s hint past `record` and returns it. */
+  private async committed(symbol: string, record: VersionRecord): Promise<VersionRecord> {
+    // Only a hint: a lost or stale one costs the next reader a longer LIST, never a wrong answer.
+    await this.objects.put(this.keys.hint(symbol), packRecord({ next: record.v + 1 })).catch(() => undefined);
+    return record;
   }
 
   /** Marks versions `numbers` of `symbol` deleted (a tombstone each; one already there is fine). */
@@ -176,5 +216,15 @@ export class ObjectChain {
     return v.keys
       .filter((k) => !dead.has(k.slice(this.keys.allVersions.length)))
       .map((k) => [nameAfter(this.keys.allVersions, k), numberOfKey(k)]);
+  }
+}
+
+/** The number a hint holds (0 for one that does not decode: a hint is never trusted beyond a start). */
+function hintOf(bytes: Uint8Array): number {
+  try {
+    const next = unpackRecord<{ next?: unknown }>(bytes, "version hint").next;
+    return typeof next === "number" && Number.isSafeInteger(next) && next > 0 ? next : 0;
+  } catch {
+    return 0;
   }
 }

@@ -6,6 +6,7 @@
  *     <lib>/<id>/V/<sym>/<n>        version n of sym (n as 10 digits, so key order is number order)
  *     <lib>/<id>/D/<sym>/<n>        tombstone: version n of sym was deleted (the V key stays, so n is never reused)
  *     <lib>/<id>/X/<sym>/<n>        every version of sym up to n was deleted (so listings need not read tombstones)
+ *     <lib>/<id>/H/<sym>            a hint: a number at or below sym's next version (listings start there)
  *     <lib>/<id>/I/<sym>/<newId>    an index record;  <lib>/<id>/S/<sym>/<newId> a segment
  *     <lib>/<id>/N/<name>           a snapshot
  *     <lib>/<id>/T/<sym>/<newId>    a staged chunk;  <lib>/<id>/F/<sym> the lock of a finalize under way
@@ -46,6 +47,7 @@ export interface ObjectKeys {
   tombstonePrefix(symbol: string): string;
   emptied(symbol: string, v: number): string;
   allEmptied: string;
+  hint(symbol: string): string;
   allVersions: string;
   allTombstones: string;
   version(symbol: string, v: number): string;
@@ -72,6 +74,7 @@ export function objectKeys(lib: string, id: string): ObjectKeys {
     tombstonePrefix: (symbol: string) => `${base}D/${sym(symbol)}/`,
     emptied: (symbol: string, v: number) => `${base}X/${sym(symbol)}/${String(v).padStart(10, "0")}`,
     allEmptied: `${base}X/`,
+    hint: (symbol: string) => `${base}H/${sym(symbol)}`,
     allVersions: `${base}V/`,
     allTombstones: `${base}D/`,
     version: (symbol: string, v: number) => `${base}V/${sym(symbol)}/${String(v).padStart(10, "0")}`,

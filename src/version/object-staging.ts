@@ -46,11 +46,11 @@ export async function stageObjectChunk(
   frame: FrameData,
 ): Promise<void> {
   checkSortedWrite(symbol, frame);
-  const { numbers } = await store.chain.versions(symbol);
+  const { next } = await store.chain.head(symbol);
   const written: string[] = [];
   try {
     const index = await store.storeSegments(k, symbol, frame, written, undefined);
-    const record: StagedRecord = { ts: Date.now(), index, after: numbers.at(-1) ?? -1 };
+    const record: StagedRecord = { ts: Date.now(), index, after: next - 1 };
     await store.objects.create(store.keys.staged(symbol, newId()), packRecord(record));
   } catch (err) {
     await store.discard(written);

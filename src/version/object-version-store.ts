@@ -118,7 +118,7 @@ export class ObjectVersionStore {
     k: Kernels,
     symbol: string,
     frame: FrameData,
-    options: { meta?: Uint8Array; prune?: boolean } = {},
+    options: { meta?: Uint8Array; prune?: boolean; checkLibrary?: boolean } = {},
   ): Promise<VersionRecord> {
     const meter = this.meter;
     checkSortedWrite(symbol, frame);
@@ -127,12 +127,11 @@ export class ObjectVersionStore {
     try {
       const index = await this.storeSegments(k, symbol, frame, written, meter);
       const indexKey = await this.storeIndex(symbol, index, written);
-      const record = (await this.chain.commit(symbol, async () => ({
-        index: indexKey,
-        meta: options.meta,
-      }))) as VersionRecord;
+      const record = (await this.chain.commit(symbol, async () => ({ index: indexKey, meta: options.meta }), {
+        needsLatest: false,
+      })) as VersionRecord;
       committed = true;
-      await this.afterCommit(symbol, record, options.prune);
+      await this.afterCommit(symbol, record, options.prune, options.checkLibrary);
       return record;
     } catch (err) {
       // Once its commit was sent, what a version references stays: `cleanup` frees it if it never landed.
@@ -147,11 +146,14 @@ export class ObjectVersionStore {
     items: { symbol: string; frame: FrameData; meta?: Uint8Array }[],
   ): Promise<(VersionRecord | Error)[]> {
     const meter = this.meter;
-    return mapLimit(items, 8, (item) =>
-      this.metered(meter, () => this.write(k, item.symbol, item.frame, { meta: item.meta })).catch(
-        (err: Error) => err,
-      ),
+    const results = await mapLimit(items, WRITE_IN_FLIGHT, (item) =>
+      this.metered(meter, () =>
+        this.write(k, item.symbol, item.frame, { meta: item.meta, checkLibrary: false }),
+      ).catch((err: Error) => err),
     );
+    // Whether the library still exists is asked once for the batch, not once per item.
+    const gone = await this.libraryGone();
+    return gone ? results.map((r) => (r instanceof Error ? r : gone)) : results;
   }
 
   /**
@@ -400,9 +402,16 @@ export class ObjectVersionStore {
   }
 
   /** After a commit: older versions tombstoned with `prune`; a library deleted meanwhile refuses the write. */
-  async afterCommit(symbol: string, record: VersionRecord, prune: boolean | undefined): Promise<void> {
-    const gone = await this.libraryGone();
-    if (gone) throw gone;
+  async afterCommit(
+    symbol: string,
+    record: VersionRecord,
+    prune: boolean | undefined,
+    checkLibrary = true,
+  ): Promise<void> {
+    if (checkLibrary) {
+      const gone = await this.libraryGone();
+      if (gone) throw gone;
+    }
     if (prune) {
       const live = await this.chain.live(symbol);
       await this.chain.tombstone(
@@ -872,8 +881,11 @@ class SegmentFetcher {
     private readonly into: Map<string, Uint8Array>,
     chunks: string[][],
   ) {
-    this.left = chunks.map((keys) => keys.length);
-    chunks.forEach((keys, chunk) => {
+    this.left = chunks.map(() => 0);
+    chunks.forEach((all, chunk) => {
+      // Segments fetched already (a date range's boundaries) are not fetched again.
+      const keys = all.filter((key) => !into.has(key));
+      this.left[chunk] = keys.length;
       this.starts.push(this.order.length);
       for (const key of keys) this.order.push({ key, chunk });
       let resolve = () => {};

@@ -67,6 +67,67 @@ describe("ObjectChain", () => {
   });
 });
 
+describe("ObjectChain's hint", () => {
+  it("commits and finds the latest version by listing from the hint, stale or garbled hints included", async () => {
+    const objects = new MemoryObjectStore();
+    const chain = chainOn(objects);
+    for (let i = 0; i < 50; i++) await chain.commit("s", async () => ({ index: `i${i}` }));
+    // Count the keys every LIST returns from now on.
+    let listed = 0;
+    const list = objects.list.bind(objects);
+    objects.list = async (prefix, options) => {
+      const out = await list(prefix, options);
+      listed += out.keys.length;
+      return out;
+    };
+    expect((await chain.latest("s"))?.v).toBe(49);
+    expect((await chain.commit("s", async () => ({ index: "new" })))?.v).toBe(50);
+    expect(listed).toBeLessThan(5); // not the 50 version keys
+    const keys = objectKeys("lib", "id0");
+    await objects.put(keys.hint("s"), new Uint8Array([1, 2, 3])); // garbled: every key is listed
+    expect((await chain.commit("s", async () => ({ index: "x" })))?.v).toBe(51);
+    await objects.put(keys.hint("s"), (await objects.get(keys.hint("s"))) as Uint8Array);
+    await chain.tombstone("s", [52 - 1]); // the newest deleted: latest falls back to the full listing
+    expect((await chain.latest("s"))?.v).toBe(50);
+    expect((await chain.commit("s", async (latest) => ({ index: `after-${latest?.v}` })))?.index).toBe(
+      "after-50",
+    );
+  });
+});
+
+describe("ObjectChain when a commit's answer is lost", () => {
+  const lossy = (objects: MemoryObjectStore, lose: (key: string) => boolean) => {
+    const create = objects.create.bind(objects);
+    objects.create = async (key, value) => {
+      const created = await create(key, value);
+      if (lose(key)) throw new Error("connection reset (the answer was lost)");
+      return created;
+    };
+  };
+
+  it("acknowledges a create the server applied, and moves on when another writer's record is there", async () => {
+    const objects = new MemoryObjectStore();
+    const chain = chainOn(objects);
+    await chain.commit("s", async () => ({ index: "first" }));
+    // Our create of version 1 is applied but its answer lost: recognised as ours.
+    lossy(objects, (key) => key.endsWith("/0000000001"));
+    expect((await chain.commit("s", async () => ({ index: "mine" })))?.v).toBe(1);
+    // Another writer holds version 2; our create of it is refused and that answer lost: we take 3.
+    const other = chainOn(objects);
+    lossy(objects, (key) => key.endsWith("/0000000002"));
+    let first = true;
+    const mine = await chain.commit("s", async () => {
+      if (first) {
+        first = false;
+        await other.commit("s", async () => ({ index: "theirs" })).catch(() => undefined);
+      }
+      return { index: "late" };
+    });
+    expect(mine?.v).toBe(3);
+    expect((await chain.record("s", 2))?.index).toBe("theirs");
+  });
+});
+
 describe("object key names", () => {
   it("escapes '/', '%' and control characters, and only those, reversibly", () => {
     for (const name of ["plain", "a/b", "100%", "tab\there", "日本語", "%2F", "\u007f"]) {
