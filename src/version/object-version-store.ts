@@ -122,22 +122,14 @@ export class ObjectVersionStore {
   ): Promise<VersionRecord> {
     const meter = this.meter;
     checkSortedWrite(symbol, frame);
-    const written: string[] = [];
-    let committed = false;
-    try {
+    return (await this.committing(symbol, options, async (written) => {
       const index = await this.storeSegments(k, symbol, frame, written, meter);
       const indexKey = await this.storeIndex(symbol, index, written);
-      const record = (await this.chain.commit(symbol, async () => ({ index: indexKey, meta: options.meta }), {
+      // A plain write does not depend on the latest version.
+      return this.chain.commit(symbol, async () => ({ index: indexKey, meta: options.meta }), {
         needsLatest: false,
-      })) as VersionRecord;
-      committed = true;
-      await this.afterCommit(symbol, record, options.prune, options.checkLibrary);
-      return record;
-    } catch (err) {
-      // Once its commit was sent, what a version references stays: `cleanup` frees it if it never landed.
-      if (!committed && !commitSent(err)) await this.discard(written);
-      throw err;
-    }
+      });
+    })) as VersionRecord;
   }
 
   /** Writes several frames, each its own version; an item that fails yields its error in its slot. */
@@ -172,29 +164,31 @@ export class ObjectVersionStore {
     const baseIndex = base ? await this.readIndex(base, symbol) : undefined;
     if (baseIndex) checkAppendable(symbol, baseIndex, frameShape(frame), dynamic);
     else checkSortedWrite(symbol, frame);
-    const written: string[] = [];
-    let committed = false;
-    try {
+    return (await this.committing(symbol, options, async (written) => {
       const added = await this.storeSegments(k, symbol, frame, written, meter);
-      const record = (await this.chain.commit(symbol, async (latest) => {
-        // Another writer may have committed first (even the symbol's first version): append after it.
-        const prior =
-          latest === undefined
-            ? undefined
-            : latest.v === base?.v
-              ? baseIndex
-              : await this.readIndex(latest, symbol);
-        const combined = prior ? appendIndex(symbol, prior, added, dynamic) : added;
-        return { index: await this.storeIndex(symbol, combined, written), meta: options.meta };
-      })) as VersionRecord;
-      committed = true;
-      await this.afterCommit(symbol, record, options.prune);
-      return record;
-    } catch (err) {
-      // Once its commit was sent, what a version references stays: `cleanup` frees it if it never landed.
-      if (!committed && !commitSent(err)) await this.discard(written);
-      throw err;
-    }
+      // Another writer may have committed first (even the symbol's first version): append after it.
+      return this.chain.commit(symbol, async (latest) => ({
+        index: await this.storeIndex(
+          symbol,
+          await this.appendedTo(symbol, latest, base, baseIndex, added),
+          written,
+        ),
+        meta: options.meta,
+      }));
+    })) as VersionRecord;
+  }
+
+  /** `added` appended to version `latest` (whose index is `baseIndex` when it is `base`), or alone. */
+  private async appendedTo(
+    symbol: string,
+    latest: VersionRecord | undefined,
+    base: VersionRecord | undefined,
+    baseIndex: IndexRecord | undefined,
+    added: IndexRecord,
+  ): Promise<IndexRecord> {
+    if (!latest) return added;
+    const prior = latest.v === base?.v && baseIndex ? baseIndex : await this.readIndex(latest, symbol);
+    return appendIndex(symbol, prior, added, this.config.dynamicSchema);
   }
 
   /**
@@ -225,28 +219,16 @@ export class ObjectVersionStore {
         columns === index.columns ? f : conformFrame(f, columns),
       );
       const middle = concatFrames(parts);
-      const written: string[] = [];
-      let committed = false;
-      try {
+      const record = await this.committing(symbol, options, async (written) => {
         const added = await this.storeSegments(k, symbol, middle, written, meter);
-        const indexKey = await this.storeIndex(
-          symbol,
-          replacedIndex(index, added, { lo, hi, middle, columns, dynamic }),
-          written,
-        );
-        const record = await this.chain.commit(symbol, async (latest) =>
+        const replaced = replacedIndex(index, added, { lo, hi, middle, columns, dynamic });
+        const indexKey = await this.storeIndex(symbol, replaced, written);
+        // Declined when another version came first: the replacement is redone on it.
+        return this.chain.commit(symbol, async (latest) =>
           latest?.v === base.v ? { index: indexKey, meta: options.meta } : undefined,
         );
-        if (record) {
-          committed = true;
-          await this.afterCommit(symbol, record, options.prune);
-          return record;
-        }
-        await this.discard(written);
-      } catch (err) {
-        if (!committed && !commitSent(err)) await this.discard(written);
-        throw err;
-      }
+      });
+      if (record) return record;
     }
     throw new StorageError(
       `Could not replace rows of '${symbol}': other writers kept committing first (${MAX_REPLACE_ATTEMPTS} tries); retry later.`,
@@ -263,24 +245,15 @@ export class ObjectVersionStore {
     prune: boolean,
     create: boolean,
   ): Promise<VersionRecord> {
-    const written: string[] = [];
-    let committed = false;
-    try {
-      let empty: string | undefined;
-      const record = (await this.chain.commit(symbol, async (latest) => {
+    let empty: string | undefined;
+    return (await this.committing(symbol, { prune }, async (written) =>
+      this.chain.commit(symbol, async (latest) => {
         if (latest) return { index: latest.index, meta };
         if (!create) throw await this.symbolNotFound(symbol);
         empty ??= await this.storeIndex(symbol, noDataIndex(), written);
         return { index: empty, meta };
-      })) as VersionRecord;
-      committed = true;
-      await this.afterCommit(symbol, record, prune);
-      return record;
-    } catch (err) {
-      // Once its commit was sent, what a version references stays: `cleanup` frees it if it never landed.
-      if (!committed && !commitSent(err)) await this.discard(written);
-      throw err;
-    }
+      }),
+    )) as VersionRecord;
   }
 
   /**
@@ -299,10 +272,8 @@ export class ObjectVersionStore {
     const dynamic = this.config.dynamicSchema;
     const base = options.mode === "append" ? await this.chain.latest(symbol) : undefined;
     const baseIndex = base ? await this.readIndex(base, symbol) : undefined;
-    const written: string[] = [];
-    let committed = false;
-    let gathered: IndexRecord | undefined;
-    try {
+    const record = await this.committing(symbol, options, async (written) => {
+      let gathered: IndexRecord | undefined;
       await gatherChunks(
         symbol,
         source,
@@ -313,31 +284,46 @@ export class ObjectVersionStore {
         },
       );
       const rows = gathered as IndexRecord;
-      const record = await this.chain.commit(symbol, async (latest) => {
+      return this.chain.commit(symbol, async (latest) => {
         if (options.expectLatest !== undefined && latest?.v !== options.expectLatest) return undefined;
-        if (options.mode === "write" || !latest) {
-          return { index: await this.storeIndex(symbol, rows, written), meta: options.meta };
-        }
-        const prior =
-          latest.v === base?.v ? (baseIndex as IndexRecord) : await this.readIndex(latest, symbol);
-        return {
-          index: await this.storeIndex(symbol, appendIndex(symbol, prior, rows, dynamic), written),
-          meta: options.meta,
-        };
+        const index =
+          options.mode === "write" ? rows : await this.appendedTo(symbol, latest, base, baseIndex, rows);
+        return { index: await this.storeIndex(symbol, index, written), meta: options.meta };
       });
-      if (!record) {
-        throw new InvalidArgumentError(
-          `'${symbol}' got a new version while it was being rewritten; nothing was committed. Run it again.`,
-        );
-      }
-      committed = true;
-      await this.afterCommit(symbol, record, options.prune);
-      return record;
+    });
+    if (!record) {
+      throw new InvalidArgumentError(
+        `'${symbol}' got a new version while it was being rewritten; nothing was committed. Run it again.`,
+      );
+    }
+    return record;
+  }
+
+  /**
+   * Runs one write's `work`, which stores objects (their keys pushed to `written`) and commits, and
+   * returns its version (undefined when the commit declined) once `afterCommit` is done. What it stored
+   * is deleted when it fails or declines before its commit was sent; once sent it stays, since the
+   * version may have landed (`cleanup` frees it if not).
+   */
+  private async committing(
+    symbol: string,
+    after: { prune?: boolean; checkLibrary?: boolean },
+    work: (written: string[]) => Promise<VersionRecord | undefined>,
+  ): Promise<VersionRecord | undefined> {
+    const written: string[] = [];
+    let record: VersionRecord | undefined;
+    try {
+      record = await work(written);
     } catch (err) {
-      // Once its commit was sent, what a version references stays: `cleanup` frees it if it never landed.
-      if (!committed && !commitSent(err)) await this.discard(written);
+      if (!commitSent(err)) await this.discard(written);
       throw err;
     }
+    if (!record) {
+      await this.discard(written);
+      return undefined;
+    }
+    await this.afterCommit(symbol, record, after.prune, after.checkLibrary);
+    return record;
   }
 
   /** The latest live version of `symbol`, or undefined. */
