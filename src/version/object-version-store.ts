@@ -9,7 +9,6 @@ import {
   SnapshotExistsError,
   SnapshotNotFoundError,
   StorageError,
-  SymbolNotFoundError,
   VersionNotFoundError,
 } from "../errors.ts";
 import { mapLimit, type ObjectStore } from "../storage/object-store.ts";
@@ -44,6 +43,7 @@ import {
 import { gatherChunks, type StreamWriteOptions } from "./stream-write.ts";
 import { replaceBounds, replacedIndex } from "./update.ts";
 import type { VersionSelector } from "./version-chain.ts";
+import { noLiveVersionError, notInSnapshotError, symbolNotFoundError } from "./version-errors.ts";
 import {
   combineVersionInfo,
   type ListedVersion,
@@ -434,10 +434,7 @@ export class ObjectVersionStore {
       const snap = await this.readSnapshot(which.snapshot);
       const held = snap.pinned.find((p) => p.symbol === symbol);
       if (!held) {
-        throw new SymbolNotFoundError(
-          `Snapshot '${which.snapshot}' of library '${this.lib}' does not hold '${symbol}'. ` +
-            `Call listSymbols({ snapshot: '${which.snapshot}' }) to see what it holds.`,
-        );
+        throw notInSnapshotError(this.lib, symbol, which.snapshot);
       }
       return held.record;
     }
@@ -762,10 +759,7 @@ export class ObjectVersionStore {
   private async symbolNotFound(symbol: string): Promise<FloeError> {
     const gone = await this.libraryGone();
     if (gone) return gone;
-    return new SymbolNotFoundError(
-      `Symbol '${symbol}' does not exist in library '${this.lib}' (never written, or deleted). ` +
-        "Call listSymbols() to see what is stored.",
-    );
+    return symbolNotFoundError(this.lib, symbol);
   }
 
   private async noLiveVersion(
@@ -773,28 +767,12 @@ export class ObjectVersionStore {
     what: string,
     held: (pinned: { record: VersionRecord }) => boolean,
   ): Promise<FloeError> {
-    const snapshots: string[] = [];
-    for (const [name, snap] of await this.listSnapshots()) {
-      if (snap.pinned.some((p) => p.symbol === symbol && held(p))) snapshots.push(name);
-    }
-    const through =
-      snapshots.length > 0
-        ? ` A deleted version that matches is held by snapshot ${snapshots.map((n) => `'${n}'`).join(", ")}; ` +
-          `read it with asOf: '${snapshots[0]}'.`
-        : "";
-    const live = await this.chain.live(symbol);
+    const [live, snapshots] = await Promise.all([this.chain.live(symbol), this.listSnapshots()]);
     if (live.length === 0) {
       const gone = await this.libraryGone();
       if (gone) return gone;
-      return new SymbolNotFoundError(
-        `Symbol '${symbol}' has no live version in library '${this.lib}' (never written, or deleted), so no ` +
-          `version ${what}.${through || " Call listSymbols() to see what is stored."}`,
-      );
     }
-    return new VersionNotFoundError(
-      `Symbol '${symbol}' in library '${this.lib}' has no version ${what} that is live; its live versions are ` +
-        `${live.join(", ")}.${through || ` Call listVersions('${symbol}') to see them.`}`,
-    );
+    return noLiveVersionError(this.lib, symbol, what, live, snapshots, held);
   }
 }
 

@@ -1,16 +1,12 @@
 import { packRecord } from "../codec/msgpack.ts";
-import {
-  type FloeError,
-  type LibraryNotFoundError,
-  SymbolNotFoundError,
-  VersionNotFoundError,
-} from "../errors.ts";
+import { type FloeError, type LibraryNotFoundError, VersionNotFoundError } from "../errors.ts";
 import type { Storage, WriteTransaction } from "../storage/storage.ts";
 import { collectGarbage } from "./garbage.ts";
 import { keys, lastPart, symbolOfVersionKey, versionOfKey } from "./keys.ts";
 import { LibraryGuardedStorage } from "./library-guard.ts";
 import { type SymbolRef, unpackRef, unpackVersion, type VersionRecord } from "./records.ts";
 import { listSnapshots, readSnapshot } from "./snapshots.ts";
+import { noLiveVersionError, notInSnapshotError, symbolNotFoundError } from "./version-errors.ts";
 import { listVersionInfo, type VersionEntry } from "./version-list.ts";
 
 /** Which version to use: a number (negative from the latest), a snapshot's, or the latest at a time (ms). */
@@ -59,10 +55,7 @@ export class VersionChain {
       const snap = readSnapshot((key) => this.storage.getView(key), this.lib, which.snapshot);
       const held = snap.pinned.find((p) => p.symbol === symbol);
       if (!held) {
-        throw new SymbolNotFoundError(
-          `Snapshot '${which.snapshot}' of library '${this.lib}' does not hold '${symbol}'. ` +
-            `Call listSymbols({ snapshot: '${which.snapshot}' }) to see what it holds.`,
-        );
+        throw notInSnapshotError(this.lib, symbol, which.snapshot);
       }
       return held.record;
     }
@@ -93,28 +86,12 @@ export class VersionChain {
     what: string,
     held: (pinned: { record: VersionRecord }) => boolean,
   ): FloeError {
-    const snapshots: string[] = [];
-    for (const [name, snap] of listSnapshots(this.storage, this.lib)) {
-      if (snap.pinned.some((p) => p.symbol === symbol && held(p))) snapshots.push(name);
-    }
-    const through =
-      snapshots.length > 0
-        ? ` A deleted version that matches is held by snapshot ${snapshots.map((n) => `'${n}'`).join(", ")}; ` +
-          `read it with asOf: '${snapshots[0]}'.`
-        : "";
     const live = this.versionNumbers(symbol);
     if (live.length === 0) {
       const gone = this.libraryGone();
       if (gone) return gone;
-      return new SymbolNotFoundError(
-        `Symbol '${symbol}' has no live version in library '${this.lib}' (never written, or deleted), so no ` +
-          `version ${what}.${through || " Call listSymbols() to see what is stored."}`,
-      );
     }
-    return new VersionNotFoundError(
-      `Symbol '${symbol}' in library '${this.lib}' has no version ${what} that is live; its live versions are ` +
-        `${live.join(", ")}.${through || ` Call listVersions('${symbol}') to see them.`}`,
-    );
+    return noLiveVersionError(this.lib, symbol, what, live, listSnapshots(this.storage, this.lib), held);
   }
 
   /** A deleted version that a snapshot still pins (found by number only where `resolve` allows it). */
@@ -148,10 +125,7 @@ export class VersionChain {
   symbolNotFound(symbol: string): FloeError {
     const gone = this.libraryGone();
     if (gone) return gone;
-    return new SymbolNotFoundError(
-      `Symbol '${symbol}' does not exist in library '${this.lib}' (never written, or deleted). ` +
-        "Call listSymbols() to see what is stored.",
-    );
+    return symbolNotFoundError(this.lib, symbol);
   }
 
   /**

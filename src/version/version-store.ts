@@ -14,7 +14,7 @@ import {
   type VersionEntry,
   type VersionListOptions,
 } from "./version-list.ts";
-import { type Reuse, WritePath } from "./write-path.ts";
+import { type Reuse, WritePath, type WritePlan } from "./write-path.ts";
 
 /**
  * The version engine of one library on a transactional store (LMDB, memory): turns frames into segments,
@@ -101,7 +101,7 @@ export class VersionStore {
   }
 
   /** The tiles `frame` is cut into, how each is encoded (or matched by `reuse`), and the index they make. */
-  planWrite(k: Kernels, frame: FrameData, reuse?: Reuse) {
+  planWrite(k: Kernels, frame: FrameData, reuse?: Reuse): WritePlan {
     return this.writes.planWrite(k, frame, reuse);
   }
 

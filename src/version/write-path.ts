@@ -364,7 +364,7 @@ export class WritePath {
   }
 
   /** The tiles `frame` is cut into, how each is encoded (or matched by `reuse`), and the index they make. */
-  planWrite(k: Kernels, frame: FrameData, reuse?: Reuse) {
+  planWrite(k: Kernels, frame: FrameData, reuse?: Reuse): WritePlan {
     const { rowsPerSegment, columnsPerSegment } = this.config;
     const tiles = planTiles(frame.numRows, frame.columns.length, rowsPerSegment, columnsPerSegment);
     const segments: SegmentRef[] = [];
@@ -587,6 +587,17 @@ export class WritePath {
 export type Reuse = (bytes: Uint8Array, tile: SegmentRef) => string | undefined;
 
 type Tile = ReturnType<typeof planTiles>[number];
+
+/** A write's plan (see `planWrite`): `encode` returns a view of a scratch buffer, valid until its next call. */
+export interface WritePlan {
+  tiles: Tile[];
+  /** Raw (decoded) bytes of a tile, for progress. */
+  tileBytes(tile: Tile): number;
+  encode(tile: Tile): { ref: SegmentRef; bytes: Uint8Array };
+  /** The index the tiles make, complete once every tile is encoded. */
+  index: IndexRecord;
+  rawBytes: number;
+}
 
 /** An encoded segment waiting (in an arena) for the transaction that stores it. */
 interface PendingSegment {
