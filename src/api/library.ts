@@ -30,7 +30,8 @@ import { deleteStaged, type FinalizeOptions, finalizeStaged, stageChunk } from "
 import { writeStream } from "../version/stream-write.ts";
 import { updateSymbol } from "../version/update.ts";
 import { removeOrphans, type VerifyReport, verifyLibrary } from "../version/verify.ts";
-import { type VersionSelector, VersionStore } from "../version/version-store.ts";
+import type { VersionSelector } from "../version/version-chain.ts";
+import { VersionStore } from "../version/version-store.ts";
 import { fromFrameData, toFrameData } from "./convert.ts";
 import { DataError } from "./data-error.ts";
 import { type LazyFrame, lazyFrame } from "./lazy-frame.ts";

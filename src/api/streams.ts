@@ -8,7 +8,8 @@ import type { FrameData } from "../version/frame-data.ts";
 import type { ObjectVersionStore } from "../version/object-version-store.ts";
 import { columnPositions, type ReadRequest, resolveRowRange } from "../version/read-plan.ts";
 import type { IndexRecord, VersionRecord } from "../version/records.ts";
-import type { VersionSelector, VersionStore } from "../version/version-store.ts";
+import type { VersionSelector } from "../version/version-chain.ts";
+import type { VersionStore } from "../version/version-store.ts";
 import { toFrameData } from "./convert.ts";
 import { describe } from "./validate.ts";
 

@@ -115,7 +115,8 @@ export class ObjectChain {
   }
 
   /**
-   * Commits a new version of `symbol`. `build` gets the latest live version (undefined if none) and
+   * Commits a new version of `symbol`. `build` gets the latest live version (undefined if none, or with
+   * `needsLatest: false`, which saves its lookup) and
    * returns the new record's fields (its index must already be stored), or undefined to decline (the
    * base it planned on is gone: the caller redoes its work). When another writer commits the number
    * first, `build` runs again on the newer state.
@@ -123,10 +124,13 @@ export class ObjectChain {
   async commit(
     symbol: string,
     build: (latest: VersionRecord | undefined) => Promise<{ index: string; meta?: Uint8Array } | undefined>,
+    options: { needsLatest?: boolean } = {},
   ): Promise<VersionRecord | undefined> {
     for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
       const { numbers, next } = await this.head(symbol);
-      const fields = await build(await this.latestOf(symbol, numbers));
+      // A plain write does not depend on the latest version: two requests fewer.
+      const latest = options.needsLatest === false ? undefined : await this.latestOf(symbol, numbers);
+      const fields = await build(latest);
       if (!fields) return undefined;
       const record: VersionRecord = { v: next, ts: Date.now(), index: fields.index };
       if (fields.meta) record.meta = fields.meta;

@@ -9,7 +9,6 @@ import {
   SnapshotExistsError,
   SnapshotNotFoundError,
   StorageError,
-  SymbolNotFoundError,
   VersionNotFoundError,
 } from "../errors.ts";
 import { mapLimit, type ObjectStore } from "../storage/object-store.ts";
@@ -21,6 +20,7 @@ import { commitSent, ObjectChain } from "./object-chain.ts";
 import { libraryRecordKey, type ObjectKeys, objectKeys, unescapeName } from "./object-keys.ts";
 import { PrefetchedStorage } from "./prefetched-storage.ts";
 import type { ProgressMeter } from "./progress.ts";
+import type { ReadTargets } from "./read-path.ts";
 import { planRead, type ReadRequest, resolveRowRange } from "./read-plan.ts";
 import {
   type IndexRecord,
@@ -42,8 +42,14 @@ import {
 } from "./schema-checks.ts";
 import { gatherChunks, type StreamWriteOptions } from "./stream-write.ts";
 import { replaceBounds, replacedIndex } from "./update.ts";
-import { combineVersionInfo, type ListedVersion, type VersionListOptions } from "./version-list.ts";
-import type { ReadTargets, VersionEntry, VersionSelector } from "./version-store.ts";
+import type { VersionSelector } from "./version-chain.ts";
+import { noLiveVersionError, notInSnapshotError, symbolNotFoundError } from "./version-errors.ts";
+import {
+  combineVersionInfo,
+  type ListedVersion,
+  type VersionEntry,
+  type VersionListOptions,
+} from "./version-list.ts";
 import { VersionStore } from "./version-store.ts";
 import { conformFrame, unionColumns } from "./widen.ts";
 
@@ -112,27 +118,18 @@ export class ObjectVersionStore {
     k: Kernels,
     symbol: string,
     frame: FrameData,
-    options: { meta?: Uint8Array; prune?: boolean } = {},
+    options: { meta?: Uint8Array; prune?: boolean; checkLibrary?: boolean } = {},
   ): Promise<VersionRecord> {
     const meter = this.meter;
     checkSortedWrite(symbol, frame);
-    const written: string[] = [];
-    let committed = false;
-    try {
+    return (await this.committing(symbol, options, async (written) => {
       const index = await this.storeSegments(k, symbol, frame, written, meter);
       const indexKey = await this.storeIndex(symbol, index, written);
-      const record = (await this.chain.commit(symbol, async () => ({
-        index: indexKey,
-        meta: options.meta,
-      }))) as VersionRecord;
-      committed = true;
-      await this.afterCommit(symbol, record, options.prune);
-      return record;
-    } catch (err) {
-      // Once its commit was sent, what a version references stays: `cleanup` frees it if it never landed.
-      if (!committed && !commitSent(err)) await this.discard(written);
-      throw err;
-    }
+      // A plain write does not depend on the latest version.
+      return this.chain.commit(symbol, async () => ({ index: indexKey, meta: options.meta }), {
+        needsLatest: false,
+      });
+    })) as VersionRecord;
   }
 
   /** Writes several frames, each its own version; an item that fails yields its error in its slot. */
@@ -141,11 +138,14 @@ export class ObjectVersionStore {
     items: { symbol: string; frame: FrameData; meta?: Uint8Array }[],
   ): Promise<(VersionRecord | Error)[]> {
     const meter = this.meter;
-    return mapLimit(items, 8, (item) =>
-      this.metered(meter, () => this.write(k, item.symbol, item.frame, { meta: item.meta })).catch(
-        (err: Error) => err,
-      ),
+    const results = await mapLimit(items, WRITE_IN_FLIGHT, (item) =>
+      this.metered(meter, () =>
+        this.write(k, item.symbol, item.frame, { meta: item.meta, checkLibrary: false }),
+      ).catch((err: Error) => err),
     );
+    // Whether the library still exists is asked once for the batch, not once per item.
+    const gone = await this.libraryGone();
+    return gone ? results.map((r) => (r instanceof Error ? r : gone)) : results;
   }
 
   /**
@@ -164,29 +164,31 @@ export class ObjectVersionStore {
     const baseIndex = base ? await this.readIndex(base, symbol) : undefined;
     if (baseIndex) checkAppendable(symbol, baseIndex, frameShape(frame), dynamic);
     else checkSortedWrite(symbol, frame);
-    const written: string[] = [];
-    let committed = false;
-    try {
+    return (await this.committing(symbol, options, async (written) => {
       const added = await this.storeSegments(k, symbol, frame, written, meter);
-      const record = (await this.chain.commit(symbol, async (latest) => {
-        // Another writer may have committed first (even the symbol's first version): append after it.
-        const prior =
-          latest === undefined
-            ? undefined
-            : latest.v === base?.v
-              ? baseIndex
-              : await this.readIndex(latest, symbol);
-        const combined = prior ? appendIndex(symbol, prior, added, dynamic) : added;
-        return { index: await this.storeIndex(symbol, combined, written), meta: options.meta };
-      })) as VersionRecord;
-      committed = true;
-      await this.afterCommit(symbol, record, options.prune);
-      return record;
-    } catch (err) {
-      // Once its commit was sent, what a version references stays: `cleanup` frees it if it never landed.
-      if (!committed && !commitSent(err)) await this.discard(written);
-      throw err;
-    }
+      // Another writer may have committed first (even the symbol's first version): append after it.
+      return this.chain.commit(symbol, async (latest) => ({
+        index: await this.storeIndex(
+          symbol,
+          await this.appendedTo(symbol, latest, base, baseIndex, added),
+          written,
+        ),
+        meta: options.meta,
+      }));
+    })) as VersionRecord;
+  }
+
+  /** `added` appended to version `latest` (whose index is `baseIndex` when it is `base`), or alone. */
+  private async appendedTo(
+    symbol: string,
+    latest: VersionRecord | undefined,
+    base: VersionRecord | undefined,
+    baseIndex: IndexRecord | undefined,
+    added: IndexRecord,
+  ): Promise<IndexRecord> {
+    if (!latest) return added;
+    const prior = latest.v === base?.v && baseIndex ? baseIndex : await this.readIndex(latest, symbol);
+    return appendIndex(symbol, prior, added, this.config.dynamicSchema);
   }
 
   /**
@@ -217,28 +219,16 @@ export class ObjectVersionStore {
         columns === index.columns ? f : conformFrame(f, columns),
       );
       const middle = concatFrames(parts);
-      const written: string[] = [];
-      let committed = false;
-      try {
+      const record = await this.committing(symbol, options, async (written) => {
         const added = await this.storeSegments(k, symbol, middle, written, meter);
-        const indexKey = await this.storeIndex(
-          symbol,
-          replacedIndex(index, added, { lo, hi, middle, columns, dynamic }),
-          written,
-        );
-        const record = await this.chain.commit(symbol, async (latest) =>
+        const replaced = replacedIndex(index, added, { lo, hi, middle, columns, dynamic });
+        const indexKey = await this.storeIndex(symbol, replaced, written);
+        // Declined when another version came first: the replacement is redone on it.
+        return this.chain.commit(symbol, async (latest) =>
           latest?.v === base.v ? { index: indexKey, meta: options.meta } : undefined,
         );
-        if (record) {
-          committed = true;
-          await this.afterCommit(symbol, record, options.prune);
-          return record;
-        }
-        await this.discard(written);
-      } catch (err) {
-        if (!committed && !commitSent(err)) await this.discard(written);
-        throw err;
-      }
+      });
+      if (record) return record;
     }
     throw new StorageError(
       `Could not replace rows of '${symbol}': other writers kept committing first (${MAX_REPLACE_ATTEMPTS} tries); retry later.`,
@@ -255,24 +245,15 @@ export class ObjectVersionStore {
     prune: boolean,
     create: boolean,
   ): Promise<VersionRecord> {
-    const written: string[] = [];
-    let committed = false;
-    try {
-      let empty: string | undefined;
-      const record = (await this.chain.commit(symbol, async (latest) => {
+    let empty: string | undefined;
+    return (await this.committing(symbol, { prune }, async (written) =>
+      this.chain.commit(symbol, async (latest) => {
         if (latest) return { index: latest.index, meta };
         if (!create) throw await this.symbolNotFound(symbol);
         empty ??= await this.storeIndex(symbol, noDataIndex(), written);
         return { index: empty, meta };
-      })) as VersionRecord;
-      committed = true;
-      await this.afterCommit(symbol, record, prune);
-      return record;
-    } catch (err) {
-      // Once its commit was sent, what a version references stays: `cleanup` frees it if it never landed.
-      if (!committed && !commitSent(err)) await this.discard(written);
-      throw err;
-    }
+      }),
+    )) as VersionRecord;
   }
 
   /**
@@ -291,10 +272,8 @@ export class ObjectVersionStore {
     const dynamic = this.config.dynamicSchema;
     const base = options.mode === "append" ? await this.chain.latest(symbol) : undefined;
     const baseIndex = base ? await this.readIndex(base, symbol) : undefined;
-    const written: string[] = [];
-    let committed = false;
-    let gathered: IndexRecord | undefined;
-    try {
+    const record = await this.committing(symbol, options, async (written) => {
+      let gathered: IndexRecord | undefined;
       await gatherChunks(
         symbol,
         source,
@@ -305,31 +284,46 @@ export class ObjectVersionStore {
         },
       );
       const rows = gathered as IndexRecord;
-      const record = await this.chain.commit(symbol, async (latest) => {
+      return this.chain.commit(symbol, async (latest) => {
         if (options.expectLatest !== undefined && latest?.v !== options.expectLatest) return undefined;
-        if (options.mode === "write" || !latest) {
-          return { index: await this.storeIndex(symbol, rows, written), meta: options.meta };
-        }
-        const prior =
-          latest.v === base?.v ? (baseIndex as IndexRecord) : await this.readIndex(latest, symbol);
-        return {
-          index: await this.storeIndex(symbol, appendIndex(symbol, prior, rows, dynamic), written),
-          meta: options.meta,
-        };
+        const index =
+          options.mode === "write" ? rows : await this.appendedTo(symbol, latest, base, baseIndex, rows);
+        return { index: await this.storeIndex(symbol, index, written), meta: options.meta };
       });
-      if (!record) {
-        throw new InvalidArgumentError(
-          `'${symbol}' got a new version while it was being rewritten; nothing was committed. Run it again.`,
-        );
-      }
-      committed = true;
-      await this.afterCommit(symbol, record, options.prune);
-      return record;
+    });
+    if (!record) {
+      throw new InvalidArgumentError(
+        `'${symbol}' got a new version while it was being rewritten; nothing was committed. Run it again.`,
+      );
+    }
+    return record;
+  }
+
+  /**
+   * Runs one write's `work`, which stores objects (their keys pushed to `written`) and commits, and
+   * returns its version (undefined when the commit declined) once `afterCommit` is done. What it stored
+   * is deleted when it fails or declines before its commit was sent; once sent it stays, since the
+   * version may have landed (`cleanup` frees it if not).
+   */
+  private async committing(
+    symbol: string,
+    after: { prune?: boolean; checkLibrary?: boolean },
+    work: (written: string[]) => Promise<VersionRecord | undefined>,
+  ): Promise<VersionRecord | undefined> {
+    const written: string[] = [];
+    let record: VersionRecord | undefined;
+    try {
+      record = await work(written);
     } catch (err) {
-      // Once its commit was sent, what a version references stays: `cleanup` frees it if it never landed.
-      if (!committed && !commitSent(err)) await this.discard(written);
+      if (!commitSent(err)) await this.discard(written);
       throw err;
     }
+    if (!record) {
+      await this.discard(written);
+      return undefined;
+    }
+    await this.afterCommit(symbol, record, after.prune, after.checkLibrary);
+    return record;
   }
 
   /** The latest live version of `symbol`, or undefined. */
@@ -394,9 +388,16 @@ export class ObjectVersionStore {
   }
 
   /** After a commit: older versions tombstoned with `prune`; a library deleted meanwhile refuses the write. */
-  async afterCommit(symbol: string, record: VersionRecord, prune: boolean | undefined): Promise<void> {
-    const gone = await this.libraryGone();
-    if (gone) throw gone;
+  async afterCommit(
+    symbol: string,
+    record: VersionRecord,
+    prune: boolean | undefined,
+    checkLibrary = true,
+  ): Promise<void> {
+    if (checkLibrary) {
+      const gone = await this.libraryGone();
+      if (gone) throw gone;
+    }
     if (prune) {
       const live = await this.chain.live(symbol);
       await this.chain.tombstone(
@@ -433,10 +434,7 @@ export class ObjectVersionStore {
       const snap = await this.readSnapshot(which.snapshot);
       const held = snap.pinned.find((p) => p.symbol === symbol);
       if (!held) {
-        throw new SymbolNotFoundError(
-          `Snapshot '${which.snapshot}' of library '${this.lib}' does not hold '${symbol}'. ` +
-            `Call listSymbols({ snapshot: '${which.snapshot}' }) to see what it holds.`,
-        );
+        throw notInSnapshotError(this.lib, symbol, which.snapshot);
       }
       return held.record;
     }
@@ -761,10 +759,7 @@ export class ObjectVersionStore {
   private async symbolNotFound(symbol: string): Promise<FloeError> {
     const gone = await this.libraryGone();
     if (gone) return gone;
-    return new SymbolNotFoundError(
-      `Symbol '${symbol}' does not exist in library '${this.lib}' (never written, or deleted). ` +
-        "Call listSymbols() to see what is stored.",
-    );
+    return symbolNotFoundError(this.lib, symbol);
   }
 
   private async noLiveVersion(
@@ -772,28 +767,12 @@ export class ObjectVersionStore {
     what: string,
     held: (pinned: { record: VersionRecord }) => boolean,
   ): Promise<FloeError> {
-    const snapshots: string[] = [];
-    for (const [name, snap] of await this.listSnapshots()) {
-      if (snap.pinned.some((p) => p.symbol === symbol && held(p))) snapshots.push(name);
-    }
-    const through =
-      snapshots.length > 0
-        ? ` A deleted version that matches is held by snapshot ${snapshots.map((n) => `'${n}'`).join(", ")}; ` +
-          `read it with asOf: '${snapshots[0]}'.`
-        : "";
-    const live = await this.chain.live(symbol);
+    const [live, snapshots] = await Promise.all([this.chain.live(symbol), this.listSnapshots()]);
     if (live.length === 0) {
       const gone = await this.libraryGone();
       if (gone) return gone;
-      return new SymbolNotFoundError(
-        `Symbol '${symbol}' has no live version in library '${this.lib}' (never written, or deleted), so no ` +
-          `version ${what}.${through || " Call listSymbols() to see what is stored."}`,
-      );
     }
-    return new VersionNotFoundError(
-      `Symbol '${symbol}' in library '${this.lib}' has no version ${what} that is live; its live versions are ` +
-        `${live.join(", ")}.${through || ` Call listVersions('${symbol}') to see them.`}`,
-    );
+    return noLiveVersionError(this.lib, symbol, what, live, snapshots, held);
   }
 }
 
@@ -866,8 +845,11 @@ class SegmentFetcher {
     private readonly into: Map<string, Uint8Array>,
     chunks: string[][],
   ) {
-    this.left = chunks.map((keys) => keys.length);
-    chunks.forEach((keys, chunk) => {
+    this.left = chunks.map(() => 0);
+    chunks.forEach((all, chunk) => {
+      // Segments fetched already (a date range's boundaries) are not fetched again.
+      const keys = all.filter((key) => !into.has(key));
+      this.left[chunk] = keys.length;
       this.starts.push(this.order.length);
       for (const key of keys) this.order.push({ key, chunk });
       let resolve = () => {};

@@ -18,7 +18,8 @@ import {
   type WriteResult,
 } from "./segment-worker.ts";
 import { tileColumns } from "./tiling.ts";
-import type { VersionSelector, VersionStore } from "./version-store.ts";
+import type { VersionSelector } from "./version-chain.ts";
+import type { VersionStore } from "./version-store.ts";
 
 /** What a library needs to hand work to the pool. */
 export interface ParallelContext {

@@ -33,3 +33,11 @@ export class ProgressMeter {
     this.report({ ...this.state });
   }
 }
+
+/**
+ * The progress meter of the call running now, one per store, which its read and write paths count into
+ * (calls into the store are synchronous, so one at a time; see `VersionStore.metered`).
+ */
+export interface MeterSlot {
+  meter: ProgressMeter | undefined;
+}

@@ -1,6 +1,19 @@
+import type { Storage } from "../storage/storage.ts";
 import type { SnapshotRecord, VersionRecord } from "./records.ts";
 import { listSnapshots, readSnapshot } from "./snapshots.ts";
-import type { VersionEntry, VersionStore } from "./version-store.ts";
+
+/** A version as listed: its symbol and record. */
+export interface VersionEntry {
+  symbol: string;
+  record: VersionRecord;
+}
+
+/** What `listVersionInfo` reads: a library's storage, its name and its live versions (a `VersionChain`). */
+export interface LiveVersions {
+  readonly storage: Storage;
+  readonly lib: string;
+  listVersions(symbol?: string): VersionEntry[];
+}
 
 /** Which versions `listVersionInfo` lists, as ArcticDB's `list_versions` takes them. */
 export interface VersionListOptions {
@@ -32,7 +45,7 @@ export interface ListedVersion {
  *   read (with `snapshot` given, only that one).
  */
 export function listVersionInfo(
-  store: VersionStore,
+  store: LiveVersions,
   symbol: string | undefined,
   options: VersionListOptions,
 ): ListedVersion[] {

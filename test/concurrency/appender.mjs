@@ -1,11 +1,11 @@
 // An appending writer, as a child process: appends chunks `ids` to `symbol` one after another and
-// reports the version each append made. args: { path, lib, symbol, ids, rows, barrier }.
+// reports the version each append made. args: { path (lmdb://) or uri, lib, symbol, ids, rows, barrier }.
 import { Arctic } from "../../dist/node.js";
 import { args, now, run, send, waitFor } from "./channel.mjs";
 import { makeChunk } from "./frames.mjs";
 
 await run(async () => {
-  const ac = new Arctic(`lmdb://${args.path}`);
+  const ac = new Arctic(args.uri ?? `lmdb://${args.path}`);
   const lib = await ac.getLibrary(args.lib);
   const chunks = args.ids.map((id) => makeChunk(id, args.rows));
   if (args.barrier) {

@@ -33,7 +33,7 @@ describe.skipIf(!rgwAvailable)(`a writer killed in the middle of a large write t
       const lib = await ac.createLibrary("lib");
       await lib.write("big", makeColumns(1, ROWS_1MB));
 
-      const writer = startProcess(script("s3-big-writer.mjs"), {
+      const writer = startProcess(script("big-writer.mjs"), {
         uri,
         lib: "lib",
         symbol: "big",
@@ -97,7 +97,7 @@ describe.skipIf(!rgwAvailable)(`a writer killed in the middle of a large write t
       // A new writer in another process takes the next number; so does this process on a new symbol.
       const [next] = await runAll(
         [
-          startProcess(script("s3-write-symbol.mjs"), {
+          startProcess(script("write-symbol.mjs"), {
             uri,
             lib: "lib",
             symbol: "big",

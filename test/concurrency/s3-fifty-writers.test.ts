@@ -22,7 +22,7 @@ describe.skipIf(!rgwAvailable)(`50 writer processes on one s3:// library${skipRe
       const names = Array.from({ length: 50 }, (_, i) => `symbol_${i}`);
       const t0 = performance.now();
       const runners = names.map((symbol, i) =>
-        startProcess(script("s3-write-symbol.mjs"), {
+        startProcess(script("write-symbol.mjs"), {
           uri,
           lib: "lib",
           symbol,

@@ -21,7 +21,7 @@ describe.skipIf(!rgwAvailable)(`concurrent writer processes on one s3:// symbol$
     const WRITERS = 20;
     await onFreshLibrary(env, "same", async (uri, lib) => {
       const runners = Array.from({ length: WRITERS }, (_, i) =>
-        startProcess(script("s3-write-symbol.mjs"), {
+        startProcess(script("write-symbol.mjs"), {
           uri,
           lib: "lib",
           symbol: "shared",
@@ -59,7 +59,7 @@ describe.skipIf(!rgwAvailable)(`concurrent writer processes on one s3:// symbol$
         Array.from({ length: EACH }, (_, k) => a * EACH + k),
       );
       const runners = ids.map((mine) =>
-        startProcess(script("s3-appender.mjs"), {
+        startProcess(script("appender.mjs"), {
           uri,
           lib: "lib",
           symbol: "ticks",

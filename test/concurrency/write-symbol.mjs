@@ -1,7 +1,7 @@
 // One concurrent writer, as a child process or a worker thread: opens its own Arctic on the shared
-// lmdb:// path, writes frame `seed` to `symbol`, and reports its version and when it wrote.
+// store (an lmdb:// path or any URI), writes frame `seed` to `symbol`, and reports its version and when it wrote.
 //
-// args: { path, lib, symbol, seed, rows, barrier }. With `barrier` it says "ready" once opened and its
+// args: { path (an lmdb:// directory) or uri (any store), lib, symbol, seed, rows, barrier }. With `barrier` it says "ready" once opened and its
 // frame is built, and writes only on "go", so all writers hit the store at the same moment instead of
 // one after another as they finish starting up.
 import { Arctic } from "../../dist/node.js";
@@ -10,7 +10,7 @@ import { makeColumns } from "./frames.mjs";
 
 await run(async () => {
   const opened = now();
-  const ac = new Arctic(`lmdb://${args.path}`);
+  const ac = new Arctic(args.uri ?? `lmdb://${args.path}`);
   const lib = await ac.getLibrary(args.lib);
   const columns = makeColumns(args.seed, args.rows);
   if (args.barrier) {

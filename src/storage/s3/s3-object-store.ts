@@ -1,7 +1,7 @@
 import { StorageError } from "../../errors.ts";
 import { mapLimit, type ObjectStore } from "../object-store.ts";
 import type { S3Client } from "./client.ts";
-import { probeConditionalWrites } from "./probe.ts";
+import { type ConditionalWriteSupport, probeConditionalWrites } from "./probe.ts";
 
 /** GETs (and create-only PUTs of a batch) one store keeps in flight: what the local RGW rewarded. */
 export const S3_IN_FLIGHT = 16;
@@ -76,7 +76,7 @@ export class S3ObjectStore implements ObjectStore {
   /** Probes the server once (the first write waits for it); refuses writes where it fails. */
   private checkConditionalWrites(): Promise<void> {
     this.probed ??= (async () => {
-      const support = await probeConditionalWrites(this.client, `${this.prefix}%floe/`);
+      const support = await probeOnce(this.client, this.prefix);
       if (support.createOnly || this.options.singleWriter) return;
       throw new StorageError(
         `${this.description}: the server does not enforce conditional writes (${support.shortcoming}), ` +
@@ -91,4 +91,18 @@ export class S3ObjectStore implements ObjectStore {
     });
     return this.probed;
   }
+}
+
+/** What each server (endpoint and bucket) answered the probe, once per process: 7 requests each time. */
+const probes = new Map<string, Promise<ConditionalWriteSupport>>();
+
+function probeOnce(client: S3Client, prefix: string): Promise<ConditionalWriteSupport> {
+  const key = `${client.endpoint} ${client.bucket}`;
+  let probe = probes.get(key);
+  if (!probe) {
+    probe = probeConditionalWrites(client, `${prefix}%floe/`);
+    probes.set(key, probe);
+    probe.catch(() => probes.delete(key));
+  }
+  return probe;
 }

@@ -1,0 +1,288 @@
+import { decodeSegmentColumn, type ParsedSegment, parseSegment } from "../codec/segment.ts";
+import type { Kernels } from "../codec/wasm.ts";
+import { DTYPES, type NumericArray, type StringArray } from "../dtypes.ts";
+import { CorruptSegmentError, InvalidArgumentError, UnsortedIndexError } from "../errors.ts";
+import { ParsedCache } from "../storage/parsed-cache.ts";
+import type { Storage } from "../storage/storage.ts";
+import type { ColumnData, FrameData } from "./frame-data.ts";
+import type { MeterSlot, ProgressMeter } from "./progress.ts";
+import { planRead, type ReadRequest, segmentColumns } from "./read-plan.ts";
+import { type IndexRecord, isNoData, type SegmentRef, unpackIndex, type VersionRecord } from "./records.ts";
+import { firstAtOrAfter } from "./search.ts";
+import type { VersionChain, VersionSelector } from "./version-chain.ts";
+import { convertInto, fillMissing } from "./widen.ts";
+
+/**
+ * Parsed index records kept per store (at most this many, from this many stored bytes in all): a read or
+ * append of a symbol with many segments then skips unpacking its index (every segment's key, rows and
+ * time span) each time.
+ */
+const INDEX_CACHE_ENTRIES = 64;
+const INDEX_CACHE_BYTES = 4 << 20;
+
+/** Decoded index columns of date-range boundary segments kept per store: 4 x 100,000 rows = 3.2 MB. */
+const BOUNDARY_CACHE_ENTRIES = 4;
+const BOUNDARY_CACHE_BYTES = 8 << 20;
+
+/** Arrays a read decodes into instead of allocating its own (see `ReadPath.readRows`). */
+export interface ReadTargets {
+  columns: Map<string, NumericArray>;
+  index?: BigInt64Array;
+}
+
+/**
+ * The read path of one library: index records (parsed once, then cached), segments checked against their
+ * index entries, date ranges turned into rows, and the rows and columns a request asks for decoded into a
+ * frame.
+ */
+export class ReadPath {
+  /** Index records parsed before, by index key; each hit is checked against the stored bytes. */
+  readonly indexes = new ParsedCache<IndexRecord>(INDEX_CACHE_ENTRIES, INDEX_CACHE_BYTES);
+  /** Decoded index columns of recent date-range boundary segments, by segment key (see `indexColumn`). */
+  private readonly boundaries = new ParsedCache<BigInt64Array>(
+    BOUNDARY_CACHE_ENTRIES,
+    BOUNDARY_CACHE_BYTES,
+    (block, values) => block.byteLength + values.byteLength,
+  );
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly chain: VersionChain,
+    private readonly running: MeterSlot,
+  ) {}
+
+  /** The progress meter of the call running now (see `VersionStore.metered`). */
+  private get meter(): ProgressMeter | undefined {
+    return this.running.meter;
+  }
+
+  /**
+   * The index record a version points at. Parsed records are cached (see `ParsedCache`) and frozen, as
+   * they are shared between calls: copy before changing one.
+   */
+  readIndex(record: VersionRecord, symbol: string): IndexRecord {
+    const bytes = this.storage.getView(record.index);
+    if (!bytes) {
+      throw new CorruptSegmentError("index record is missing", {
+        symbol,
+        version: record.v,
+        segment: record.index,
+      });
+    }
+    try {
+      return this.indexes.get(record.index, bytes, parseIndex);
+    } catch (err) {
+      throw err instanceof CorruptSegmentError
+        ? err.locate({ symbol, version: record.v, segment: record.index })
+        : err;
+    }
+  }
+
+  /**
+   * Seeds the index cache with a record this store is committing, so the next read or append of the
+   * symbol skips parsing it. Harmless if the transaction then fails: entries are checked against the
+   * stored bytes, and a key that was never stored is never found.
+   */
+  remember(indexKey: string, packed: Uint8Array, index: IndexRecord): void {
+    this.indexes.set(indexKey, packed, frozen(index));
+  }
+
+  /** Reads a version of `symbol` (latest when `version` is absent), one consistent snapshot throughout. */
+  read(
+    k: Kernels,
+    symbol: string,
+    which: VersionSelector | undefined,
+    request: ReadRequest = {},
+  ): { record: VersionRecord; index: IndexRecord; frame: FrameData; rowStart: number } {
+    return this.storage.readTransaction(() => {
+      const record = this.chain.resolve(symbol, which);
+      const index = this.readIndex(record, symbol);
+      return { record, index, ...this.readRows(k, symbol, record, index, request) };
+    });
+  }
+
+  /**
+   * The rows and columns `request` asks for of the version `record` (whose index is `index`). Fixed-width
+   * columns and the timestamp index go into the arrays of `into` where it has them (each as long as the
+   * rows read): a pool worker fills arrays the calling thread allocated, whose memory it may recycle.
+   */
+  readRows(
+    k: Kernels,
+    symbol: string,
+    record: VersionRecord,
+    index: IndexRecord,
+    request: ReadRequest,
+    into?: ReadTargets,
+  ): { frame: FrameData; rowStart: number } {
+    // Index columns the date-range lookup decoded, reused below instead of decoding them again.
+    const decoded = new Map<string, BigInt64Array>();
+    const rowRange = request.dateRange
+      ? this.rowsInDateRange(k, symbol, record, index, request.dateRange, decoded)
+      : request.rowRange;
+    const plan = planRead(index, { ...request, rowRange });
+    const columns: ColumnData[] = plan.columns.map((i) => {
+      const { name, dtype } = index.columns[i];
+      const info = DTYPES[dtype];
+      const given = into?.columns.get(name);
+      if (given && given.length !== plan.rows) throw new Error(`internal: column '${name}' target misfits`);
+      const values = info.array
+        ? (given ?? new info.array(plan.rows))
+        : (new Array(plan.rows).fill(null) as StringArray);
+      return { name, dtype, values };
+    });
+    const pieceBytes = (piece: (typeof plan.pieces)[number]) =>
+      (piece.to - piece.from) * (indexValues && piece.segment.colStart === 0 ? 8 : 0) +
+      segmentColumns(piece.segment, where)
+        .filter((c) => byIndex.has(c))
+        .reduce((n, c) => n + (piece.to - piece.from) * (DTYPES[index.columns[c].dtype].width || 8), 0);
+    const byIndex = new Map(plan.columns.map((c, i) => [c, columns[i]]));
+    const where = new Map(index.columns.map((c, i) => [c.name, i]));
+    const indexValues =
+      index.index.kind === "timestamp" && !request.withoutIndex
+        ? (into?.index ?? new BigInt64Array(plan.rows))
+        : null;
+    if (indexValues && indexValues.length !== plan.rows) throw new Error("internal: index target misfits");
+    this.meter?.expect(
+      plan.pieces.reduce((n, p) => n + pieceBytes(p), 0),
+      plan.pieces.length,
+    );
+    for (const piece of plan.pieces) {
+      const seg = piece.segment;
+      this.withSegment(k, symbol, record, seg, (parsed) => {
+        for (const c of segmentColumns(seg, where)) {
+          const col = byIndex.get(c);
+          if (!col) continue;
+          const storedAs = parsed.columns.get(col.name)?.dtype ?? col.dtype;
+          if (storedAs === col.dtype) {
+            decodeSegmentColumn(k, parsed, col.name, col.values, piece.outRow, piece.from, piece.to);
+          } else {
+            // Written before dynamic schema widened the column: decode as stored, then widen.
+            const info = DTYPES[storedAs];
+            if (!info.array || !DTYPES[col.dtype].array)
+              throw new CorruptSegmentError("segment column has an impossible dtype");
+            const temp = new info.array(piece.to - piece.from);
+            decodeSegmentColumn(k, parsed, col.name, temp, 0, piece.from, piece.to);
+            convertInto(temp, col.values as NumericArray, piece.outRow);
+          }
+        }
+        if (indexValues && index.index.kind === "timestamp" && seg.colStart === 0) {
+          const known = decoded.get(seg.key);
+          if (known) indexValues.set(known.subarray(piece.from, piece.to), piece.outRow);
+          else
+            decodeSegmentColumn(k, parsed, index.index.name, indexValues, piece.outRow, piece.from, piece.to);
+        }
+      });
+      this.meter?.add(pieceBytes(piece));
+    }
+    for (const gap of plan.gaps) {
+      const col = byIndex.get(gap.column);
+      if (col) fillMissing(col.values, col.dtype, gap.outRow, gap.outRow + gap.rows);
+    }
+    const frame: FrameData = {
+      numRows: plan.rows,
+      columns,
+      index:
+        indexValues && index.index.kind === "timestamp"
+          ? { kind: "timestamp", name: index.index.name, values: indexValues, tz: index.index.tz }
+          : { kind: "row" },
+    };
+    return { frame, rowStart: plan.rowStart };
+  }
+
+  /**
+   * Runs `fn` on segment `seg` of version `record`, parsed and checked against its index entry; a
+   * `CorruptSegmentError` from either is located at symbol, version and segment.
+   */
+  private withSegment<T>(
+    k: Kernels,
+    symbol: string,
+    record: VersionRecord,
+    seg: SegmentRef,
+    fn: (parsed: ParsedSegment) => T,
+  ): T {
+    try {
+      const bytes = this.storage.getView(seg.key);
+      if (!bytes) throw new CorruptSegmentError("segment is missing");
+      const parsed = parseSegment(k, bytes);
+      if (parsed.rows !== seg.rows) throw new CorruptSegmentError("segment row count differs from its index");
+      return fn(parsed);
+    } catch (err) {
+      throw err instanceof CorruptSegmentError
+        ? err.locate({ symbol, version: record.v, segment: `${seg.key} (rows ${seg.rowStart}..)` })
+        : err;
+    }
+  }
+
+  /**
+   * Rows [start, end) of a sorted timestamp index whose timestamps lie in `range` (inclusive). Segment
+   * first/last timestamps in the index pick the two boundary segments; only their index columns are
+   * decoded, into `decoded` by segment key. Those arrays may be shared with later calls (see
+   * `indexColumn`): read them, never write to them or hand them out.
+   */
+  rowsInDateRange(
+    k: Kernels,
+    symbol: string,
+    record: VersionRecord,
+    index: IndexRecord,
+    range: [bigint | null, bigint | null],
+    decoded: Map<string, BigInt64Array> = new Map(),
+  ): [number, number] {
+    if (isNoData(index)) return [0, 0];
+    if (index.index.kind !== "timestamp") {
+      throw new InvalidArgumentError(
+        `dateRange needs a timestamp index, but '${symbol}' is indexed by row number; use rowRange.`,
+      );
+    }
+    if (!index.index.sorted) {
+      throw new UnsortedIndexError(
+        `dateRange needs a sorted index, but '${symbol}' version ${record.v} was written with unsorted timestamps; read it whole or rewrite it sorted.`,
+      );
+    }
+    const slices = index.segments.filter((seg) => seg.colStart === 0 && seg.rows > 0);
+    const name = index.index.name;
+    // The first row whose timestamp is >= t (strict: > t).
+    const bound = (t: bigint, strict: boolean): number => {
+      const past = (v: bigint) => (strict ? v > t : v >= t);
+      const seg = slices.find((s) => past(s.last as bigint));
+      if (!seg) return index.rows;
+      if (past(seg.first as bigint)) return seg.rowStart;
+      let values = decoded.get(seg.key);
+      if (!values) {
+        values = this.withSegment(k, symbol, record, seg, (parsed) => this.indexColumn(k, parsed, seg, name));
+        decoded.set(seg.key, values);
+      }
+      return seg.rowStart + firstAtOrAfter(values, strict ? t + 1n : t);
+    };
+    const start = range[0] === null ? 0 : bound(range[0], false);
+    const end = range[1] === null ? index.rows : bound(range[1], true);
+    return [start, Math.max(start, end)];
+  }
+
+  /**
+   * The index column of `seg` (parsed as `parsed`), decoded. The last few are kept, each checked against
+   * the stored block on use: a date-range read looks its boundary segments up twice (once to plan for
+   * the pool, once to read), and repeated reads of a window hit the same ones.
+   */
+  private indexColumn(k: Kernels, parsed: ParsedSegment, seg: SegmentRef, name: string): BigInt64Array {
+    const decode = () => {
+      const values = new BigInt64Array(seg.rows);
+      decodeSegmentColumn(k, parsed, name, values, 0, 0, seg.rows);
+      return values;
+    };
+    const block = parsed.columns.get(name)?.block.bytes;
+    return block ? this.boundaries.get(seg.key, block, decode) : decode();
+  }
+}
+
+/** An index record as stored, frozen because the cache shares it between callers. */
+export function parseIndex(bytes: Uint8Array): IndexRecord {
+  return frozen(unpackIndex(bytes));
+}
+
+/** `value` and every object and array inside it, frozen (typed arrays cannot be, and are left as they are). */
+function frozen<T>(value: T): T {
+  if (typeof value !== "object" || value === null || ArrayBuffer.isView(value) || Object.isFrozen(value))
+    return value;
+  for (const inner of Object.values(value)) frozen(inner);
+  return Object.freeze(value);
+}
