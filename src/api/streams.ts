@@ -55,7 +55,8 @@ export async function* framesOf(source: FrameSource, call: string): AsyncGenerat
   }
 }
 
-async function* readerFrames(stream: ReadableStream<unknown>): AsyncGenerator<unknown> {
+/** The chunks of a web `ReadableStream` as an async iterable; leaving the loop early cancels the stream. */
+export async function* readerFrames(stream: ReadableStream<unknown>): AsyncGenerator<unknown> {
   const reader = stream.getReader();
   let done = false;
   try {

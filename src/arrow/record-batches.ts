@@ -7,6 +7,7 @@ import {
   type ReadOptions,
   type VersionedItem,
 } from "../api/index.ts";
+import { readerFrames } from "../api/streams.ts";
 import { checkOptions, describe } from "../api/validate.ts";
 import { fromArrow, toArrow } from "./convert.ts";
 
@@ -185,31 +186,13 @@ function batchIterable(source: RecordBatchSource): AsyncIterable<unknown> | Iter
     if (Symbol.asyncIterator in source) return source as AsyncIterable<unknown>;
     if (Symbol.iterator in source) return source as Iterable<unknown>;
     if (typeof (source as ReadableStream).getReader === "function") {
-      return readerIterable(source as ReadableStream<unknown>);
+      return readerFrames(source as ReadableStream<unknown>);
     }
   }
   throw new InvalidArgumentError(
     "writeRecordBatches: give record batches as an apache-arrow RecordBatchReader, an (async) iterable or " +
       `ReadableStream of RecordBatch, or a Table; got ${describe(source)}.`,
   );
-}
-
-async function* readerIterable(stream: ReadableStream<unknown>): AsyncGenerator<unknown> {
-  const reader = stream.getReader();
-  let done = false;
-  try {
-    for (;;) {
-      const next = await reader.read();
-      if (next.done) {
-        done = true;
-        return;
-      }
-      yield next.value;
-    }
-  } finally {
-    if (!done) await reader.cancel().catch(() => {});
-    reader.releaseLock();
-  }
 }
 
 export function checkLibrary(call: string, lib: unknown): asserts lib is Library {
