@@ -12,8 +12,6 @@ import { type DateBounds, dateBounds, requiredColumns } from "../query/plan.ts";
 import { QueryBuilder } from "../query/query-builder.ts";
 import { applyReadQuery } from "../query/read.ts";
 import { compactSymbol, isFragmented, rowSlices } from "../version/compaction.ts";
-import { deleteObjectStaged, finalizeObjectStaged, stageObjectChunk } from "../version/object-staging.ts";
-import { cleanupObjects, verifyObjects } from "../version/object-verify.ts";
 import type { ObjectVersionStore } from "../version/object-version-store.ts";
 import {
   frameBytes,
@@ -26,10 +24,9 @@ import {
 import { type Progress, ProgressMeter } from "../version/progress.ts";
 import type { ReadRequest } from "../version/read-plan.ts";
 import type { VersionRecord } from "../version/records.ts";
-import { deleteStaged, type FinalizeOptions, finalizeStaged, stageChunk } from "../version/staging.ts";
-import { writeStream } from "../version/stream-write.ts";
+import type { FinalizeOptions } from "../version/staging.ts";
 import { updateSymbol } from "../version/update.ts";
-import { removeOrphans, type VerifyReport, verifyLibrary } from "../version/verify.ts";
+import type { VerifyReport } from "../version/verify.ts";
 import type { VersionSelector } from "../version/version-chain.ts";
 import { VersionStore } from "../version/version-store.ts";
 import { fromFrameData, toFrameData } from "./convert.ts";
@@ -153,9 +150,7 @@ export class Library {
         );
       }
       const k = await loadKernels();
-      const store = this.store;
-      if (store instanceof VersionStore) store.metered(meter, () => stageChunk(store, k, symbol, frame));
-      else await stageObjectChunk(store, k, symbol, frame);
+      await this.store.metered(meter, () => this.store.stage(k, symbol, frame));
       return { symbol, library: this.name, version: -1, metadata: undefined, timestamp: new Date() };
     }
     const meta = optionalMetadata(opts.metadata);
@@ -392,18 +387,14 @@ export class Library {
       meta: optionalMetadata(opts.metadata),
       prune: opts.prunePreviousVersions === true,
     };
-    const record =
-      this.store instanceof VersionStore
-        ? finalizeStaged(this.store, k, symbol, finalize)
-        : await finalizeObjectStaged(this.store, k, symbol, finalize);
+    const record = await this.store.finalizeStaged(k, symbol, finalize);
     return this.item(symbol, record);
   }
 
   /** Drops every chunk staged for `symbol` and frees its segments; versions are untouched. */
   async deleteStagedData(symbol: string): Promise<void> {
     checkName("symbol", symbol);
-    if (this.store instanceof VersionStore) deleteStaged(this.store, symbol);
-    else await deleteObjectStaged(this.store, symbol);
+    await this.store.deleteStaged(symbol);
   }
 
   /**
@@ -813,11 +804,7 @@ export class Library {
     }
   > {
     const opts = checkOptions("verify", options, ["data"]);
-    const k = await loadKernels();
-    const report =
-      this.store instanceof VersionStore
-        ? verifyLibrary(this.store, k, { data: opts.data !== false })
-        : await verifyObjects(this.store, k, { data: opts.data !== false });
+    const report = await this.store.verify(await loadKernels(), { data: opts.data !== false });
     return { ok: report.problems.length === 0, ...report };
   }
 
@@ -834,11 +821,7 @@ export class Library {
     const opts = checkOptions("cleanup", options, ["graceMs"]);
     const graceMs =
       opts.graceMs === undefined ? 3_600_000 : checkInteger("cleanup: graceMs", opts.graceMs, 0);
-    const k = await loadKernels();
-    if (!(this.store instanceof VersionStore))
-      return { removed: await cleanupObjects(this.store, k, graceMs) };
-    const report = verifyLibrary(this.store, k, { data: false });
-    return { removed: removeOrphans(this.store, report.orphans, graceMs) };
+    return { removed: await this.store.cleanup(await loadKernels(), graceMs) };
   }
 
   /**
@@ -860,10 +843,7 @@ export class Library {
       meter,
     };
     const frames = framesOf(source, mode);
-    const record =
-      this.store instanceof VersionStore
-        ? await writeStream(this.store, k, symbol, frames, options)
-        : await this.store.writeStream(k, symbol, frames, options);
+    const record = await this.store.writeStream(k, symbol, frames, options);
     return this.item(symbol, record);
   }
 

@@ -2,8 +2,7 @@ import type { Kernels } from "../codec/wasm.ts";
 import type { FrameData } from "./frame-data.ts";
 import type { ObjectVersionStore } from "./object-version-store.ts";
 import type { IndexRecord, VersionRecord } from "./records.ts";
-import { writeStream } from "./stream-write.ts";
-import { VersionStore } from "./version-store.ts";
+import type { VersionStore } from "./version-store.ts";
 
 /**
  * Compaction: a symbol built by many small appends has many small segments, and a read pays per segment.
@@ -59,13 +58,9 @@ export async function compactSymbol(
     }
   }
   const options = { mode: "write" as const, meta: record.meta, expectLatest: record.v };
-  const config = { ...store.config, rowsPerSegment };
-  if (store instanceof VersionStore) {
-    const target =
-      rowsPerSegment === store.config.rowsPerSegment
-        ? store
-        : new VersionStore(store.storage, store.lib, config);
-    return writeStream(target, k, symbol, chunks(), options);
-  }
-  return store.withConfig(config).writeStream(k, symbol, chunks(), options);
+  const target =
+    rowsPerSegment === store.config.rowsPerSegment
+      ? store
+      : store.withConfig({ ...store.config, rowsPerSegment });
+  return target.writeStream(k, symbol, chunks(), options);
 }

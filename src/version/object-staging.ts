@@ -6,6 +6,7 @@ import type { FrameData } from "./frame-data.ts";
 import { newId } from "./keys.ts";
 import { commitSent } from "./object-chain.ts";
 import type { ObjectVersionStore } from "./object-version-store.ts";
+import type { ProgressMeter } from "./progress.ts";
 import {
   type IndexRecord,
   type StagedRecord,
@@ -44,12 +45,13 @@ export async function stageObjectChunk(
   k: Kernels,
   symbol: string,
   frame: FrameData,
+  meter?: ProgressMeter,
 ): Promise<void> {
   checkSortedWrite(symbol, frame);
   const { next } = await store.chain.head(symbol);
   const written: string[] = [];
   try {
-    const index = await store.storeSegments(k, symbol, frame, written, undefined);
+    const index = await store.storeSegments(k, symbol, frame, written, meter);
     const record: StagedRecord = { ts: Date.now(), index, after: next - 1 };
     await store.objects.create(store.keys.staged(symbol, newId()), packRecord(record));
   } catch (err) {

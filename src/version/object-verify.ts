@@ -33,7 +33,7 @@ async function referenced(
   const stamps = await objects.getMany(tombstones.keys);
   const deletedAt = new Map<string, number>();
   tombstones.keys.forEach((key, i) => {
-    const ts = stamps[i] ? (unpackMetadataSafe(stamps[i] as Uint8Array)?.ts ?? 0) : 0;
+    const ts = stamps[i] ? (tombstoneRecord(stamps[i] as Uint8Array)?.ts ?? 0) : 0;
     deletedAt.set(key.slice(keys.allTombstones.length), ts);
   });
   const indexes = new Map<string, string>(); // index key -> the record that references it
@@ -162,7 +162,7 @@ export async function cleanupObjects(
   return old;
 }
 
-function unpackMetadataSafe(bytes: Uint8Array): { ts?: number } | undefined {
+function tombstoneRecord(bytes: Uint8Array): { ts?: number } | undefined {
   try {
     return unpackRecord<{ ts?: number }>(bytes, "tombstone");
   } catch {

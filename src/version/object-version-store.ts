@@ -2,12 +2,9 @@ import { packRecord } from "../codec/msgpack.ts";
 import type { Kernels } from "../codec/wasm.ts";
 import { DTYPES, type NumericArray, type StringArray } from "../dtypes.ts";
 import {
-  CorruptSegmentError,
   type FloeError,
   InvalidArgumentError,
   LibraryNotFoundError,
-  SnapshotExistsError,
-  SnapshotNotFoundError,
   StorageError,
   VersionNotFoundError,
 } from "../errors.ts";
@@ -18,9 +15,11 @@ import type { FrameData } from "./frame-data.ts";
 import { newId } from "./keys.ts";
 import { commitSent, ObjectChain } from "./object-chain.ts";
 import { libraryRecordKey, type ObjectKeys, objectKeys, unescapeName } from "./object-keys.ts";
+import { deleteObjectStaged, finalizeObjectStaged, stageObjectChunk } from "./object-staging.ts";
+import { cleanupObjects, verifyObjects } from "./object-verify.ts";
 import { PrefetchedStorage } from "./prefetched-storage.ts";
 import type { ProgressMeter } from "./progress.ts";
-import type { ReadTargets } from "./read-path.ts";
+import { indexOfVersion, type ReadTargets } from "./read-path.ts";
 import { planRead, type ReadRequest, resolveRowRange } from "./read-plan.ts";
 import {
   type IndexRecord,
@@ -40,8 +39,16 @@ import {
   checkSortedWrite,
   frameShape,
 } from "./schema-checks.ts";
+import {
+  emptySnapshotError,
+  notPinnableError,
+  snapshotExistsError,
+  snapshotNotFoundError,
+} from "./snapshots.ts";
+import type { FinalizeOptions } from "./staging.ts";
 import { gatherChunks, type StreamWriteOptions } from "./stream-write.ts";
 import { replaceBounds, replacedIndex } from "./update.ts";
+import type { VerifyReport } from "./verify.ts";
 import type { VersionSelector } from "./version-chain.ts";
 import { noLiveVersionError, notInSnapshotError, symbolNotFoundError } from "./version-errors.ts";
 import {
@@ -465,21 +472,9 @@ export class ObjectVersionStore {
 
   /** The index record a version points at. */
   async readIndex(record: VersionRecord, symbol: string): Promise<IndexRecord> {
-    const bytes = await this.objects.get(record.index);
-    if (!bytes) {
-      throw new CorruptSegmentError("index record is missing", {
-        symbol,
-        version: record.v,
-        segment: record.index,
-      });
-    }
-    try {
-      return unpackIndex(bytes);
-    } catch (err) {
-      throw err instanceof CorruptSegmentError
-        ? err.locate({ symbol, version: record.v, segment: record.index })
-        : err;
-    }
+    return indexOfVersion(record, symbol, await this.objects.get(record.index), (bytes) =>
+      unpackIndex(bytes),
+    );
   }
 
   /** Reads a version of `symbol` (latest when `which` is absent). */
@@ -674,11 +669,7 @@ export class ObjectVersionStore {
   /** Snapshot `name`; `SnapshotNotFoundError` when absent. */
   async readSnapshot(name: string): Promise<SnapshotRecord> {
     const bytes = await this.objects.get(this.keys.snapshot(name));
-    if (!bytes) {
-      throw new SnapshotNotFoundError(
-        `Snapshot '${name}' does not exist in library '${this.lib}'. Call listSnapshots() to see the snapshots.`,
-      );
-    }
+    if (!bytes) throw snapshotNotFoundError(this.lib, name);
     return unpackSnapshot(bytes, `snapshot '${name}'`);
   }
 
@@ -700,22 +691,13 @@ export class ObjectVersionStore {
     options: { meta?: Uint8Array; skip?: Set<string>; versions?: Map<string, number> },
   ): Promise<SnapshotRecord> {
     const key = this.keys.snapshot(name);
-    const exists = () =>
-      new SnapshotExistsError(
-        `Snapshot '${name}' already exists in library '${this.lib}'; choose another name or deleteSnapshot('${name}') first.`,
-      );
-    if (await this.objects.get(key)) throw exists();
+    if (await this.objects.get(key)) throw snapshotExistsError(this.lib, name);
     const pinned: SnapshotRecord["pinned"] = [];
     if (options.versions) {
       for (const [symbol, v] of options.versions) {
         const live = await this.chain.live(symbol);
         const record = live.includes(v) ? await this.chain.record(symbol, v) : undefined;
-        if (!record) {
-          throw new VersionNotFoundError(
-            `Cannot snapshot '${symbol}' version ${v}: no such live version in library '${this.lib}'. ` +
-              "Call listVersions() to see what can be pinned; no snapshot was taken.",
-          );
-        }
+        if (!record) throw notPinnableError(this.lib, symbol, v);
         pinned.push({ symbol, record });
       }
     } else {
@@ -726,15 +708,10 @@ export class ObjectVersionStore {
         pinned.push({ symbol: e.symbol, record: e.record });
       }
     }
-    if (pinned.length === 0) {
-      throw new VersionNotFoundError(
-        `Cannot snapshot library '${this.lib}': ${options.skip?.size ? "every symbol with a live version is in skipSymbols" : "it has no symbol with a live version"}. ` +
-          "No snapshot was taken; write a symbol first, or name the versions to pin.",
-      );
-    }
+    if (pinned.length === 0) throw emptySnapshotError(this.lib, options.skip);
     const record: SnapshotRecord = { ts: Date.now(), pinned };
     if (options.meta) record.meta = options.meta;
-    if (!(await this.objects.create(key, packRecord(record)))) throw exists();
+    if (!(await this.objects.create(key, packRecord(record)))) throw snapshotExistsError(this.lib, name);
     return record;
   }
 
@@ -742,6 +719,33 @@ export class ObjectVersionStore {
   async dropSnapshot(name: string): Promise<void> {
     await this.readSnapshot(name);
     await this.objects.deleteMany([this.keys.snapshot(name)]);
+  }
+
+  // ---- staged writes, checks (their own modules; methods so both engines answer alike) ----
+
+  /** Stores `frame` as a staged chunk of `symbol` (object-staging.ts). */
+  stage(k: Kernels, symbol: string, frame: FrameData): Promise<void> {
+    return stageObjectChunk(this, k, symbol, frame, this.meter);
+  }
+
+  /** One new version of every chunk staged for `symbol`. */
+  finalizeStaged(k: Kernels, symbol: string, options: FinalizeOptions): Promise<VersionRecord> {
+    return finalizeObjectStaged(this, k, symbol, options);
+  }
+
+  /** Drops every chunk staged for `symbol`. */
+  async deleteStaged(symbol: string): Promise<void> {
+    await deleteObjectStaged(this, symbol);
+  }
+
+  /** Checks the library (object-verify.ts). */
+  verify(k: Kernels, options: { data: boolean }): Promise<VerifyReport> {
+    return verifyObjects(this, k, options);
+  }
+
+  /** Removes orphans and deleted versions' data older than `graceMs`; returns their keys. */
+  cleanup(k: Kernels, graceMs: number): Promise<string[]> {
+    return cleanupObjects(this, k, graceMs);
   }
 
   // ---- errors ----

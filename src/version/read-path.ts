@@ -61,21 +61,9 @@ export class ReadPath {
    * they are shared between calls: copy before changing one.
    */
   readIndex(record: VersionRecord, symbol: string): IndexRecord {
-    const bytes = this.storage.getView(record.index);
-    if (!bytes) {
-      throw new CorruptSegmentError("index record is missing", {
-        symbol,
-        version: record.v,
-        segment: record.index,
-      });
-    }
-    try {
-      return this.indexes.get(record.index, bytes, parseIndex);
-    } catch (err) {
-      throw err instanceof CorruptSegmentError
-        ? err.locate({ symbol, version: record.v, segment: record.index })
-        : err;
-    }
+    return indexOfVersion(record, symbol, this.storage.getView(record.index), (bytes) =>
+      this.indexes.get(record.index, bytes, parseIndex),
+    );
   }
 
   /**
@@ -285,4 +273,23 @@ function frozen<T>(value: T): T {
     return value;
   for (const inner of Object.values(value)) frozen(inner);
   return Object.freeze(value);
+}
+
+/**
+ * The index record of version `record`, from its stored `bytes` by `parse`; a missing or damaged one is
+ * a `CorruptSegmentError` located at the symbol, version and index key (both engines).
+ */
+export function indexOfVersion(
+  record: VersionRecord,
+  symbol: string,
+  bytes: Uint8Array | undefined,
+  parse: (bytes: Uint8Array) => IndexRecord,
+): IndexRecord {
+  const at = { symbol, version: record.v, segment: record.index };
+  if (!bytes) throw new CorruptSegmentError("index record is missing", at);
+  try {
+    return parse(bytes);
+  } catch (err) {
+    throw err instanceof CorruptSegmentError ? err.locate(at) : err;
+  }
 }

@@ -12,11 +12,7 @@ export function readSnapshot(
   name: string,
 ): SnapshotRecord {
   const bytes = get(keys.snapshot(lib, name));
-  if (!bytes) {
-    throw new SnapshotNotFoundError(
-      `Snapshot '${name}' does not exist in library '${lib}'. Call listSnapshots() to see the snapshots.`,
-    );
-  }
+  if (!bytes) throw snapshotNotFoundError(lib, name);
   return unpackSnapshot(bytes, `snapshot '${name}'`);
 }
 
@@ -48,20 +44,11 @@ export function takeSnapshot(
 ): SnapshotRecord {
   return storage.writeTransaction((tx) => {
     const key = keys.snapshot(lib, name);
-    if (tx.get(key)) {
-      throw new SnapshotExistsError(
-        `Snapshot '${name}' already exists in library '${lib}'; choose another name or deleteSnapshot('${name}') first.`,
-      );
-    }
+    if (tx.get(key)) throw snapshotExistsError(lib, name);
     const pinned: SnapshotRecord["pinned"] = [];
     const pin = (symbol: string, versionKey: string | undefined, asked?: number) => {
       const bytes = versionKey === undefined ? undefined : tx.get(versionKey);
-      if (!bytes) {
-        throw new VersionNotFoundError(
-          `Cannot snapshot '${symbol}' version ${asked}: no such live version in library '${lib}'. ` +
-            "Call listVersions() to see what can be pinned; no snapshot was taken.",
-        );
-      }
+      if (!bytes) throw notPinnableError(lib, symbol, asked);
       pinned.push({ symbol, record: unpackVersion(bytes) });
     };
     if (options.versions) {
@@ -74,13 +61,7 @@ export function takeSnapshot(
         if (latest !== undefined) pin(symbol, latest, versionOfKey(latest));
       }
     }
-    if (pinned.length === 0) {
-      // ArcticDB refuses too (E_NO_SUCH_VERSION): a snapshot of nothing is almost surely a mistake.
-      throw new VersionNotFoundError(
-        `Cannot snapshot library '${lib}': ${options.skip?.size ? "every symbol with a live version is in skipSymbols" : "it has no symbol with a live version"}. ` +
-          "No snapshot was taken; write a symbol first, or name the versions to pin.",
-      );
-    }
+    if (pinned.length === 0) throw emptySnapshotError(lib, options.skip);
     const record: SnapshotRecord = { ts: Date.now(), pinned };
     if (options.meta) record.meta = options.meta;
     tx.put(key, packRecord(record));
@@ -95,4 +76,38 @@ export function dropSnapshot(storage: Storage, lib: string, name: string): void 
     tx.remove(keys.snapshot(lib, name));
     for (const { symbol, record } of snap.pinned) collectGarbage(tx, lib, symbol, [record.index]);
   });
+}
+
+/** Snapshot `name` does not exist (both engines). */
+export function snapshotNotFoundError(lib: string, name: string): SnapshotNotFoundError {
+  return new SnapshotNotFoundError(
+    `Snapshot '${name}' does not exist in library '${lib}'. Call listSnapshots() to see the snapshots.`,
+  );
+}
+
+/** Snapshot `name` exists already. */
+export function snapshotExistsError(lib: string, name: string): SnapshotExistsError {
+  return new SnapshotExistsError(
+    `Snapshot '${name}' already exists in library '${lib}'; choose another name or deleteSnapshot('${name}') first.`,
+  );
+}
+
+/** Version `asked` of `symbol`, named to be pinned, is not live. */
+export function notPinnableError(
+  lib: string,
+  symbol: string,
+  asked: number | undefined,
+): VersionNotFoundError {
+  return new VersionNotFoundError(
+    `Cannot snapshot '${symbol}' version ${asked}: no such live version in library '${lib}'. ` +
+      "Call listVersions() to see what can be pinned; no snapshot was taken.",
+  );
+}
+
+/** A snapshot would pin nothing: ArcticDB refuses too (E_NO_SUCH_VERSION), it is almost surely a mistake. */
+export function emptySnapshotError(lib: string, skip: Set<string> | undefined): VersionNotFoundError {
+  return new VersionNotFoundError(
+    `Cannot snapshot library '${lib}': ${skip?.size ? "every symbol with a live version is in skipSymbols" : "it has no symbol with a live version"}. ` +
+      "No snapshot was taken; write a symbol first, or name the versions to pin.",
+  );
 }

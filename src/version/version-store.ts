@@ -7,6 +7,9 @@ import { ReadPath, type ReadTargets } from "./read-path.ts";
 import type { ReadRequest } from "./read-plan.ts";
 import type { IndexRecord, LibraryConfig, SnapshotRecord, VersionRecord } from "./records.ts";
 import { dropSnapshot, listSnapshots, readSnapshot, takeSnapshot } from "./snapshots.ts";
+import { deleteStaged, type FinalizeOptions, finalizeStaged, stageChunk } from "./staging.ts";
+import { type StreamWriteOptions, writeStream } from "./stream-write.ts";
+import { removeOrphans, type VerifyReport, verifyLibrary } from "./verify.ts";
 import { VersionChain, type VersionSelector } from "./version-chain.ts";
 import {
   type ListedVersion,
@@ -274,5 +277,47 @@ export class VersionStore {
   /** The versions `options` select (see version-list.ts). */
   listVersionInfo(symbol: string | undefined, options: VersionListOptions): ListedVersion[] {
     return listVersionInfo(this.chain, symbol, options);
+  }
+
+  // ---- staged and streamed writes, checks (their own modules; methods so both engines answer alike) ----
+
+  /** Stores `frame` as a staged chunk of `symbol` (staging.ts). */
+  stage(k: Kernels, symbol: string, frame: FrameData): void {
+    stageChunk(this, k, symbol, frame);
+  }
+
+  /** One new version of every chunk staged for `symbol` (staging.ts). */
+  finalizeStaged(k: Kernels, symbol: string, options: FinalizeOptions): VersionRecord {
+    return finalizeStaged(this, k, symbol, options);
+  }
+
+  /** Drops every chunk staged for `symbol`. */
+  deleteStaged(symbol: string): void {
+    deleteStaged(this, symbol);
+  }
+
+  /** One version from a stream of frames (stream-write.ts). */
+  writeStream(
+    k: Kernels,
+    symbol: string,
+    source: AsyncIterable<FrameData>,
+    options: StreamWriteOptions,
+  ): Promise<VersionRecord> {
+    return writeStream(this, k, symbol, source, options);
+  }
+
+  /** The same library with another configuration (compaction writes with its own `rowsPerSegment`). */
+  withConfig(config: LibraryConfig): VersionStore {
+    return new VersionStore(this.storage, this.lib, config);
+  }
+
+  /** Checks the library (verify.ts). */
+  verify(k: Kernels, options: { data: boolean }): VerifyReport {
+    return verifyLibrary(this, k, options);
+  }
+
+  /** Removes orphans older than `graceMs`; returns their keys. */
+  cleanup(k: Kernels, graceMs: number): string[] {
+    return removeOrphans(this, verifyLibrary(this, k, { data: false }).orphans, graceMs);
   }
 }
