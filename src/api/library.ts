@@ -8,9 +8,11 @@ import {
 } from "../errors.ts";
 import { DataFrame } from "../frame/dataframe.ts";
 import { toNanos } from "../frame/timestamps.ts";
+import { splitQuery } from "../query/chunk.ts";
+import { frameOf } from "../query/execute.ts";
 import { type DateBounds, dateBounds, requiredColumns } from "../query/plan.ts";
 import { QueryBuilder } from "../query/query-builder.ts";
-import { applyReadQuery } from "../query/read.ts";
+import { applyReadQuery, shapeAnswer } from "../query/read.ts";
 import { compactSymbol, isFragmented, rowSlices } from "../version/compaction.ts";
 import type { ObjectVersionStore } from "../version/object-version-store.ts";
 import {
@@ -22,6 +24,7 @@ import {
   writeInParallel,
 } from "../version/parallel.ts";
 import { type Progress, ProgressMeter } from "../version/progress.ts";
+import { readWithQuery } from "../version/query-read.ts";
 import type { ReadRequest } from "../version/read-plan.ts";
 import type { VersionRecord } from "../version/records.ts";
 import type { FinalizeOptions } from "../version/staging.ts";
@@ -528,8 +531,21 @@ export class Library {
       const narrowed = narrowDates(request.dateRange, dateBounds(query, index.index.name));
       if (narrowed) request.dateRange = narrowed;
     }
-    const item = await this.readWith(symbol, pinned(which, record), request, meter);
-    return { ...item, data: applyReadQuery(item.data, query, opts.columns) };
+    const split = splitQuery(query);
+    if (split === null) {
+      const item = await this.readWith(symbol, pinned(which, record), request, meter);
+      return { ...item, data: applyReadQuery(item.data, query, opts.columns) };
+    }
+    // Chunk by chunk: each chunk's rows go through the filters (and the aggregation's partial) alone.
+    const k = await loadKernels();
+    const { table } = await readWithQuery(
+      this.store,
+      k,
+      { symbol, record, index, request, split },
+      this.parallel,
+      meter,
+    );
+    return { ...this.item(symbol, record), data: shapeAnswer(frameOf(table), query, opts.columns) };
   }
 
   private async readWith(

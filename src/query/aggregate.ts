@@ -188,6 +188,25 @@ function groupTuples(
 }
 
 /** Several key parts as one Map key; strings are length-prefixed so no two tuples share a code. */
+/**
+ * `keys` with its lookup made again from its columns: a partial sent between threads travels without
+ * it (a Map of every group would be cloned entry by entry).
+ */
+export function rebuildLookup(keys: { dtypes: readonly DType[]; columns: KeyValue[][] }): GroupKeys {
+  const lookup = new Map<KeyValue, number>();
+  const n = keys.columns[0]?.length ?? 0;
+  const single = keys.columns.length === 1;
+  const parts: KeyValue[] = new Array(keys.columns.length);
+  for (let g = 0; g < n; g++) {
+    if (single) lookup.set(keys.columns[0][g], g);
+    else {
+      for (let c = 0; c < parts.length; c++) parts[c] = keys.columns[c][g];
+      lookup.set(encodeKey(parts), g);
+    }
+  }
+  return { dtypes: keys.dtypes, columns: keys.columns, lookup };
+}
+
 function encodeKey(parts: readonly KeyValue[]): string {
   let code = "";
   for (const p of parts) {

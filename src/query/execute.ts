@@ -19,7 +19,7 @@ import type { Aggregation, Clause, QueryBuilder, ResampleSpec } from "./query-bu
 import { bucketOrder, bucketRows, resolveOrigin, timeBounds } from "./resample.ts";
 
 /** A frame while a query runs: ordered columns and an index. */
-interface Table {
+export interface Table {
   readonly numRows: number;
   readonly index: FrameIndex;
   readonly columns: Map<string, Column>;
@@ -37,20 +37,31 @@ export function runQuery(frame: DataFrame, query: QueryBuilder): DataFrame {
   if (query === null || typeof query !== "object" || !Array.isArray(query.clauses)) {
     throw new InvalidArgumentError("runQuery: the second argument must be a QueryBuilder.");
   }
-  let table = tableOf(frame);
-  for (const clause of query.clauses) table = runClause(table, clause);
+  return frameOf(runClauses(tableOf(frame), query.clauses));
+}
+
+/** `clauses` applied in order to `table`. */
+export function runClauses(table: Table, clauses: readonly Clause[]): Table {
+  let t = table;
+  for (const clause of clauses) t = runClause(t, clause);
+  return t;
+}
+
+/** A frame's columns and index as a table (nothing copied). */
+export function tableOf(frame: DataFrame): Table {
+  const columns = new Map<string, Column>();
+  for (const name of frame.columnNames)
+    columns.set(name, { dtype: frame.dtype(name), values: frame.column(name) });
+  return { numRows: frame.numRows, index: frame.index, columns };
+}
+
+/** A table as a frame (nothing copied). */
+export function frameOf(table: Table): DataFrame {
   return DataFrame.fromColumns(
     [...table.columns].map(([name, c]) => ({ name, dtype: c.dtype, values: c.values })),
     table.index,
     table.numRows,
   );
-}
-
-function tableOf(frame: DataFrame): Table {
-  const columns = new Map<string, Column>();
-  for (const name of frame.columnNames)
-    columns.set(name, { dtype: frame.dtype(name), values: frame.column(name) });
-  return { numRows: frame.numRows, index: frame.index, columns };
 }
 
 /** The table's columns as expressions see them; the timestamp index answers to its name. */
@@ -66,7 +77,8 @@ function columnsOf(t: Table): Columns {
   };
 }
 
-function runClause(t: Table, c: Clause): Table {
+/** One clause applied to `t`. */
+export function runClause(t: Table, c: Clause): Table {
   switch (c.kind) {
     case "filter":
       return takeMask(t, evaluateMask(c.expr, columnsOf(t)));
@@ -162,20 +174,38 @@ function lookupColumn(t: Table, name: string): Column {
   return c;
 }
 
-/** The partial aggregate of a table (one batch; a segmented run merges one per segment). */
-function partialOf(
+/**
+ * The partial aggregate of a table's rows (one batch; a segmented run merges one per chunk of rows).
+ * `rowOffset` is the batch's first row position, so first/last merge in row order.
+ */
+export function partialOf(
   t: Table,
   grouping: { gids: Int32Array; keys: GroupKeys },
   aggs: readonly Aggregation[],
+  rowOffset = 0,
 ): Partial {
   const inputs = aggs.map((a) => lookupColumn(t, a.column));
   const numGroups = grouping.keys.columns[0].length;
-  return { keys: grouping.keys, states: accumulate(aggs, inputs, grouping.gids, numGroups, 0) };
+  return { keys: grouping.keys, states: accumulate(aggs, inputs, grouping.gids, numGroups, rowOffset) };
 }
 
-function groupby(t: Table, keys: readonly string[], aggs: readonly Aggregation[]): Table {
+/** The partial aggregate of `groupby(keys).agg(aggs)` over the rows of `t`. */
+export function groupbyPartial(
+  t: Table,
+  keys: readonly string[],
+  aggs: readonly Aggregation[],
+  rowOffset = 0,
+): Partial {
   const keyColumns = keys.map((k) => lookupColumn(t, k));
-  const partial = partialOf(t, groupRows(keyColumns, t.numRows), aggs);
+  return partialOf(t, groupRows(keyColumns, t.numRows), aggs, rowOffset);
+}
+
+/** The answer of a groupby from its (merged) partial: keys ascending, then the aggregates. */
+export function finishGroupby(
+  partial: Partial,
+  keys: readonly string[],
+  aggs: readonly Aggregation[],
+): Table {
   const order = sortGroups(partial.keys);
   const columns = new Map<string, Column>();
   keys.forEach((name, c) => {
@@ -187,8 +217,29 @@ function groupby(t: Table, keys: readonly string[], aggs: readonly Aggregation[]
   return { numRows: order.length, index: { kind: "row", start: 0 }, columns };
 }
 
-function resample(t: Table, spec: ResampleSpec, aggs: readonly Aggregation[]): Table {
+function groupby(t: Table, keys: readonly string[], aggs: readonly Aggregation[]): Table {
+  return finishGroupby(groupbyPartial(t, keys, aggs), keys, aggs);
+}
+
+/**
+ * The partial aggregate of a resample over the rows of `t`, bucketed from `origin` (resolved once for
+ * the whole query). Throws `UnsortedIndexError` when the rows' timestamps are out of order.
+ */
+export function resamplePartial(
+  t: Table,
+  spec: ResampleSpec,
+  aggs: readonly Aggregation[],
+  origin: bigint,
+  rowOffset = 0,
+): Partial {
   const ts = timestampIndex(t, "resample");
+  checkSorted(ts);
+  for (const a of aggs) lookupColumn(t, a.column);
+  return partialOf(t, bucketRows(ts, spec, origin), aggs, rowOffset);
+}
+
+/** Throws `UnsortedIndexError` unless `ts` is in order. */
+export function checkSorted(ts: BigInt64Array): void {
   for (let i = 1; i < ts.length; i++) {
     if (ts[i] < ts[i - 1]) {
       throw new UnsortedIndexError(
@@ -196,17 +247,36 @@ function resample(t: Table, spec: ResampleSpec, aggs: readonly Aggregation[]): T
       );
     }
   }
-  for (const a of aggs) lookupColumn(t, a.column);
-  const bounds = timeBounds(ts);
-  const origin = bounds === null ? 0n : resolveOrigin(spec, bounds);
-  const partial = partialOf(t, bucketRows(ts, spec, origin), aggs);
+}
+
+/** The answer of a resample from its (merged) partial: bucket labels as the index, then the aggregates. */
+export function finishResample(
+  partial: Partial,
+  spec: ResampleSpec,
+  aggs: readonly Aggregation[],
+  origin: bigint,
+  index: { name: string; tz?: string },
+): Table {
   const { order, labels } = bucketOrder(partial.keys, spec, origin);
   const columns = new Map<string, Column>();
   aggs.forEach((a, j) => {
     columns.set(a.out, finishColumn(partial.states[j], order));
   });
+  const tz = index.tz === undefined ? {} : { tz: index.tz };
+  return {
+    numRows: order.length,
+    index: { kind: "timestamp", name: index.name, values: labels, ...tz },
+    columns,
+  };
+}
+
+function resample(t: Table, spec: ResampleSpec, aggs: readonly Aggregation[]): Table {
+  const ts = timestampIndex(t, "resample");
+  const bounds = timeBounds(ts);
+  const origin = bounds === null ? 0n : resolveOrigin(spec, bounds);
+  const partial = resamplePartial(t, spec, aggs, origin);
   const index = t.index as Extract<FrameIndex, { kind: "timestamp" }>;
-  return { numRows: order.length, index: { ...index, values: labels }, columns };
+  return finishResample(partial, spec, aggs, origin, index);
 }
 
 /** Group numbers in ascending key order (the first key first, then the next). */

@@ -26,7 +26,14 @@ export function applyReadQuery(
       'read: query must be a QueryBuilder, such as new QueryBuilder().filter(col("px").gt(100)).',
     );
   }
-  const answer = runQuery(frame, query);
+  return shapeAnswer(runQuery(frame, query), query, columns);
+}
+
+/**
+ * The answer of `query` in the shape a read returns: without a groupby/resample, the read's `columns`
+ * (in that order) and then the columns the query's `apply`s made; an aggregation's answer as it is.
+ */
+export function shapeAnswer(answer: DataFrame, query: QueryBuilder, columns?: readonly string[]): DataFrame {
   const aggregates = query.clauses.some((c) => c.kind === "groupby" || c.kind === "resample");
   if (columns === undefined || aggregates) return answer;
   // The read's columns in its order (as a read without a query returns them), then those apply made.

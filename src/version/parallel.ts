@@ -92,7 +92,8 @@ export function worthWriting(k: Kernels, frame: FrameData): boolean {
   return sample.byteLength <= (raw / frame.numRows) * rows * WRITE_MAX_STORED_RATIO;
 }
 
-function unwrap<T>(outcome: Outcome<T>): T {
+/** The value of a worker's outcome, or its error thrown again as the typed error it was. */
+export function unwrap<T>(outcome: Outcome<T>): T {
   if ("error" in outcome) throw rebuildError(outcome.error);
   return outcome.ok;
 }
@@ -296,7 +297,7 @@ function canShareMemory(): boolean {
  * The stored segments a read needs, as views of the store's shared memory (the store keeps small values
  * in plain memory: those are copied); `null` if one is missing.
  */
-function lendSegments(store: VersionStore, plan: ReadPlan): [string, Uint8Array][] | null {
+export function lendSegments(store: VersionStore, plan: ReadPlan): [string, Uint8Array][] | null {
   const lent: [string, Uint8Array][] = [];
   for (const piece of plan.pieces) {
     const bytes = store.storage.getView(piece.segment.key);

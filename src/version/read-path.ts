@@ -118,8 +118,17 @@ export class ReadPath {
         : (new Array(plan.rows).fill(null) as StringArray);
       return { name, dtype, values };
     });
+    // Every tile holds the index: take it from the first tile fetched of each row slice (a read of
+    // columns past the first tile's fetches no tile at column 0).
+    const indexFrom = new Set<(typeof plan.pieces)[number]>();
+    const sliced = new Set<number>();
+    for (const piece of plan.pieces) {
+      if (sliced.has(piece.segment.rowStart)) continue;
+      sliced.add(piece.segment.rowStart);
+      indexFrom.add(piece);
+    }
     const pieceBytes = (piece: (typeof plan.pieces)[number]) =>
-      (piece.to - piece.from) * (indexValues && piece.segment.colStart === 0 ? 8 : 0) +
+      (piece.to - piece.from) * (indexValues && indexFrom.has(piece) ? 8 : 0) +
       segmentColumns(piece.segment, where)
         .filter((c) => byIndex.has(c))
         .reduce((n, c) => n + (piece.to - piece.from) * (DTYPES[index.columns[c].dtype].width || 8), 0);
@@ -153,7 +162,7 @@ export class ReadPath {
             convertInto(temp, col.values as NumericArray, piece.outRow);
           }
         }
-        if (indexValues && index.index.kind === "timestamp" && seg.colStart === 0) {
+        if (indexValues && index.index.kind === "timestamp" && indexFrom.has(piece)) {
           const known = decoded.get(seg.key);
           if (known) indexValues.set(known.subarray(piece.from, piece.to), piece.outRow);
           else

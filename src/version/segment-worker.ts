@@ -1,6 +1,7 @@
 import { loadKernels } from "../codec/wasm.ts";
 import type { NumericArray } from "../dtypes.ts";
 import { type ErrorData, errorData } from "../errors.ts";
+import { type ChunkResult, type ChunkSteps, runChunk } from "../query/chunk.ts";
 import type { LmdbOptions } from "../storage/lmdb-storage.ts";
 import { MemoryStorage } from "../storage/memory-storage.ts";
 import type { Storage } from "../storage/storage.ts";
@@ -53,11 +54,20 @@ export interface ReadJob {
   targets?: { columns: [string, NumericArray][]; index?: BigInt64Array };
 }
 
+/** A chunk of a query's rows: decoded as a `ReadJob`'s, then run through the query's per-chunk steps. */
+export interface QueryJob extends Omit<ReadJob, "targets"> {
+  steps: ChunkSteps;
+  /** The chunk's first row in the stored frame. */
+  rowStart: number;
+}
+
 export type Outcome<T> = { ok: T } | { error: ErrorData };
 
 export interface SegmentWorker {
   write(job: WriteJob): Promise<Outcome<WriteResult>>;
   read(job: ReadJob): Promise<Outcome<FrameData>>;
+  /** Decodes a chunk of rows and runs a query's per-chunk steps on it: only the chunk's answer comes back. */
+  query(job: QueryJob): Promise<Outcome<ChunkResult>>;
   /** Loads the codec and opens the store ahead of work, so the first job does not wait for them. */
   prepare(store: StoreSpec): Promise<void>;
   /**
@@ -65,6 +75,18 @@ export interface SegmentWorker {
    * worker outlives it (the pool is the process's, see shared-pool.ts).
    */
   dropStore(path: string): Promise<void>;
+}
+
+/** The buffers of a chunk's answer (its rows' columns, or its partial's state), to move them. */
+function chunkBuffers(result: ChunkResult): ArrayBuffer[] {
+  if (result.kind === "rows") return frameBuffers(result.rows as FrameData);
+  const out = new Set<ArrayBuffer>();
+  for (const s of result.states) {
+    for (const a of [s.count, s.sum, s.comp, s.value, s.pos]) {
+      if (a !== undefined && !Array.isArray(a)) out.add(a.buffer as ArrayBuffer);
+    }
+  }
+  return [...out];
 }
 
 /** The buffers holding a frame's fixed-width columns and index, to move them without copying. */
@@ -108,6 +130,22 @@ export function createSegmentWorker(
     }
     return store;
   };
+  /** The rows and columns a read or query job asks for, decoded from the job's store. */
+  const decode = async (job: ReadJob | QueryJob): Promise<FrameData> => {
+    // The handle before the first await: a dropStore sent after this job then finds it to close.
+    const store =
+      "segments" in job.store
+        ? new VersionStore(new LentSegments(job.store.segments), job.lib, job.config)
+        : storeFor(job.store, job.lib, job.config);
+    const k = await loadKernels();
+    if (job.seen !== undefined) store.storage.catchUp?.(job.seen);
+    const targets = "targets" in job ? job.targets : undefined;
+    const into = targets && { columns: new Map(targets.columns), index: targets.index };
+    const { frame } = store.storage.readTransaction(() =>
+      store.readRows(k, job.symbol, job.record, job.index, job.request, into),
+    );
+    return frame;
+  };
   return {
     async write(job) {
       const written: string[] = [];
@@ -133,18 +171,16 @@ export function createSegmentWorker(
     },
     async read(job) {
       try {
-        // The handle before the first await: a dropStore sent after this job then finds it to close.
-        const store =
-          "segments" in job.store
-            ? new VersionStore(new LentSegments(job.store.segments), job.lib, job.config)
-            : storeFor(job.store, job.lib, job.config);
-        const k = await loadKernels();
-        if (job.seen !== undefined) store.storage.catchUp?.(job.seen);
-        const into = job.targets && { columns: new Map(job.targets.columns), index: job.targets.index };
-        const { frame } = store.storage.readTransaction(() =>
-          store.readRows(k, job.symbol, job.record, job.index, job.request, into),
-        );
+        const frame = await decode(job);
         return transfer({ ok: frame }, frameBuffers(frame));
+      } catch (err) {
+        return { error: errorData(err) };
+      }
+    },
+    async query(job) {
+      try {
+        const result = runChunk(await decode(job), job.rowStart, job.steps);
+        return transfer({ ok: result }, chunkBuffers(result));
       } catch (err) {
         return { error: errorData(err) };
       }

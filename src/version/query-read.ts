@@ -1,0 +1,257 @@
+/**
+ * A read with a query, run a chunk of rows at a time: each chunk (a few segments' rows) is decoded and
+ * put through the query's row-wise clauses and the partial of its aggregation — in the worker pool when
+ * there is one, else on the calling thread — and only the chunks' answers are kept and merged. Peak
+ * memory is the chunks in flight plus the answer, never the symbol.
+ */
+import type { Kernels } from "../codec/wasm.ts";
+import { DTYPES } from "../dtypes.ts";
+import { moving } from "../parallel/pool.ts";
+import { type ChunkResult, type ChunkRows, mergeChunks, runChunk, type SplitQuery } from "../query/chunk.ts";
+import type { Table } from "../query/execute.ts";
+import type { ObjectVersionStore } from "./object-version-store.ts";
+import { lendSegments, PARALLEL_MIN_BYTES, type ParallelContext, unwrap, warmPool } from "./parallel.ts";
+import type { ProgressMeter } from "./progress.ts";
+import { planRead, type ReadRequest, resolveRowRange } from "./read-plan.ts";
+import type { IndexRecord, VersionRecord } from "./records.ts";
+import type { Outcome, QueryJob } from "./segment-worker.ts";
+import { VersionStore } from "./version-store.ts";
+
+/** Rows of a chunk the calling thread reads from an object store: enough segments to keep requests in flight. */
+const OBJECT_CHUNK_SEGMENTS = 16;
+/** What a string value counts for in progress, as a plain read counts it. */
+const STRING_BYTES = 8;
+
+/** What a query read needs: the version, its index, and the rows and columns the query needs. */
+export interface QueryRead {
+  symbol: string;
+  record: VersionRecord;
+  index: IndexRecord;
+  /** The columns to decode and a row or date range. */
+  request: ReadRequest;
+  split: SplitQuery;
+  /** Row ranges of the stored frame that may hold an answer row (segment statistics); all when absent. */
+  keep?: readonly [number, number][];
+}
+
+/** What the answer took: segments decoded and skipped, and raw bytes decoded, for benchmarks and tests. */
+export interface QueryCost {
+  segmentsRead: number;
+  segmentsSkipped: number;
+  bytesDecoded: number;
+}
+
+/**
+ * Runs `q` over its version a chunk at a time and returns the merged answer (a query `Table`) and what
+ * it cost. The chunks run in the pool's workers when `parallel` is given, the store is LMDB or memory,
+ * and the read is big enough to pay for messaging; else on the calling thread, one chunk at a time (an
+ * object store fetching the next chunk while this one is decoded).
+ */
+export async function readWithQuery(
+  store: VersionStore | ObjectVersionStore,
+  k: Kernels,
+  q: QueryRead,
+  parallel: ParallelContext | undefined,
+  meter?: ProgressMeter,
+): Promise<{ table: Table; cost: QueryCost }> {
+  const { symbol, record, index, request } = q;
+  const columns = request.columns ?? index.columns.map((c) => c.name);
+  // The query on no rows of the stored schema first: an unknown column or a dtype an expression cannot
+  // take is refused before anything is fetched.
+  runChunk(emptyRows(index, columns), 0, q.split.steps);
+  const [start, end] = await rowsOf(store, k, q);
+  const chunks = chunkRows(
+    index,
+    start,
+    end,
+    q.keep,
+    store instanceof VersionStore ? 1 : OBJECT_CHUNK_SEGMENTS,
+  );
+  const width =
+    (index.index.kind === "timestamp" ? 8 : 0) +
+    columns.reduce((n, name) => {
+      const c = index.columns.find((x) => x.name === name);
+      return n + (c ? DTYPES[c.dtype].width || STRING_BYTES : 0);
+    }, 0);
+  const rowsRead = chunks.reduce((n, [a, b]) => n + b - a, 0);
+  const segments = chunks.map(([a, b]) => segmentsIn(index, a, b, columns));
+  const cost: QueryCost = {
+    segmentsRead: segments.reduce((n, x) => n + x, 0),
+    segmentsSkipped: 0,
+    bytesDecoded: rowsRead * width,
+  };
+  cost.segmentsSkipped = Math.max(0, segmentsIn(index, start, end, columns) - cost.segmentsRead);
+  meter?.expect(cost.bytesDecoded, cost.segmentsRead);
+  const indexInfo =
+    index.index.kind === "timestamp"
+      ? {
+          kind: "timestamp" as const,
+          name: index.index.name,
+          ...(index.index.tz ? { tz: index.index.tz } : {}),
+        }
+      : { kind: "row" as const };
+  const done = (i: number) => meter?.add((chunks[i][1] - chunks[i][0]) * width, segments[i]);
+  const readChunk = (from: number, to: number): ReadRequest => ({ columns, rowRange: [from, to] });
+  let results: ChunkResult[];
+  const pooled =
+    parallel !== undefined &&
+    store instanceof VersionStore &&
+    chunks.length > 1 &&
+    rowsRead * width >= PARALLEL_MIN_BYTES &&
+    (parallel.store !== null || typeof SharedArrayBuffer === "function");
+  if (pooled) {
+    results = await inPool(parallel, store, q, chunks, columns, done);
+  } else if (store instanceof VersionStore) {
+    // One read transaction for every chunk: a consistent snapshot, and no awaits between chunks.
+    results = store.storage.readTransaction(() =>
+      chunks.map(([from, to], i) => {
+        const { frame } = store.readRows(k, symbol, record, index, readChunk(from, to));
+        const out = runChunk(frame, from, q.split.steps);
+        done(i);
+        return out;
+      }),
+    );
+  } else {
+    results = [];
+    // The next chunk's segments are fetched while this one's are decoded and queried.
+    let next =
+      chunks.length > 0 ? store.readRows(k, symbol, record, index, readChunk(...chunks[0])) : undefined;
+    for (let i = 0; i < chunks.length; i++) {
+      const current = next as ReturnType<ObjectVersionStore["readRows"]>;
+      next =
+        i + 1 < chunks.length
+          ? store.readRows(k, symbol, record, index, readChunk(...chunks[i + 1]))
+          : undefined;
+      // A failed prefetch is reported when awaited; until then it must not be an unhandled rejection.
+      next?.catch(() => {});
+      results.push(runChunk((await current).frame, chunks[i][0], q.split.steps));
+      done(i);
+    }
+  }
+  return { table: mergeChunks(results, q.split, start, indexInfo), cost };
+}
+
+/** No rows of the stored frame's `columns`, with their dtypes and its index. */
+function emptyRows(index: IndexRecord, columns: readonly string[]): ChunkRows {
+  return {
+    numRows: 0,
+    columns: columns.map((name) => {
+      const dtype = index.columns.find((c) => c.name === name)?.dtype ?? "float64";
+      const array = DTYPES[dtype].array;
+      return { name, dtype, values: array ? new array(0) : [] };
+    }),
+    index:
+      index.index.kind === "timestamp"
+        ? { kind: "timestamp", name: index.index.name, values: new BigInt64Array(0) }
+        : { kind: "row" },
+  };
+}
+
+/** Rows [start, end) of the stored frame the read's row or date range selects. */
+async function rowsOf(
+  store: VersionStore | ObjectVersionStore,
+  k: Kernels,
+  q: QueryRead,
+): Promise<[number, number]> {
+  const { symbol, record, index, request } = q;
+  if (!request.dateRange) return resolveRowRange(request.rowRange, index.rows);
+  const range = request.dateRange;
+  if (store instanceof VersionStore) {
+    return store.storage.readTransaction(() => store.rowsInDateRange(k, symbol, record, index, range));
+  }
+  return store.rowsInDateRange(k, symbol, record, index, range);
+}
+
+/**
+ * Rows [start, end) cut into chunks at row-slice boundaries, about `perChunk` slices each, leaving out
+ * rows outside `keep`. There is always at least one chunk (maybe of no rows), so an empty answer still
+ * has the query's columns and dtypes, and a bad query is still refused.
+ */
+export function chunkRows(
+  index: IndexRecord,
+  start: number,
+  end: number,
+  keep: readonly [number, number][] | undefined,
+  perChunk: number,
+): [number, number][] {
+  const edges = [...new Set(index.segments.filter((s) => s.rows > 0).map((s) => s.rowStart))].sort(
+    (a, b) => a - b,
+  );
+  const ranges = (keep ?? [[start, end]])
+    .map(([a, b]): [number, number] => [Math.max(a, start), Math.min(b, end)])
+    .filter(([a, b]) => b > a);
+  const out: [number, number][] = [];
+  for (const [a, b] of ranges) {
+    let from = a;
+    let slices = 0;
+    for (const edge of edges) {
+      if (edge <= from) continue;
+      if (edge >= b) break;
+      if (++slices === perChunk) {
+        out.push([from, edge]);
+        from = edge;
+        slices = 0;
+      }
+    }
+    out.push([from, b]);
+  }
+  return out.length === 0 ? [[start, start]] : out;
+}
+
+/** The segments a read of rows [a, b) of `columns` fetches. */
+function segmentsIn(index: IndexRecord, a: number, b: number, columns: readonly string[]): number {
+  if (b <= a) return 0;
+  return new Set(
+    planRead(index, { rowRange: [a, b], columns: [...columns] }).pieces.map((p) => p.segment.key),
+  ).size;
+}
+
+/** The chunks run in the pool's workers, a few per worker in flight, results kept in row order. */
+async function inPool(
+  ctx: ParallelContext,
+  store: VersionStore,
+  q: QueryRead,
+  chunks: readonly [number, number][],
+  columns: string[],
+  done: (i: number) => void,
+): Promise<ChunkResult[]> {
+  warmPool(ctx, PARALLEL_MIN_BYTES, "pool");
+  const base = {
+    lib: store.lib,
+    config: store.config,
+    symbol: q.symbol,
+    record: q.record,
+    index: q.index,
+    seen: store.storage.seen,
+    steps: q.split.steps,
+  };
+  const results: ChunkResult[] = new Array(chunks.length);
+  let nextChunk = 0;
+  let failed: unknown;
+  const lane = async () => {
+    while (failed === undefined && nextChunk < chunks.length) {
+      const i = nextChunk++;
+      const [from, to] = chunks[i];
+      const request: ReadRequest = { columns, rowRange: [from, to] };
+      try {
+        let jobStore: QueryJob["store"];
+        if (ctx.store !== null) jobStore = ctx.store;
+        else {
+          // mem://: the chunk's segments, lent in shared memory.
+          const lent = store.storage.readTransaction(() => lendSegments(store, planRead(q.index, request)));
+          if (lent === null) throw new Error(`internal: a segment of '${q.symbol}' vanished during a query`);
+          jobStore = { segments: lent };
+        }
+        const job: QueryJob = { ...base, store: jobStore, request, rowStart: from };
+        results[i] = unwrap(await ctx.pool.run<Outcome<ChunkResult>>((w) => w.query(moving(job, []))));
+        done(i);
+      } catch (err) {
+        failed ??= err;
+      }
+    }
+  };
+  // Two chunks per worker in flight: one decoding, one waiting, so no worker idles between messages.
+  await Promise.all(Array.from({ length: Math.min(chunks.length, ctx.pool.size * 2) }, lane));
+  if (failed !== undefined) throw failed;
+  return results;
+}

@@ -1,0 +1,173 @@
+/**
+ * A read with a query runs chunk by chunk (src/version/query-read.ts): each chunk of segments goes
+ * through the filters and the aggregation's partial alone, in the worker pool for big reads. Whatever
+ * the segmenting, the read's answer must be the query run on the whole frame (`runQuery`, itself
+ * checked against a row-by-row reference in test/query/model.test.ts).
+ */
+import { join } from "node:path";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { Arctic, col, DataFrame, type Progress, QueryBuilder, runQuery } from "../../runtimes/node.ts";
+import { rejectsWith, tempDir } from "../helpers.ts";
+import { frameArb, queryArb, tsArb } from "../query/arbitraries.ts";
+
+/** `actual` equals `expected`: names, dtypes, index and values (floats to 1e-9 relative: sums merge per chunk). */
+function expectSameFrame(actual: DataFrame, expected: DataFrame, context: string): void {
+  expect(actual.columnNames, context).toEqual(expected.columnNames);
+  expect(actual.dtypes, context).toEqual(expected.dtypes);
+  expect(actual.numRows, context).toBe(expected.numRows);
+  expect(actual.index.kind, context).toBe(expected.index.kind);
+  if (actual.index.kind === "row" && expected.index.kind === "row") {
+    expect(actual.index.start, context).toBe(expected.index.start);
+  } else if (actual.index.kind === "timestamp" && expected.index.kind === "timestamp") {
+    expect(actual.index.values, context).toEqual(expected.index.values);
+    expect(actual.index.name, context).toBe(expected.index.name);
+  }
+  for (const name of expected.columnNames) {
+    const a = actual.column(name) as ArrayLike<unknown>;
+    const e = expected.column(name) as ArrayLike<unknown>;
+    for (let r = 0; r < e.length; r++) {
+      const x = a[r];
+      const y = e[r];
+      if (typeof x === "number" && typeof y === "number") {
+        if (Number.isNaN(x) || Number.isNaN(y)) {
+          expect(Number.isNaN(x) && Number.isNaN(y), `${context} ${name}[${r}]: ${x} vs ${y}`).toBe(true);
+        } else if (Math.abs(x - y) > 1e-9 * Math.max(1, Math.abs(x), Math.abs(y))) {
+          expect(x, `${context} ${name}[${r}]`).toBe(y);
+        }
+      } else if (x !== y) expect(x, `${context} ${name}[${r}]`).toEqual(y);
+    }
+  }
+}
+
+const dir = tempDir("floe-chunked-");
+const stores = {
+  "mem://": new Arctic("mem://", { workers: 0 }),
+  "lmdb://": new Arctic(`lmdb://${join(dir, "q.lmdb")}`, { workers: 0 }),
+};
+afterAll(async () => {
+  for (const ac of Object.values(stores)) await ac.close();
+});
+
+describe("a read with a query, chunk by chunk", () => {
+  for (const [uri, ac] of Object.entries(stores)) {
+    it(`equals the query run on the whole frame, for random frames, segmentings and queries (${uri})`, async () => {
+      let n = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          frameArb,
+          queryArb,
+          fc.integer({ min: 1, max: 7 }),
+          fc.integer({ min: 1, max: 6 }),
+          fc.option(fc.tuple(fc.option(tsArb), fc.option(tsArb))),
+          fc.boolean(),
+          async (df, q, rowsPerSegment, columnsPerSegment, dates, appended) => {
+            const lib = await ac.createLibrary(`l${n++}`, { rowsPerSegment, columnsPerSegment });
+            // Half the time the symbol is built by appends, so its segments are uneven.
+            const cut = Math.floor(df.numRows / 2);
+            if (appended && cut > 0) {
+              await lib.write("s", runQuery(df, new QueryBuilder().rowRange(0, cut)));
+              await lib.append("s", runQuery(df, new QueryBuilder().rowRange(cut, null)));
+            } else await lib.write("s", df);
+            // In order, as read requires (a reversed pair is an error of its own, tested elsewhere).
+            const dateRange =
+              dates === null
+                ? undefined
+                : dates[0] !== null && dates[1] !== null && dates[0] > dates[1]
+                  ? ([dates[1], dates[0]] as [bigint, bigint])
+                  : dates;
+            const whole = (await lib.read("s", { dateRange })).data;
+            let expected: DataFrame | Error;
+            try {
+              expected = runQuery(whole, q);
+            } catch (err) {
+              expected = err as Error;
+            }
+            let actual: DataFrame | Error;
+            try {
+              actual = (await lib.read("s", { query: q, dateRange })).data;
+            } catch (err) {
+              actual = err as Error;
+            }
+            const context = `${q.toString()} rows=${df.numRows} rps=${rowsPerSegment} cps=${columnsPerSegment}`;
+            if (expected instanceof Error || actual instanceof Error) {
+              expect((actual as { code?: string }).code, context).toBe((expected as { code?: string }).code);
+            } else expectSameFrame(actual, expected, context);
+            await ac.deleteLibrary(lib.name);
+          },
+        ),
+        { numRuns: Number(process.env.QUERY_RUNS ?? 150) },
+      );
+    });
+  }
+
+  it("refuses a bad query before anything is fetched", async () => {
+    const lib = await stores["lmdb://"].createLibrary("bad", { rowsPerSegment: 2 });
+    await lib.write(
+      "s",
+      new DataFrame({ px: [1, 2, 3, 4], sym: ["a", "b", "a", "b"] }, { index: [1n, 2n, 3n, 4n] }),
+    );
+    let calls = 0;
+    const onProgress = () => calls++;
+    await rejectsWith(
+      lib.read("s", { query: new QueryBuilder().filter(col("nope").gt(1)), onProgress }),
+      "InvalidArgumentError",
+    );
+    await rejectsWith(
+      lib.read("s", { query: new QueryBuilder().groupby("px").agg({ m: ["sym", "mean"] }), onProgress }),
+      "SchemaMismatchError",
+    );
+    expect(calls).toBe(0);
+  });
+});
+
+/** About 38 MB of minute bars for 100 symbols: big enough for the pool (8 MB and up). */
+function bars(rows: number): DataFrame {
+  const ts = new BigInt64Array(rows);
+  const sym = new Array<string>(rows);
+  const close = new Float64Array(rows);
+  const volume = new BigInt64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    ts[i] = 1_704_067_200_000_000_000n + BigInt(Math.floor(i / 100)) * 60_000_000_000n;
+    sym[i] = `S${i % 100}`;
+    close[i] = 100 + ((i * 7919) % 1000) / 10;
+    volume[i] = BigInt((i * 31) % 5000);
+  }
+  return new DataFrame({ sym, close, volume }, { index: ts });
+}
+
+describe("a big read with a query in the worker pool", () => {
+  const frame = bars(1_200_000);
+  const queries = [
+    new QueryBuilder().filter(col("close").gt(199.5)),
+    new QueryBuilder().groupby("sym").agg({ close: "mean", volume: "sum", n: ["close", "count"] }),
+    new QueryBuilder()
+      .resample("1h")
+      .agg({ open: ["close", "first"], high: ["close", "max"], close: "last", volume: "sum" }),
+    new QueryBuilder()
+      .filter(col("close").gt(150))
+      .apply("v2", col("volume").mul(2))
+      .groupby(["sym", "volume"])
+      .agg({ close: "max", v2: "sum" })
+      .head(50),
+    new QueryBuilder().filter(col("close").lt(101)).tail(7),
+  ];
+  for (const uri of ["lmdb", "mem"] as const) {
+    it(`answers as the whole frame does, on ${uri}:// with 2 workers`, async () => {
+      const ac = new Arctic(uri === "mem" ? "mem://" : `lmdb://${join(tempDir(), "p.lmdb")}`, { workers: 2 });
+      try {
+        expect(ac.workers).toBe(2);
+        const lib = await ac.createLibrary("bars", { rowsPerSegment: 100_000 });
+        await lib.write("b", frame);
+        for (const q of queries) {
+          let progress: Progress | undefined;
+          const { data } = await lib.read("b", { query: q, onProgress: (p) => (progress = p) });
+          expectSameFrame(data, runQuery(frame, q), q.toString());
+          expect(progress?.bytesDone).toBe(progress?.bytesTotal);
+        }
+      } finally {
+        await ac.close();
+      }
+    });
+  }
+});
