@@ -56,6 +56,7 @@ import {
   framesOf,
   isFrameSource,
   iterateChunks,
+  streamsByRow,
 } from "./streams.ts";
 import type {
   AsOf,
@@ -871,9 +872,9 @@ export class Library {
    * `chunkRows` rows (default: the library's `rowsPerSegment`, one segment's rows) or `chunkBytes` raw
    * bytes, cut at segment boundaries where they fall; a chunk of a row-indexed symbol numbers its rows
    * as the stored frame does. The next chunk is read while the caller handles the current one; breaking
-   * out of the loop reads nothing more. `query` may hold filter and apply clauses, run on each chunk
-   * (chunks the filter empties are skipped); groupby, resample and row selections need every row at
-   * once, so they are an `InvalidArgumentError` here: use `read(symbol, { query })` for them.
+   * out of the loop reads nothing more. A `query` of filter and apply clauses runs on each chunk
+   * (chunks the filter empties are skipped); one with a groupby, resample or row selection needs every
+   * row, so its answer comes as one frame at the end (computed a chunk at a time, as `read` does).
    */
   iterate(
     symbol: string,
@@ -899,6 +900,29 @@ export class Library {
     const chunkRows = checkChunkSize("chunkRows", opts.chunkRows);
     const chunkBytes = checkChunkSize("chunkBytes", opts.chunkBytes);
     const asked = this.versionFor(opts.asOf);
+    if (query !== undefined && !streamsByRow(query)) {
+      // A groupby, resample or row selection needs every row: its answer comes as one frame, at the
+      // end, computed a chunk of rows at a time as a read with the query is.
+      const resolved = this.store.resolve(symbol, asked);
+      const answer = async (record: VersionRecord) =>
+        (
+          await this.readChecked(
+            symbol,
+            {
+              // A snapshot keeps its version readable after a delete; otherwise the number resolved now.
+              asOf: typeof asked === "object" && "snapshot" in asked ? opts.asOf : record.v,
+              dateRange: opts.dateRange,
+              rowRange: opts.rowRange,
+              columns,
+              query,
+            },
+            undefined,
+          )
+        ).data;
+      return (async function* () {
+        yield await answer(await resolved);
+      })();
+    }
     const chunks = (record: VersionRecord) =>
       iterateChunks(
         {

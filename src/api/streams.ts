@@ -103,21 +103,23 @@ export interface IterateRequest {
 /** The query clauses that work row by row, so a chunk's answer is the answer's rows for that chunk. */
 const STREAMING_CLAUSES = new Set(["filter", "apply"]);
 
-/** `query` checked for `iterate`: only filter and apply stream. */
+/** `query` checked for `iterate`: a `QueryBuilder`. */
 export function checkIterateQuery(query: unknown): QueryBuilder {
   if (!(query instanceof QueryBuilder)) {
     throw new InvalidArgumentError(
       'iterate: query must be a QueryBuilder, such as new QueryBuilder().filter(col("px").gt(100)).',
     );
   }
-  const other = query.clauses.find((c) => !STREAMING_CLAUSES.has(c.kind));
-  if (other) {
-    throw new InvalidArgumentError(
-      `iterate: a query's '${other.kind}' clause needs all the rows at once, so it cannot stream; iterate takes filter and apply clauses only. ` +
-        "Use read(symbol, { query }) for it (or iterate's dateRange/rowRange options to select rows).",
-    );
-  }
   return query;
+}
+
+/**
+ * Whether every clause of `query` works row by row (filter, apply), so each chunk's answer is the
+ * answer's rows for that chunk; otherwise (groupby, resample, row selections) the answer needs every
+ * row, and `iterate` gives it as one frame at the end.
+ */
+export function streamsByRow(query: QueryBuilder): boolean {
+  return query.clauses.every((c) => STREAMING_CLAUSES.has(c.kind));
 }
 
 /**
