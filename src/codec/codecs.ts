@@ -1,5 +1,6 @@
 import { DTYPES, type DType, type StringArray } from "../dtypes.ts";
 import { CorruptSegmentError, InvalidArgumentError } from "../errors.ts";
+import { setCodes } from "../string-codes.ts";
 import type { Kernels, Packed } from "./wasm.ts";
 
 /**
@@ -373,6 +374,8 @@ const stringDict: StringCodec = {
       else if (code >= 0 && code < size) out[i] = entries[code];
       else throw new CorruptSegmentError(`string column has code ${code} outside its dictionary`);
     }
+    // The codes may view Wasm memory the next call reuses: they ride along as a copy.
+    setCodes(out, { dict: entries as string[], codes: codes.slice() });
     return out;
   },
 };

@@ -7,6 +7,7 @@ import {
   type StringArray,
 } from "../dtypes.ts";
 import { CorruptSegmentError, InvalidArgumentError } from "../errors.ts";
+import { codesOf, type StringCodes, setCodes } from "../string-codes.ts";
 import { decodeColumnInto, decodeStrings, type EncodedColumn, encodeColumn } from "./column-codec.ts";
 import { packPlain, unpackPlain } from "./msgpack.ts";
 import type { Kernels } from "./wasm.ts";
@@ -198,6 +199,7 @@ export function decodeSegmentColumn(
   outOffset: number,
   from = 0,
   to = segment.rows,
+  codes?: CodesBuilder,
 ): void {
   const col = segment.columns.get(name);
   if (!col) throw new CorruptSegmentError(`segment lacks column '${name}' that its index lists`);
@@ -209,9 +211,57 @@ export function decodeSegmentColumn(
     const strings = decodeStrings(k, col.block, segment.rows);
     const target = out as StringArray;
     for (let i = from; i < to; i++) target[outOffset + i - from] = strings[i];
+    codes?.add(codesOf(strings), outOffset, from, to);
     return;
   }
   decodeColumnInto(k, col.block, col.dtype, segment.rows, out as NumericArray, outOffset, from, to);
+}
+
+/**
+ * Builds the dictionary codes of a string column filled piece by piece from several segments: each
+ * piece's dictionary is mapped into one dictionary for the column. `finish` registers them on the
+ * column, unless a piece came without codes (a segment of distinct strings is not dictionary-encoded).
+ */
+export class CodesBuilder {
+  private readonly dict: string[] = [];
+  private readonly where = new Map<string, number>();
+  private readonly codes: Int32Array;
+  private complete = true;
+
+  constructor(rows: number) {
+    this.codes = new Int32Array(rows).fill(-1); // rows no segment holds (dynamic schema) are null
+  }
+
+  /** Rows [from, to) of a segment's column, with its codes if it had them, land at `outOffset`. */
+  add(piece: StringCodes | undefined, outOffset: number, from: number, to: number): void {
+    if (!this.complete) return;
+    if (piece === undefined) {
+      this.complete = false;
+      return;
+    }
+    const remap = new Int32Array(piece.dict.length);
+    for (let c = 0; c < remap.length; c++) {
+      const s = piece.dict[c];
+      let at = this.where.get(s);
+      if (at === undefined) {
+        at = this.dict.length;
+        this.where.set(s, at);
+        this.dict.push(s);
+      }
+      remap[c] = at;
+    }
+    const src = piece.codes;
+    const out = this.codes;
+    for (let i = from; i < to; i++) {
+      const code = src[i];
+      out[outOffset + i - from] = code < 0 ? -1 : remap[code];
+    }
+  }
+
+  /** Registers the codes on `column` when every piece had them. */
+  finish(column: StringArray): void {
+    if (this.complete) setCodes(column, { dict: this.dict, codes: this.codes });
+  }
 }
 
 /** True when `bytes` views a SharedArrayBuffer. */

@@ -5,9 +5,11 @@
  * (mean = sum / count, empty groups as pandas). State is typed arrays indexed by group, so the same
  * layout can later live in Wasm memory.
  */
+
 import { type ColumnValues, DTYPES, type DType, type StringArray } from "../dtypes.ts";
 import { SchemaMismatchError } from "../errors.ts";
 import { NAT } from "../frame/timestamps.ts";
+import { codesOf } from "../string-codes.ts";
 import { type Column, nullMask } from "./evaluate.ts";
 import type { AggName, Aggregation } from "./query-builder.ts";
 
@@ -71,23 +73,10 @@ export function groupRows(keys: readonly Column[], n: number): { gids: Int32Arra
   const columns: KeyValue[][] = keys.map(() => []);
   const readers = keys.map(keyReader);
   if (keys.length === 1) {
-    const read = readers[0];
-    const out = columns[0];
-    for (let i = 0; i < n; i++) {
-      const k = read(i);
-      if (k === undefined) {
-        gids[i] = -1;
-        continue;
-      }
-      let g = lookup.get(k);
-      if (g === undefined) {
-        g = out.length;
-        lookup.set(k, g);
-        out.push(k);
-      }
-      gids[i] = g;
-    }
-  } else if (!groupTuples(readers, n, gids, columns, lookup)) {
+    // Each distinct value numbered in order of first appearance is exactly the group number.
+    numberKeys(keys[0], readers[0], n, gids, columns[0]);
+    for (let g = 0; g < columns[0].length; g++) lookup.set(columns[0][g], g);
+  } else if (!groupTuples(keys, readers, n, gids, columns, lookup)) {
     const parts: KeyValue[] = new Array(keys.length);
     for (let i = 0; i < n; i++) {
       let missing = false;
@@ -120,6 +109,7 @@ export function groupRows(keys: readonly Column[], n: number): { gids: Int32Arra
  * returns true; false, having written nothing, when the tuples could not be numbered exactly.
  */
 function groupTuples(
+  keys: readonly Column[],
   readers: readonly ((i: number) => KeyValue | undefined)[],
   n: number,
   gids: Int32Array,
@@ -128,26 +118,7 @@ function groupTuples(
 ): boolean {
   const codes = readers.map(() => new Int32Array(n));
   const values: KeyValue[][] = readers.map(() => []);
-  for (let c = 0; c < readers.length; c++) {
-    const read = readers[c];
-    const out = codes[c];
-    const seen = new Map<KeyValue, number>();
-    const vals = values[c];
-    for (let i = 0; i < n; i++) {
-      const k = read(i);
-      if (k === undefined) {
-        out[i] = -1;
-        continue;
-      }
-      let g = seen.get(k);
-      if (g === undefined) {
-        g = vals.length;
-        seen.set(k, g);
-        vals.push(k);
-      }
-      out[i] = g;
-    }
-  }
+  for (let c = 0; c < readers.length; c++) numberKeys(keys[c], readers[c], n, codes[c], values[c]);
   const scale: number[] = new Array(readers.length);
   let radix = 1;
   for (let c = readers.length - 1; c >= 0; c--) {
@@ -155,6 +126,8 @@ function groupTuples(
     radix *= Math.max(1, values[c].length);
   }
   if (radix > Number.MAX_SAFE_INTEGER) return false;
+  // Few possible tuples: a dense table of group numbers instead of a Map lookup per row.
+  const dense = radix <= DENSE_TUPLES ? new Int32Array(radix).fill(-1) : null;
   const tuples = new Map<number, number>();
   const parts: KeyValue[] = new Array(readers.length);
   for (let i = 0; i < n; i++) {
@@ -172,10 +145,11 @@ function groupTuples(
       gids[i] = -1;
       continue;
     }
-    let g = tuples.get(code);
-    if (g === undefined) {
+    let g = dense !== null ? dense[code] : tuples.get(code);
+    if (g === undefined || g < 0) {
       g = columns[0].length;
-      tuples.set(code, g);
+      if (dense !== null) dense[code] = g;
+      else tuples.set(code, g);
       for (let c = 0; c < codes.length; c++) {
         parts[c] = values[c][codes[c][i]];
         columns[c].push(parts[c]);
@@ -185,6 +159,58 @@ function groupTuples(
     gids[i] = g;
   }
   return true;
+}
+
+/** Tuples of key numbers up to this many get a dense table (4 MB of Int32) rather than a Map. */
+const DENSE_TUPLES = 1 << 20;
+
+/**
+ * Numbers a key column's values in order of first appearance: `out[i]` is row i's number (-1 where the
+ * key is missing) and `values[j]` value j. A string column that carries its dictionary codes
+ * (string-codes.ts) is numbered through them, one array lookup a row instead of a Map lookup.
+ */
+function numberKeys(
+  key: Column,
+  read: (i: number) => KeyValue | undefined,
+  n: number,
+  out: Int32Array,
+  values: KeyValue[],
+): void {
+  const coded = key.dtype === "string" ? codesOf(key.values) : undefined;
+  if (coded !== undefined && coded.codes.length === n) {
+    const numberOf = new Int32Array(coded.dict.length).fill(-1);
+    const codes = coded.codes;
+    for (let i = 0; i < n; i++) {
+      const c = codes[i];
+      if (c < 0) {
+        out[i] = -1;
+        continue;
+      }
+      let g = numberOf[c];
+      if (g < 0) {
+        g = values.length;
+        numberOf[c] = g;
+        values.push(coded.dict[c]);
+      }
+      out[i] = g;
+    }
+    return;
+  }
+  const seen = new Map<KeyValue, number>();
+  for (let i = 0; i < n; i++) {
+    const k = read(i);
+    if (k === undefined) {
+      out[i] = -1;
+      continue;
+    }
+    let g = seen.get(k);
+    if (g === undefined) {
+      g = values.length;
+      seen.set(k, g);
+      values.push(k);
+    }
+    out[i] = g;
+  }
 }
 
 /** Several key parts as one Map key; strings are length-prefixed so no two tuples share a code. */

@@ -3,9 +3,11 @@
  * arrays. Filter and apply are column kernels (evaluate.ts); groupby and resample go through partial
  * aggregates (aggregate.ts) exactly as a per-segment run will, with a single batch here.
  */
+
 import { type ColumnValues, DTYPES, type DType, type StringArray } from "../dtypes.ts";
 import { InvalidArgumentError, UnsortedIndexError } from "../errors.ts";
 import { DataFrame, type FrameIndex } from "../frame/dataframe.ts";
+import { codesOf, setCodes } from "../string-codes.ts";
 import {
   accumulate,
   finishColumn,
@@ -152,6 +154,13 @@ function gather(values: ColumnValues, rows: Int32Array): ColumnValues {
   const o = out as unknown as unknown[];
   const v = values as unknown as unknown[];
   for (let i = 0; i < rows.length; i++) o[i] = v[rows[i]];
+  // A string column's dictionary codes follow its rows, so a later groupby still groups by them.
+  const coded = Array.isArray(values) ? codesOf(values) : undefined;
+  if (coded !== undefined && coded.codes.length === values.length) {
+    const codes = new Int32Array(rows.length);
+    for (let i = 0; i < rows.length; i++) codes[i] = coded.codes[rows[i]];
+    setCodes(out as StringArray, { dict: coded.dict, codes });
+  }
   return out as ColumnValues;
 }
 

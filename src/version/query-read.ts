@@ -91,7 +91,12 @@ export async function readWithQuery(
         }
       : { kind: "row" as const };
   const done = (i: number) => meter?.add((chunks[i][1] - chunks[i][0]) * width, segments[i]);
-  const readChunk = (from: number, to: number): ReadRequest => ({ columns, rowRange: [from, to] });
+  // String columns come with their dictionary codes: groupby and filters use them, not the strings.
+  const readChunk = (from: number, to: number): ReadRequest => ({
+    columns,
+    rowRange: [from, to],
+    codes: true,
+  });
   let results: ChunkResult[];
   const pooled =
     parallel !== undefined &&
@@ -232,7 +237,7 @@ async function inPool(
     while (failed === undefined && nextChunk < chunks.length) {
       const i = nextChunk++;
       const [from, to] = chunks[i];
-      const request: ReadRequest = { columns, rowRange: [from, to] };
+      const request: ReadRequest = { columns, rowRange: [from, to], codes: true };
       try {
         let jobStore: QueryJob["store"];
         if (ctx.store !== null) jobStore = ctx.store;

@@ -1,4 +1,4 @@
-import { decodeSegmentColumn, type ParsedSegment, parseSegment } from "../codec/segment.ts";
+import { CodesBuilder, decodeSegmentColumn, type ParsedSegment, parseSegment } from "../codec/segment.ts";
 import type { Kernels } from "../codec/wasm.ts";
 import { DTYPES, type NumericArray, type StringArray } from "../dtypes.ts";
 import { CorruptSegmentError, InvalidArgumentError, UnsortedIndexError } from "../errors.ts";
@@ -143,6 +143,9 @@ export class ReadPath {
       plan.pieces.reduce((n, p) => n + pieceBytes(p), 0),
       plan.pieces.length,
     );
+    const builders = request.codes
+      ? new Map(columns.filter((c) => c.dtype === "string").map((c) => [c.name, new CodesBuilder(plan.rows)]))
+      : undefined;
     for (const piece of plan.pieces) {
       const seg = piece.segment;
       this.withSegment(k, symbol, record, seg, (parsed) => {
@@ -151,7 +154,8 @@ export class ReadPath {
           if (!col) continue;
           const storedAs = parsed.columns.get(col.name)?.dtype ?? col.dtype;
           if (storedAs === col.dtype) {
-            decodeSegmentColumn(k, parsed, col.name, col.values, piece.outRow, piece.from, piece.to);
+            const codes = builders?.get(col.name);
+            decodeSegmentColumn(k, parsed, col.name, col.values, piece.outRow, piece.from, piece.to, codes);
           } else {
             // Written before dynamic schema widened the column: decode as stored, then widen.
             const info = DTYPES[storedAs];
@@ -170,6 +174,9 @@ export class ReadPath {
         }
       });
       this.meter?.add(pieceBytes(piece));
+    }
+    for (const [name, builder] of builders ?? []) {
+      builder.finish(columns.find((c) => c.name === name)?.values as StringArray);
     }
     for (const gap of plan.gaps) {
       const col = byIndex.get(gap.column);

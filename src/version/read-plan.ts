@@ -15,6 +15,8 @@ export interface ReadRequest {
   dateRange?: [bigint | null, bigint | null];
   /** Leave out the timestamp index (a worker decoding some columns while another decodes the index). */
   withoutIndex?: boolean;
+  /** Give string columns their dictionary codes (string-codes.ts), for a query to group and compare by. */
+  codes?: boolean;
 }
 
 /** The segments a read must fetch, and which of their rows land where in the result. */

@@ -101,6 +101,38 @@ describe("a read with a query, chunk by chunk", () => {
     });
   }
 
+  it("groups by a string column's dictionary codes as by its strings (segments of 8+ rows are dictionary-encoded)", async () => {
+    const ac = stores["lmdb://"];
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.constantFrom("x", "y", "zz", "é", null), fc.integer({ min: -3, max: 3 })), {
+          minLength: 1,
+          maxLength: 300,
+        }),
+        fc.integer({ min: 8, max: 120 }),
+        fc.integer({ min: -4, max: 4 }),
+        fc.boolean(),
+        async (rows, rowsPerSegment, above, twoKeys) => {
+          const lib = await ac.createLibrary(`codes${n++}`, { rowsPerSegment });
+          const frame = new DataFrame({
+            s: rows.map((r) => r[0]),
+            i: Int32Array.from(rows, (r) => r[1]),
+            f: Float64Array.from(rows, (r, j) => r[1] * 0.5 + j),
+          });
+          await lib.write("s", frame);
+          const q = new QueryBuilder()
+            .filter(col("i").gt(above))
+            .groupby(twoKeys ? ["s", "i"] : "s")
+            .agg({ total: ["f", "sum"], n: ["f", "count"], top: ["s", "max"], first: ["s", "first"] });
+          expectSameFrame((await lib.read("s", { query: q })).data, runQuery(frame, q), q.toString());
+          await ac.deleteLibrary(lib.name);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it("refuses a bad query before anything is fetched", async () => {
     const lib = await stores["lmdb://"].createLibrary("bad", { rowsPerSegment: 2 });
     await lib.write(
