@@ -51,12 +51,14 @@ export function resolveOrigin(spec: ResampleSpec, bounds: { first: bigint; last:
 
 /**
  * Each row's bucket: `gids[i]` numbers row i's bucket within this batch (-1 for NaT, which pandas
- * drops), and the keys are the bucket numbers k (bigint) relative to `origin`.
+ * drops), and the keys are the bucket numbers k (bigint) relative to `origin`. `sorted` promises the
+ * timestamps are in order, so each bucket's rows are found by bisection.
  */
 export function bucketRows(
   ts: BigInt64Array,
   spec: ResampleSpec,
   origin: bigint,
+  sorted = false,
 ): { gids: Int32Array; keys: GroupKeys } {
   const n = ts.length;
   const f = spec.ruleNs;
@@ -89,6 +91,19 @@ export function bucketRows(
       } else gid = known;
     }
     gids[i] = gid;
+    if (sorted) {
+      // Sorted rows: the bucket's last row found by bisection, not by reading each timestamp (a BigInt).
+      let a = i + 1;
+      let b = n;
+      while (a < b) {
+        const m = (a + b) >>> 1;
+        const x = ts[m];
+        if (right ? x <= hi : x < hi) a = m + 1;
+        else b = m;
+      }
+      gids.fill(gid, i + 1, a);
+      i = a - 1;
+    }
   }
   return { gids, keys: { dtypes: ["int64"], columns: [ks], lookup } };
 }

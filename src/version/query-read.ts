@@ -91,12 +91,9 @@ export async function readWithQuery(
         }
       : { kind: "row" as const };
   const done = (i: number) => meter?.add((chunks[i][1] - chunks[i][0]) * width, segments[i]);
-  // String columns come with their dictionary codes: groupby and filters use them, not the strings.
-  const readChunk = (from: number, to: number): ReadRequest => ({
-    columns,
-    rowRange: [from, to],
-    codes: true,
-  });
+  // For a groupby, string columns come with their dictionary codes: it groups by them, not the strings.
+  const codes = q.split.steps.aggregate?.kind === "groupby";
+  const readChunk = (from: number, to: number): ReadRequest => ({ columns, rowRange: [from, to], codes });
   let results: ChunkResult[];
   const pooled =
     parallel !== undefined &&
@@ -105,7 +102,7 @@ export async function readWithQuery(
     rowsRead * width >= PARALLEL_MIN_BYTES &&
     (parallel.store !== null || typeof SharedArrayBuffer === "function");
   if (pooled) {
-    results = await inPool(parallel, store, q, chunks, columns, done);
+    results = await inPool(parallel, store, q, chunks, columns, codes, done);
   } else if (store instanceof VersionStore) {
     // One read transaction for every chunk: a consistent snapshot, and no awaits between chunks.
     results = store.storage.readTransaction(() =>
@@ -218,6 +215,7 @@ async function inPool(
   q: QueryRead,
   chunks: readonly [number, number][],
   columns: string[],
+  codes: boolean,
   done: (i: number) => void,
 ): Promise<ChunkResult[]> {
   warmPool(ctx, PARALLEL_MIN_BYTES, "pool");
@@ -237,7 +235,7 @@ async function inPool(
     while (failed === undefined && nextChunk < chunks.length) {
       const i = nextChunk++;
       const [from, to] = chunks[i];
-      const request: ReadRequest = { columns, rowRange: [from, to], codes: true };
+      const request: ReadRequest = { columns, rowRange: [from, to], codes };
       try {
         let jobStore: QueryJob["store"];
         if (ctx.store !== null) jobStore = ctx.store;
