@@ -383,7 +383,7 @@ export class WritePath {
         ref.first = ts[tile.rowStart];
         ref.last = ts[tile.rowStart + tile.rows - 1];
       }
-      const stats = tileStats(frame, tile);
+      const stats = tileStats(k, frame, tile);
       if (stats) Object.assign(ref, stats);
       ref.key = reuse?.(bytes, ref) ?? "";
       segments.push(ref);

@@ -216,6 +216,30 @@ for (const uri of ["mem://", "lmdb"]) {
   });
 }
 
+describe("statistics of a write the worker pool encodes", () => {
+  it("equal those of the same write on the calling thread", async () => {
+    const frame = clustered(1_200_000); // past PARALLEL_MIN_BYTES, and compressible
+    const stats = async (workers: number) => {
+      const ac = new Arctic(`lmdb://${tempDir()}`, { workers });
+      const lib = await ac.createLibrary("lib", { rowsPerSegment: 100_000 });
+      await lib.write("s", frame);
+      const index = await indexOf(lib, "s");
+      await ac.close();
+      return index.segments.map(({ rowStart, first, last, min, max }) => ({
+        rowStart,
+        first,
+        last,
+        min,
+        max,
+      }));
+    };
+    const pooled = await stats(2);
+    expect(pooled.length).toBe(12);
+    expect(pooled.every((s) => s.min !== undefined)).toBe(true);
+    expect(pooled).toEqual(await stats(0));
+  }, 60_000);
+});
+
 describe("format 1 and damaged statistics", () => {
   it("an index without statistics (format 1) prunes nothing by value and reads as before", async () => {
     const dir = tempDir();
