@@ -32,6 +32,17 @@ export interface SegmentRef {
   /** First and last timestamp of the tile, for timestamp-indexed frames. */
   first?: bigint;
   last?: bigint;
+  /**
+   * Per-column statistics (index format 2), aligned with the tile's columns (`names`, or
+   * `columns[colStart, colStart + cols)`): the least and greatest value of each numeric or timestamp
+   * column, NaN and NaT left out; a bigint for int64, uint64 and timestamp columns, a number for the
+   * others. `null` for a bool or string column, and for one whose every value is NaN or NaT. Both absent
+   * when the tile was written before statistics (format 1) or has no row; a query may then skip nothing.
+   * They describe the segment's stored values, which never change, so a ref copied into a later index
+   * (append, update) keeps them.
+   */
+  min?: (number | bigint | null)[];
+  max?: (number | bigint | null)[];
 }
 
 /** What `I:<lib>/<symbol>/<id>` holds: the schema and the list of tiles of one stored frame. */
@@ -44,7 +55,13 @@ export interface IndexRecord {
   segments: SegmentRef[];
 }
 
-export const INDEX_FORMAT = 1;
+/**
+ * The format an index record is written in: 1, the tiles alone; 2, tiles with per-column statistics
+ * (`SegmentRef.min`/`max`). A reader takes any `f`: fields it does not know are ignored (a floe of
+ * format 1 reads a format-2 index as it always read, without skipping), and a tile without statistics
+ * is one nothing is known about.
+ */
+export const INDEX_FORMAT = 2;
 
 /**
  * The index of a version without data: what `writeMetadata` stores for a symbol that had no version
@@ -184,8 +201,26 @@ function isSegmentRef(s: unknown): boolean {
     isCount(x.bytes) &&
     (x.names === undefined || (Array.isArray(x.names) && x.names.every((n) => typeof n === "string"))) &&
     stamp(x.first) &&
-    stamp(x.last)
+    stamp(x.last) &&
+    statsOk(x.min, x.max, x.cols as number)
   );
+}
+
+/**
+ * Statistics are both absent, or two lists of `cols` entries, each null in both or a number (not NaN)
+ * or bigint in both with min <= max: a damaged record must not make a query skip rows it holds.
+ */
+function statsOk(min: unknown, max: unknown, cols: number): boolean {
+  if (min === undefined && max === undefined) return true;
+  if (!Array.isArray(min) || !Array.isArray(max) || min.length !== cols || max.length !== cols) return false;
+  const value = (v: unknown) => typeof v === "bigint" || (typeof v === "number" && !Number.isNaN(v));
+  for (let i = 0; i < cols; i++) {
+    const lo = min[i];
+    const hi = max[i];
+    if (lo === null && hi === null) continue;
+    if (!value(lo) || !value(hi) || lo > hi) return false;
+  }
+  return true;
 }
 
 function isVersionRecord(r: unknown): r is VersionRecord {

@@ -1,7 +1,7 @@
 import type { DType } from "../dtypes.ts";
 import { InvalidArgumentError, SchemaMismatchError, UnsortedIndexError } from "../errors.ts";
 import type { FrameData } from "./frame-data.ts";
-import { type IndexRecord, isNoData, type SegmentRef } from "./records.ts";
+import { INDEX_FORMAT, type IndexRecord, isNoData, type SegmentRef } from "./records.ts";
 import { firstAtOrAfter } from "./search.ts";
 import { sliceRows } from "./tiling.ts";
 import { unionColumns } from "./widen.ts";
@@ -121,6 +121,8 @@ export function appendIndex(
   });
   const combined: IndexRecord = {
     ...prior,
+    // Written now, so in this floe's format (the prior's tiles may lack statistics, which format 2 allows).
+    f: INDEX_FORMAT,
     columns,
     rows: prior.rows + added.rows,
     index:

@@ -3,7 +3,7 @@ import { SymbolNotFoundError } from "../errors.ts";
 import type { ColumnData, FrameData as Frame, FrameData } from "./frame-data.ts";
 import type { ObjectVersionStore } from "./object-version-store.ts";
 import type { ProgressMeter } from "./progress.ts";
-import type { IndexRecord, VersionRecord } from "./records.ts";
+import { INDEX_FORMAT, type IndexRecord, type VersionRecord } from "./records.ts";
 import { rowsInRange } from "./schema-checks.ts";
 import type { VersionStore } from "./version-store.ts";
 
@@ -82,6 +82,7 @@ export function replacedIndex(
   const rows = index.rows + shift;
   return {
     ...index,
+    f: INDEX_FORMAT,
     columns,
     rows,
     segments: rows > 0 ? segments.filter((s) => s.rows > 0) : added.segments,

@@ -6,6 +6,7 @@ import { StorageError } from "../errors.ts";
 import { sameBytes } from "../storage/parsed-cache.ts";
 import type { Storage, WriteTransaction } from "../storage/storage.ts";
 import { SegmentArena } from "./arena.ts";
+import { tileStats } from "./column-stats.ts";
 import { concatFrames } from "./frame-concat.ts";
 import type { FrameData } from "./frame-data.ts";
 import { keys, newId, versionOfKey } from "./keys.ts";
@@ -382,6 +383,8 @@ export class WritePath {
         ref.first = ts[tile.rowStart];
         ref.last = ts[tile.rowStart + tile.rows - 1];
       }
+      const stats = tileStats(k, frame, tile);
+      if (stats) Object.assign(ref, stats);
       ref.key = reuse?.(bytes, ref) ?? "";
       segments.push(ref);
       return { ref, bytes };
