@@ -9,6 +9,7 @@ import {
 import { DataFrame } from "../frame/dataframe.ts";
 import { toNanos } from "../frame/timestamps.ts";
 import { splitQuery } from "../query/chunk.ts";
+import { prunedRowRanges } from "../query/prune.ts";
 import { frameOf } from "../query/execute.ts";
 import { type DateBounds, dateBounds, requiredColumns } from "../query/plan.ts";
 import { QueryBuilder } from "../query/query-builder.ts";
@@ -539,10 +540,12 @@ export class Library {
     }
     // Chunk by chunk: each chunk's rows go through the filters (and the aggregation's partial) alone.
     const k = await loadKernels();
+    // Row slices whose statistics prove no row passes the leading filters are not fetched.
+    const keep = prunedRowRanges(query, index)?.keep;
     const { table } = await readWithQuery(
       this.store,
       k,
-      { symbol, record, index, request, split },
+      { symbol, record, index, request, split, keep },
       this.parallel,
       meter,
     );

@@ -133,6 +133,35 @@ describe("a read with a query, chunk by chunk", () => {
     );
   });
 
+  it("fetches only the segments whose statistics let a row pass the leading filters", async () => {
+    const lib = await stores["lmdb://"].createLibrary("stats", { rowsPerSegment: 10 });
+    const frame = new DataFrame({
+      px: Float64Array.from({ length: 100 }, (_, i) => i),
+      vol: BigInt64Array.from({ length: 100 }, (_, i) => BigInt(i % 7)),
+    });
+    await lib.write("s", frame);
+    const segmentsFor = async (query: QueryBuilder) => {
+      let segments = -1;
+      const { data } = await lib.read("s", {
+        query,
+        onProgress: (p: Progress) => (segments = p.segmentsTotal),
+      });
+      expectSameFrame(data, runQuery(frame, query), query.toString());
+      return segments;
+    };
+    expect(await segmentsFor(new QueryBuilder().filter(col("px").gt(85)))).toBe(2);
+    expect(await segmentsFor(new QueryBuilder().filter(col("px").lt(5).or(col("px").ge(95))))).toBe(2);
+    expect(
+      await segmentsFor(new QueryBuilder().filter(col("px").gt(85)).groupby("vol").agg({ px: "sum" })),
+    ).toBe(2);
+    // Nothing can pass: no segment is fetched, and the answer still has the query's columns.
+    expect(
+      await segmentsFor(new QueryBuilder().filter(col("px").gt(1000)).apply("x", col("px").mul(2))),
+    ).toBe(0);
+    // A filter after head picks among the first rows: statistics cannot skip anything there.
+    expect(await segmentsFor(new QueryBuilder().head(50).filter(col("px").gt(85)))).toBe(10);
+  });
+
   it("refuses a bad query before anything is fetched", async () => {
     const lib = await stores["lmdb://"].createLibrary("bad", { rowsPerSegment: 2 });
     await lib.write(
