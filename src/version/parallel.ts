@@ -37,7 +37,7 @@ export const PARALLEL_MIN_BYTES = 8 << 20;
  * 2-core VM) but runs on the calling thread: a fresh process's first 25 MB read ran at 66 MB/s waiting
  * for the pool and 112-132 MB/s alone. Bigger reads gain more from the pool than the wait costs.
  */
-const COLD_READ_MAX_BYTES = 96 << 20;
+export const COLD_READ_MAX_BYTES = 96 << 20;
 /** Raw bytes of rows per write job. */
 const JOB_BYTES = 16 << 20;
 /** A write goes to the pool only when a sample of it compresses at least this much. */

@@ -10,7 +10,14 @@ import { moving } from "../parallel/pool.ts";
 import { type ChunkResult, type ChunkRows, mergeChunks, runChunk, type SplitQuery } from "../query/chunk.ts";
 import type { Table } from "../query/execute.ts";
 import type { ObjectVersionStore } from "./object-version-store.ts";
-import { lendSegments, PARALLEL_MIN_BYTES, type ParallelContext, unwrap, warmPool } from "./parallel.ts";
+import {
+  COLD_READ_MAX_BYTES,
+  lendSegments,
+  PARALLEL_MIN_BYTES,
+  type ParallelContext,
+  unwrap,
+  warmPool,
+} from "./parallel.ts";
 import type { ProgressMeter } from "./progress.ts";
 import { planRead, type ReadRequest, resolveRowRange } from "./read-plan.ts";
 import type { IndexRecord, VersionRecord } from "./records.ts";
@@ -100,7 +107,10 @@ export async function readWithQuery(
     store instanceof VersionStore &&
     chunks.length > 1 &&
     rowsRead * width >= PARALLEL_MIN_BYTES &&
-    (parallel.store !== null || typeof SharedArrayBuffer === "function");
+    (parallel.store !== null || typeof SharedArrayBuffer === "function") &&
+    // Workers still loading: a read this small runs here rather than wait for them (as a plain read).
+    (parallel.pool.loaded > 0 || rowsRead * width >= COLD_READ_MAX_BYTES);
+
   if (pooled) {
     results = await inPool(parallel, store, q, chunks, columns, codes, done);
   } else if (store instanceof VersionStore) {
@@ -129,6 +139,10 @@ export async function readWithQuery(
       results.push(runChunk((await current).frame, chunks[i][0], q.split.steps));
       done(i);
     }
+  }
+  // A big query run here: the pool starts now, in the background, so the next one finds it loaded.
+  if (parallel !== undefined && store instanceof VersionStore && !pooled) {
+    warmPool(parallel, rowsRead * width, "after");
   }
   return { table: mergeChunks(results, q.split, start, indexInfo), cost };
 }

@@ -220,6 +220,14 @@ describe("a big read with a query in the worker pool", () => {
         expect(ac.workers).toBe(2);
         const lib = await ac.createLibrary("bars", { rowsPerSegment: 100_000 });
         await lib.write("b", frame);
+        // A query this size does not wait for workers still loading: read until they have loaded (a
+        // plain read reports progress once per worker job from the pool, once per segment without).
+        for (let attempt = 0; attempt < 100; attempt++) {
+          let calls = 0;
+          await lib.read("b", { onProgress: () => calls++ });
+          if (calls <= 3) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
         for (const q of queries) {
           let progress: Progress | undefined;
           const { data } = await lib.read("b", { query: q, onProgress: (p) => (progress = p) });
