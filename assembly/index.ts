@@ -5,6 +5,17 @@ export { checksum, hashFinal, hashInit, hashUpdate, xxh32 } from "./checksum";
 export { lz4Bound, lz4Compress, lz4Decompress } from "./lz4";
 export { shuffle, unshuffle } from "./shuffle";
 export { decimalDecode, decimalEncode, intPack, intPackSize, intUnpack } from "./bitpack";
+export {
+  arithColumns,
+  arithScalar,
+  compareF64,
+  compareI32,
+  compareI64,
+  groupF64,
+  groupI64,
+  maskLogic,
+  maskSum,
+} from "./query";
 
 /** First free byte above the kernels' static data (hash tables, checksum state). */
 export function heapBase(): usize {

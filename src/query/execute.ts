@@ -15,6 +15,7 @@ import {
   type Partial,
 } from "./aggregate.ts";
 import { type Column, type Columns, evaluate, evaluateMask, materialize, unknownColumn } from "./evaluate.ts";
+import { readyQueryKernels } from "./kernels.ts";
 import type { Aggregation, Clause, QueryBuilder, ResampleSpec } from "./query-builder.ts";
 import { bucketOrder, bucketRows, resolveOrigin, timeBounds } from "./resample.ts";
 
@@ -119,8 +120,10 @@ function timestampIndex(t: Table, what: string): BigInt64Array {
 
 /** Rows where `mask` is 1; a row-number index is renumbered from 0 (floe's row index is a range). */
 function takeMask(t: Table, mask: Uint8Array): Table {
+  const q = readyQueryKernels();
   let count = 0;
-  for (let i = 0; i < mask.length; i++) count += mask[i];
+  if (q) count = q.maskSum(mask);
+  else for (let i = 0; i < mask.length; i++) count += mask[i];
   if (count === t.numRows) return t;
   const rows = new Int32Array(count);
   for (let i = 0, j = 0; i < mask.length; i++) if (mask[i] === 1) rows[j++] = i;
