@@ -215,13 +215,19 @@ export function maskLogic(a: usize, b: usize, n: i32, op: i32, dst: usize): void
   const whole = count & ~15;
   const one = i8x16.splat(1);
   if (op == 0) {
-    for (let i: usize = 0; i < whole; i += 16) v128.store(dst + i, v128.and(v128.load(a + i), v128.load(b + i)));
+    for (let i: usize = 0; i < whole; i += 16) {
+      v128.store(dst + i, v128.and(v128.load(a + i), v128.load(b + i)));
+    }
     for (let i = whole; i < count; i++) store<u8>(dst + i, load<u8>(a + i) & load<u8>(b + i));
   } else if (op == 1) {
-    for (let i: usize = 0; i < whole; i += 16) v128.store(dst + i, v128.or(v128.load(a + i), v128.load(b + i)));
+    for (let i: usize = 0; i < whole; i += 16) {
+      v128.store(dst + i, v128.or(v128.load(a + i), v128.load(b + i)));
+    }
     for (let i = whole; i < count; i++) store<u8>(dst + i, load<u8>(a + i) | load<u8>(b + i));
   } else if (op == 2) {
-    for (let i: usize = 0; i < whole; i += 16) v128.store(dst + i, v128.xor(v128.load(a + i), v128.load(b + i)));
+    for (let i: usize = 0; i < whole; i += 16) {
+      v128.store(dst + i, v128.xor(v128.load(a + i), v128.load(b + i)));
+    }
     for (let i = whole; i < count; i++) store<u8>(dst + i, load<u8>(a + i) ^ load<u8>(b + i));
   } else {
     for (let i: usize = 0; i < whole; i += 16) v128.store(dst + i, v128.xor(v128.load(a + i), one));
@@ -366,7 +372,16 @@ function resetState(kind: i32, count: usize, a: usize, b: usize, groups: usize):
 
 // The loops of groupF64 and groupI64 for one aggregation, inlined per `kind` so the choice is made once.
 // @ts-ignore: decorator
-@inline function foldF64(kind: i32, src: usize, gids: usize, n: usize, count: usize, a: usize, b: usize, rowOffset: f64): void {
+@inline function foldF64(
+  kind: i32,
+  src: usize,
+  gids: usize,
+  n: usize,
+  count: usize,
+  a: usize,
+  b: usize,
+  rowOffset: f64,
+): void {
   if (kind == LAST) {
     for (let i = <isize>n - 1; i >= 0; i--) {
       const gid = load<i32>(gids + (<usize>i << 2));
@@ -403,7 +418,17 @@ function resetState(kind: i32, count: usize, a: usize, b: usize, groups: usize):
 }
 
 // @ts-ignore: decorator
-@inline function foldI64(kind: i32, nat: bool, src: usize, gids: usize, n: usize, count: usize, a: usize, b: usize, rowOffset: f64): void {
+@inline function foldI64(
+  kind: i32,
+  nat: bool,
+  src: usize,
+  gids: usize,
+  n: usize,
+  count: usize,
+  a: usize,
+  b: usize,
+  rowOffset: f64,
+): void {
   if (kind == LAST) {
     for (let i = <isize>n - 1; i >= 0; i--) {
       const gid = load<i32>(gids + (<usize>i << 2));
