@@ -258,6 +258,31 @@ export function maskSum(src: usize, n: i32): f64 {
   return <f64>total;
 }
 
+// Rows of width-T elements where the mask byte is 1, moved down over the others. Every row is written
+// and the output position advances only for kept ones, so there is no branch to mispredict.
+// @ts-ignore: decorator
+@inline function compactWidth<T>(src: usize, n: usize, mask: usize, dst: usize): usize {
+  let j: usize = 0;
+  for (let i: usize = 0; i < n; i++) {
+    store<T>(dst + j * sizeof<T>(), load<T>(src + i * sizeof<T>()));
+    j += <usize>(load<u8>(mask + i) == 1);
+  }
+  return j;
+}
+
+/**
+ * Copies the elements (`width` = 1, 2, 4 or 8 bytes) of src whose mask byte is 1 to dst, in order, and
+ * returns how many (execute.ts keeps rows whose mask is exactly 1). dst needs room for one element more
+ * than it keeps (the last skipped row is written there).
+ */
+export function maskCompact(src: usize, n: i32, width: i32, mask: usize, dst: usize): i32 {
+  const count = <usize>n;
+  if (width == 8) return <i32>compactWidth<u64>(src, count, mask, dst);
+  if (width == 4) return <i32>compactWidth<u32>(src, count, mask, dst);
+  if (width == 2) return <i32>compactWidth<u16>(src, count, mask, dst);
+  return <i32>compactWidth<u8>(src, count, mask, dst);
+}
+
 // ---- float64 arithmetic ------------------------------------------------------------------------------
 
 // @ts-ignore: decorator

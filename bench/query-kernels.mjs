@@ -27,7 +27,10 @@ await build({
       export { evaluate } from "./src/query/evaluate.ts";
       export { accumulate } from "./src/query/aggregate.ts";
       export { queryKernelsOf, useQueryKernels } from "./src/query/kernels.ts";
-      export { col } from "./src/query/expr.ts";`,
+      export { col } from "./src/query/expr.ts";
+      export { runQuery } from "./src/query/execute.ts";
+      export { QueryBuilder } from "./src/query/query-builder.ts";
+      export { DataFrame } from "./src/frame/dataframe.ts";`,
     resolveDir: root,
     loader: "ts",
   },
@@ -220,6 +223,49 @@ for (const n of sizes) {
     time(ev(div)),
     kernel(() => x.arithColumns(pf, pg, n, 3, pout)),
   );
+
+  // Keeping the rows of a mask: execute.ts's gather by row numbers vs the compaction kernel.
+  const keep = q.compare(f64, "gt", 98); // about 1 % of the rows
+  const kept = q.maskSum(keep);
+  const gatherJs = () => {
+    // execute.ts's takeMask without kernels: row numbers, then a generic gather per column.
+    const rowsOf = new Int32Array(kept);
+    for (let i = 0, j = 0; i < n; i++) if (keep[i] === 1) rowsOf[j++] = i;
+    const o = new Float64Array(kept);
+    const v = f64;
+    for (let i = 0; i < kept; i++) o[i] = v[rowsOf[i]];
+    return o;
+  };
+  row(
+    "keep 1 % of f64",
+    n,
+    time(gatherJs),
+    time(() => q.compact(keep, kept, [f64])),
+    kernel(() => {
+      k.bytes().set(keep, pm);
+      x.maskCompact(pf, n, 8, pm, pout);
+    }),
+  );
+  // A whole filter clause over a frame of four float64 columns, an int64 and a timestamp index.
+  const frame = lib.DataFrame.fromColumns(
+    [
+      { name: "f", dtype: "float64", values: f64 },
+      { name: "g", dtype: "float64", values: f64b },
+      { name: "h", dtype: "float64", values: f64b.map((v) => v * 2) },
+      { name: "u", dtype: "float64", values: f64.map((v) => v + 1) },
+      { name: "i", dtype: "int64", values: i64 },
+    ],
+    { kind: "timestamp", name: "ts", values: BigInt64Array.from({ length: n }, (_, i) => BigInt(i) * 1000n) },
+    n,
+  );
+  for (const [label, t] of [
+    ["1 %", 98],
+    ["50 %", 0],
+  ]) {
+    const query = new lib.QueryBuilder().filter(f.gt(t));
+    const run = () => lib.runQuery(frame, query);
+    row(`filter keeping ${label}, 6 cols`, n, time(jsPath(run)), time(run), NaN);
+  }
 
   const GROUP = { count: 0, sum: 1, min: 2, max: 3, first: 4, last: 5, mean: 1 };
   for (const [dtype, values, p] of [

@@ -3,7 +3,7 @@
  * arrays. Filter and apply are column kernels (evaluate.ts); groupby and resample go through partial
  * aggregates (aggregate.ts) exactly as a per-segment run will, with a single batch here.
  */
-import { type ColumnValues, DTYPES, type DType, type StringArray } from "../dtypes.ts";
+import { type ColumnValues, DTYPES, type DType, type NumericArray, type StringArray } from "../dtypes.ts";
 import { InvalidArgumentError, UnsortedIndexError } from "../errors.ts";
 import { DataFrame, type FrameIndex } from "../frame/dataframe.ts";
 import {
@@ -15,7 +15,7 @@ import {
   type Partial,
 } from "./aggregate.ts";
 import { type Column, type Columns, evaluate, evaluateMask, materialize, unknownColumn } from "./evaluate.ts";
-import { readyQueryKernels } from "./kernels.ts";
+import { type QueryKernels, readyQueryKernels } from "./kernels.ts";
 import type { Aggregation, Clause, QueryBuilder, ResampleSpec } from "./query-builder.ts";
 import { bucketOrder, bucketRows, resolveOrigin, timeBounds } from "./resample.ts";
 
@@ -125,15 +125,40 @@ function takeMask(t: Table, mask: Uint8Array): Table {
   if (q) count = q.maskSum(mask);
   else for (let i = 0; i < mask.length; i++) count += mask[i];
   if (count === t.numRows) return t;
-  const rows = new Int32Array(count);
-  for (let i = 0, j = 0; i < mask.length; i++) if (mask[i] === 1) rows[j++] = i;
+  const all = [...t.columns.values()].map((c) => c.values);
+  if (t.index.kind === "timestamp") all.push(t.index.values);
+  const kept = q ? compactTyped(q, mask, count, all) : all.map(() => undefined);
+  let rows: Int32Array | undefined;
+  const taken = all.map((values, i) => {
+    const done = kept[i];
+    if (done !== undefined) return done;
+    if (rows === undefined) {
+      rows = new Int32Array(count);
+      for (let i = 0, j = 0; i < mask.length; i++) if (mask[i] === 1) rows[j++] = i;
+    }
+    return gather(values, rows);
+  });
   const columns = new Map<string, Column>();
-  for (const [name, c] of t.columns) columns.set(name, { dtype: c.dtype, values: gather(c.values, rows) });
+  let at = 0;
+  for (const [name, c] of t.columns) columns.set(name, { dtype: c.dtype, values: taken[at++] });
   const index: FrameIndex =
     t.index.kind === "timestamp"
-      ? { ...t.index, values: gather(t.index.values, rows) as BigInt64Array }
+      ? { ...t.index, values: taken[at] as BigInt64Array }
       : { kind: "row", start: 0 };
   return { numRows: count, index, columns };
+}
+
+/** The typed arrays among `all` compacted by the Wasm kernel (undefined for string columns). */
+function compactTyped(
+  q: QueryKernels,
+  mask: Uint8Array,
+  count: number,
+  all: readonly ColumnValues[],
+): (ColumnValues | undefined)[] {
+  const typed = all.filter((v): v is NumericArray => !Array.isArray(v));
+  const done = typed.length > 0 ? q.compact(mask, count, typed) : [];
+  let at = 0;
+  return all.map((v) => (Array.isArray(v) ? undefined : done[at++]));
 }
 
 function gather(values: ColumnValues, rows: Int32Array): ColumnValues {

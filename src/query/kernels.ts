@@ -6,6 +6,7 @@
  * faster, and those files call here only where the Wasm path won including its copies.
  */
 import { type Kernels, loadedKernels } from "../codec/wasm.ts";
+import type { NumericArray } from "../dtypes.ts";
 import type { ArithOp, CompareOp } from "./expr.ts";
 
 interface QueryExports {
@@ -14,6 +15,7 @@ interface QueryExports {
   compareI32(src: number, n: number, s: number, op: number, dst: number): void;
   maskLogic(a: number, b: number, n: number, op: number, dst: number): void;
   maskSum(src: number, n: number): number;
+  maskCompact(src: number, n: number, width: number, mask: number, dst: number): number;
   arithColumns(a: number, b: number, n: number, op: number, dst: number): void;
   arithScalar(a: number, s: number, n: number, op: number, swapped: number, dst: number): void;
   groupF64(
@@ -116,6 +118,30 @@ export class QueryKernels {
     const [p] = this.#k.scratch(mask.length);
     this.#k.bytes().set(mask, p);
     return this.#x.maskSum(p, mask.length);
+  }
+
+  /**
+   * The rows of each column whose mask byte is 1, in order, as new arrays of the columns' own types;
+   * `kept` is how many there are (the mask's count of 1s). The mask is copied in once for all columns.
+   */
+  compact<T extends NumericArray>(mask: Uint8Array, kept: number, columns: readonly T[]): T[] {
+    const n = mask.length;
+    let widest = 1;
+    for (const c of columns) {
+      if (c.length !== n) throw new RangeError(`compact: a column of ${c.length} rows for a mask of ${n}`);
+      widest = Math.max(widest, c.BYTES_PER_ELEMENT);
+    }
+    const [pm, src, dst] = this.#k.scratch(n, widest * n, widest * kept);
+    const mem = this.#k.bytes();
+    mem.set(mask, pm);
+    return columns.map((c) => {
+      const width = c.BYTES_PER_ELEMENT;
+      mem.set(bytesOf(c), src);
+      const got = this.#x.maskCompact(src, n, width, pm, dst);
+      if (got !== kept) throw new RangeError(`compact: the mask keeps ${got} rows, not ${kept}`);
+      const Ctor = c.constructor as new (buffer: ArrayBuffer) => T;
+      return new Ctor(mem.slice(dst, dst + width * kept).buffer);
+    });
   }
 
   /** `a op b` elementwise over two float64 columns of one length. */

@@ -213,6 +213,35 @@ describe("mask kernels", () => {
   });
 });
 
+describe("compaction kernel", () => {
+  it("keeps the rows whose mask byte is 1, for every width, as execute.ts's gather", () => {
+    fc.assert(
+      fc.property(bytes, fc.integer(), (m0, seed) => {
+        const mask = Uint8Array.from(m0, (v, i) => (v === 1 || (seed >>> (i % 29)) & 1 ? v & 1 : v));
+        const n = mask.length;
+        const columns = [
+          Float64Array.from({ length: n }, (_, i) => (i % 3 === 0 ? Number.NaN : -i - 0.5)),
+          BigInt64Array.from({ length: n }, (_, i) => (i % 2 ? I64_MIN + BigInt(i) : I64_MAX - BigInt(i))),
+          Int32Array.from({ length: n }, (_, i) => i * 7919),
+          Uint16Array.from({ length: n }, (_, i) => i * 31),
+          Uint8Array.from({ length: n }, (_, i) => i),
+        ];
+        const rows = [...mask.keys()].filter((i) => mask[i] === 1);
+        const got = q.compact(mask, rows.length, columns);
+        return got.every(
+          (c, j) =>
+            c.constructor === columns[j].constructor &&
+            same(
+              c,
+              rows.map((i) => columns[j][i]),
+            ),
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe("arithmetic kernels", () => {
   it("float64 column op column and column op scalar equal the loops, bit for bit", () => {
     const apply = (op: ArithOp, a: number, b: number) =>
