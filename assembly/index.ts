@@ -13,6 +13,7 @@ export {
   compareI64,
   groupF64,
   groupI64,
+  groupReset,
   maskCompact,
   maskLogic,
   maskSum,

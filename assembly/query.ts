@@ -354,12 +354,16 @@ export function arithScalar(a: usize, s: f64, n: i32, op: i32, swapped: i32, dst
 
 // ---- partial aggregates by group ---------------------------------------------------------------------
 //
-// State per group g (arrays of numGroups, zeroed here first): count[g] (f64) counts the rows with a value,
-// and by aggregation
+// State per group g (arrays of `groups` f64 or i64, set up by groupReset): count[g] counts the rows with a
+// value, and by aggregation
 //   sum (float):  a = sum, b = Kahan compensation        sum (int64): a = wrapping int64 sum
 //   min, max:     a = value                               first, last: a = value, b = row position (-1: none)
 // exactly aggregate.ts's AggState. A row is skipped when its group is -1 or its value missing (NaN for
 // floats; NaT for int64 when `nat`). "Seen" for min/max is count[g] > 0, which the same pass keeps.
+// The fold kernels add rows to the state, so a batch may be folded a window of rows at a time, in row
+// order (`rowOffset` is the window's first row position): Kahan sums then see the rows in the same
+// order as aggregate.ts's one loop. Last takes every later row it meets, which ends where aggregate.ts's
+// backward scan starts.
 
 // @ts-ignore: decorator
 @inline const COUNT: i32 = 0;
@@ -376,12 +380,14 @@ export function arithScalar(a: usize, s: f64, n: i32, op: i32, swapped: i32, dst
 // @ts-ignore: decorator
 @inline const MEAN_I64: i32 = 6;
 
-function resetState(kind: i32, count: usize, a: usize, b: usize, groups: usize): void {
-  const bytes = groups << 3;
+/** Empty state of aggregation `kind` for `groups` groups: zeros, and row positions -1 for first/last. */
+export function groupReset(kind: i32, count: usize, a: usize, b: usize, groups: i32): void {
+  const g = <usize>groups;
+  const bytes = g << 3;
   memory.fill(count, 0, bytes);
   memory.fill(a, 0, bytes);
   if (kind == FIRST || kind == LAST) {
-    for (let g: usize = 0; g < groups; g++) store<f64>(b + (g << 3), -1);
+    for (let i: usize = 0; i < g; i++) store<f64>(b + (i << 3), -1);
   } else memory.fill(b, 0, bytes);
 }
 
@@ -407,20 +413,6 @@ function resetState(kind: i32, count: usize, a: usize, b: usize, groups: usize):
   b: usize,
   rowOffset: f64,
 ): void {
-  if (kind == LAST) {
-    for (let i = <isize>n - 1; i >= 0; i--) {
-      const gid = load<i32>(gids + (<usize>i << 2));
-      const x = load<f64>(src + (<usize>i << 3));
-      if (gid < 0 || x != x) continue;
-      const g = <usize>gid << 3;
-      store<f64>(count + g, load<f64>(count + g) + 1);
-      if (load<f64>(b + g) < 0) {
-        store<f64>(b + g, rowOffset + <f64>i);
-        store<f64>(a + g, x);
-      }
-    }
-    return;
-  }
   for (let i: usize = 0; i < n; i++) {
     const gid = load<i32>(gids + (i << 2));
     const x = load<f64>(src + (i << 3));
@@ -438,6 +430,9 @@ function resetState(kind: i32, count: usize, a: usize, b: usize, groups: usize):
         store<f64>(b + g, rowOffset + <f64>i);
         store<f64>(a + g, x);
       }
+    } else if (kind == LAST) {
+      store<f64>(b + g, rowOffset + <f64>i);
+      store<f64>(a + g, x);
     }
   }
 }
@@ -454,20 +449,6 @@ function resetState(kind: i32, count: usize, a: usize, b: usize, groups: usize):
   b: usize,
   rowOffset: f64,
 ): void {
-  if (kind == LAST) {
-    for (let i = <isize>n - 1; i >= 0; i--) {
-      const gid = load<i32>(gids + (<usize>i << 2));
-      const x = load<i64>(src + (<usize>i << 3));
-      if (gid < 0 || (nat && x == NAT)) continue;
-      const g = <usize>gid << 3;
-      store<f64>(count + g, load<f64>(count + g) + 1);
-      if (load<f64>(b + g) < 0) {
-        store<f64>(b + g, rowOffset + <f64>i);
-        store<i64>(a + g, x);
-      }
-    }
-    return;
-  }
   for (let i: usize = 0; i < n; i++) {
     const gid = load<i32>(gids + (i << 2));
     const x = load<i64>(src + (i << 3));
@@ -486,27 +467,28 @@ function resetState(kind: i32, count: usize, a: usize, b: usize, groups: usize):
         store<f64>(b + g, rowOffset + <f64>i);
         store<i64>(a + g, x);
       }
+    } else if (kind == LAST) {
+      store<f64>(b + g, rowOffset + <f64>i);
+      store<i64>(a + g, x);
     }
   }
 }
 
 /**
- * Folds n float64 values at src, grouped by the i32 group numbers at gids, into fresh state for
- * `groups` groups (see above; `kind` is a group operator code, `rowOffset` the first row's position).
+ * Folds n float64 values at src, grouped by the i32 group numbers at gids, into the state of aggregation
+ * `kind` (see above; set up by groupReset); `rowOffset` is the first row's position (first, last).
  */
 export function groupF64(
   kind: i32,
   src: usize,
   gids: usize,
   n: i32,
-  groups: i32,
   count: usize,
   a: usize,
   b: usize,
   rowOffset: f64,
 ): void {
   const rows = <usize>n;
-  resetState(kind, count, a, b, <usize>groups);
   if (kind == COUNT) foldF64(COUNT, src, gids, rows, count, a, b, rowOffset);
   else if (kind == SUM) foldF64(SUM, src, gids, rows, count, a, b, rowOffset);
   else if (kind == MIN) foldF64(MIN, src, gids, rows, count, a, b, rowOffset);
@@ -524,7 +506,6 @@ export function groupI64(
   src: usize,
   gids: usize,
   n: i32,
-  groups: i32,
   nat: i32,
   count: usize,
   a: usize,
@@ -532,7 +513,6 @@ export function groupI64(
   rowOffset: f64,
 ): void {
   const rows = <usize>n;
-  resetState(kind, count, a, b, <usize>groups);
   if (nat != 0) {
     // Timestamps: NaT is missing. They are never summed, so only these kinds occur.
     if (kind == COUNT) foldI64(COUNT, true, src, gids, rows, count, a, b, rowOffset);

@@ -18,12 +18,12 @@ interface QueryExports {
   maskCompact(src: number, n: number, width: number, mask: number, dst: number): number;
   arithColumns(a: number, b: number, n: number, op: number, dst: number): void;
   arithScalar(a: number, s: number, n: number, op: number, swapped: number, dst: number): void;
+  groupReset(kind: number, count: number, a: number, b: number, groups: number): void;
   groupF64(
     kind: number,
     src: number,
     gids: number,
     n: number,
-    groups: number,
     count: number,
     a: number,
     b: number,
@@ -34,7 +34,6 @@ interface QueryExports {
     src: number,
     gids: number,
     n: number,
-    groups: number,
     nat: number,
     count: number,
     a: number,
@@ -42,6 +41,12 @@ interface QueryExports {
     rowOffset: number,
   ): void;
 }
+
+/**
+ * Rows copied in per kernel call: long columns go through Wasm memory a window at a time, so it stays
+ * small (it never shrinks) and each window's inputs and outputs stay in L2 between copy and kernel.
+ */
+const WINDOW = 1 << 15;
 
 /** Operator codes of assembly/query.ts. */
 const COMPARE: Readonly<Record<CompareOp, number>> = { gt: 0, ge: 1, lt: 2, le: 3, eq: 4, ne: 5 };
@@ -90,39 +95,59 @@ export class QueryKernels {
    */
   compare(values: CompareColumn, op: CompareOp, s: number | bigint, nat = false): Uint8Array {
     const n = values.length;
-    const [src, dst] = this.#k.scratch(values.byteLength, n);
+    const width = values.BYTES_PER_ELEMENT;
+    const [src, dst] = this.#k.scratch(width * Math.min(n, WINDOW), Math.min(n, WINDOW));
     const mem = this.#k.bytes();
-    mem.set(bytesOf(values), src);
-    if (values instanceof BigInt64Array)
-      this.#x.compareI64(src, n, s as bigint, COMPARE[op], nat ? 1 : 0, dst);
-    else if (values instanceof Float64Array) this.#x.compareF64(src, n, s as number, COMPARE[op], dst);
-    else this.#x.compareI32(src, n, s as number, COMPARE[op], dst);
-    return mem.slice(dst, dst + n);
+    const raw = bytesOf(values);
+    const out = new Uint8Array(n);
+    const code = COMPARE[op];
+    for (let at = 0; at < n; at += WINDOW) {
+      const len = Math.min(WINDOW, n - at);
+      mem.set(raw.subarray(at * width, (at + len) * width), src);
+      if (values instanceof BigInt64Array) this.#x.compareI64(src, len, s as bigint, code, nat ? 1 : 0, dst);
+      else if (values instanceof Float64Array) this.#x.compareF64(src, len, s as number, code, dst);
+      else this.#x.compareI32(src, len, s as number, code, dst);
+      out.set(mem.subarray(dst, dst + len), at);
+    }
+    return out;
   }
 
   /** `a op b` bytewise (and, or, xor), or `a xor 1` for not; a and b have one length. */
   logic(op: "and" | "or" | "xor" | "not", a: Uint8Array, b: Uint8Array | null): Uint8Array {
     const n = a.length;
-    const two = b !== null;
-    const [pa, pb] = this.#k.scratch(n, two ? n : 0);
+    const w = Math.min(n, WINDOW);
+    const [pa, pb] = this.#k.scratch(w, b === null ? 0 : w);
     const mem = this.#k.bytes();
-    mem.set(a, pa);
-    if (two) mem.set(b, pb);
-    // In place: the result overwrites a's copy.
-    this.#x.maskLogic(pa, pb, n, LOGIC[op], pa);
-    return mem.slice(pa, pa + n);
+    const out = new Uint8Array(n);
+    for (let at = 0; at < n; at += WINDOW) {
+      const len = Math.min(WINDOW, n - at);
+      mem.set(a.subarray(at, at + len), pa);
+      if (b !== null) mem.set(b.subarray(at, at + len), pb);
+      // In place: the result overwrites a's copy.
+      this.#x.maskLogic(pa, pb, len, LOGIC[op], pa);
+      out.set(mem.subarray(pa, pa + len), at);
+    }
+    return out;
   }
 
   /** The sum of a mask's bytes: its count of 1s. */
   maskSum(mask: Uint8Array): number {
-    const [p] = this.#k.scratch(mask.length);
-    this.#k.bytes().set(mask, p);
-    return this.#x.maskSum(p, mask.length);
+    const n = mask.length;
+    const [p] = this.#k.scratch(Math.min(n, WINDOW));
+    const mem = this.#k.bytes();
+    let total = 0;
+    for (let at = 0; at < n; at += WINDOW) {
+      const len = Math.min(WINDOW, n - at);
+      mem.set(mask.subarray(at, at + len), p);
+      total += this.#x.maskSum(p, len);
+    }
+    return total;
   }
 
   /**
    * The rows of each column whose mask byte is 1, in order, as new arrays of the columns' own types;
-   * `kept` is how many there are (the mask's count of 1s). The mask is copied in once for all columns.
+   * `kept` is how many there are (the mask's count of 1s). Each window of the mask is copied in once for
+   * all columns.
    */
   compact<T extends NumericArray>(mask: Uint8Array, kept: number, columns: readonly T[]): T[] {
     const n = mask.length;
@@ -131,38 +156,66 @@ export class QueryKernels {
       if (c.length !== n) throw new RangeError(`compact: a column of ${c.length} rows for a mask of ${n}`);
       widest = Math.max(widest, c.BYTES_PER_ELEMENT);
     }
-    const [pm, src, dst] = this.#k.scratch(n, widest * n, widest * kept);
+    const w = Math.min(n, WINDOW);
+    const [pm, src, dst] = this.#k.scratch(w, widest * w, widest * w);
     const mem = this.#k.bytes();
-    mem.set(mask, pm);
-    return columns.map((c) => {
-      const width = c.BYTES_PER_ELEMENT;
-      mem.set(bytesOf(c), src);
-      const got = this.#x.maskCompact(src, n, width, pm, dst);
-      if (got !== kept) throw new RangeError(`compact: the mask keeps ${got} rows, not ${kept}`);
-      const Ctor = c.constructor as new (buffer: ArrayBuffer) => T;
-      return new Ctor(mem.slice(dst, dst + width * kept).buffer);
-    });
+    const outs = columns.map((c) => new (c.constructor as new (length: number) => T)(kept));
+    const outBytes = outs.map(bytesOf);
+    let done = 0;
+    for (let at = 0; at < n; at += WINDOW) {
+      const len = Math.min(WINDOW, n - at);
+      mem.set(mask.subarray(at, at + len), pm);
+      let got = 0;
+      columns.forEach((c, j) => {
+        const width = c.BYTES_PER_ELEMENT;
+        mem.set(bytesOf(c).subarray(at * width, (at + len) * width), src);
+        got = this.#x.maskCompact(src, len, width, pm, dst);
+        if (done + got > kept) throw new RangeError(`compact: the mask keeps more than ${kept} rows`);
+        outBytes[j].set(mem.subarray(dst, dst + got * width), done * width);
+      });
+      done += got;
+    }
+    if (done !== kept && columns.length > 0) {
+      throw new RangeError(`compact: the mask keeps ${done} rows, not ${kept}`);
+    }
+    return outs;
   }
 
   /** `a op b` elementwise over two float64 columns of one length. */
   arithColumns(op: ArithOp, a: Float64Array, b: Float64Array): Float64Array {
     const n = a.length;
-    const [pa, pb] = this.#k.scratch(8 * n, 8 * n);
+    const w = Math.min(n, WINDOW);
+    const [pa, pb] = this.#k.scratch(8 * w, 8 * w);
     const mem = this.#k.bytes();
-    mem.set(bytesOf(a), pa);
-    mem.set(bytesOf(b), pb);
-    this.#x.arithColumns(pa, pb, n, ARITH[op], pa);
-    return new Float64Array(mem.slice(pa, pa + 8 * n).buffer);
+    const ra = bytesOf(a);
+    const rb = bytesOf(b);
+    const out = new Float64Array(n);
+    const ro = bytesOf(out);
+    for (let at = 0; at < n; at += WINDOW) {
+      const len = Math.min(WINDOW, n - at);
+      mem.set(ra.subarray(8 * at, 8 * (at + len)), pa);
+      mem.set(rb.subarray(8 * at, 8 * (at + len)), pb);
+      this.#x.arithColumns(pa, pb, len, ARITH[op], pa);
+      ro.set(mem.subarray(pa, pa + 8 * len), 8 * at);
+    }
+    return out;
   }
 
   /** `a op s` elementwise (or `s op a` when `swapped`) over a float64 column. */
   arithScalar(op: ArithOp, a: Float64Array, s: number, swapped: boolean): Float64Array {
     const n = a.length;
-    const [pa] = this.#k.scratch(8 * n);
+    const [pa] = this.#k.scratch(8 * Math.min(n, WINDOW));
     const mem = this.#k.bytes();
-    mem.set(bytesOf(a), pa);
-    this.#x.arithScalar(pa, s, n, ARITH[op], swapped ? 1 : 0, pa);
-    return new Float64Array(mem.slice(pa, pa + 8 * n).buffer);
+    const ra = bytesOf(a);
+    const out = new Float64Array(n);
+    const ro = bytesOf(out);
+    for (let at = 0; at < n; at += WINDOW) {
+      const len = Math.min(WINDOW, n - at);
+      mem.set(ra.subarray(8 * at, 8 * (at + len)), pa);
+      this.#x.arithScalar(pa, s, len, ARITH[op], swapped ? 1 : 0, pa);
+      ro.set(mem.subarray(pa, pa + 8 * len), 8 * at);
+    }
+    return out;
   }
 
   /**
@@ -183,8 +236,8 @@ export class QueryKernels {
   }
 
   /**
-   * `group` for several aggregations over one grouping: the group numbers are copied in once, and a
-   * column shared by consecutive aggregations once.
+   * `group` for several aggregations over one grouping: each window of group numbers is copied in once,
+   * and a column shared by consecutive aggregations once.
    */
   groups(
     specs: readonly { kind: GroupKind; values: Float64Array | BigInt64Array; nat?: boolean }[],
@@ -193,24 +246,38 @@ export class QueryKernels {
     rowOffset: number,
   ): GroupState[] {
     const n = gids.length;
-    const g8 = 8 * groups;
-    const [pg, pv, pc, pa, pb] = this.#k.scratch(4 * n, 8 * n, g8, g8, g8);
-    const mem = this.#k.bytes();
-    mem.set(bytesOf(gids), pg);
-    let loaded: ArrayBufferView | null = null;
-    return specs.map(({ kind, values, nat }) => {
+    for (const { values } of specs) {
       if (values.length !== n) throw new RangeError(`group: ${values.length} values for ${n} group numbers`);
-      if (values !== loaded) mem.set(bytesOf(values), pv);
-      loaded = values;
-      const wide = values instanceof BigInt64Array;
-      if (wide) this.#x.groupI64(GROUP[kind], pv, pg, n, groups, nat ? 1 : 0, pc, pa, pb, rowOffset);
-      else this.#x.groupF64(GROUP[kind], pv, pg, n, groups, pc, pa, pb, rowOffset);
-      const out = (p: number) => mem.slice(p, p + g8).buffer;
-      const intValue = wide && kind !== "count" && kind !== "meanI64";
+    }
+    const w = Math.min(n, WINDOW);
+    const g8 = 8 * groups;
+    const [pg, pv, ...state] = this.#k.scratch(4 * w, 8 * w, ...specs.flatMap(() => [g8, g8, g8]));
+    const mem = this.#k.bytes();
+    specs.forEach(({ kind }, j) => {
+      this.#x.groupReset(GROUP[kind], state[3 * j], state[3 * j + 1], state[3 * j + 2], groups);
+    });
+    const rawGids = bytesOf(gids);
+    for (let at = 0; at < n; at += WINDOW) {
+      const len = Math.min(WINDOW, n - at);
+      mem.set(rawGids.subarray(4 * at, 4 * (at + len)), pg);
+      let loaded: ArrayBufferView | null = null;
+      specs.forEach(({ kind, values, nat }, j) => {
+        if (values !== loaded) mem.set(bytesOf(values).subarray(8 * at, 8 * (at + len)), pv);
+        loaded = values;
+        const [pc, pa, pb] = state.slice(3 * j, 3 * j + 3);
+        const code = GROUP[kind];
+        if (values instanceof BigInt64Array) {
+          this.#x.groupI64(code, pv, pg, len, nat ? 1 : 0, pc, pa, pb, rowOffset + at);
+        } else this.#x.groupF64(code, pv, pg, len, pc, pa, pb, rowOffset + at);
+      });
+    }
+    const out = (p: number) => mem.slice(p, p + g8).buffer;
+    return specs.map(({ kind, values }, j) => {
+      const intValue = values instanceof BigInt64Array && kind !== "count" && kind !== "meanI64";
       return {
-        count: new Float64Array(out(pc)),
-        a: intValue ? new BigInt64Array(out(pa)) : new Float64Array(out(pa)),
-        b: new Float64Array(out(pb)),
+        count: new Float64Array(out(state[3 * j])),
+        a: intValue ? new BigInt64Array(out(state[3 * j + 1])) : new Float64Array(out(state[3 * j + 1])),
+        b: new Float64Array(out(state[3 * j + 2])),
       };
     });
   }

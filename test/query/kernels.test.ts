@@ -242,6 +242,62 @@ describe("compaction kernel", () => {
   });
 });
 
+describe("long columns", () => {
+  it("go through Wasm memory in windows with the same answers", () => {
+    const n = 3 * 32768 + 101;
+    const x = Float64Array.from({ length: n }, (_, i) => (i % 7 === 0 ? Number.NaN : Math.sin(i)));
+    const big = BigInt64Array.from(x, (v, i) => (Number.isNaN(v) ? NAT : BigInt(i * 1000)));
+    const mask = q.compare(x, "gt", 0.25);
+    expect(same(mask, refCompare(x, "gt", 0.25))).toBe(true);
+    const tsMask = q.compare(big, "lt", 50_000_000n, true);
+    expect(
+      same(
+        tsMask,
+        refCompare(big, "lt", 50_000_000n).map((m, i) => (big[i] === NAT ? 0 : m)),
+      ),
+    ).toBe(true);
+    const other = Uint8Array.from(mask, (_, i) => i & 1);
+    expect(
+      same(
+        q.logic("and", mask, other),
+        mask.map((v, i) => v & other[i]),
+      ),
+    ).toBe(true);
+    expect(
+      same(
+        q.logic("not", mask, null),
+        mask.map((v) => v ^ 1),
+      ),
+    ).toBe(true);
+    const kept = mask.reduce((s, v) => s + v, 0);
+    expect(q.maskSum(mask)).toBe(kept);
+    const rows = [...mask.keys()].filter((i) => mask[i] === 1);
+    const [cx, cb] = q.compact(mask, kept, [x, big]);
+    expect(
+      same(
+        cx,
+        rows.map((i) => x[i]),
+      ) &&
+        same(
+          cb,
+          rows.map((i) => big[i]),
+        ),
+    ).toBe(true);
+    expect(
+      same(
+        q.arithScalar("mul", x, 3, false),
+        x.map((v) => v * 3),
+      ),
+    ).toBe(true);
+    expect(
+      same(
+        q.arithColumns("sub", x, x),
+        x.map((v) => v - v),
+      ),
+    ).toBe(true);
+  });
+});
+
 describe("arithmetic kernels", () => {
   it("float64 column op column and column op scalar equal the loops, bit for bit", () => {
     const apply = (op: ArithOp, a: number, b: number) =>
