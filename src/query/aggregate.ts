@@ -2,8 +2,9 @@
  * Partial aggregates, as a segment-at-a-time engine needs them: `groupRows` numbers the groups of a
  * batch of rows, `accumulate` folds the rows into per-group state, `mergePartials` combines the state
  * of two batches (in any split of the rows), and `finishColumns` turns state into result columns
- * (mean = sum / count, empty groups as pandas). State is typed arrays indexed by group, so the same
- * layout can later live in Wasm memory.
+ * (mean = sum / count, empty groups as pandas). State is typed arrays indexed by group, the layout the
+ * Wasm kernels (kernels.ts) fold float64, int64 and timestamp columns into once they are loaded; the
+ * loops here fold the other dtypes, and all of them before the kernels load, to the same bits.
  */
 import { type ColumnValues, DTYPES, type DType, type StringArray } from "../dtypes.ts";
 import { SchemaMismatchError } from "../errors.ts";

@@ -3,6 +3,9 @@
  * columns through `Columns`, not a `DataFrame`, so the same code runs over one decoded segment or a
  * whole frame. Type rules follow numpy/pandas: int op int → int64 (wrapping), anything with a float →
  * float64, `div` → float64; comparisons with NaN/NaT/null are false except `ne`, which is true.
+ * Once the Wasm kernels are loaded (kernels.ts), a float64, int32, int64 or timestamp column compared
+ * with a literal and the and/or/xor/not of masks run there, with the same answers; arithmetic stays here
+ * (bench/query-kernels.mjs: copying its operands in costs what the kernel saves).
  */
 import { type ColumnValues, DTYPES, type DType, type StringArray } from "../dtypes.ts";
 import { InvalidArgumentError, SchemaMismatchError } from "../errors.ts";
@@ -373,7 +376,7 @@ function arithmetic(node: ExprNode, op: ArithOp, a: Value, b: Value, n: number):
   }
   const dtype = arithmeticDtype(op, ca, cb);
   if (dtype === "float64") {
-    // No Wasm kernel here: copying the operands in costs what the kernel saves (bench/query-kernels.mjs).
+    // No Wasm kernel: copying the operands in costs what it saves (see the file comment).
     const x = asFloat(a, n);
     const y = asFloat(b, n);
     const out = new Float64Array(n);

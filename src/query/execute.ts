@@ -148,7 +148,10 @@ function takeMask(t: Table, mask: Uint8Array): Table {
   return { numRows: count, index, columns };
 }
 
-/** The typed arrays among `all` compacted by the Wasm kernel (undefined for string columns). */
+/**
+ * The typed arrays among `all` compacted by the Wasm kernel, undefined for string columns (and for all
+ * when the mask is not 0/1: the row-number gather then answers as it always has).
+ */
 function compactTyped(
   q: QueryKernels,
   mask: Uint8Array,
@@ -158,7 +161,7 @@ function compactTyped(
   const typed = all.filter((v): v is NumericArray => !Array.isArray(v));
   const done = typed.length > 0 ? q.compact(mask, count, typed) : [];
   let at = 0;
-  return all.map((v) => (Array.isArray(v) ? undefined : done[at++]));
+  return all.map((v) => (Array.isArray(v) || done === null ? undefined : done[at++]));
 }
 
 function gather(values: ColumnValues, rows: Int32Array): ColumnValues {

@@ -146,10 +146,10 @@ export class QueryKernels {
 
   /**
    * The rows of each column whose mask byte is 1, in order, as new arrays of the columns' own types;
-   * `kept` is how many there are (the mask's count of 1s). Each window of the mask is copied in once for
-   * all columns.
+   * `kept` is how many there are (the mask's sum). Each window of the mask is copied in once for all
+   * columns. Returns null when the mask keeps another number of rows (it holds bytes other than 0 and 1).
    */
-  compact<T extends NumericArray>(mask: Uint8Array, kept: number, columns: readonly T[]): T[] {
+  compact<T extends NumericArray>(mask: Uint8Array, kept: number, columns: readonly T[]): T[] | null {
     const n = mask.length;
     let widest = 1;
     for (const c of columns) {
@@ -170,15 +170,12 @@ export class QueryKernels {
         const width = c.BYTES_PER_ELEMENT;
         mem.set(bytesOf(c).subarray(at * width, (at + len) * width), src);
         got = this.#x.maskCompact(src, len, width, pm, dst);
-        if (done + got > kept) throw new RangeError(`compact: the mask keeps more than ${kept} rows`);
-        outBytes[j].set(mem.subarray(dst, dst + got * width), done * width);
+        if (done + got <= kept) outBytes[j].set(mem.subarray(dst, dst + got * width), done * width);
       });
       done += got;
+      if (done > kept) return null;
     }
-    if (done !== kept && columns.length > 0) {
-      throw new RangeError(`compact: the mask keeps ${done} rows, not ${kept}`);
-    }
-    return outs;
+    return done === kept || columns.length === 0 ? outs : null;
   }
 
   /** `a op b` elementwise over two float64 columns of one length. */
