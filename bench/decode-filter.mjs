@@ -44,16 +44,18 @@ const CHUNK = lib.CHUNK;
 const STORED = 0x80000000;
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-function time(fn) {
-  fn();
-  fn();
-  const ms = [];
+/** Medians of the functions' times, run in turn each repeat so that a slow spell hits them alike. */
+function timeAll(fns) {
+  for (const fn of fns) fn();
+  const ms = fns.map(() => []);
   for (let r = 0; r < repeats; r++) {
-    const t = performance.now();
-    fn();
-    ms.push(performance.now() - t);
+    fns.forEach((fn, j) => {
+      const t = performance.now();
+      fn();
+      ms[j].push(performance.now() - t);
+    });
   }
-  return median(ms);
+  return ms.map(median);
 }
 
 /** Today: decode every column into a JS array, then mask and compact with the query kernels. */
@@ -150,9 +152,11 @@ for (const n of sizes) {
     if (a.some((col, c) => col.length !== b[c].length || col.some((v, i) => !Object.is(v, b[c][i])))) {
       throw new Error("decodeWhere disagrees with decode, then filter");
     }
-    const base = time(() => decodeOnly(encs, n));
-    const today = time(() => decodeThenFilter(encs, n, s));
-    const proto = time(() => decodeWhere(encs, n, s));
+    const [base, today, proto] = timeAll([
+      () => decodeOnly(encs, n),
+      () => decodeThenFilter(encs, n, s),
+      () => decodeWhere(encs, n, s),
+    ]);
     console.log(
       `${String(n).padStart(9)}${`${share * 100}%`.padStart(7)}${base.toFixed(2).padStart(13)}` +
         `${today.toFixed(2).padStart(21)}${proto.toFixed(2).padStart(13)}` +

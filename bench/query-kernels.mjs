@@ -305,12 +305,12 @@ console.log(
     `node ${process.version}`,
 );
 console.log(
-  `${"kernel".padEnd(26)}${"rows".padStart(9)}${"js".padStart(9)}${"wasm+copy".padStart(11)}` +
+  `${"kernel".padEnd(30)}${"rows".padStart(9)}${"js".padStart(9)}${"wasm+copy".padStart(11)}` +
     `${"kernel".padStart(9)}${"js÷wasm+copy".padStart(14)}`,
 );
 for (const r of rows) {
   console.log(
-    `${r.name.padEnd(26)}${String(r.n).padStart(9)}${fmt(r.js).padStart(9)}${fmt(r.wasm).padStart(11)}` +
+    `${r.name.padEnd(30)}${String(r.n).padStart(9)}${fmt(r.js).padStart(9)}${fmt(r.wasm).padStart(11)}` +
       `${fmt(r.kernel).padStart(9)}${(r.js / r.wasm).toFixed(2).padStart(14)}`,
   );
 }
