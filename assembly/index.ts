@@ -6,6 +6,19 @@ export { lz4Bound, lz4Compress, lz4Decompress } from "./lz4";
 export { shuffle, unshuffle } from "./shuffle";
 export { decimalDecode, decimalEncode, intPack, intPackSize, intUnpack } from "./bitpack";
 export { rangeF32, rangeF64, rangeI32, rangeI64, rangeSmall, rangeState } from "./range";
+export {
+  arithColumns,
+  arithScalar,
+  compareF64,
+  compareI32,
+  compareI64,
+  groupF64,
+  groupI64,
+  groupReset,
+  maskCompact,
+  maskLogic,
+  maskSum,
+} from "./query";
 
 /** First free byte above the kernels' static data (hash tables, checksum state). */
 export function heapBase(): usize {

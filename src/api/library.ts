@@ -9,9 +9,9 @@ import {
 import { DataFrame } from "../frame/dataframe.ts";
 import { toNanos } from "../frame/timestamps.ts";
 import { splitQuery } from "../query/chunk.ts";
-import { prunedRowRanges } from "../query/prune.ts";
 import { frameOf } from "../query/execute.ts";
 import { type DateBounds, dateBounds, requiredColumns } from "../query/plan.ts";
+import { prunedRowRanges } from "../query/prune.ts";
 import { QueryBuilder } from "../query/query-builder.ts";
 import { applyReadQuery, shapeAnswer } from "../query/read.ts";
 import { compactSymbol, isFragmented, rowSlices } from "../version/compaction.ts";

@@ -116,6 +116,25 @@ export class Kernels {
     return this.#u8;
   }
 
+  /**
+   * Scratch buffers of the given sizes for kernels wrapped outside this file (the query kernels in
+   * src/query/kernels.ts), laid out as every call here lays out its own: valid until the next call on
+   * this instance. Read and write them through `bytes()` after this call (growth renews the view).
+   */
+  scratch(...sizes: number[]): number[] {
+    return this.#alloc(...sizes);
+  }
+
+  /** A byte view of the whole memory, current after the last `scratch` (see there). */
+  bytes(): Uint8Array {
+    return this.#mem();
+  }
+
+  /** The instance's exports, for the wrappers `scratch` serves. */
+  get exports(): WebAssembly.Exports {
+    return this.#x as unknown as WebAssembly.Exports;
+  }
+
   /** Bytes of Wasm memory currently reserved (static data plus scratch); for tests and diagnostics. */
   get memoryBytes(): number {
     return this.#x.memory.buffer.byteLength;
@@ -629,8 +648,25 @@ export async function createKernels(): Promise<Kernels> {
   return new Kernels(instance);
 }
 
+let shared: Kernels | undefined;
+
 /** This realm's shared kernels, instantiated on first use. */
 export function loadKernels(): Promise<Kernels> {
-  sharedPromise ??= createKernels();
+  sharedPromise ??= createKernels().then((k) => {
+    shared = k;
+    return k;
+  });
   return sharedPromise;
+}
+
+/**
+ * This realm's shared kernels if they are ready, else undefined (and their loading is started), for
+ * synchronous code that can fall back to TypeScript: a query run after any read has them.
+ */
+export function loadedKernels(): Kernels | undefined {
+  if (shared === undefined && sharedPromise === undefined) {
+    // A failed load is reported to whoever awaits loadKernels(); here it only means no Wasm.
+    loadKernels().catch(() => {});
+  }
+  return shared;
 }

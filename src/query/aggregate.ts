@@ -2,8 +2,9 @@
  * Partial aggregates, as a segment-at-a-time engine needs them: `groupRows` numbers the groups of a
  * batch of rows, `accumulate` folds the rows into per-group state, `mergePartials` combines the state
  * of two batches (in any split of the rows), and `finishColumns` turns state into result columns
- * (mean = sum / count, empty groups as pandas). State is typed arrays indexed by group, so the same
- * layout can later live in Wasm memory.
+ * (mean = sum / count, empty groups as pandas). State is typed arrays indexed by group, the layout the
+ * Wasm kernels (kernels.ts) fold float64, int64 and timestamp columns into once they are loaded; the
+ * loops here fold the other dtypes, and all of them before the kernels load, to the same bits.
  */
 
 import { type ColumnValues, DTYPES, type DType, type StringArray } from "../dtypes.ts";
@@ -11,6 +12,7 @@ import { SchemaMismatchError } from "../errors.ts";
 import { NAT } from "../frame/timestamps.ts";
 import { codesOf } from "../string-codes.ts";
 import { type Column, nullMask } from "./evaluate.ts";
+import { type GroupKind, type GroupState, readyQueryKernels } from "./kernels.ts";
 import type { AggName, Aggregation } from "./query-builder.ts";
 
 /** A group key's value: numbers for ≤32-bit ints, floats and bools, bigints for 64-bit ints, strings. */
@@ -300,10 +302,15 @@ export function accumulate(
   numGroups: number,
   rowOffset: number,
 ): AggState[] {
+  aggs.forEach((a, j) => {
+    checkAggregation(a, inputs[j].dtype);
+  });
+  const folded = accumulateWithKernels(aggs, inputs, gids, numGroups, rowOffset);
   const n = gids.length;
   return aggs.map((a, j) => {
+    const done = folded[j];
+    if (done !== undefined) return done;
     const c = inputs[j];
-    checkAggregation(a, c.dtype);
     const s = emptyState(a, c.dtype, numGroups);
     const present = presentMask(c, n);
     const count = s.count;
@@ -365,6 +372,72 @@ export function accumulate(
     }
     return s;
   });
+}
+
+/** The kernel that folds aggregation `agg` over a column, and how it reads the column; null if none does. */
+function kernelFor(
+  agg: AggName,
+  c: Column,
+): { kind: GroupKind; values: Float64Array | BigInt64Array; nat: boolean } | null {
+  const v = c.values;
+  if (v instanceof Float64Array) return { kind: agg === "mean" ? "sum" : agg, values: v, nat: false };
+  if (v instanceof BigInt64Array) {
+    return { kind: agg === "mean" ? "meanI64" : agg, values: v, nat: c.dtype === "timestamp" };
+  }
+  // uint64 as int64 bits: counting, wrapping sums and picking a row do not depend on the sign.
+  if (
+    v instanceof BigUint64Array &&
+    (agg === "count" || agg === "sum" || agg === "first" || agg === "last")
+  ) {
+    return { kind: agg, values: new BigInt64Array(v.buffer, v.byteOffset, v.length), nat: false };
+  }
+  return null;
+}
+
+/**
+ * The states `accumulate` computes, from the Wasm kernels for every aggregation one folds (float64,
+ * int64 and timestamp columns; uint64 except mean, min and max), undefined for the others or all when
+ * the kernels are not loaded. The kernels compute the same state bit for bit (Kahan steps included).
+ */
+function accumulateWithKernels(
+  aggs: readonly Aggregation[],
+  inputs: readonly Column[],
+  gids: Int32Array,
+  numGroups: number,
+  rowOffset: number,
+): (AggState | undefined)[] {
+  const out: (AggState | undefined)[] = aggs.map(() => undefined);
+  const q = readyQueryKernels();
+  if (q === undefined) return out;
+  const which: number[] = [];
+  const specs: NonNullable<ReturnType<typeof kernelFor>>[] = [];
+  aggs.forEach((a, j) => {
+    const spec = kernelFor(a.agg, inputs[j]);
+    if (spec === null) return;
+    which.push(j);
+    specs.push(spec);
+  });
+  if (specs.length === 0) return out;
+  const states = q.groups(specs, gids, numGroups, rowOffset);
+  which.forEach((j, i) => {
+    out[j] = stateOf(aggs[j].agg, inputs[j].dtype, states[i]);
+  });
+  return out;
+}
+
+/** A kernel's state as an AggState with exactly the fields emptyState gives that aggregation. */
+function stateOf(agg: AggName, dtype: DType, g: GroupState): AggState {
+  const s: AggState = { agg, dtype, count: g.count };
+  if (agg === "count") return s;
+  const a = dtype === "uint64" ? new BigUint64Array(g.a.buffer) : g.a;
+  if (agg === "sum" || agg === "mean") {
+    s.sum = a;
+    if (a instanceof Float64Array) s.comp = g.b;
+    return s;
+  }
+  s.value = a;
+  if (agg === "first" || agg === "last") s.pos = g.b;
+  return s;
 }
 
 /** Rows per flush of the double accumulators: 2^20 values below 2^32 stay below 2^52, so exact. */

@@ -3,6 +3,9 @@
  * columns through `Columns`, not a `DataFrame`, so the same code runs over one decoded segment or a
  * whole frame. Type rules follow numpy/pandas: int op int → int64 (wrapping), anything with a float →
  * float64, `div` → float64; comparisons with NaN/NaT/null are false except `ne`, which is true.
+ * Once the Wasm kernels are loaded (kernels.ts), a float64, int32, int64 or timestamp column compared
+ * with a literal and the and/or/xor/not of masks run there, with the same answers; arithmetic stays here
+ * (bench/query-kernels.mjs: copying its operands in costs what the kernel saves).
  */
 import { type ColumnValues, DTYPES, type DType, type StringArray } from "../dtypes.ts";
 import { InvalidArgumentError, SchemaMismatchError } from "../errors.ts";
@@ -16,6 +19,7 @@ import {
   type ScalarValue,
   show,
 } from "./expr.ts";
+import { readyQueryKernels } from "./kernels.ts";
 
 /** The columns an expression may read, and how many rows they have. */
 export interface Columns {
@@ -52,8 +56,11 @@ export function evaluate(node: ExprNode, cols: Columns): Value {
     }
     case "lit":
       return { kind: "scalar", value: node.value, timestamp: node.timestamp };
-    case "not":
-      return boolColumn(logic("xor", needBool(node.arg, cols), ones(cols.numRows)));
+    case "not": {
+      const mask = needBool(node.arg, cols);
+      const q = readyQueryKernels();
+      return boolColumn(q ? q.logic("not", mask, null) : logic("xor", mask, ones(cols.numRows)));
+    }
     case "isnull":
     case "notnull":
       return boolColumn(nullMask(evaluate(node.arg, cols), cols.numRows, node.op === "notnull"));
@@ -139,6 +146,8 @@ function needBool(node: ExprNode, cols: Columns): Uint8Array {
 }
 
 function logic(op: "and" | "or" | "xor", a: Uint8Array, b: Uint8Array): Uint8Array {
+  const q = readyQueryKernels();
+  if (q) return q.logic(op, a, b);
   const n = a.length;
   const out = new Uint8Array(n);
   if (op === "and") for (let i = 0; i < n; i++) out[i] = a[i] & b[i];
@@ -206,11 +215,16 @@ function asStrings(v: Value, n: number): StringArray {
 /** A timestamp operand as nanoseconds: a timestamp column, a Date/bigint literal or an ISO string. */
 function asNanos(v: Value, n: number, node: ExprNode): BigInt64Array {
   if (v.kind === "column") return v.values as BigInt64Array;
+  return new BigInt64Array(n).fill(scalarNanos(v, node));
+}
+
+function scalarNanos(v: Value & { kind: "scalar" }, node: ExprNode): bigint {
   const x = v.value;
   const ns =
     typeof x === "bigint" ? x : typeof x === "string" ? toNanos(x, `query: ${show(node)}`) : undefined;
   if (ns === undefined) throw mismatch(`${show(node)} compares a timestamp with ${typeName(v)}`);
-  return new BigInt64Array(n).fill(ns);
+  // As the BigInt64Array that asNanos fills would hold it.
+  return BigInt.asIntN(64, ns);
 }
 
 function compare(node: ExprNode, op: CompareOp, a: Value, b: Value, n: number): Uint8Array {
@@ -230,6 +244,8 @@ function compare(node: ExprNode, op: CompareOp, a: Value, b: Value, n: number): 
         `${show(node)} compares a timestamp with a number; use a Date, an ISO string or nanoseconds as a bigint`,
       );
     }
+    const fast = compareWithKernel(a, b, op, "timestamp", node);
+    if (fast) return fast;
     const x = asNanos(a, n, node);
     const y = asNanos(b, n, node);
     const out = compareLoop(x, y, op, n);
@@ -249,10 +265,59 @@ function compare(node: ExprNode, op: CompareOp, a: Value, b: Value, n: number): 
     return out;
   }
   if (ca === "float" || cb === "float" || (fitsDouble(a) && fitsDouble(b))) {
-    return compareLoop(asFloat(a, n), asFloat(b, n), op, n);
+    return compareWithKernel(a, b, op, "float", node) ?? compareLoop(asFloat(a, n), asFloat(b, n), op, n);
   }
   // 64-bit integers compare exactly as bigints (doubles would merge neighbours above 2^53).
-  return compareLoop(asBig(a, n), asBig(b, n), op, n);
+  return compareWithKernel(a, b, op, "int", node) ?? compareLoop(asBig(a, n), asBig(b, n), op, n);
+}
+
+/** `a op b` with the operands swapped: `lit < col` is `col > lit`. */
+const SWAPPED: Readonly<Record<CompareOp, CompareOp>> = {
+  gt: "lt",
+  ge: "le",
+  lt: "gt",
+  le: "ge",
+  eq: "eq",
+  ne: "ne",
+};
+
+/**
+ * A column compared with a scalar by a Wasm kernel, or undefined where there is none (kernels not
+ * loaded, two columns, a dtype without a kernel) and `compare`'s loops run. `as` is how compare chose
+ * to compare: as doubles (float64 and int32 columns), as int64 (int64 columns) or as timestamps.
+ */
+function compareWithKernel(
+  a: Value,
+  b: Value,
+  op: CompareOp,
+  as: "float" | "int" | "timestamp",
+  node: ExprNode,
+): Uint8Array | undefined {
+  const q = readyQueryKernels();
+  if (q === undefined) return undefined;
+  let col = a;
+  let lit = b;
+  let o = op;
+  if (a.kind === "scalar") {
+    col = b;
+    lit = a;
+    o = SWAPPED[op];
+  }
+  if (col.kind !== "column" || lit.kind !== "scalar") return undefined;
+  const values = col.values;
+  if (as === "float") {
+    if (!(values instanceof Float64Array || values instanceof Int32Array)) return undefined;
+    return q.compare(values, o, Number(lit.value));
+  }
+  if (!(values instanceof BigInt64Array)) return undefined;
+  if (as === "timestamp") {
+    const ns = scalarNanos(lit, node);
+    // NaT on the other side: every comparison is false, ne true.
+    if (ns === NAT) return new Uint8Array(values.length).fill(op === "ne" ? 1 : 0);
+    return q.compare(values, o, ns, true);
+  }
+  const x = lit.value as number | bigint | boolean;
+  return q.compare(values, o, BigInt.asIntN(64, typeof x === "bigint" ? x : BigInt(x)));
 }
 
 function compareLoop<T>(x: ArrayLike<T>, y: ArrayLike<T>, op: CompareOp, n: number): Uint8Array {
@@ -311,6 +376,7 @@ function arithmetic(node: ExprNode, op: ArithOp, a: Value, b: Value, n: number):
   }
   const dtype = arithmeticDtype(op, ca, cb);
   if (dtype === "float64") {
+    // No Wasm kernel: copying the operands in costs what it saves (see the file comment).
     const x = asFloat(a, n);
     const y = asFloat(b, n);
     const out = new Float64Array(n);

@@ -4,7 +4,7 @@
  * aggregates (aggregate.ts) exactly as a per-segment run will, with a single batch here.
  */
 
-import { type ColumnValues, DTYPES, type DType, type StringArray } from "../dtypes.ts";
+import { type ColumnValues, DTYPES, type DType, type NumericArray, type StringArray } from "../dtypes.ts";
 import { InvalidArgumentError, UnsortedIndexError } from "../errors.ts";
 import { DataFrame, type FrameIndex } from "../frame/dataframe.ts";
 import { codesOf, setCodes } from "../string-codes.ts";
@@ -17,6 +17,7 @@ import {
   type Partial,
 } from "./aggregate.ts";
 import { type Column, type Columns, evaluate, evaluateMask, materialize, unknownColumn } from "./evaluate.ts";
+import { type QueryKernels, readyQueryKernels } from "./kernels.ts";
 import type { Aggregation, Clause, QueryBuilder, ResampleSpec } from "./query-builder.ts";
 import { bucketOrder, bucketRows, resolveOrigin, timeBounds } from "./resample.ts";
 
@@ -133,18 +134,48 @@ function timestampIndex(t: Table, what: string): BigInt64Array {
 
 /** Rows where `mask` is 1; a row-number index is renumbered from 0 (floe's row index is a range). */
 function takeMask(t: Table, mask: Uint8Array): Table {
+  const q = readyQueryKernels();
   let count = 0;
-  for (let i = 0; i < mask.length; i++) count += mask[i];
+  if (q) count = q.maskSum(mask);
+  else for (let i = 0; i < mask.length; i++) count += mask[i];
   if (count === t.numRows) return t;
-  const rows = new Int32Array(count);
-  for (let i = 0, j = 0; i < mask.length; i++) if (mask[i] === 1) rows[j++] = i;
+  const all = [...t.columns.values()].map((c) => c.values);
+  if (t.index.kind === "timestamp") all.push(t.index.values);
+  const kept = q ? compactTyped(q, mask, count, all) : all.map(() => undefined);
+  let rows: Int32Array | undefined;
+  const taken = all.map((values, i) => {
+    const done = kept[i];
+    if (done !== undefined) return done;
+    if (rows === undefined) {
+      rows = new Int32Array(count);
+      for (let i = 0, j = 0; i < mask.length; i++) if (mask[i] === 1) rows[j++] = i;
+    }
+    return gather(values, rows);
+  });
   const columns = new Map<string, Column>();
-  for (const [name, c] of t.columns) columns.set(name, { dtype: c.dtype, values: gather(c.values, rows) });
+  let at = 0;
+  for (const [name, c] of t.columns) columns.set(name, { dtype: c.dtype, values: taken[at++] });
   const index: FrameIndex =
     t.index.kind === "timestamp"
-      ? { ...t.index, values: gather(t.index.values, rows) as BigInt64Array }
+      ? { ...t.index, values: taken[at] as BigInt64Array }
       : { kind: "row", start: 0 };
   return { numRows: count, index, columns };
+}
+
+/**
+ * The typed arrays among `all` compacted by the Wasm kernel, undefined for string columns (and for all
+ * when the mask is not 0/1: the row-number gather then answers as it always has).
+ */
+function compactTyped(
+  q: QueryKernels,
+  mask: Uint8Array,
+  count: number,
+  all: readonly ColumnValues[],
+): (ColumnValues | undefined)[] {
+  const typed = all.filter((v): v is NumericArray => !Array.isArray(v));
+  const done = typed.length > 0 ? q.compact(mask, count, typed) : [];
+  let at = 0;
+  return all.map((v) => (Array.isArray(v) || done === null ? undefined : done[at++]));
 }
 
 function gather(values: ColumnValues, rows: Int32Array): ColumnValues {
