@@ -62,8 +62,17 @@ export interface StringCodec {
   readonly name: string;
   /** Encodes, or returns null when the codec does not suit the values; rawBytes is the character bytes. */
   encode(k: Kernels, values: StringArray): { packed: Packed; rawBytes: number } | null;
-  /** Decodes `stored`, whose checksum the caller has verified, into rowCount strings or nulls. */
-  decode(k: Kernels, stored: Uint8Array, rawBytes: number, rowCount: number): StringArray;
+  /**
+   * Decodes `stored`, whose checksum the caller has verified, into rowCount strings or nulls. With
+   * `codesOnly`, a dictionary codec returns an empty array carrying only its codes (string-codes.ts).
+   */
+  decode(
+    k: Kernels,
+    stored: Uint8Array,
+    rawBytes: number,
+    rowCount: number,
+    codesOnly?: boolean,
+  ): StringArray;
 }
 
 export type Codec = NumericCodec | StringCodec;
@@ -357,7 +366,7 @@ const stringDict: StringCodec = {
     ]);
     return { packed: { bytes, checksum: k.checksum(bytes) }, rawBytes: chars.byteLength };
   },
-  decode(k, stored, rawBytes, rowCount) {
+  decode(k, stored, rawBytes, rowCount, codesOnly) {
     const r = new Reader(stored);
     const flags = r.u8();
     if (flags > FLAG_UTF16) throw new CorruptSegmentError(`string column has unknown flags ${flags}`);
@@ -367,6 +376,18 @@ const stringDict: StringCodec = {
     const lengths = unpackInt32(k, r.take(r.u32()), size);
     const codes = unpackInt32(k, r.take(r.u32()), rowCount);
     const entries = split(readChars(k, r.rest(), rawBytes, flags), lengths, false);
+    if (codesOnly) {
+      for (let i = 0; i < rowCount; i++) {
+        const code = codes[i];
+        if (code < -1 || code >= size) {
+          throw new CorruptSegmentError(`string column has code ${code} outside its dictionary`);
+        }
+      }
+      // No string per row: a groupby by this column needs only the dictionary and the codes.
+      const none: StringArray = [];
+      setCodes(none, { dict: entries as string[], codes: codes.slice() });
+      return none;
+    }
     const out: StringArray = new Array(rowCount);
     for (let i = 0; i < rowCount; i++) {
       const code = codes[i];

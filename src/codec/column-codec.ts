@@ -171,10 +171,15 @@ export function decodeColumnInto(
 }
 
 /**
- * Verifies the checksum and decodes a string column into a new array of rowCount strings or nulls.
- * Errors as for `decodeColumnInto`.
+ * Verifies the checksum and decodes a string column into a new array of rowCount strings or nulls
+ * (with `codesOnly`, a dictionary-encoded column into its codes alone). Errors as for `decodeColumnInto`.
  */
-export function decodeStrings(k: Kernels, enc: EncodedColumn, rowCount: number): StringArray {
+export function decodeStrings(
+  k: Kernels,
+  enc: EncodedColumn,
+  rowCount: number,
+  codesOnly = false,
+): StringArray {
   const codec = codecById(enc.codec);
   if (codec === undefined) {
     throw new CorruptSegmentError(
@@ -191,5 +196,5 @@ export function decodeStrings(k: Kernels, enc: EncodedColumn, rowCount: number):
       `column block fails its checksum (stored 0x${(enc.checksum >>> 0).toString(16)}, computed 0x${actual.toString(16)})`,
     );
   }
-  return codec.decode(k, enc.bytes, enc.rawBytes, rowCount);
+  return codec.decode(k, enc.bytes, enc.rawBytes, rowCount, codesOnly);
 }

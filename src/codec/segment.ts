@@ -208,10 +208,12 @@ export function decodeSegmentColumn(
     throw new CorruptSegmentError(`segment stores column '${name}' as ${col.dtype}, unlike its index`);
   }
   if (info.array === null) {
-    const strings = decodeStrings(k, col.block, segment.rows);
-    const target = out as StringArray;
-    for (let i = from; i < to; i++) target[outOffset + i - from] = strings[i];
-    codes?.add(codesOf(strings), outOffset, from, to);
+    const strings = decodeStrings(k, col.block, segment.rows, codes?.codesOnly);
+    if (!codes?.codesOnly) {
+      const target = out as StringArray;
+      for (let i = from; i < to; i++) target[outOffset + i - from] = strings[i];
+    }
+    codes?.add(codesOf(strings), outOffset, from, to, strings);
     return;
   }
   decodeColumnInto(k, col.block, col.dtype, segment.rows, out as NumericArray, outOffset, from, to);
@@ -228,34 +230,59 @@ export class CodesBuilder {
   private readonly codes: Int32Array;
   private complete = true;
 
-  constructor(rows: number) {
+  /**
+   * `codesOnly`: the column's strings are not wanted, only its codes (a groupby key): segments not
+   * dictionary-encoded are numbered here, so the codes are always complete.
+   */
+  constructor(
+    rows: number,
+    readonly codesOnly = false,
+  ) {
     this.codes = new Int32Array(rows).fill(-1); // rows no segment holds (dynamic schema) are null
   }
 
-  /** Rows [from, to) of a segment's column, with its codes if it had them, land at `outOffset`. */
-  add(piece: StringCodes | undefined, outOffset: number, from: number, to: number): void {
+  /**
+   * Rows [from, to) of a segment's column land at `outOffset`: its codes if it had them, else its
+   * `strings`, numbered here when only codes are wanted.
+   */
+  add(
+    piece: StringCodes | undefined,
+    outOffset: number,
+    from: number,
+    to: number,
+    strings: StringArray,
+  ): void {
     if (!this.complete) return;
+    if (piece === undefined && this.codesOnly) {
+      for (let i = from; i < to; i++) {
+        const s = strings[i];
+        this.codes[outOffset + i - from] = s === null ? -1 : this.numberOf(s);
+      }
+      return;
+    }
     if (piece === undefined) {
       this.complete = false;
       return;
     }
     const remap = new Int32Array(piece.dict.length);
-    for (let c = 0; c < remap.length; c++) {
-      const s = piece.dict[c];
-      let at = this.where.get(s);
-      if (at === undefined) {
-        at = this.dict.length;
-        this.where.set(s, at);
-        this.dict.push(s);
-      }
-      remap[c] = at;
-    }
+    for (let c = 0; c < remap.length; c++) remap[c] = this.numberOf(piece.dict[c]);
     const src = piece.codes;
     const out = this.codes;
     for (let i = from; i < to; i++) {
       const code = src[i];
       out[outOffset + i - from] = code < 0 ? -1 : remap[code];
     }
+  }
+
+  /** `s`'s number in the column's dictionary, added if new. */
+  private numberOf(s: string): number {
+    let at = this.where.get(s);
+    if (at === undefined) {
+      at = this.dict.length;
+      this.where.set(s, at);
+      this.dict.push(s);
+    }
+    return at;
   }
 
   /** Registers the codes on `column` when every piece had them. */

@@ -187,7 +187,7 @@ function gather(values: ColumnValues, rows: Int32Array): ColumnValues {
   for (let i = 0; i < rows.length; i++) o[i] = v[rows[i]];
   // A string column's dictionary codes follow its rows, so a later groupby still groups by them.
   const coded = Array.isArray(values) ? codesOf(values) : undefined;
-  if (coded !== undefined && coded.codes.length === values.length) {
+  if (coded !== undefined) {
     const codes = new Int32Array(rows.length);
     for (let i = 0; i < rows.length; i++) codes[i] = coded.codes[rows[i]];
     setCodes(out as StringArray, { dict: coded.dict, codes });

@@ -7,8 +7,16 @@
 import type { Kernels } from "../codec/wasm.ts";
 import { DTYPES } from "../dtypes.ts";
 import { moving } from "../parallel/pool.ts";
-import { type ChunkResult, type ChunkRows, mergeChunks, runChunk, type SplitQuery } from "../query/chunk.ts";
+import {
+  type ChunkResult,
+  type ChunkRows,
+  type ChunkSteps,
+  mergeChunks,
+  runChunk,
+  type SplitQuery,
+} from "../query/chunk.ts";
 import type { Table } from "../query/execute.ts";
+import { columnsOf } from "../query/expr.ts";
 import type { ObjectVersionStore } from "./object-version-store.ts";
 import {
   COLD_READ_MAX_BYTES,
@@ -98,9 +106,17 @@ export async function readWithQuery(
         }
       : { kind: "row" as const };
   const done = (i: number) => meter?.add((chunks[i][1] - chunks[i][0]) * width, segments[i]);
-  // For a groupby, string columns come with their dictionary codes: it groups by them, not the strings.
+  // For a groupby, string columns come with their dictionary codes: it groups by them, not the strings;
+  // keys nothing else reads come as codes alone.
   const codes = q.split.steps.aggregate?.kind === "groupby";
-  const readChunk = (from: number, to: number): ReadRequest => ({ columns, rowRange: [from, to], codes });
+  // (Not from an object store: its reads of several batches join string arrays, which drops codes.)
+  const codesOnly = store instanceof VersionStore ? codesOnlyColumns(q.split.steps, index) : [];
+  const readChunk = (from: number, to: number): ReadRequest => ({
+    columns,
+    rowRange: [from, to],
+    codes,
+    codesOnly,
+  });
   let results: ChunkResult[];
   const pooled =
     parallel !== undefined &&
@@ -112,7 +128,7 @@ export async function readWithQuery(
     (parallel.pool.loaded > 0 || rowsRead * width >= COLD_READ_MAX_BYTES);
 
   if (pooled) {
-    results = await inPool(parallel, store, q, chunks, columns, codes, done);
+    results = await inPool(parallel, store, q, chunks, columns, codes, codesOnly, done);
   } else if (store instanceof VersionStore) {
     // One read transaction for every chunk: a consistent snapshot, and no awaits between chunks.
     results = store.storage.readTransaction(() =>
@@ -145,6 +161,24 @@ export async function readWithQuery(
     warmPool(parallel, rowsRead * width, "after");
   }
   return { table: mergeChunks(results, q.split, start, indexInfo), cost };
+}
+
+/**
+ * The stored string columns a chunk needs only as a groupby's keys — named by no filter, apply or
+ * aggregation, and not replaced by an apply — which it can read as dictionary codes alone.
+ */
+function codesOnlyColumns(steps: ChunkSteps, index: IndexRecord): string[] {
+  const agg = steps.aggregate;
+  if (agg?.kind !== "groupby") return [];
+  const used = new Set<string>();
+  for (const c of steps.prefix) {
+    if (c.kind === "filter" || c.kind === "apply") columnsOf(c.expr, used);
+    if (c.kind === "apply") used.add(c.name);
+  }
+  for (const a of agg.aggs) used.add(a.column);
+  return agg.keys.filter(
+    (k) => !used.has(k) && index.columns.some((c) => c.name === k && c.dtype === "string"),
+  );
 }
 
 /** No rows of the stored frame's `columns`, with their dtypes and its index. */
@@ -230,6 +264,7 @@ async function inPool(
   chunks: readonly [number, number][],
   columns: string[],
   codes: boolean,
+  codesOnly: string[],
   done: (i: number) => void,
 ): Promise<ChunkResult[]> {
   warmPool(ctx, PARALLEL_MIN_BYTES, "pool");
@@ -249,7 +284,7 @@ async function inPool(
     while (failed === undefined && nextChunk < chunks.length) {
       const i = nextChunk++;
       const [from, to] = chunks[i];
-      const request: ReadRequest = { columns, rowRange: [from, to], codes };
+      const request: ReadRequest = { columns, rowRange: [from, to], codes, codesOnly };
       try {
         let jobStore: QueryJob["store"];
         if (ctx.store !== null) jobStore = ctx.store;

@@ -108,6 +108,8 @@ export class ReadPath {
       ? this.rowsInDateRange(k, symbol, record, index, request.dateRange, decoded)
       : request.rowRange;
     const plan = planRead(index, { ...request, rowRange });
+    // String columns wanted only as dictionary codes get no array of strings (string-codes.ts).
+    const only = new Set(request.codesOnly);
     const columns: ColumnData[] = plan.columns.map((i) => {
       const { name, dtype } = index.columns[i];
       const info = DTYPES[dtype];
@@ -115,7 +117,9 @@ export class ReadPath {
       if (given && given.length !== plan.rows) throw new Error(`internal: column '${name}' target misfits`);
       const values = info.array
         ? (given ?? new info.array(plan.rows))
-        : (new Array(plan.rows).fill(null) as StringArray);
+        : only.has(name)
+          ? ([] as StringArray)
+          : (new Array(plan.rows).fill(null) as StringArray);
       return { name, dtype, values };
     });
     // Every tile holds the index: take it from the first tile fetched of each row slice (a read of
@@ -143,9 +147,14 @@ export class ReadPath {
       plan.pieces.reduce((n, p) => n + pieceBytes(p), 0),
       plan.pieces.length,
     );
-    const builders = request.codes
-      ? new Map(columns.filter((c) => c.dtype === "string").map((c) => [c.name, new CodesBuilder(plan.rows)]))
-      : undefined;
+    const builders =
+      request.codes || only.size > 0
+        ? new Map(
+            columns
+              .filter((c) => c.dtype === "string" && (request.codes || only.has(c.name)))
+              .map((c) => [c.name, new CodesBuilder(plan.rows, only.has(c.name))]),
+          )
+        : undefined;
     for (const piece of plan.pieces) {
       const seg = piece.segment;
       this.withSegment(k, symbol, record, seg, (parsed) => {
@@ -180,7 +189,7 @@ export class ReadPath {
     }
     for (const gap of plan.gaps) {
       const col = byIndex.get(gap.column);
-      if (col) fillMissing(col.values, col.dtype, gap.outRow, gap.outRow + gap.rows);
+      if (col && !only.has(col.name)) fillMissing(col.values, col.dtype, gap.outRow, gap.outRow + gap.rows);
     }
     const frame: FrameData = {
       numRows: plan.rows,

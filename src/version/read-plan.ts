@@ -17,6 +17,8 @@ export interface ReadRequest {
   withoutIndex?: boolean;
   /** Give string columns their dictionary codes (string-codes.ts), for a query to group and compare by. */
   codes?: boolean;
+  /** String columns wanted only as codes (a groupby's keys): returned as empty arrays carrying codes. */
+  codesOnly?: string[];
 }
 
 /** The segments a read must fetch, and which of their rows land where in the result. */
