@@ -198,6 +198,7 @@ function numberKeys(
     }
     return;
   }
+  if ((key.dtype === "int64" || key.dtype === "timestamp") && numberSmallInts(key, n, out, values)) return;
   const seen = new Map<KeyValue, number>();
   for (let i = 0; i < n; i++) {
     const k = read(i);
@@ -213,6 +214,42 @@ function numberKeys(
     }
     out[i] = g;
   }
+}
+
+/** A span of 64-bit key values up to this wide gets a dense table (4 MB of Int32) rather than a Map. */
+const DENSE_SPAN = 1 << 20;
+
+/**
+ * `numberKeys` for a 64-bit integer (or timestamp) key whose values all fit in 32 bits, read through a
+ * 32-bit view: reading a BigInt64Array element makes a BigInt, which costs more than the grouping. Values
+ * within a span of DENSE_SPAN are numbered through a dense table, others through a Map of numbers.
+ * Returns false, having written nothing that counts, when a value does not fit.
+ */
+function numberSmallInts(key: Column, n: number, out: Int32Array, values: KeyValue[]): boolean {
+  const v = key.values as BigInt64Array;
+  const w = new Int32Array(v.buffer, v.byteOffset, n * 2);
+  let min = 0;
+  let max = 0;
+  for (let i = 0; i < n; i++) {
+    const lo = w[2 * i];
+    if (w[2 * i + 1] !== lo >> 31) return false; // beyond 32 bits (and NaT, far below)
+    if (i === 0 || lo < min) min = lo;
+    if (i === 0 || lo > max) max = lo;
+  }
+  const dense = max - min < DENSE_SPAN ? new Int32Array(max - min + 1).fill(-1) : null;
+  const seen = dense === null ? new Map<number, number>() : null;
+  for (let i = 0; i < n; i++) {
+    const x = w[2 * i];
+    let g = dense !== null ? dense[x - min] : seen!.get(x);
+    if (g === undefined || g < 0) {
+      g = values.length;
+      if (dense !== null) dense[x - min] = g;
+      else seen!.set(x, g);
+      values.push(BigInt(x));
+    }
+    out[i] = g;
+  }
+  return true;
 }
 
 /** Several key parts as one Map key; strings are length-prefixed so no two tuples share a code. */

@@ -114,7 +114,7 @@ export const aggsArb = fc
   .map((list) => Object.fromEntries(list.map(([c, a], j) => [`o${j}`, [c, a] as const])));
 
 export const groupStepArb: fc.Arbitrary<Step> = fc
-  .tuple(fc.subarray(["s", "i", "flag"], { minLength: 1 }), aggsArb)
+  .tuple(fc.subarray(["s", "i", "flag", "b"], { minLength: 1 }), aggsArb)
   .map(
     ([keys, aggs]) =>
       (q: QueryBuilder) =>
