@@ -15,6 +15,7 @@ import {
   type ReadJob,
   type SegmentWorker,
   type StoreSpec,
+  unpackStrings,
   type WriteResult,
 } from "./segment-worker.ts";
 import { tileColumns } from "./tiling.ts";
@@ -264,6 +265,8 @@ export async function readInParallel(
           rowRange: [plan.rowStart, plan.rowStart + plan.rows],
           columns: names,
           withoutIndex: g > 0,
+          // Strings come back as a dictionary and codes, made into strings here (see unpackStrings).
+          codesOnly: names.filter((n) => wanted.find((c) => c.name === n)?.dtype === "string"),
         },
         targets,
       };
@@ -277,7 +280,7 @@ export async function readInParallel(
   );
   const failed = outcomes.find((o) => o.status === "rejected");
   if (failed) throw failed.reason;
-  const frames = outcomes.map((o) => (o as PromiseFulfilledResult<FrameData>).value);
+  const frames = outcomes.map((o) => unpackStrings((o as PromiseFulfilledResult<FrameData>).value));
   const byName = new Map<string, ColumnData>();
   for (const f of frames) for (const c of f.columns) byName.set(c.name, c);
   const frame: FrameData = {

@@ -150,6 +150,36 @@ describe("worker pool", () => {
     });
   }
 
+  for (const uri of ["lmdb", "mem://"]) {
+    it(`sends string columns from the workers as a dictionary and codes, whatever their segments hold (${uri})`, async () => {
+      // Segments of few distinct strings are stored as a dictionary, of distinct ones plainly; nulls,
+      // unicode and the empty string in both. A pooled read must give the same strings either way.
+      const rows = 400_000;
+      const few = Array.from({ length: rows }, (_, i) =>
+        i % 11 === 0 ? null : ["é", "", "buy", "sell"][i % 4],
+      );
+      const distinct = Array.from({ length: rows }, (_, i) =>
+        i < rows / 2 ? (i % 7 === 0 ? null : `u${i}`) : ["x", "y"][i % 2],
+      );
+      const px = Float64Array.from({ length: rows }, (_, i) => i / 3);
+      const df = new DataFrame({ few, distinct, px });
+      const dir = tempDir();
+      const pooled = new Arctic(uri === "lmdb" ? `lmdb://${join(dir, "p.lmdb")}` : "mem://", { workers: 2 });
+      try {
+        const lib = await pooled.createLibrary("lib", { rowsPerSegment: 50_000 });
+        await lib.write("s", df);
+        const calls: number[] = [];
+        const whole = await readOncePooled(lib, "s", calls);
+        expect(calls.length).toBeLessThanOrEqual(3); // read by the workers
+        expect(whole.equals(df)).toBe(true);
+        const part = (await lib.read("s", { columns: ["distinct"], rowRange: [190_000, 260_000] })).data!;
+        expect(part.column("distinct")).toEqual(distinct.slice(190_000, 260_000));
+      } finally {
+        await pooled.close();
+      }
+    });
+  }
+
   it("a worker's error reaches the caller with its floe class", async () => {
     const path = join(tempDir(), "c.lmdb");
     const ac = new Arctic(`lmdb://${path}`, { workers: 2 });
