@@ -17,6 +17,7 @@ import {
 } from "../query/chunk.ts";
 import type { Table } from "../query/execute.ts";
 import { columnsOf } from "../query/expr.ts";
+import type { FrameData } from "./frame-data.ts";
 import type { ObjectVersionStore } from "./object-version-store.ts";
 import {
   COLD_READ_MAX_BYTES,
@@ -29,7 +30,7 @@ import {
 import type { ProgressMeter } from "./progress.ts";
 import { planRead, type ReadRequest, resolveRowRange } from "./read-plan.ts";
 import type { IndexRecord, VersionRecord } from "./records.ts";
-import type { Outcome, QueryJob } from "./segment-worker.ts";
+import { type Outcome, type QueryJob, unpackStrings } from "./segment-worker.ts";
 import { VersionStore } from "./version-store.ts";
 
 /** Rows of a chunk the calling thread reads from an object store: enough segments to keep requests in flight. */
@@ -107,10 +108,11 @@ export async function readWithQuery(
       : { kind: "row" as const };
   const done = (i: number) => meter?.add((chunks[i][1] - chunks[i][0]) * width, segments[i]);
   // For a groupby, string columns come with their dictionary codes: it groups by them, not the strings;
-  // keys nothing else reads come as codes alone.
+  // keys nothing else reads come as codes alone. (Not from an object store: its reads of several
+  // batches join string arrays, which drops codes.)
   const codes = q.split.steps.aggregate?.kind === "groupby";
-  // (Not from an object store: its reads of several batches join string arrays, which drops codes.)
-  const codesOnly = store instanceof VersionStore ? codesOnlyColumns(q.split.steps, index) : [];
+  const codesOnly =
+    store instanceof VersionStore && codes ? codesOnlyColumns(q.split.steps, index, columns) : [];
   const readChunk = (from: number, to: number): ReadRequest => ({
     columns,
     rowRange: [from, to],
@@ -128,7 +130,7 @@ export async function readWithQuery(
     (parallel.pool.loaded > 0 || rowsRead * width >= COLD_READ_MAX_BYTES);
 
   if (pooled) {
-    results = await inPool(parallel, store, q, chunks, columns, codes, codesOnly, done);
+    results = await inPool(parallel, store, q, chunks, columns, done);
   } else if (store instanceof VersionStore) {
     // One read transaction for every chunk: a consistent snapshot, and no awaits between chunks.
     results = store.storage.readTransaction(() =>
@@ -167,18 +169,18 @@ export async function readWithQuery(
  * The stored string columns a chunk needs only as a groupby's keys — named by no filter, apply or
  * aggregation, and not replaced by an apply — which it can read as dictionary codes alone.
  */
-function codesOnlyColumns(steps: ChunkSteps, index: IndexRecord): string[] {
+function codesOnlyColumns(steps: ChunkSteps, index: IndexRecord, columns: readonly string[]): string[] {
   const agg = steps.aggregate;
-  if (agg?.kind !== "groupby") return [];
   const used = new Set<string>();
   for (const c of steps.prefix) {
     if (c.kind === "filter" || c.kind === "apply") columnsOf(c.expr, used);
     if (c.kind === "apply") used.add(c.name);
   }
+  const isString = (k: string) => index.columns.some((c) => c.name === k && c.dtype === "string");
+  if (agg === undefined) return columns.filter((k) => !used.has(k) && isString(k));
+  if (agg.kind !== "groupby") return [];
   for (const a of agg.aggs) used.add(a.column);
-  return agg.keys.filter(
-    (k) => !used.has(k) && index.columns.some((c) => c.name === k && c.dtype === "string"),
-  );
+  return agg.keys.filter((k) => !used.has(k) && isString(k));
 }
 
 /** No rows of the stored frame's `columns`, with their dtypes and its index. */
@@ -263,8 +265,6 @@ async function inPool(
   q: QueryRead,
   chunks: readonly [number, number][],
   columns: string[],
-  codes: boolean,
-  codesOnly: string[],
   done: (i: number) => void,
 ): Promise<ChunkResult[]> {
   warmPool(ctx, PARALLEL_MIN_BYTES, "pool");
@@ -278,13 +278,16 @@ async function inPool(
     steps: q.split.steps,
   };
   const results: ChunkResult[] = new Array(chunks.length);
+  const pooledOnly = codesOnlyColumns(q.split.steps, q.index, columns);
   let nextChunk = 0;
   let failed: unknown;
   const lane = async () => {
     while (failed === undefined && nextChunk < chunks.length) {
       const i = nextChunk++;
       const [from, to] = chunks[i];
-      const request: ReadRequest = { columns, rowRange: [from, to], codes, codesOnly };
+      // A worker's chunk of rows comes back with its strings as a dictionary and codes (unpackStrings):
+      // string columns no expression reads are decoded as codes alone, the others with their codes.
+      const request: ReadRequest = { columns, rowRange: [from, to], codes: true, codesOnly: pooledOnly };
       try {
         let jobStore: QueryJob["store"];
         if (ctx.store !== null) jobStore = ctx.store;
@@ -295,7 +298,9 @@ async function inPool(
           jobStore = { segments: lent };
         }
         const job: QueryJob = { ...base, store: jobStore, request, rowStart: from };
-        results[i] = unwrap(await ctx.pool.run<Outcome<ChunkResult>>((w) => w.query(moving(job, []))));
+        const result = unwrap(await ctx.pool.run<Outcome<ChunkResult>>((w) => w.query(moving(job, []))));
+        results[i] =
+          result.kind === "rows" ? { ...result, rows: unpackStrings(result.rows as FrameData) } : result;
         done(i);
       } catch (err) {
         failed ??= err;

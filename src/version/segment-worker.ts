@@ -221,7 +221,9 @@ export function createSegmentWorker(
     },
     async query(job) {
       try {
-        const result = runChunk(await decode(job), job.rowStart, job.steps);
+        const chunk = runChunk(await decode(job), job.rowStart, job.steps);
+        const result: ChunkResult =
+          chunk.kind === "rows" ? { ...chunk, rows: packStrings(chunk.rows as FrameData) } : chunk;
         return transfer({ ok: result }, chunkBuffers(result));
       } catch (err) {
         return { error: errorData(err) };

@@ -232,6 +232,8 @@ describe("a big read with a query in the worker pool", () => {
       .agg({ close: "max", v2: "sum" })
       .head(50),
     new QueryBuilder().filter(col("close").lt(101)).tail(7),
+    // A string column a filter reads comes back from the workers as strings with codes.
+    new QueryBuilder().filter(col("sym").isin(["S1", "S77"]).and(col("close").gt(150))),
   ];
   for (const uri of ["lmdb", "mem"] as const) {
     it(`answers as the whole frame does, on ${uri}:// with 2 workers`, async () => {
