@@ -16,6 +16,7 @@ import {
   runClauses,
   type Table,
 } from "./execute.ts";
+import { columnsOf } from "./expr.ts";
 import type { Clause, QueryBuilder, ResampleSpec } from "./query-builder.ts";
 
 type Aggregating = Extract<Clause, { kind: "groupby" | "resample" }>;
@@ -97,8 +98,17 @@ export function runChunk(rows: ChunkRows, rowStart: number, steps: ChunkSteps): 
   const columns = new Map<string, Column>();
   for (const c of rows.columns) columns.set(c.name, { dtype: c.dtype, values: c.values });
   const index: FrameIndex = rows.index.kind === "timestamp" ? rows.index : { kind: "row", start: rowStart };
-  const t = runClauses({ numRows: rows.numRows, index, columns }, steps.prefix);
   const agg = steps.aggregate;
+  let t: Table = { numRows: rows.numRows, index, columns };
+  if (agg === undefined) t = runClauses(t, steps.prefix);
+  else {
+    // Before an aggregation only the columns later clauses read matter: the others are dropped as
+    // soon as they are done with, so a filter does not compact them.
+    const live = liveColumns(steps.prefix, agg);
+    steps.prefix.forEach((clause, j) => {
+      t = runClauses(keepOnly(t, live[j]), [clause]);
+    });
+  }
   if (agg === undefined) {
     return {
       kind: "rows",
@@ -120,6 +130,31 @@ export function runChunk(rows: ChunkRows, rowStart: number, steps: ChunkSteps): 
     keys: { dtypes: [...partial.keys.dtypes], columns: partial.keys.columns },
     states: partial.states,
   };
+}
+
+/**
+ * For each prefix clause j, the columns clause j and everything after it read (the aggregation's keys
+ * and inputs included).
+ */
+function liveColumns(prefix: readonly Clause[], agg: Aggregating): Set<string>[] {
+  const live = new Set<string>(agg.aggs.map((a) => a.column));
+  if (agg.kind === "groupby") for (const k of agg.keys) live.add(k);
+  const out: Set<string>[] = new Array(prefix.length);
+  for (let j = prefix.length - 1; j >= 0; j--) {
+    const c = prefix[j];
+    if (c.kind === "apply") live.delete(c.name);
+    if (c.kind === "filter" || c.kind === "apply") columnsOf(c.expr, live);
+    out[j] = new Set(live);
+  }
+  return out;
+}
+
+/** `t` with only the columns in `names` (the index stays). */
+function keepOnly(t: Table, names: Set<string>): Table {
+  if ([...t.columns.keys()].every((n) => names.has(n))) return t;
+  const columns = new Map<string, Column>();
+  for (const [name, c] of t.columns) if (names.has(name)) columns.set(name, c);
+  return { ...t, columns };
 }
 
 /**
