@@ -94,13 +94,16 @@ export async function writeStream(
  * The loop every stream write shares: checks each frame of `source` on arrival (against the one before,
  * or `previous`, the stored version an append extends) and hands `stage` whole segments' rows, gathering
  * small frames and cutting big ones (see `writeStream`). Throws `InvalidArgumentError` for a source that
- * gives no frame at all. Returns how many chunks were staged.
+ * gives no frame at all. Returns how many chunks were staged. With `end`, the rows left once the source
+ * ends (fewer than a segment's, or a frame without rows when nothing else came) go to it instead of
+ * `stage`: a stream update joins them to the stored rows after its range.
  */
 export async function gatherChunks(
   symbol: string,
   source: AsyncIterable<FrameData>,
   shape: { rowsPerSegment: number; dynamic: boolean; previous?: IndexRecord },
   stage: (frame: FrameData) => void | Promise<void>,
+  end?: (rest: FrameData) => void,
 ): Promise<number> {
   const { rowsPerSegment: rps, dynamic } = shape;
   let previous = shape.previous;
@@ -147,7 +150,10 @@ export async function gatherChunks(
       `The stream for '${symbol}' gave no frames; nothing was written. Give at least one frame (it may have no rows).`,
     );
   }
-  if (pending.length > 0 && (pendingRows > 0 || staged === 0)) await put(joinFrames(pending));
+  if (pending.length > 0 && (pendingRows > 0 || staged === 0)) {
+    if (end) end(joinFrames(pending));
+    else await put(joinFrames(pending));
+  }
   return staged;
 }
 

@@ -8,6 +8,7 @@ import type { ReadRequest } from "./read-plan.ts";
 import type { IndexRecord, LibraryConfig, SnapshotRecord, VersionRecord } from "./records.ts";
 import { dropSnapshot, listSnapshots, readSnapshot, takeSnapshot } from "./snapshots.ts";
 import { deleteStaged, type FinalizeOptions, finalizeStaged, stageChunk } from "./staging.ts";
+import { type StreamUpdateOptions, updateStream } from "./stream-update.ts";
 import { type StreamWriteOptions, writeStream } from "./stream-write.ts";
 import { removeOrphans, type VerifyReport, verifyLibrary } from "./verify.ts";
 import { VersionChain, type VersionSelector } from "./version-chain.ts";
@@ -304,6 +305,17 @@ export class VersionStore {
     options: StreamWriteOptions,
   ): Promise<VersionRecord> {
     return writeStream(this, k, symbol, source, options);
+  }
+
+  /** One version from `base` with the rows of a stream of frames in their date range (stream-update.ts). */
+  updateStream(
+    k: Kernels,
+    symbol: string,
+    base: VersionRecord,
+    source: AsyncIterable<FrameData>,
+    options: StreamUpdateOptions,
+  ): Promise<VersionRecord> {
+    return updateStream(this, k, symbol, base, source, options);
   }
 
   /** The same library with another configuration (compaction writes with its own `rowsPerSegment`). */

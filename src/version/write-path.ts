@@ -517,7 +517,7 @@ export class WritePath {
       const written: string[] = [];
       try {
         const committed = this.writeAndCommit(k, symbol, middle, written, (added) => {
-          const record = replacedIndex(index, added, { lo, hi, middle, columns, dynamic });
+          const record = replacedIndex(index, added, { lo, hi, columns, dynamic });
           const indexKey = keys.index(this.lib, symbol, newId());
           const packed = packRecord(record);
           return (tx) => {

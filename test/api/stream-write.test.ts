@@ -172,10 +172,6 @@ describe("stream writes", () => {
     expect(await lib.hasSymbol("s")).toBe(false);
     expect(countKeys(path, "T:")).toBe(0);
     await rejectsWith(lib.write("s", frames([])), "InvalidArgumentError");
-    // update does not take a stream yet: refused, saying so, before anything is pulled.
-    await lib.write("u", part(0, 2));
-    const refused = await rejectsWith(lib.update("u", frames([2]) as never), "InvalidArgumentError");
-    expect(refused.message).toMatch(/stream of frames is not taken yet/);
   });
 
   it("a stream's chunks are its own: finalizeStagedData and another stream never mix them", async () => {
