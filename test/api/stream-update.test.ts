@@ -312,6 +312,29 @@ describe("update from a stream", () => {
   });
 });
 
+describe("update from a stream through the worker pool", () => {
+  it("big chunks are stored by the pool; equals update with the joined frame; a throwing source leaves nothing", async () => {
+    const path = join(tempDir(), "pool");
+    const ac = new Arctic(`lmdb://${path}`, { workers: 2 });
+    opened.push(ac);
+    const lib = await ac.createLibrary("lib", { rowsPerSegment: 50_000 });
+    await lib.write("a", frameOf(run(0, 400_000)));
+    await lib.write("b", frameOf(run(0, 400_000)));
+    const rows = run(60_000, 230_000).map(([t, x]) => [t, -x] as [bigint, number]);
+    const parts = [0, 1, 2, 3].map((i) => rows.slice(i * 60_000, i * 60_000 + 60_000));
+    const segments = countKeys(path, "S:");
+    const err = await lib.update("a", stream(parts, { failAt: 3 })).catch((e) => e);
+    expect((err as Error).message).toBe("source failed");
+    expect(countKeys(path, "S:")).toBe(segments);
+    expect(countKeys(path, "T:")).toBe(0);
+    await lib.update("a", stream(parts));
+    await lib.update("b", frameOf(rows));
+    expect((await lib.read("a")).data!.equals((await lib.read("b")).data!)).toBe(true);
+    expect(countKeys(path, "T:")).toBe(0);
+    expect((await lib.verify()).orphans).toEqual([]);
+  }, 60_000);
+});
+
 describe.skipIf(!rgwAvailable)(`update from a stream on s3://${skipReason}`, () => {
   const ctx = useBucket("stream-update");
   const uri = () => {

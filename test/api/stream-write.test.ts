@@ -261,3 +261,57 @@ describe("stream writes of big frames", () => {
     expect((await lib.verify()).orphans).toEqual([]);
   });
 });
+
+describe("stream writes through the worker pool", () => {
+  const T0 = 1_700_000_000_000_000_000n;
+  /** Rows [from, from + n): a float, an int and (with `tags`) a string column; 24 bytes a row without. */
+  const rows = (from: number, n: number, tags = false) => {
+    const x = Float64Array.from({ length: n }, (_, r) => from + r);
+    const index = BigInt64Array.from({ length: n }, (_, r) => T0 + BigInt(from + r));
+    const columns: Record<string, unknown> = { x, n: BigInt64Array.from(x, (v) => BigInt(v)) };
+    if (tags) columns.tag = Array.from(x, (v) => `t${v % 97}`);
+    return new DataFrame(columns as never, { index, dtypes: tags ? { tag: "string" } : {} });
+  };
+
+  it("chunks go to the pool while the source makes the next; memory:// too, strings included", async () => {
+    for (const uri of [`lmdb://${join(tempDir(), "pooled")}`, "mem://"]) {
+      const ac = new Arctic(uri, { workers: 2 });
+      opened.push(ac);
+      const lib = await ac.createLibrary("lib", { rowsPerSegment: 30_000 });
+      const sizes = [100_000, 45_000, 7, 100_000, 70_000];
+      async function* parts(): AsyncGenerator<DataFrame> {
+        let from = 0;
+        for (const n of sizes) {
+          yield rows(from, n, true);
+          from += n;
+        }
+      }
+      const total = sizes.reduce((a, b) => a + b, 0);
+      let progress = 0;
+      await lib.write("s", parts(), { onProgress: (p) => (progress = p.segmentsDone) });
+      expect(progress).toBeGreaterThan(0);
+      expect((await lib.read("s")).data!.equals(rows(0, total, true))).toBe(true);
+      expect((await lib.getDescription("s")).segmentCount).toBe(Math.ceil(total / 30_000));
+      expect((await lib.verify()).orphans).toEqual([]);
+    }
+  }, 60_000);
+
+  it("a source that throws while chunks are in the pool leaves nothing staged or stored", async () => {
+    const path = join(tempDir(), "pool-throw");
+    const ac = new Arctic(`lmdb://${path}`, { workers: 2 });
+    opened.push(ac);
+    const lib = await ac.createLibrary("lib", { rowsPerSegment: 20_000 });
+    await lib.write("s", rows(0, 10));
+    const segments = countKeys(path, "S:");
+    async function* failing(): AsyncGenerator<DataFrame> {
+      for (let i = 1; i < 6; i++) yield rows(i * 100_000, 100_000);
+      throw new Error("source failed");
+    }
+    const err = await lib.append("s", failing()).catch((e: Error) => e);
+    expect((err as Error).message).toBe("source failed");
+    expect((await lib.listVersions("s")).length).toBe(1);
+    expect(countKeys(path, "T:")).toBe(0);
+    expect(countKeys(path, "S:")).toBe(segments);
+    expect((await lib.verify()).orphans).toEqual([]);
+  }, 60_000);
+});
