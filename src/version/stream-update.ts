@@ -101,6 +101,7 @@ export async function gatherUpdate(
     dynamic: boolean;
     dateRange?: [bigint | null, bigint | null];
     join?: (parts: FrameData[]) => FrameData;
+    chunking?: (frame: FrameData) => number | undefined;
   },
   stage: (frame: FrameData) => void | Promise<void>,
 ): Promise<GatheredUpdate> {
@@ -132,7 +133,7 @@ export async function gatherUpdate(
   await gatherChunks(
     symbol,
     checked(),
-    { rowsPerSegment: shape.rowsPerSegment, dynamic, join: shape.join },
+    { rowsPerSegment: shape.rowsPerSegment, dynamic, join: shape.join, chunking: shape.chunking },
     async (frame) => {
       if (frame.numRows > 0) await stage(frame);
     },
@@ -236,6 +237,7 @@ export async function updateStream(
         dynamic,
         dateRange: options.dateRange,
         join: pooled && ((parts) => pooled.join(parts)),
+        chunking: pooled && ((frame) => pooled.chunkRows(store.config.rowsPerSegment, frame)),
       },
       async (frame) => {
         const id = streamChunkId(stream, seq++);

@@ -86,7 +86,8 @@ export async function writeStream(
   };
   try {
     const join = pooled && ((parts: FrameData[]) => pooled.join(parts));
-    await gatherChunks(symbol, source, { rowsPerSegment: rps, dynamic, previous, join }, stage);
+    const chunking = pooled && ((frame: FrameData) => pooled.chunkRows(rps, frame));
+    await gatherChunks(symbol, source, { rowsPerSegment: rps, dynamic, previous, join, chunking }, stage);
     await pooled?.done();
     return finalizeStaged(store, k, symbol, {
       mode: options.mode,
@@ -112,6 +113,8 @@ export async function writeStream(
 
 /** Raw bytes a chunk needs to go to the pool: smaller ones cost more to hand over than to encode. */
 const POOLED_CHUNK_BYTES = 1 << 20;
+/** Raw bytes of the chunks a pooled stream gathers (as a one-frame write's jobs). */
+const POOLED_CHUNK_TARGET = 16 << 20;
 
 /**
  * Stages a stream's chunks through the worker pool (`stageInPool`), up to one per worker in flight, so
@@ -136,6 +139,17 @@ export class PooledStager {
     private readonly symbol: string,
     private readonly meter: ProgressMeter | undefined,
   ) {}
+
+  /**
+   * Rows a chunk of the pool's holds: whole segments, about JOB_BYTES raw, so a worker commits once for
+   * several segments (each staged chunk is a commit, with its disk flush).
+   */
+  chunkRows(rowsPerSegment: number, frame: FrameData): number | undefined {
+    this.worth ??= compresses(this.k, frame);
+    if (!this.worth) return undefined;
+    const segmentBytes = Math.max(1, frameBytes(frame) / Math.max(1, frame.numRows)) * rowsPerSegment;
+    return rowsPerSegment * Math.max(1, Math.floor(POOLED_CHUNK_TARGET / segmentBytes));
+  }
 
   /** Whether `frame` goes to the pool: big enough, and the stream's rows compress (sampled once). */
   private pooled(frame: FrameData, bytes = frameBytes(frame)): boolean {
@@ -206,6 +220,12 @@ export async function gatherChunks(
     previous?: IndexRecord;
     /** Joins frames' rows into one chunk (default `concatFrames`; the pool's copies them for a worker). */
     join?: (parts: FrameData[]) => FrameData;
+    /**
+     * Asked on the first frame with rows: stage chunks of exactly this many rows (a multiple of
+     * `rowsPerSegment`) but the last, instead of each frame's whole segments as they come; undefined for
+     * the latter. The pool's chunks are copied anyway, and each costs a commit.
+     */
+    chunking?: (frame: FrameData) => number | undefined;
   },
   stage: (frame: FrameData) => void | Promise<void>,
   end?: (rest: FrameData) => void,
@@ -217,6 +237,8 @@ export async function gatherChunks(
   let frames = 0;
   let pending: FrameData[] = [];
   let pendingRows = 0;
+  let decided = false;
+  let chunkRows: number | undefined;
   const put = async (frame: FrameData) => {
     staged++;
     await stage(frame);
@@ -236,6 +258,21 @@ export async function gatherChunks(
     }
     pending.push(frame);
     pendingRows += frame.numRows;
+    if (!decided && frame.numRows > 0) {
+      decided = true;
+      chunkRows = shape.chunking?.(frame);
+    }
+    if (chunkRows !== undefined) {
+      // Chunks of `chunkRows` rows (whole segments), joined across frames by `join`, which copies
+      // them once for the pool.
+      while (pendingRows >= chunkRows) {
+        const [head, rest] = splitRows(pending, chunkRows);
+        await put(joinFrames(head));
+        pending = rest;
+        pendingRows -= chunkRows;
+      }
+      continue;
+    }
     if (pendingRows < rps) continue;
     // The rows gathered before this frame (fewer than a segment's) and this frame's first rows make
     // one segment, the only rows copied; the frame's next whole segments are staged as a view of it.
@@ -288,6 +325,23 @@ function shapeOf(
   if (dynamic && before && !isNoData(before))
     shape.columns = unionColumns(symbol, before.columns, shape.columns);
   return shape;
+}
+
+/** The first `n` rows of `parts` (frames one after another) and the rest, cutting one frame at most. */
+function splitRows(parts: FrameData[], n: number): [FrameData[], FrameData[]] {
+  const head: FrameData[] = [];
+  let left = n;
+  for (const [i, part] of parts.entries()) {
+    if (part.numRows < left || (part.numRows === left && i < parts.length - 1)) {
+      head.push(part);
+      left -= part.numRows;
+      continue;
+    }
+    if (part.numRows === left) return [[...head, part], parts.slice(i + 1)];
+    head.push(sliceFrame(part, 0, left));
+    return [head, [sliceFrame(part, left, part.numRows), ...parts.slice(i + 1)]];
+  }
+  return [head, []];
 }
 
 /** The rows of `parts` (frames with the same columns) as one frame: the frame itself when one. */
