@@ -438,8 +438,7 @@ export class Library {
     if (isFrameSource(data)) {
       const k = await loadKernels();
       const frames = framesOf(data, "update");
-      const pool = this.store.config.dedup ? undefined : this.parallel;
-      const streamed = { dateRange: range, meta, prune, upsert: opts.upsert === true, meter, pool };
+      const streamed = { dateRange: range, meta, prune, upsert: opts.upsert === true, meter };
       return this.item(symbol, await updateFromStream(this.store, k, symbol, frames, streamed));
     }
     const given = toFrameData(asDataFrame(data, "update"));
@@ -850,8 +849,6 @@ export class Library {
       meta: optionalMetadata(opts.metadata),
       prune: opts.prunePreviousVersions === true,
       meter,
-      // Chunks are encoded in the pool (not with dedup, which compares tiles on the calling thread).
-      pool: this.store.config.dedup ? undefined : this.parallel,
     };
     const frames = framesOf(source, mode);
     const record = await this.store.writeStream(k, symbol, frames, options);

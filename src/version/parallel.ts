@@ -1,4 +1,3 @@
-import { packRecord } from "../codec/msgpack.ts";
 import { encodeSegment } from "../codec/segment.ts";
 import type { Kernels } from "../codec/wasm.ts";
 import { DTYPES, type NumericArray } from "../dtypes.ts";
@@ -8,13 +7,7 @@ import { moving, type Pool } from "../parallel/pool.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
 import type { ProgressMeter } from "./progress.ts";
 import { planRead, type ReadPlan, type ReadRequest } from "./read-plan.ts";
-import {
-  type IndexRecord,
-  indexRecordFor,
-  type SegmentRef,
-  type StagedRecord,
-  type VersionRecord,
-} from "./records.ts";
+import { type IndexRecord, indexRecordFor, type SegmentRef, type VersionRecord } from "./records.ts";
 import { checkSortedWrite } from "./schema-checks.ts";
 import {
   frameBuffers,
@@ -91,13 +84,8 @@ const SAMPLE_ROWS = 16_384;
  * calling thread does faster than it could hand the rows to a worker).
  */
 export function worthWriting(k: Kernels, frame: FrameData): boolean {
-  return frameBytes(frame) >= PARALLEL_MIN_BYTES && compresses(k, frame);
-}
-
-/** True when a sample of `frame`'s rows (the first SAMPLE_ROWS) compresses (see `worthWriting`). */
-export function compresses(k: Kernels, frame: FrameData): boolean {
   const raw = frameBytes(frame);
-  if (frame.numRows === 0) return false;
+  if (raw < PARALLEL_MIN_BYTES) return false;
   const rows = Math.min(SAMPLE_ROWS, frame.numRows);
   const tile = { rowStart: 0, rows, colStart: 0, cols: frame.columns.length };
   const sample = encodeSegment(k, rows, tileColumns(frame, tile));
@@ -180,89 +168,6 @@ export async function writeInParallel(
     store.discard(written);
     throw err;
   }
-}
-
-/**
- * Stores `part` as staged chunk `stagedKey` of `symbol` (as `stageChunk` does) with its segments encoded
- * and stored by a worker of the pool: a stream write hands its chunks here and pulls the next frame while
- * a worker encodes this one. `part`'s fixed-width columns must be in buffers of their own (`copyParts`):
- * they move to the worker and come back to `ctx.buffers`. The staged record is stored here once the
- * worker is done; on failure the worker's segments are removed and the error rethrown. Returns the
- * chunk's index.
- */
-export async function stageInPool(
-  ctx: ParallelContext,
-  store: VersionStore,
-  symbol: string,
-  part: FrameData,
-  stagedKey: string,
-  meter?: ProgressMeter,
-): Promise<IndexRecord> {
-  const perRow = Math.max(1, rowBytes(part.columns, part.index.kind === "timestamp"));
-  const result = unwrap(
-    await ctx.pool.run<Outcome<WriteResult>>((w) =>
-      w.write(
-        moving(
-          { store: ctx.store, lib: store.lib, config: store.config, symbol, frame: part, staged: stagedKey },
-          frameBuffers(part),
-        ),
-      ),
-    ),
-  );
-  try {
-    // On LMDB the worker stored the staged record with its last segment; else it is stored here.
-    if (!ctx.store) {
-      const packed = packRecord({ ts: Date.now(), index: result.index } satisfies StagedRecord);
-      store.storage.writeTransaction((tx) => {
-        for (const [key, bytes] of result.segments ?? []) tx.put(key, bytes);
-        tx.put(stagedKey, packed);
-      });
-    }
-  } catch (err) {
-    store.discard(result.written);
-    throw err;
-  } finally {
-    for (const buffer of result.buffers) ctx.buffers.give(buffer);
-  }
-  meter?.add(part.numRows * perRow, result.index.segments.length);
-  return result.index;
-}
-
-/**
- * The rows of `parts` (frames with the same columns, one after another) in buffers of their own
- * (recycled), ready to move to a worker: one copy, where joining them first and copying the join for
- * the worker would be two.
- */
-export function copyParts(buffers: BufferRecycler, parts: FrameData[]): FrameData {
-  const first = parts[0];
-  const n = parts.reduce((sum, p) => sum + p.numRows, 0);
-  const into = <T extends { set(a: ArrayLike<unknown>, at: number): void }>(
-    out: T,
-    pick: (p: FrameData) => ArrayLike<unknown>,
-  ) => {
-    let at = 0;
-    for (const p of parts) {
-      const values = pick(p);
-      out.set(values, at);
-      at += values.length;
-    }
-    return out;
-  };
-  const columns: ColumnData[] = first.columns.map((c, j) => {
-    const info = DTYPES[c.dtype];
-    const pick = (p: FrameData) => p.columns[j].values as ArrayLike<unknown>;
-    if (!info.array || Array.isArray(c.values)) {
-      return { ...c, values: parts.flatMap((p) => p.columns[j].values as (string | null)[]) };
-    }
-    // biome-ignore lint/suspicious/noExplicitAny: same element type on both sides
-    const values = into(new info.array(buffers.take(n * info.width), 0, n) as any, pick);
-    return { ...c, values };
-  });
-  if (first.index.kind !== "timestamp") return { numRows: n, columns, index: { kind: "row" } };
-  const values = into(new BigInt64Array(buffers.take(n * 8), 0, n), (p) =>
-    p.index.kind === "timestamp" ? p.index.values : new BigInt64Array(0),
-  );
-  return { numRows: n, columns, index: { ...first.index, values } };
 }
 
 /** Rows [start, end) of `frame` in buffers of their own (recycled), ready to move to a worker. */

@@ -1,4 +1,3 @@
-import { packRecord } from "../codec/msgpack.ts";
 import { loadKernels } from "../codec/wasm.ts";
 import type { NumericArray } from "../dtypes.ts";
 import { type ErrorData, errorData } from "../errors.ts";
@@ -7,7 +6,7 @@ import { MemoryStorage } from "../storage/memory-storage.ts";
 import type { Storage } from "../storage/storage.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
 import type { ReadRequest } from "./read-plan.ts";
-import type { IndexRecord, LibraryConfig, StagedRecord, VersionRecord } from "./records.ts";
+import type { IndexRecord, LibraryConfig, VersionRecord } from "./records.ts";
 import { VersionStore } from "./version-store.ts";
 
 /**
@@ -26,11 +25,6 @@ export interface WriteJob {
   config: LibraryConfig;
   symbol: string;
   frame: FrameData;
-  /**
-   * Stage the rows as this chunk key (a stream write's, `T:…`): on LMDB the worker stores its staged
-   * record in the transaction of the last segment (one commit fewer); elsewhere the caller stores it.
-   */
-  staged?: string;
 }
 
 export interface WriteResult {
@@ -121,10 +115,7 @@ export function createSegmentWorker(
       try {
         store = storeFor(job.store, job.lib, job.config);
         const k = await loadKernels();
-        const staged = job.store ? job.staged : undefined;
-        const index = store.writeSegments(k, job.symbol, job.frame, written, undefined, (done, tx) => {
-          if (staged) tx.put(staged, packRecord({ ts: Date.now(), index: done } satisfies StagedRecord));
-        });
+        const index = store.writeSegments(k, job.symbol, job.frame, written);
         const buffers = frameBuffers(job.frame);
         const result: WriteResult = { index, written: job.store ? written : [], buffers };
         if (!job.store) {

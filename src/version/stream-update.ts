@@ -12,12 +12,11 @@ import { concatFrames } from "./frame-concat.ts";
 import type { FrameData } from "./frame-data.ts";
 import { keys, newId, versionOfKey } from "./keys.ts";
 import type { ObjectVersionStore } from "./object-version-store.ts";
-import type { ParallelContext } from "./parallel.ts";
 import type { ProgressMeter } from "./progress.ts";
 import type { IndexRecord, VersionRecord } from "./records.ts";
 import { checkReplaceable, rowsInRange, schemaOf } from "./schema-checks.ts";
 import { deleteStaged, removeStaleStreams, stageChunk, streamChunkId } from "./staging.ts";
-import { gatherChunks, PooledStager, STALE_STREAM_MS } from "./stream-write.ts";
+import { gatherChunks, STALE_STREAM_MS } from "./stream-write.ts";
 import { joinIndexes, replaceBounds, replacedIndex, type UpdateOptions } from "./update.ts";
 import type { VersionStore } from "./version-store.ts";
 import { conformFrame, unionColumns } from "./widen.ts";
@@ -44,8 +43,6 @@ export interface StreamUpdateOptions extends UpdateOptions {
   /** The rows to replace (inclusive); default the stream's first to last timestamp. */
   dateRange?: [bigint | null, bigint | null];
   meter?: ProgressMeter;
-  /** The library's worker pool (LMDB and memory, not with dedup): stores the stream's chunks. */
-  pool?: ParallelContext;
 }
 
 /** What the stream gave, once it ended. */
@@ -72,9 +69,7 @@ export async function updateFromStream(
   const { meta, prune, meter } = options;
   const base = await store.latest(symbol);
   if (!base) {
-    if (options.upsert) {
-      return store.writeStream(k, symbol, source, { mode: "write", meta, prune, meter, pool: options.pool });
-    }
+    if (options.upsert) return store.writeStream(k, symbol, source, { mode: "write", meta, prune, meter });
     await source.return(undefined);
     const gone = await store.libraryGone();
     if (gone) throw gone;
@@ -100,8 +95,6 @@ export async function gatherUpdate(
     rowsPerSegment: number;
     dynamic: boolean;
     dateRange?: [bigint | null, bigint | null];
-    join?: (parts: FrameData[]) => FrameData;
-    chunking?: (frame: FrameData) => number | undefined;
   },
   stage: (frame: FrameData) => void | Promise<void>,
 ): Promise<GatheredUpdate> {
@@ -133,7 +126,7 @@ export async function gatherUpdate(
   await gatherChunks(
     symbol,
     checked(),
-    { rowsPerSegment: shape.rowsPerSegment, dynamic, join: shape.join, chunking: shape.chunking },
+    { rowsPerSegment: shape.rowsPerSegment, dynamic },
     async (frame) => {
       if (frame.numRows > 0) await stage(frame);
     },
@@ -221,43 +214,27 @@ export async function updateStream(
   const stream = newId();
   const dynamic = store.config.dynamicSchema;
   const stored = store.readIndex(base, symbol);
-  // Each chunk's index, in stream order (one the pool stores is filled in once it is done).
-  const staged: (IndexRecord | undefined)[] = [];
+  const staged: IndexRecord[] = [];
   const stagedKeys: string[] = [];
   let seq = 0;
-  // Chunks the pool stores are listed in order, whatever order they finish in.
-  const pooled = options.pool && new PooledStager(options.pool, store, k, symbol, options.meter);
   try {
     const got = await gatherUpdate(
       symbol,
       source,
-      {
-        stored,
-        rowsPerSegment: store.config.rowsPerSegment,
-        dynamic,
-        dateRange: options.dateRange,
-        join: pooled && ((parts) => pooled.join(parts)),
-        chunking: pooled && ((frame) => pooled.chunkRows(store.config.rowsPerSegment, frame)),
-      },
-      async (frame) => {
+      { stored, rowsPerSegment: store.config.rowsPerSegment, dynamic, dateRange: options.dateRange },
+      (frame) => {
         const id = streamChunkId(stream, seq++);
-        const key = keys.staged(store.lib, symbol, id);
-        const at = staged.length;
-        staged.push(undefined);
-        stagedKeys.push(key);
-        const sent = pooled && (await pooled.stage(frame, key, (index) => (staged[at] = index)));
-        if (!sent) staged[at] = store.metered(options.meter, () => stageChunk(store, k, symbol, frame, id));
+        staged.push(store.metered(options.meter, () => stageChunk(store, k, symbol, frame, id)));
+        stagedKeys.push(keys.staged(store.lib, symbol, id));
       },
     );
-    await pooled?.done();
     // No rows: the stored rows stay and the new version shares them, as `update` with an empty frame.
     if (!got.range) return store.writeMetadata(symbol, options.meta, options.prune === true, false);
     const range = got.range;
-    // Every chunk is stored by now (`done` waited for the pool's).
-    const streamed = { base, stored, staged: staged as IndexRecord[], stagedKeys, range, tail: got.tail };
-    return store.metered(options.meter, () => commitLocal(store, k, symbol, streamed, options));
+    return store.metered(options.meter, () =>
+      commitLocal(store, k, symbol, { base, stored, staged, stagedKeys, range, tail: got.tail }, options),
+    );
   } catch (err) {
-    await pooled?.settled();
     if (seq > 0) {
       try {
         deleteStaged(store, symbol, stream);

@@ -2,16 +2,7 @@ import type { Kernels } from "../codec/wasm.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { concatFrames } from "./frame-concat.ts";
 import type { FrameData } from "./frame-data.ts";
-import { keys, newId } from "./keys.ts";
-import {
-  compresses,
-  copyParts,
-  frameBytes,
-  PARALLEL_MIN_BYTES,
-  type ParallelContext,
-  stageInPool,
-  warmPool,
-} from "./parallel.ts";
+import { newId } from "./keys.ts";
 import type { ProgressMeter } from "./progress.ts";
 import {
   type IndexRecord,
@@ -44,11 +35,6 @@ export interface StreamWriteOptions {
   expectLatest?: number;
   /** Counts the segments staged. */
   meter?: ProgressMeter;
-  /**
-   * The library's worker pool (LMDB and memory stores, not with dedup): chunks are then encoded and
-   * stored by its workers while the source makes the next frame (see `PooledStager`).
-   */
-  pool?: ParallelContext;
 }
 
 /**
@@ -78,17 +64,12 @@ export async function writeStream(
     if (base) previous = store.readIndex(base, symbol);
   }
   let seq = 0;
-  const pooled = options.pool && new PooledStager(options.pool, store, k, symbol, options.meter);
-  const stage = async (frame: FrameData) => {
+  const stage = (frame: FrameData) => {
     const id = streamChunkId(stream, seq++);
-    if (pooled && (await pooled.stage(frame, keys.staged(store.lib, symbol, id)))) return;
     store.metered(options.meter, () => stageChunk(store, k, symbol, frame, id));
   };
   try {
-    const join = pooled && ((parts: FrameData[]) => pooled.join(parts));
-    const chunking = pooled && ((frame: FrameData) => pooled.chunkRows(rps, frame));
-    await gatherChunks(symbol, source, { rowsPerSegment: rps, dynamic, previous, join, chunking }, stage);
-    await pooled?.done();
+    await gatherChunks(symbol, source, { rowsPerSegment: rps, dynamic, previous }, stage);
     return finalizeStaged(store, k, symbol, {
       mode: options.mode,
       sort: false,
@@ -98,8 +79,6 @@ export async function writeStream(
       expectLatest: options.expectLatest,
     });
   } catch (err) {
-    // Chunks still being stored by the pool are waited for, so none is staged after the deletion.
-    await pooled?.settled();
     if (seq > 0) {
       try {
         deleteStaged(store, symbol, stream);
@@ -108,98 +87,6 @@ export async function writeStream(
       }
     }
     throw err;
-  }
-}
-
-/** Raw bytes a chunk needs to go to the pool: smaller ones cost more to hand over than to encode. */
-const POOLED_CHUNK_BYTES = 1 << 20;
-/** Raw bytes of the chunks a pooled stream gathers (as a one-frame write's jobs). */
-const POOLED_CHUNK_TARGET = 16 << 20;
-
-/**
- * Stages a stream's chunks through the worker pool (`stageInPool`), up to one per worker in flight, so
- * the calling thread checks and cuts the next frames (and the source makes them) while workers encode and
- * store the ones before: a stream write then overlaps its source with its writing, as a one-frame write
- * spreads its encoding. Each chunk is copied before it goes, so memory holds at most a chunk per worker
- * besides the frame at hand. Chunks keep their ids (the stream's order) whatever order they finish in.
- * Whether the stream's rows compress enough to be worth a worker is sampled once, on its first big
- * chunk (as `worthWriting` decides for one frame).
- */
-export class PooledStager {
-  private readonly inFlight = new Set<Promise<void>>();
-  /** Chunks `join` made in buffers of their own, which go to a worker without another copy. */
-  private readonly owned = new WeakSet<FrameData>();
-  private failure: unknown;
-  private worth: boolean | undefined;
-
-  constructor(
-    private readonly ctx: ParallelContext,
-    private readonly store: VersionStore,
-    private readonly k: Kernels,
-    private readonly symbol: string,
-    private readonly meter: ProgressMeter | undefined,
-  ) {}
-
-  /**
-   * Rows a chunk of the pool's holds: whole segments, about JOB_BYTES raw, so a worker commits once for
-   * several segments (each staged chunk is a commit, with its disk flush).
-   */
-  chunkRows(rowsPerSegment: number, frame: FrameData): number | undefined {
-    this.worth ??= compresses(this.k, frame);
-    if (!this.worth) return undefined;
-    const segmentBytes = Math.max(1, frameBytes(frame) / Math.max(1, frame.numRows)) * rowsPerSegment;
-    return rowsPerSegment * Math.max(1, Math.floor(POOLED_CHUNK_TARGET / segmentBytes));
-  }
-
-  /** Whether `frame` goes to the pool: big enough, and the stream's rows compress (sampled once). */
-  private pooled(frame: FrameData, bytes = frameBytes(frame)): boolean {
-    if (bytes < POOLED_CHUNK_BYTES) return false;
-    this.worth ??= compresses(this.k, frame);
-    return this.worth;
-  }
-
-  /** The rows of `parts` as one chunk: copied straight into buffers for a worker when it will go to one. */
-  join(parts: FrameData[]): FrameData {
-    if (parts.length === 1) return parts[0];
-    const bytes = parts.reduce((n, p) => n + frameBytes(p), 0);
-    const biggest = parts.reduce((a, b) => (b.numRows > a.numRows ? b : a));
-    if (!this.pooled(biggest, bytes)) return concatFrames(parts);
-    const copy = copyParts(this.ctx.buffers, parts);
-    this.owned.add(copy);
-    return copy;
-  }
-
-  /**
-   * Sends `frame` to the pool as staged chunk `key`; false when it is for the calling thread. `stored`
-   * gets the chunk's index once the worker is done.
-   */
-  async stage(frame: FrameData, key: string, stored?: (index: IndexRecord) => void): Promise<boolean> {
-    if (!this.pooled(frame)) return false;
-    if (this.inFlight.size === 0) warmPool(this.ctx, PARALLEL_MIN_BYTES, "pool");
-    while (this.inFlight.size >= 2 * this.ctx.pool.size) await Promise.race(this.inFlight);
-    if (this.failure !== undefined) throw this.failure;
-    const part = this.owned.has(frame) ? frame : copyParts(this.ctx.buffers, [frame]);
-    const job: Promise<void> = stageInPool(this.ctx, this.store, this.symbol, part, key, this.meter)
-      .then(
-        (index) => stored?.(index),
-        (err) => {
-          this.failure ??= err;
-        },
-      )
-      .finally(() => this.inFlight.delete(job));
-    this.inFlight.add(job);
-    return true;
-  }
-
-  /** Waits for every chunk sent; throws the first failure. */
-  async done(): Promise<void> {
-    await this.settled();
-    if (this.failure !== undefined) throw this.failure;
-  }
-
-  /** Waits for every chunk sent, failed or not. */
-  async settled(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 }
 
@@ -214,31 +101,16 @@ export class PooledStager {
 export async function gatherChunks(
   symbol: string,
   source: AsyncIterable<FrameData>,
-  shape: {
-    rowsPerSegment: number;
-    dynamic: boolean;
-    previous?: IndexRecord;
-    /** Joins frames' rows into one chunk (default `concatFrames`; the pool's copies them for a worker). */
-    join?: (parts: FrameData[]) => FrameData;
-    /**
-     * Asked on the first frame with rows: stage chunks of exactly this many rows (a multiple of
-     * `rowsPerSegment`) but the last, instead of each frame's whole segments as they come; undefined for
-     * the latter. The pool's chunks are copied anyway, and each costs a commit.
-     */
-    chunking?: (frame: FrameData) => number | undefined;
-  },
+  shape: { rowsPerSegment: number; dynamic: boolean; previous?: IndexRecord },
   stage: (frame: FrameData) => void | Promise<void>,
   end?: (rest: FrameData) => void,
 ): Promise<number> {
   const { rowsPerSegment: rps, dynamic } = shape;
-  const joinFrames = shape.join ?? joinRows;
   let previous = shape.previous;
   let staged = 0;
   let frames = 0;
   let pending: FrameData[] = [];
   let pendingRows = 0;
-  let decided = false;
-  let chunkRows: number | undefined;
   const put = async (frame: FrameData) => {
     staged++;
     await stage(frame);
@@ -258,21 +130,6 @@ export async function gatherChunks(
     }
     pending.push(frame);
     pendingRows += frame.numRows;
-    if (!decided && frame.numRows > 0) {
-      decided = true;
-      chunkRows = shape.chunking?.(frame);
-    }
-    if (chunkRows !== undefined) {
-      // Chunks of `chunkRows` rows (whole segments), joined across frames by `join`, which copies
-      // them once for the pool.
-      while (pendingRows >= chunkRows) {
-        const [head, rest] = splitRows(pending, chunkRows);
-        await put(joinFrames(head));
-        pending = rest;
-        pendingRows -= chunkRows;
-      }
-      continue;
-    }
     if (pendingRows < rps) continue;
     // The rows gathered before this frame (fewer than a segment's) and this frame's first rows make
     // one segment, the only rows copied; the frame's next whole segments are staged as a view of it.
@@ -327,25 +184,8 @@ function shapeOf(
   return shape;
 }
 
-/** The first `n` rows of `parts` (frames one after another) and the rest, cutting one frame at most. */
-function splitRows(parts: FrameData[], n: number): [FrameData[], FrameData[]] {
-  const head: FrameData[] = [];
-  let left = n;
-  for (const [i, part] of parts.entries()) {
-    if (part.numRows < left || (part.numRows === left && i < parts.length - 1)) {
-      head.push(part);
-      left -= part.numRows;
-      continue;
-    }
-    if (part.numRows === left) return [[...head, part], parts.slice(i + 1)];
-    head.push(sliceFrame(part, 0, left));
-    return [head, [sliceFrame(part, left, part.numRows), ...parts.slice(i + 1)]];
-  }
-  return [head, []];
-}
-
 /** The rows of `parts` (frames with the same columns) as one frame: the frame itself when one. */
-function joinRows(parts: FrameData[]): FrameData {
+function joinFrames(parts: FrameData[]): FrameData {
   return parts.length === 1 ? parts[0] : concatFrames(parts);
 }
 

@@ -312,8 +312,8 @@ describe("update from a stream", () => {
   });
 });
 
-describe("update from a stream through the worker pool", () => {
-  it("big chunks are stored by the pool; equals update with the joined frame; a throwing source leaves nothing", async () => {
+describe("update from a stream of big frames with a worker pool", () => {
+  it("equals update with the joined frame; a throwing source leaves nothing", async () => {
     const path = join(tempDir(), "pool");
     const ac = new Arctic(`lmdb://${path}`, { workers: 2 });
     opened.push(ac);

@@ -262,7 +262,7 @@ describe("stream writes of big frames", () => {
   });
 });
 
-describe("stream writes through the worker pool", () => {
+describe("stream writes of big frames with a worker pool", () => {
   const T0 = 1_700_000_000_000_000_000n;
   /** Rows [from, from + n): a float, an int and (with `tags`) a string column; 24 bytes a row without. */
   const rows = (from: number, n: number, tags = false) => {
@@ -273,7 +273,7 @@ describe("stream writes through the worker pool", () => {
     return new DataFrame(columns as never, { index, dtypes: tags ? { tag: "string" } : {} });
   };
 
-  it("chunks go to the pool while the source makes the next; memory:// too, strings included", async () => {
+  it("equal the one-frame write in whole segments; memory:// too, strings included", async () => {
     for (const uri of [`lmdb://${join(tempDir(), "pooled")}`, "mem://"]) {
       const ac = new Arctic(uri, { workers: 2 });
       opened.push(ac);
@@ -296,7 +296,7 @@ describe("stream writes through the worker pool", () => {
     }
   }, 60_000);
 
-  it("a source that throws while chunks are in the pool leaves nothing staged or stored", async () => {
+  it("a source that throws after several chunks leaves nothing staged or stored", async () => {
     const path = join(tempDir(), "pool-throw");
     const ac = new Arctic(`lmdb://${path}`, { workers: 2 });
     opened.push(ac);
