@@ -15,7 +15,7 @@ import type { ObjectVersionStore } from "./object-version-store.ts";
 import type { ProgressMeter } from "./progress.ts";
 import type { IndexRecord, VersionRecord } from "./records.ts";
 import { checkReplaceable, rowsInRange, schemaOf } from "./schema-checks.ts";
-import { deleteStaged, removeStaleStreams, stageChunk, streamChunkId } from "./staging.ts";
+import { ChunkBatch, deleteStaged, removeStaleStreams, streamChunkId } from "./staging.ts";
 import { gatherChunks, STALE_STREAM_MS } from "./stream-write.ts";
 import { joinIndexes, replaceBounds, replacedIndex, type UpdateOptions } from "./update.ts";
 import type { VersionStore } from "./version-store.ts";
@@ -197,7 +197,7 @@ export function boundaryFrames(
 
 /**
  * The LMDB and memory engine's stream update (see the top of this file): the stream's whole segments are
- * staged as chunks of a stream write of their own (so `cleanup` sees them referenced while the stream
+ * staged (a few chunks to a transaction, `ChunkBatch`) as chunks of a stream write of their own (so `cleanup` sees them referenced while the stream
  * runs, and a process that dies leaves them for `deleteStagedData` or the next stream write an hour on);
  * the commit stores the boundary rows and, in one transaction, the version and the removal of the staged
  * records (their segments stay, now the version's).
@@ -217,6 +217,7 @@ export async function updateStream(
   const staged: IndexRecord[] = [];
   const stagedKeys: string[] = [];
   let seq = 0;
+  const batch = new ChunkBatch(store, k, symbol, options.meter);
   try {
     const got = await gatherUpdate(
       symbol,
@@ -224,12 +225,13 @@ export async function updateStream(
       { stored, rowsPerSegment: store.config.rowsPerSegment, dynamic, dateRange: options.dateRange },
       (frame) => {
         const id = streamChunkId(stream, seq++);
-        staged.push(store.metered(options.meter, () => stageChunk(store, k, symbol, frame, id)));
+        staged.push(batch.add(frame, id));
         stagedKeys.push(keys.staged(store.lib, symbol, id));
       },
     );
     // No rows: the stored rows stay and the new version shares them, as `update` with an empty frame.
     if (!got.range) return store.writeMetadata(symbol, options.meta, options.prune === true, false);
+    batch.flush();
     const range = got.range;
     return store.metered(options.meter, () =>
       commitLocal(store, k, symbol, { base, stored, staged, stagedKeys, range, tail: got.tail }, options),

@@ -12,13 +12,13 @@ import {
   type VersionRecord,
 } from "./records.ts";
 import { checkAppendable, checkSortedWrite, frameShape, schemaOf } from "./schema-checks.ts";
-import { deleteStaged, finalizeStaged, removeStaleStreams, stageChunk, streamChunkId } from "./staging.ts";
+import { ChunkBatch, deleteStaged, finalizeStaged, removeStaleStreams, streamChunkId } from "./staging.ts";
 import type { VersionStore } from "./version-store.ts";
 import { unionColumns } from "./widen.ts";
 
 /**
  * Writes from a stream: every frame a source yields is stored as a staged chunk under the stream's own
- * id (see `streamChunkId`), one frame at a time, and once the source ends one finalize makes them a single
+ * id (see `streamChunkId`), a few chunks to a transaction (`ChunkBatch`), and once the source ends one finalize makes them a single
  * version. Nothing is visible until then. If the source or a check throws, the stream's chunks are
  * deleted and the error rethrown; a process that dies mid-stream leaves its chunks staged (never a
  * version), where `deleteStagedData` or the next stream write to the symbol an hour later removes them.
@@ -64,12 +64,13 @@ export async function writeStream(
     if (base) previous = store.readIndex(base, symbol);
   }
   let seq = 0;
+  const batch = new ChunkBatch(store, k, symbol, options.meter);
   const stage = (frame: FrameData) => {
-    const id = streamChunkId(stream, seq++);
-    store.metered(options.meter, () => stageChunk(store, k, symbol, frame, id));
+    batch.add(frame, streamChunkId(stream, seq++));
   };
   try {
     await gatherChunks(symbol, source, { rowsPerSegment: rps, dynamic, previous }, stage);
+    batch.flush();
     return finalizeStaged(store, k, symbol, {
       mode: options.mode,
       sort: false,

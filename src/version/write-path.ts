@@ -322,6 +322,15 @@ export class WritePath {
     return result;
   }
 
+  /**
+   * Encodes the tiles of `frame` into `arena` under fresh segment keys, storing nothing, for a caller
+   * that stores the segments of several frames in one transaction of its own (a stream's staged chunks);
+   * the progress meter expects them now, and the caller adds `progress` once they are stored.
+   */
+  encodeUnstored(k: Kernels, symbol: string, frame: FrameData, arena: SegmentArena): EncodedWrite {
+    return this.encodeSmall(k, symbol, frame, arena, Number.POSITIVE_INFINITY) as EncodedWrite;
+  }
+
   /** The arena small writes encode into, kept between writes so its memory is not faulted in anew. */
   private smallArena(): SegmentArena {
     this.smallWrites ??= new SegmentArena();
@@ -340,7 +349,7 @@ export class WritePath {
     arena: SegmentArena,
     budget: number,
     reuse?: Reuse,
-  ): SmallWrite | undefined {
+  ): EncodedWrite | undefined {
     const plan = this.planWrite(k, frame, reuse);
     if (plan.rawBytes > budget) return undefined;
     const pending: PendingSegment[] = [];
@@ -600,13 +609,13 @@ export interface WritePlan {
 }
 
 /** An encoded segment waiting (in an arena) for the transaction that stores it. */
-interface PendingSegment {
+export interface PendingSegment {
   key: string;
   bytes: Uint8Array;
 }
 
-/** A small write encoded ahead of its one transaction. */
-interface SmallWrite {
+/** Segments encoded ahead of the transaction that stores them (a small write's, a stream's chunks). */
+export interface EncodedWrite {
   index: IndexRecord;
   pending: PendingSegment[];
   /** Raw bytes of each tile, for progress once committed. */

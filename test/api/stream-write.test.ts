@@ -186,7 +186,7 @@ describe("stream writes", () => {
     }
     const streaming = lib.write("s", slow());
     await new Promise((r) => setTimeout(r, 10));
-    // The plain staged chunk alone becomes version 0, though the stream has a chunk staged.
+    // The plain staged chunk alone becomes version 0, though the stream has a chunk (not stored yet).
     await lib.finalizeStagedData("s");
     expect((await lib.read("s")).data!.equals(part(50, 2))).toBe(true);
     release();
@@ -201,7 +201,8 @@ describe("a stream writer that dies", () => {
     const uri = `lmdb://${path}`;
     const ac = new Arctic(uri, { workers: 0 });
     opened.push(ac);
-    // Two rows a segment: each of the writer's frames of two rows is staged as it arrives.
+    // Two rows a segment: each of the writer's frames of two rows is a chunk, stored once the last
+    // comes a second after the first.
     const lib = await ac.createLibrary("lib", { rowsPerSegment: 2 });
     const child = spawn(process.execPath, [join(import.meta.dirname, "stream-writer.mjs"), uri, "3"]);
     await new Promise<void>((resolve, reject) => {
