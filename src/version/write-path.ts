@@ -328,7 +328,16 @@ export class WritePath {
    * the progress meter expects them now, and the caller adds `progress` once they are stored.
    */
   encodeUnstored(k: Kernels, symbol: string, frame: FrameData, arena: SegmentArena): EncodedWrite {
-    return this.encodeSmall(k, symbol, frame, arena, Number.POSITIVE_INFINITY) as EncodedWrite;
+    // A stream's chunks were checked in order on arrival: the index needs no pass over the timestamps.
+    return this.encodeSmall(
+      k,
+      symbol,
+      frame,
+      arena,
+      Number.POSITIVE_INFINITY,
+      undefined,
+      true,
+    ) as EncodedWrite;
   }
 
   /** The arena small writes encode into, kept between writes so its memory is not faulted in anew. */
@@ -349,8 +358,9 @@ export class WritePath {
     arena: SegmentArena,
     budget: number,
     reuse?: Reuse,
+    sorted?: boolean,
   ): EncodedWrite | undefined {
-    const plan = this.planWrite(k, frame, reuse);
+    const plan = this.planWrite(k, frame, reuse, sorted);
     if (plan.rawBytes > budget) return undefined;
     const pending: PendingSegment[] = [];
     const progress: number[] = [];
@@ -373,7 +383,7 @@ export class WritePath {
   }
 
   /** The tiles `frame` is cut into, how each is encoded (or matched by `reuse`), and the index they make. */
-  planWrite(k: Kernels, frame: FrameData, reuse?: Reuse): WritePlan {
+  planWrite(k: Kernels, frame: FrameData, reuse?: Reuse, sorted?: boolean): WritePlan {
     const { rowsPerSegment, columnsPerSegment } = this.config;
     const tiles = planTiles(frame.numRows, frame.columns.length, rowsPerSegment, columnsPerSegment);
     const segments: SegmentRef[] = [];
@@ -395,7 +405,7 @@ export class WritePath {
       segments.push(ref);
       return { ref, bytes };
     };
-    const index: IndexRecord = indexRecordFor(frame, segments);
+    const index: IndexRecord = indexRecordFor(frame, segments, sorted);
     return { tiles, tileBytes, encode, index, rawBytes: tiles.reduce((n, t) => n + tileBytes(t), 0) };
   }
 
