@@ -29,6 +29,7 @@ import { readWithQuery } from "../version/query-read.ts";
 import type { ReadRequest } from "../version/read-plan.ts";
 import type { VersionRecord } from "../version/records.ts";
 import type { FinalizeOptions } from "../version/staging.ts";
+import { updateFromStream } from "../version/stream-update.ts";
 import { updateSymbol } from "../version/update.ts";
 import type { VerifyReport } from "../version/verify.ts";
 import type { VersionSelector } from "../version/version-chain.ts";
@@ -410,10 +411,15 @@ export class Library {
    * symbol is written when `upsert` is true, else `SymbolNotFoundError`. `data` without rows leaves the
    * stored rows alone, `dateRange` or not, and makes a new version with `metadata` (as ArcticDB does; to
    * remove rows use `deleteDataInRange`).
+   *
+   * `data` may also be a stream of frames (an async iterable or a web `ReadableStream`, as `write` takes),
+   * each starting at or after the end of the one before: the stream's rows replace the stored rows in its
+   * date range (its first to last timestamp, or `dateRange`) as ONE version made once the stream ends,
+   * holding about a segment's rows at a time; see src/version/stream-update.ts.
    */
   async update(
     symbol: string,
-    data: DataFrame | Record<string, unknown>,
+    data: DataFrame | Record<string, unknown> | FrameSource,
     options?: {
       dateRange?: ReadOptions["dateRange"];
       upsert?: boolean;
@@ -431,10 +437,14 @@ export class Library {
       "onProgress",
     ]);
     const meter = meterFor("update", opts.onProgress);
+    const range = opts.dateRange !== undefined ? checkDateRange(opts.dateRange) : undefined;
+    const meta = optionalMetadata(opts.metadata);
+    const prune = opts.prunePreviousVersions === true;
     if (isFrameSource(data)) {
-      throw new InvalidArgumentError(
-        "update: a stream of frames is not taken yet; give one DataFrame, or write the new rows with append (a stream) after deleteDataInRange.",
-      );
+      const k = await loadKernels();
+      const frames = framesOf(data, "update");
+      const streamed = { dateRange: range, meta, prune, upsert: opts.upsert === true, meter };
+      return this.item(symbol, await updateFromStream(this.store, k, symbol, frames, streamed));
     }
     const given = toFrameData(asDataFrame(data, "update"));
     if (given.index.kind !== "timestamp") {
@@ -442,8 +452,6 @@ export class Library {
         "update: data needs a timestamp index, e.g. new DataFrame(columns, { index: dates }).",
       );
     }
-    const range = opts.dateRange !== undefined ? checkDateRange(opts.dateRange) : undefined;
-    const meta = optionalMetadata(opts.metadata);
     const k = await loadKernels();
     const record = await updateSymbol(
       this.store,
@@ -451,7 +459,7 @@ export class Library {
       symbol,
       given,
       range,
-      { meta, prune: opts.prunePreviousVersions === true, upsert: opts.upsert === true },
+      { meta, prune, upsert: opts.upsert === true },
       meter,
     );
     return this.item(symbol, record);

@@ -46,6 +46,16 @@ import {
   snapshotNotFoundError,
 } from "./snapshots.ts";
 import type { FinalizeOptions } from "./staging.ts";
+import {
+  boundaryFrames,
+  checkStillReplaceable,
+  gatherUpdate,
+  MAX_ATTEMPTS,
+  needsLast,
+  type StreamUpdateOptions,
+  splicedIndex,
+  tooManyAttempts,
+} from "./stream-update.ts";
 import { gatherChunks, type StreamWriteOptions } from "./stream-write.ts";
 import { replaceBounds, replacedIndex } from "./update.ts";
 import type { VerifyReport } from "./verify.ts";
@@ -228,7 +238,7 @@ export class ObjectVersionStore {
       const middle = concatFrames(parts);
       const record = await this.committing(symbol, options, async (written) => {
         const added = await this.storeSegments(k, symbol, middle, written, meter);
-        const replaced = replacedIndex(index, added, { lo, hi, middle, columns, dynamic });
+        const replaced = replacedIndex(index, added, { lo, hi, columns, dynamic });
         const indexKey = await this.storeIndex(symbol, replaced, written);
         // Declined when another version came first: the replacement is redone on it.
         return this.chain.commit(symbol, async (latest) =>
@@ -304,6 +314,71 @@ export class ObjectVersionStore {
       );
     }
     return record;
+  }
+
+  /**
+   * `update` from a stream of frames as ONE version (see stream-update.ts): the stream's whole segments
+   * are stored as they arrive; the commit stores the rows the range's ends cut through, read from the
+   * version it commits on, and is redone (those rows only) when another writer commits first. A source
+   * that throws leaves no version and the stream's segments deleted; a process killed midway leaves them
+   * unreferenced, for `cleanup`.
+   */
+  async updateStream(
+    k: Kernels,
+    symbol: string,
+    base: VersionRecord,
+    source: AsyncIterable<FrameData>,
+    options: StreamUpdateOptions,
+  ): Promise<VersionRecord> {
+    const meter = options.meter ?? this.meter;
+    const dynamic = this.config.dynamicSchema;
+    const stored = await this.readIndex(base, symbol);
+    const streamWritten: string[] = [];
+    const staged: IndexRecord[] = [];
+    let sent = false;
+    try {
+      const got = await gatherUpdate(
+        symbol,
+        source,
+        { stored, rowsPerSegment: this.config.rowsPerSegment, dynamic, dateRange: options.dateRange },
+        async (frame) => {
+          staged.push(await this.storeSegments(k, symbol, frame, streamWritten, meter));
+        },
+      );
+      // No rows: the stored rows stay and the new version shares them, as `update` with an empty frame.
+      if (!got.range) return await this.writeMetadata(symbol, options.meta, options.prune === true, false);
+      const range = got.range;
+      for (let attempt = 0; attempt <= MAX_ATTEMPTS; attempt++) {
+        const latest = await this.chain.latest(symbol);
+        if (!latest) throw await this.symbolNotFound(symbol);
+        const index = await this.readIndex(latest, symbol);
+        if (latest.v !== base.v) checkStillReplaceable(symbol, stored, index, dynamic);
+        const [r0, r1] = await this.rowsInDateRange(k, symbol, latest, index, range);
+        const { lo, hi } = replaceBounds(index, r0, r1);
+        const before = (await this.readRows(k, symbol, latest, index, { rowRange: [lo, r0] })).frame;
+        const after = (await this.readRows(k, symbol, latest, index, { rowRange: [r1, hi] })).frame;
+        const { head, last } = boundaryFrames(symbol, before, got.tail, after, staged.length > 0, dynamic);
+        const record = await this.committing(symbol, options, async (written) => {
+          const headIndex = head ? await this.storeSegments(k, symbol, head, written, meter) : undefined;
+          const added = needsLast(index, { lo, hi }, last, headIndex, staged)
+            ? await this.storeSegments(k, symbol, last, written, meter)
+            : undefined;
+          const spliced = splicedIndex(symbol, index, [headIndex, ...staged, added], { lo, hi, dynamic });
+          const indexKey = await this.storeIndex(symbol, spliced, written);
+          // Declined when another version came first: the boundary rows are redone on it.
+          const committed = await this.chain.commit(symbol, async (now) =>
+            now?.v === latest.v ? { index: indexKey, meta: options.meta } : undefined,
+          );
+          sent = committed !== undefined;
+          return committed;
+        });
+        if (record) return record;
+      }
+      throw tooManyAttempts(symbol);
+    } catch (err) {
+      if (!sent && !commitSent(err)) await this.discard(streamWritten);
+      throw err;
+    }
   }
 
   /**

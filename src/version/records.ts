@@ -264,7 +264,12 @@ export interface StagedRecord {
 }
 
 /** The index record of `frame` stored as `segments` (rows counted from the frame's first). */
-export function indexRecordFor(frame: FrameData, segments: SegmentRef[]): IndexRecord {
+export function indexRecordFor(
+  frame: FrameData,
+  segments: SegmentRef[],
+  /** Whether the timestamps are in order, when the caller checked already (one pass fewer). */
+  sorted?: boolean,
+): IndexRecord {
   return {
     f: INDEX_FORMAT,
     rows: frame.numRows,
@@ -274,7 +279,7 @@ export function indexRecordFor(frame: FrameData, segments: SegmentRef[]): IndexR
         ? {
             kind: "timestamp",
             name: frame.index.name,
-            sorted: isSorted(frame.index.values),
+            sorted: sorted ?? isSorted(frame.index.values),
             ...(frame.index.tz === undefined ? {} : { tz: frame.index.tz }),
           }
         : { kind: "row" },

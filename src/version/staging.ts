@@ -2,9 +2,11 @@ import { packRecord } from "../codec/msgpack.ts";
 import type { Kernels } from "../codec/wasm.ts";
 import { InvalidArgumentError, SchemaMismatchError, UnsortedIndexError } from "../errors.ts";
 import type { WriteTransaction } from "../storage/storage.ts";
+import { SegmentArena } from "./arena.ts";
 import { concatFrames } from "./frame-concat.ts";
 import type { FrameData } from "./frame-data.ts";
 import { keys, newId, STREAM_MARK } from "./keys.ts";
+import type { ProgressMeter } from "./progress.ts";
 import {
   type IndexRecord,
   type StagedRecord,
@@ -50,6 +52,68 @@ export function stageChunk(
     throw err;
   }
   return staged as IndexRecord;
+}
+
+/** Encoded bytes of staged chunks a `ChunkBatch` gathers before one transaction stores them. */
+const CHUNK_BATCH_BYTES = 4 << 20;
+/** ...or once its first chunk has waited this long (ms), when the next one comes. */
+const CHUNK_BATCH_MS = 1000;
+
+/**
+ * Stages a stream's chunks as `stageChunk` does, but several to a transaction: each chunk's segments are
+ * encoded into an arena as it comes, and once they reach CHUNK_BATCH_BYTES (encoded), or when a chunk
+ * comes after the batch's first has waited CHUNK_BATCH_MS, one transaction stores them with the chunks'
+ * staged records (stamped then: a stream that keeps giving frames keeps its staged chunks fresh, see
+ * `removeStaleStreams`). A stream of well-compressed 10 MB frames made a commit (a disk flush on LMDB)
+ * per segment or two, where a one-frame write makes one per 4 MB encoded; memory holds at most a batch of
+ * encoded bytes. Chunks not stored yet when the stream fails or its process dies were only memory.
+ */
+export class ChunkBatch {
+  private readonly arena = new SegmentArena();
+  private segments: { key: string; bytes: Uint8Array }[] = [];
+  private chunks: [string, IndexRecord][] = [];
+  private progress: number[] = [];
+  private bytes = 0;
+  private since = 0;
+
+  constructor(
+    private readonly store: VersionStore,
+    private readonly k: Kernels,
+    private readonly symbol: string,
+    private readonly meter: ProgressMeter | undefined,
+  ) {}
+
+  /** Stages `frame` as chunk `id` (stored with the batch); returns the chunk's index. */
+  add(frame: FrameData, id: string): IndexRecord {
+    const { store, k, symbol } = this;
+    const encoded = store.metered(this.meter, () => store.encodeUnstored(k, symbol, frame, this.arena));
+    if (this.chunks.length === 0) this.since = Date.now();
+    for (const s of encoded.pending) this.segments.push(s);
+    for (const b of encoded.progress) this.progress.push(b);
+    this.chunks.push([keys.staged(store.lib, symbol, id), encoded.index]);
+    this.bytes += encoded.bytes;
+    if (this.bytes >= CHUNK_BATCH_BYTES || Date.now() - this.since >= CHUNK_BATCH_MS) this.flush();
+    return encoded.index;
+  }
+
+  /** Stores the chunks added since the last flush, in one transaction. */
+  flush(): void {
+    if (this.chunks.length === 0) return;
+    const ts = Date.now();
+    const records = this.chunks.map(
+      ([key, index]) => [key, packRecord({ ts, index } satisfies StagedRecord)] as const,
+    );
+    this.store.storage.writeTransaction((tx) => {
+      for (const s of this.segments) tx.put(s.key, s.bytes);
+      for (const [key, packed] of records) tx.put(key, packed);
+    });
+    for (const bytes of this.progress) this.meter?.add(bytes);
+    this.arena.reset();
+    this.segments = [];
+    this.chunks = [];
+    this.progress = [];
+    this.bytes = 0;
+  }
 }
 
 /** The staged chunk id of chunk `seq` of stream `stream` (the layout is `STREAM_MARK`'s, in keys.ts). */

@@ -12,13 +12,13 @@ import {
   type VersionRecord,
 } from "./records.ts";
 import { checkAppendable, checkSortedWrite, frameShape, schemaOf } from "./schema-checks.ts";
-import { deleteStaged, finalizeStaged, removeStaleStreams, stageChunk, streamChunkId } from "./staging.ts";
+import { ChunkBatch, deleteStaged, finalizeStaged, removeStaleStreams, streamChunkId } from "./staging.ts";
 import type { VersionStore } from "./version-store.ts";
 import { unionColumns } from "./widen.ts";
 
 /**
  * Writes from a stream: every frame a source yields is stored as a staged chunk under the stream's own
- * id (see `streamChunkId`), one frame at a time, and once the source ends one finalize makes them a single
+ * id (see `streamChunkId`), a few chunks to a transaction (`ChunkBatch`), and once the source ends one finalize makes them a single
  * version. Nothing is visible until then. If the source or a check throws, the stream's chunks are
  * deleted and the error rethrown; a process that dies mid-stream leaves its chunks staged (never a
  * version), where `deleteStagedData` or the next stream write to the symbol an hour later removes them.
@@ -64,12 +64,13 @@ export async function writeStream(
     if (base) previous = store.readIndex(base, symbol);
   }
   let seq = 0;
+  const batch = new ChunkBatch(store, k, symbol, options.meter);
   const stage = (frame: FrameData) => {
-    const id = streamChunkId(stream, seq++);
-    store.metered(options.meter, () => stageChunk(store, k, symbol, frame, id));
+    batch.add(frame, streamChunkId(stream, seq++));
   };
   try {
     await gatherChunks(symbol, source, { rowsPerSegment: rps, dynamic, previous }, stage);
+    batch.flush();
     return finalizeStaged(store, k, symbol, {
       mode: options.mode,
       sort: false,
@@ -94,13 +95,16 @@ export async function writeStream(
  * The loop every stream write shares: checks each frame of `source` on arrival (against the one before,
  * or `previous`, the stored version an append extends) and hands `stage` whole segments' rows, gathering
  * small frames and cutting big ones (see `writeStream`). Throws `InvalidArgumentError` for a source that
- * gives no frame at all. Returns how many chunks were staged.
+ * gives no frame at all. Returns how many chunks were staged. With `end`, the rows left once the source
+ * ends (fewer than a segment's, or a frame without rows when nothing else came) go to it instead of
+ * `stage`: a stream update joins them to the stored rows after its range.
  */
 export async function gatherChunks(
   symbol: string,
   source: AsyncIterable<FrameData>,
   shape: { rowsPerSegment: number; dynamic: boolean; previous?: IndexRecord },
   stage: (frame: FrameData) => void | Promise<void>,
+  end?: (rest: FrameData) => void,
 ): Promise<number> {
   const { rowsPerSegment: rps, dynamic } = shape;
   let previous = shape.previous;
@@ -147,7 +151,10 @@ export async function gatherChunks(
       `The stream for '${symbol}' gave no frames; nothing was written. Give at least one frame (it may have no rows).`,
     );
   }
-  if (pending.length > 0 && (pendingRows > 0 || staged === 0)) await put(joinFrames(pending));
+  if (pending.length > 0 && (pendingRows > 0 || staged === 0)) {
+    if (end) end(joinFrames(pending));
+    else await put(joinFrames(pending));
+  }
   return staged;
 }
 
@@ -171,7 +178,8 @@ function shapeOf(
     seg.first = ts[0];
     seg.last = ts[ts.length - 1];
   }
-  const shape = indexRecordFor(frame, [seg]);
+  // Checked on arrival (checkSortedWrite or checkAppendable): in order.
+  const shape = indexRecordFor(frame, [seg], true);
   if (dynamic && before && !isNoData(before))
     shape.columns = unionColumns(symbol, before.columns, shape.columns);
   return shape;

@@ -1,11 +1,12 @@
 import type { Kernels } from "../codec/wasm.ts";
 import { SymbolNotFoundError } from "../errors.ts";
-import type { ColumnData, FrameData as Frame, FrameData } from "./frame-data.ts";
+import type { FrameData } from "./frame-data.ts";
 import type { ObjectVersionStore } from "./object-version-store.ts";
 import type { ProgressMeter } from "./progress.ts";
-import { INDEX_FORMAT, type IndexRecord, type VersionRecord } from "./records.ts";
+import { INDEX_FORMAT, type IndexRecord, type SegmentRef, type VersionRecord } from "./records.ts";
 import { rowsInRange } from "./schema-checks.ts";
 import type { VersionStore } from "./version-store.ts";
+import { unionColumns } from "./widen.ts";
 
 /** How `updateSymbol` treats the version it makes and a missing symbol. */
 export interface UpdateOptions {
@@ -55,19 +56,20 @@ export async function updateSymbol(
 }
 
 /**
- * The index of a version whose rows [lo, hi) of `index` were replaced by `middle` (stored as `added`):
- * segments wholly before `lo` kept, `added`'s shifted to start at `lo`, those from `hi` on shifted by
- * the change in rows; under dynamic schema each new segment names its columns.
+ * The index of a version whose rows [lo, hi) of `index` were replaced by the rows `added` lists (stored,
+ * numbered from 0): segments wholly before `lo` kept, `added`'s shifted to start at `lo`, those from `hi`
+ * on shifted by the change in rows; under dynamic schema each new segment names its columns (those of
+ * `added` unless it names its own already, as the parts `joinIndexes` joins do).
  */
 export function replacedIndex(
   index: IndexRecord,
   added: IndexRecord,
-  at: { lo: number; hi: number; middle: Frame; columns: IndexRecord["columns"]; dynamic: boolean },
+  at: { lo: number; hi: number; columns: IndexRecord["columns"]; dynamic: boolean },
 ): IndexRecord {
-  const { lo, hi, middle, columns, dynamic } = at;
-  const shift = lo + middle.numRows - hi;
-  const named = (s: { colStart: number; cols: number }) =>
-    middle.columns.slice(s.colStart, s.colStart + s.cols).map((c: ColumnData) => c.name);
+  const { lo, hi, columns, dynamic } = at;
+  const shift = lo + added.rows - hi;
+  const named = (s: SegmentRef) =>
+    s.names ?? added.columns.slice(s.colStart, s.colStart + s.cols).map((c) => c.name);
   const segments = [
     ...index.segments.filter((s) => s.rows > 0 && s.rowStart + s.rows <= lo),
     ...added.segments.map((s) => ({
@@ -86,6 +88,38 @@ export function replacedIndex(
     columns,
     rows,
     segments: rows > 0 ? segments.filter((s) => s.rows > 0) : added.segments,
+  };
+}
+
+/**
+ * The rows of `parts` (stored indexes of rows that follow each other, numbered from 0 each) as one index
+ * numbered from 0, in one pass (folding `appendIndex` would copy the list once a part). Under dynamic
+ * schema the columns are their union and every segment names its columns. `parts` is not empty.
+ */
+export function joinIndexes(symbol: string, parts: IndexRecord[], dynamic: boolean): IndexRecord {
+  let columns = parts[0].columns;
+  let rows = 0;
+  let sorted = true;
+  const segments: SegmentRef[] = [];
+  for (const part of parts) {
+    if (dynamic) columns = unionColumns(symbol, columns, part.columns);
+    for (const s of part.segments) {
+      const seg = { ...s, rowStart: s.rowStart + rows };
+      if (dynamic && !s.names)
+        seg.names = part.columns.slice(s.colStart, s.colStart + s.cols).map((c) => c.name);
+      segments.push(seg);
+    }
+    rows += part.rows;
+    if (part.index.kind === "timestamp") sorted &&= part.index.sorted;
+  }
+  const first = parts[0].index;
+  return {
+    ...parts[0],
+    f: INDEX_FORMAT, // segments written now carry statistics
+    columns,
+    rows,
+    index: first.kind === "timestamp" ? { ...first, sorted } : first,
+    segments: rows > 0 ? segments.filter((s) => s.rows > 0) : segments,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Kernels } from "../codec/wasm.ts";
 import type { LibraryNotFoundError } from "../errors.ts";
 import type { Storage, WriteTransaction } from "../storage/storage.ts";
+import type { SegmentArena } from "./arena.ts";
 import type { FrameData } from "./frame-data.ts";
 import type { MeterSlot, ProgressMeter } from "./progress.ts";
 import { ReadPath, type ReadTargets } from "./read-path.ts";
@@ -8,6 +9,7 @@ import type { ReadRequest } from "./read-plan.ts";
 import type { IndexRecord, LibraryConfig, SnapshotRecord, VersionRecord } from "./records.ts";
 import { dropSnapshot, listSnapshots, readSnapshot, takeSnapshot } from "./snapshots.ts";
 import { deleteStaged, type FinalizeOptions, finalizeStaged, stageChunk } from "./staging.ts";
+import { type StreamUpdateOptions, updateStream } from "./stream-update.ts";
 import { type StreamWriteOptions, writeStream } from "./stream-write.ts";
 import { removeOrphans, type VerifyReport, verifyLibrary } from "./verify.ts";
 import { VersionChain, type VersionSelector } from "./version-chain.ts";
@@ -17,7 +19,7 @@ import {
   type VersionEntry,
   type VersionListOptions,
 } from "./version-list.ts";
-import { type Reuse, WritePath, type WritePlan } from "./write-path.ts";
+import { type EncodedWrite, type Reuse, WritePath, type WritePlan } from "./write-path.ts";
 
 /**
  * The version engine of one library on a transactional store (LMDB, memory): turns frames into segments,
@@ -101,6 +103,11 @@ export class VersionStore {
     reuse?: Reuse,
   ): T | undefined {
     return this.writes.writeAndCommit(k, symbol, frame, written, commit, reuse);
+  }
+
+  /** Encodes the tiles of `frame` into `arena` under fresh keys, storing nothing (see `WritePath`). */
+  encodeUnstored(k: Kernels, symbol: string, frame: FrameData, arena: SegmentArena): EncodedWrite {
+    return this.writes.encodeUnstored(k, symbol, frame, arena);
   }
 
   /** The tiles `frame` is cut into, how each is encoded (or matched by `reuse`), and the index they make. */
@@ -304,6 +311,17 @@ export class VersionStore {
     options: StreamWriteOptions,
   ): Promise<VersionRecord> {
     return writeStream(this, k, symbol, source, options);
+  }
+
+  /** One version from `base` with the rows of a stream of frames in their date range (stream-update.ts). */
+  updateStream(
+    k: Kernels,
+    symbol: string,
+    base: VersionRecord,
+    source: AsyncIterable<FrameData>,
+    options: StreamUpdateOptions,
+  ): Promise<VersionRecord> {
+    return updateStream(this, k, symbol, base, source, options);
   }
 
   /** The same library with another configuration (compaction writes with its own `rowsPerSegment`). */

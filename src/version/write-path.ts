@@ -323,6 +323,24 @@ export class WritePath {
     return result;
   }
 
+  /**
+   * Encodes the tiles of `frame` into `arena` under fresh segment keys, storing nothing, for a caller
+   * that stores the segments of several frames in one transaction of its own (a stream's staged chunks);
+   * the progress meter expects them now, and the caller adds `progress` once they are stored.
+   */
+  encodeUnstored(k: Kernels, symbol: string, frame: FrameData, arena: SegmentArena): EncodedWrite {
+    // A stream's chunks were checked in order on arrival: the index needs no pass over the timestamps.
+    return this.encodeSmall(
+      k,
+      symbol,
+      frame,
+      arena,
+      Number.POSITIVE_INFINITY,
+      undefined,
+      true,
+    ) as EncodedWrite;
+  }
+
   /** The arena small writes encode into, kept between writes so its memory is not faulted in anew. */
   private smallArena(): SegmentArena {
     this.smallWrites ??= new SegmentArena();
@@ -341,8 +359,9 @@ export class WritePath {
     arena: SegmentArena,
     budget: number,
     reuse?: Reuse,
-  ): SmallWrite | undefined {
-    const plan = this.planWrite(k, frame, reuse);
+    sorted?: boolean,
+  ): EncodedWrite | undefined {
+    const plan = this.planWrite(k, frame, reuse, sorted);
     if (plan.rawBytes > budget) return undefined;
     const pending: PendingSegment[] = [];
     const progress: number[] = [];
@@ -365,7 +384,7 @@ export class WritePath {
   }
 
   /** The tiles `frame` is cut into, how each is encoded (or matched by `reuse`), and the index they make. */
-  planWrite(k: Kernels, frame: FrameData, reuse?: Reuse): WritePlan {
+  planWrite(k: Kernels, frame: FrameData, reuse?: Reuse, sorted?: boolean): WritePlan {
     const { rowsPerSegment, columnsPerSegment } = this.config;
     const tiles = planTiles(frame.numRows, frame.columns.length, rowsPerSegment, columnsPerSegment);
     const segments: SegmentRef[] = [];
@@ -389,7 +408,7 @@ export class WritePath {
       segments.push(ref);
       return { ref, bytes };
     };
-    const index: IndexRecord = indexRecordFor(frame, segments);
+    const index: IndexRecord = indexRecordFor(frame, segments, sorted);
     return { tiles, tileBytes, encode, index, rawBytes: tiles.reduce((n, t) => n + tileBytes(t), 0) };
   }
 
@@ -520,7 +539,7 @@ export class WritePath {
       const written: string[] = [];
       try {
         const committed = this.writeAndCommit(k, symbol, middle, written, (added) => {
-          const record = replacedIndex(index, added, { lo, hi, middle, columns, dynamic });
+          const record = replacedIndex(index, added, { lo, hi, columns, dynamic });
           const indexKey = keys.index(this.lib, symbol, newId());
           const packed = packRecord(record);
           return (tx) => {
@@ -603,13 +622,13 @@ export interface WritePlan {
 }
 
 /** An encoded segment waiting (in an arena) for the transaction that stores it. */
-interface PendingSegment {
+export interface PendingSegment {
   key: string;
   bytes: Uint8Array;
 }
 
-/** A small write encoded ahead of its one transaction. */
-interface SmallWrite {
+/** Segments encoded ahead of the transaction that stores them (a small write's, a stream's chunks). */
+export interface EncodedWrite {
   index: IndexRecord;
   pending: PendingSegment[];
   /** Raw bytes of each tile, for progress once committed. */
