@@ -15,8 +15,14 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { Worker } from "node:worker_threads";
 import { Arctic, DataFrame } from "floe";
+import { measured as measuredOut } from "./lib/memory.mjs";
+
+/** `measured` with the function's own result spread into the record, as the cases print it. */
+async function measured(fn) {
+  const { out, ...r } = await measuredOut(fn);
+  return { ...r, ...out };
+}
 
 const { values: args } = parseArgs({
   options: {
@@ -66,32 +72,6 @@ function frame(from, n, cols = columnsOf(from, n)) {
     }
   }
   return new DataFrame(cols, { index });
-}
-
-async function measured(fn) {
-  const buffer = new SharedArrayBuffer(8);
-  const shared = new Int32Array(buffer);
-  const worker = new Worker(
-    `const { readFileSync } = require("node:fs");
-     const { parentPort, workerData } = require("node:worker_threads");
-     const shared = new Int32Array(workerData);
-     const read = () => { const s = readFileSync("/proc/self/status", "utf8");
-       const kb = (k) => Number((s.match(new RegExp(k + ":\\\\s+(\\\\d+)")) || [0, 0])[1]);
-       return Math.round((kb("RssAnon") + kb("RssShmem")) / 1024); };
-     const tick = () => { const mb = read(); if (mb > Atomics.load(shared, 0)) Atomics.store(shared, 0, mb);
-       if (Atomics.load(shared, 1) === 0) setTimeout(tick, 2); else parentPort.postMessage("done"); };
-     tick();`,
-    { eval: true, workerData: buffer },
-  );
-  while (Atomics.load(shared, 0) === 0) await new Promise((r) => setTimeout(r, 10));
-  const base = Atomics.load(shared, 0);
-  const t = performance.now();
-  const out = await fn();
-  const ms = performance.now() - t;
-  Atomics.store(shared, 1, 1);
-  await new Promise((r) => worker.once("message", r));
-  await worker.terminate();
-  return { ms, peakMB: Atomics.load(shared, 0), baseMB: base, ...out };
 }
 
 async function runCase(name) {

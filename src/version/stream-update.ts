@@ -15,8 +15,8 @@ import type { ObjectVersionStore } from "./object-version-store.ts";
 import type { ProgressMeter } from "./progress.ts";
 import type { IndexRecord, VersionRecord } from "./records.ts";
 import { checkReplaceable, rowsInRange, schemaOf } from "./schema-checks.ts";
-import { ChunkBatch, deleteStaged, removeStaleStreams, streamChunkId } from "./staging.ts";
-import { gatherChunks, STALE_STREAM_MS } from "./stream-write.ts";
+import { ChunkBatch, removeStaleStreams, streamChunkId } from "./staging.ts";
+import { dropStreamChunks, gatherChunks, STALE_STREAM_MS } from "./stream-write.ts";
 import { joinIndexes, replaceBounds, replacedIndex, type UpdateOptions } from "./update.ts";
 import type { VersionStore } from "./version-store.ts";
 import { conformFrame, unionColumns } from "./widen.ts";
@@ -237,13 +237,7 @@ export async function updateStream(
       commitLocal(store, k, symbol, { base, stored, staged, stagedKeys, range, tail: got.tail }, options),
     );
   } catch (err) {
-    if (seq > 0) {
-      try {
-        deleteStaged(store, symbol, stream);
-      } catch {
-        // The source's error matters more; the chunks stay for deleteStagedData or the next stream write.
-      }
-    }
+    dropStreamChunks(store, symbol, stream, seq);
     throw err;
   }
 }

@@ -80,13 +80,7 @@ export async function writeStream(
       expectLatest: options.expectLatest,
     });
   } catch (err) {
-    if (seq > 0) {
-      try {
-        deleteStaged(store, symbol, stream);
-      } catch {
-        // The source's error matters more; the chunks stay for deleteStagedData or the next stream write.
-      }
-    }
+    dropStreamChunks(store, symbol, stream, seq);
     throw err;
   }
 }
@@ -205,4 +199,17 @@ function sliceFrame(frame: FrameData, from: number, to: number): FrameData {
         ? { ...frame.index, values: frame.index.values.subarray(from, to) }
         : frame.index,
   };
+}
+
+/**
+ * Deletes the chunks a failed stream write or update staged (`seq` of them so far), best effort: the
+ * source's error matters more, and chunks left stay for `deleteStagedData` or the next stream write.
+ */
+export function dropStreamChunks(store: VersionStore, symbol: string, stream: string, seq: number): void {
+  if (seq === 0) return;
+  try {
+    deleteStaged(store, symbol, stream);
+  } catch {
+    // Reported by the caller's own error; see above.
+  }
 }
