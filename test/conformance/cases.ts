@@ -503,6 +503,20 @@ export function defineConformance(suite: Suite, env: ConformanceEnv): void {
       if (pooledHere && (uri !== "mem://" || typeof SharedArrayBuffer === "function"))
         expect(readSteps.length < 3).toBe(true);
       expect((await libS.read("big")).data!.equals(df)).toBe(true);
+      // A query's chunks go to the same workers (their answers only come back): the same answer as
+      // the calling thread's, chunk for chunk.
+      const { QueryBuilder, col } = env.floe;
+      for (const query of [
+        new QueryBuilder()
+          .filter(col("price").gt(100))
+          .groupby("tag")
+          .agg({ n: ["price", "count"], total: ["price", "sum"], top: ["volume", "max"] }),
+        new QueryBuilder().filter(col("volume").lt(3).and(col("tag").eq("buy"))),
+      ]) {
+        const viaPool = (await libP.read("big", { query })).data!;
+        expect(viaPool.numRows > 0).toBe(true);
+        expect(viaPool.equals((await libS.read("big", { query })).data!)).toBe(true);
+      }
       expect((await libP.getDescription("big")).storedBytes).toBe(
         (await libS.getDescription("big")).storedBytes,
       );
