@@ -550,7 +550,7 @@ export class Library {
     const k = await loadKernels();
     // Row slices whose statistics prove no row passes the leading filters are not fetched.
     const keep = prunedRowRanges(query, index)?.keep;
-    const { table } = await readWithQuery(
+    const table = await readWithQuery(
       this.store,
       k,
       { symbol, record, index, request, split, keep },

@@ -50,16 +50,9 @@ export interface QueryRead {
   keep?: readonly [number, number][];
 }
 
-/** What the answer took: segments decoded and skipped, and raw bytes decoded, for benchmarks and tests. */
-export interface QueryCost {
-  segmentsRead: number;
-  segmentsSkipped: number;
-  bytesDecoded: number;
-}
-
 /**
- * Runs `q` over its version a chunk at a time and returns the merged answer (a query `Table`) and what
- * it cost. The chunks run in the pool's workers when `parallel` is given, the store is LMDB or memory,
+ * Runs `q` over its version a chunk at a time and returns the merged answer (a query `Table`); progress
+ * counts the raw bytes and segments each chunk decodes. The chunks run in the pool's workers when `parallel` is given, the store is LMDB or memory,
  * and the read is big enough to pay for messaging; else on the calling thread, one chunk at a time (an
  * object store fetching the next chunk while this one is decoded).
  */
@@ -69,7 +62,7 @@ export async function readWithQuery(
   q: QueryRead,
   parallel: ParallelContext | undefined,
   meter?: ProgressMeter,
-): Promise<{ table: Table; cost: QueryCost }> {
+): Promise<Table> {
   const { symbol, record, index, request } = q;
   const columns = request.columns ?? index.columns.map((c) => c.name);
   // The query on no rows of the stored schema first: an unknown column or a dtype an expression cannot
@@ -91,13 +84,10 @@ export async function readWithQuery(
     }, 0);
   const rowsRead = chunks.reduce((n, [a, b]) => n + b - a, 0);
   const segments = chunks.map(([a, b]) => segmentsIn(index, a, b, columns));
-  const cost: QueryCost = {
-    segmentsRead: segments.reduce((n, x) => n + x, 0),
-    segmentsSkipped: 0,
-    bytesDecoded: rowsRead * width,
-  };
-  cost.segmentsSkipped = Math.max(0, segmentsIn(index, start, end, columns) - cost.segmentsRead);
-  meter?.expect(cost.bytesDecoded, cost.segmentsRead);
+  meter?.expect(
+    rowsRead * width,
+    segments.reduce((n, x) => n + x, 0),
+  );
   const indexInfo =
     index.index.kind === "timestamp"
       ? {
@@ -162,12 +152,13 @@ export async function readWithQuery(
   if (parallel !== undefined && store instanceof VersionStore && !pooled) {
     warmPool(parallel, rowsRead * width, "after");
   }
-  return { table: mergeChunks(results, q.split, start, indexInfo), cost };
+  return mergeChunks(results, q.split, start, indexInfo);
 }
 
 /**
- * The stored string columns a chunk needs only as a groupby's keys — named by no filter, apply or
- * aggregation, and not replaced by an apply — which it can read as dictionary codes alone.
+ * The stored string columns a chunk can read as dictionary codes alone, as no clause reads their strings:
+ * a groupby's keys named by no filter, apply or aggregation (and not replaced by an apply); without an
+ * aggregation, every string column no expression names (a pool worker sends the kept rows' codes).
  */
 function codesOnlyColumns(steps: ChunkSteps, index: IndexRecord, columns: readonly string[]): string[] {
   const agg = steps.aggregate;
