@@ -6,7 +6,7 @@
  */
 import type { ColumnValues, DType } from "../dtypes.ts";
 import type { FrameIndex } from "../frame/dataframe.ts";
-import { type KeyValue, mergePartials, type Partial, rebuildLookup } from "./aggregate.ts";
+import { mergePartials, type Partial } from "./aggregate.ts";
 import type { Column } from "./evaluate.ts";
 import {
   finishGroupby,
@@ -17,6 +17,7 @@ import {
   type Table,
 } from "./execute.ts";
 import { columnsOf } from "./expr.ts";
+import { type KeyValue, rebuildLookup } from "./group-keys.ts";
 import type { Clause, QueryBuilder, ResampleSpec } from "./query-builder.ts";
 
 type Aggregating = Extract<Clause, { kind: "groupby" | "resample" }>;

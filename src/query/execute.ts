@@ -8,15 +8,9 @@ import { type ColumnValues, DTYPES, type DType, type NumericArray, type StringAr
 import { InvalidArgumentError, UnsortedIndexError } from "../errors.ts";
 import { DataFrame, type FrameIndex } from "../frame/dataframe.ts";
 import { codesOf, setCodes } from "../string-codes.ts";
-import {
-  accumulate,
-  finishColumn,
-  type GroupKeys,
-  groupRows,
-  type KeyValue,
-  type Partial,
-} from "./aggregate.ts";
+import { accumulate, finishColumn, type Partial } from "./aggregate.ts";
 import { type Column, type Columns, evaluate, evaluateMask, materialize, unknownColumn } from "./evaluate.ts";
+import { type GroupKeys, groupRows, type KeyValue } from "./group-keys.ts";
 import { type QueryKernels, readyQueryKernels } from "./kernels.ts";
 import type { Aggregation, Clause, QueryBuilder, ResampleSpec } from "./query-builder.ts";
 import { bucketOrder, bucketRows, resolveOrigin, timeBounds } from "./resample.ts";

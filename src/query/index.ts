@@ -1,14 +1,8 @@
-export {
-  type AggState,
-  accumulate,
-  finishColumn,
-  groupRows,
-  mergePartials,
-  type Partial,
-} from "./aggregate.ts";
+export { type AggState, accumulate, finishColumn, mergePartials, type Partial } from "./aggregate.ts";
 export { type Column, type Columns, evaluate, evaluateMask } from "./evaluate.ts";
 export { runQuery } from "./execute.ts";
 export { col, Expr, type ExprInput, type ExprNode, type LiteralValue, lit } from "./expr.ts";
+export { groupRows } from "./group-keys.ts";
 export { parseExpr } from "./parse.ts";
 export { type DateBounds, dateBounds, requiredColumns } from "./plan.ts";
 export {

@@ -7,7 +7,7 @@
 
 import { InvalidArgumentError } from "../errors.ts";
 import { NAT } from "../frame/timestamps.ts";
-import type { GroupKeys, KeyValue } from "./aggregate.ts";
+import type { GroupKeys, KeyValue } from "./group-keys.ts";
 import type { ResampleSpec } from "./query-builder.ts";
 
 const DAY = 86_400_000_000_000n;

@@ -14,14 +14,9 @@ import {
   requiredColumns,
   runQuery,
 } from "../../src/api/index.ts";
-import {
-  accumulate,
-  finishColumn,
-  groupRows,
-  mergePartials,
-  type Partial,
-} from "../../src/query/aggregate.ts";
+import { accumulate, finishColumn, mergePartials, type Partial } from "../../src/query/aggregate.ts";
 import type { ExprNode } from "../../src/query/expr.ts";
+import { groupRows } from "../../src/query/group-keys.ts";
 import type { AggName, Aggregation, Clause, ResampleSpec } from "../../src/query/query-builder.ts";
 import { bucketOrder, bucketRows, resolveOrigin, timeBounds } from "../../src/query/resample.ts";
 
