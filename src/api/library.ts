@@ -541,7 +541,7 @@ export class Library {
       const narrowed = narrowDates(request.dateRange, dateBounds(query, index.index.name));
       if (narrowed) request.dateRange = narrowed;
     }
-    const split = splitQuery(query);
+    const split = splitQuery(query, index.index.kind !== "timestamp" || index.index.sorted);
     if (split === null) {
       const item = await this.readWith(symbol, pinned(which, record), request, meter);
       return { ...item, data: applyReadQuery(item.data, query, opts.columns) };

@@ -42,10 +42,11 @@ const DAY = 86_400_000_000_000n;
  * Cuts `query` for a chunked run: the leading filter/apply/dateRange clauses run on each chunk; a
  * groupby right after them is pushed down as per-chunk partials, and so is a resample whose origin does
  * not depend on which rows pass (epoch, a timestamp, or start_day/end_day for rules that divide a day:
- * every midnight is then a bucket edge). Everything after runs on the merged answer. Returns null when
+ * every midnight is then a bucket edge) and the stored index is sorted. Everything after runs on the
+ * merged answer. Returns null when
  * no clause can run per chunk, so the plain read-then-query path is as good.
  */
-export function splitQuery(query: QueryBuilder): SplitQuery | null {
+export function splitQuery(query: QueryBuilder, sortedIndex = true): SplitQuery | null {
   const clauses = query.clauses;
   let i = 0;
   while (i < clauses.length && ["filter", "apply", "dateRange"].includes(clauses[i].kind)) i++;
@@ -54,7 +55,8 @@ export function splitQuery(query: QueryBuilder): SplitQuery | null {
   if (next?.kind === "groupby") {
     return { steps: { prefix, aggregate: next }, rest: clauses.slice(i + 1) };
   }
-  if (next?.kind === "resample") {
+  // An unsorted index: the rows are gathered, so the resample refuses them as over a whole frame.
+  if (next?.kind === "resample" && sortedIndex) {
     const origin = fixedOrigin(next.spec);
     if (origin !== null) {
       return { steps: { prefix, aggregate: next, origin }, rest: clauses.slice(i + 1) };
