@@ -4,39 +4,20 @@
 // the query kernels (their copies in and out included). Milliseconds, medians of --repeats runs, one run.
 // Usage: node bench/decode-filter.mjs [--repeats 7] [--sizes 100000,1000000] [--columns 4]
 // Bundled from src/ on the fly (esbuild), so it measures the code the library ships.
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { build } from "esbuild";
+import { arg, importInternals } from "./lib/internals.mjs";
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const repeats = Number(arg("repeats", 7));
 const sizes = arg("sizes", "100000,1000000").split(",").map(Number);
 const numColumns = Number(arg("columns", 4));
 
-const root = join(import.meta.dirname, "..");
-const out = join(import.meta.dirname, "out");
-mkdirSync(out, { recursive: true });
-await build({
-  stdin: {
-    contents: `
+const lib = await importInternals(
+  "decode-filter",
+  `
       export { CHUNK, loadKernels } from "./src/codec/wasm.ts";
       export { decodeColumnInto } from "./src/codec/column-codec.ts";
       export { CODEC } from "./src/codec/codecs.ts";
       export { queryKernelsOf } from "./src/query/kernels.ts";`,
-    resolveDir: root,
-    loader: "ts",
-  },
-  outfile: join(out, "decode-filter.mjs"),
-  bundle: true,
-  format: "esm",
-  platform: "neutral",
-  logLevel: "warning",
-});
-const lib = await import(pathToFileURL(join(out, "decode-filter.mjs")).href);
+);
 const k = await lib.loadKernels();
 const q = lib.queryKernelsOf(k);
 const x = k.exports;

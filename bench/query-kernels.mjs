@@ -5,25 +5,15 @@
 // goes a window of 32K rows at a time. Milliseconds, medians of --repeats runs.
 // Usage: node bench/query-kernels.mjs [--repeats 7] [--sizes 100000,1000000] [--groups 1000]
 // The code is bundled from src/ on the fly (esbuild), so this measures the code the library ships.
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { build } from "esbuild";
+import { arg, importInternals } from "./lib/internals.mjs";
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const repeats = Number(arg("repeats", 7));
 const sizes = arg("sizes", "100000,1000000").split(",").map(Number);
 const numGroups = Number(arg("groups", 1000));
 
-const root = join(import.meta.dirname, "..");
-const out = join(import.meta.dirname, "out");
-mkdirSync(out, { recursive: true });
-await build({
-  stdin: {
-    contents: `
+const lib = await importInternals(
+  "query-kernels",
+  `
       export { createKernels, loadKernels } from "./src/codec/wasm.ts";
       export { evaluate } from "./src/query/evaluate.ts";
       export { accumulate } from "./src/query/aggregate.ts";
@@ -32,16 +22,7 @@ await build({
       export { runQuery } from "./src/query/execute.ts";
       export { QueryBuilder } from "./src/query/query-builder.ts";
       export { DataFrame } from "./src/frame/dataframe.ts";`,
-    resolveDir: root,
-    loader: "ts",
-  },
-  outfile: join(out, "query-kernels.mjs"),
-  bundle: true,
-  format: "esm",
-  platform: "neutral",
-  logLevel: "warning",
-});
-const lib = await import(pathToFileURL(join(out, "query-kernels.mjs")).href);
+);
 const k = await lib.loadKernels();
 const q = lib.queryKernelsOf(k);
 const x = k.exports;
