@@ -227,7 +227,10 @@ export function decodeSegmentColumn(
 export class CodesBuilder {
   private readonly dict: string[] = [];
   private readonly where = new Map<string, number>();
-  private readonly codes: Int32Array;
+  /** Made at the first piece that does not cover the whole column. */
+  private codes: Int32Array | undefined;
+  /** A single piece covering every row: its dictionary and codes are the column's, as they are. */
+  private whole: StringCodes | undefined;
   private complete = true;
 
   /**
@@ -235,11 +238,9 @@ export class CodesBuilder {
    * dictionary-encoded are numbered here, so the codes are always complete.
    */
   constructor(
-    rows: number,
+    private readonly rows: number,
     readonly codesOnly = false,
-  ) {
-    this.codes = new Int32Array(rows).fill(-1); // rows no segment holds (dynamic schema) are null
-  }
+  ) {}
 
   /**
    * Rows [from, to) of a segment's column land at `outOffset`: its codes if it had them, else its
@@ -253,10 +254,22 @@ export class CodesBuilder {
     strings: StringArray,
   ): void {
     if (!this.complete) return;
+    const whole = from === 0 && outOffset === 0 && to === this.rows && piece?.codes.length === to;
+    if (whole && this.codes === undefined && this.whole === undefined) {
+      this.whole = piece; // one segment's rows, the common chunk: no remapping
+      return;
+    }
+    if (this.whole !== undefined) {
+      // Another piece after all: the whole one goes through the renumbering like the rest.
+      const first = this.whole;
+      this.whole = undefined;
+      this.mapInto(this.target(), first, 0, 0, this.rows);
+    }
+    const out = this.target();
     if (piece === undefined && this.codesOnly) {
       for (let i = from; i < to; i++) {
         const s = strings[i];
-        this.codes[outOffset + i - from] = s === null ? -1 : this.numberOf(s);
+        out[outOffset + i - from] = s === null ? -1 : this.numberOf(s);
       }
       return;
     }
@@ -264,14 +277,24 @@ export class CodesBuilder {
       this.complete = false;
       return;
     }
+    this.mapInto(out, piece, outOffset, from, to);
+  }
+
+  /** Rows [from, to) of `piece`'s codes, renumbered into the column's dictionary, at `outOffset`. */
+  private mapInto(out: Int32Array, piece: StringCodes, outOffset: number, from: number, to: number): void {
     const remap = new Int32Array(piece.dict.length);
     for (let c = 0; c < remap.length; c++) remap[c] = this.numberOf(piece.dict[c]);
     const src = piece.codes;
-    const out = this.codes;
     for (let i = from; i < to; i++) {
       const code = src[i];
       out[outOffset + i - from] = code < 0 ? -1 : remap[code];
     }
+  }
+
+  /** The column's codes, made on first need (rows no segment holds, under dynamic schema, are null). */
+  private target(): Int32Array {
+    this.codes ??= new Int32Array(this.rows).fill(-1);
+    return this.codes;
   }
 
   /** `s`'s number in the column's dictionary, added if new. */
@@ -287,7 +310,9 @@ export class CodesBuilder {
 
   /** Registers the codes on `column` when every piece had them. */
   finish(column: StringArray): void {
-    if (this.complete) setCodes(column, { dict: this.dict, codes: this.codes });
+    if (!this.complete) return;
+    if (this.whole !== undefined) setCodes(column, this.whole);
+    else setCodes(column, { dict: this.dict, codes: this.target() });
   }
 }
 
