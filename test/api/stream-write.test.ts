@@ -232,6 +232,57 @@ describe("a stream writer that dies", () => {
   });
 });
 
+describe("a stream updater that dies", () => {
+  it("SIGKILL mid-update leaves the symbol at its version, its data whole, and no orphans", async () => {
+    const path = join(tempDir(), "killed-update");
+    const uri = `lmdb://${path}`;
+    const ac = new Arctic(uri, { workers: 0 });
+    opened.push(ac);
+    const lib = await ac.createLibrary("lib", { rowsPerSegment: 2 });
+    const T0 = 1_704_067_200_000_000_000n;
+    const before = new DataFrame(
+      { x: Float64Array.from({ length: 10 }, (_, i) => 100 + i) },
+      { index: BigInt64Array.from({ length: 10 }, (_, i) => T0 + BigInt(i) * MINUTE) },
+    );
+    await lib.write("s", before);
+    const child = spawn(process.execPath, [
+      join(import.meta.dirname, "stream-writer.mjs"),
+      uri,
+      "3",
+      "update",
+    ]);
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (d: Buffer) => d.toString().includes("staged") && resolve());
+      child.on("exit", (code) => reject(new Error(`updater exited early (${code})`)));
+    });
+    expect(countKeys(path, "T:")).toBeGreaterThan(0); // its chunks were stored before the kill
+    child.kill("SIGKILL");
+    await new Promise((r) => child.on("close", r));
+    expect((await lib.listVersions("s")).length).toBe(1);
+    expect((await lib.read("s")).data!.equals(before)).toBe(true);
+    const report = await lib.verify();
+    expect(report.ok).toBe(true);
+    expect(report.orphans).toEqual([]); // the chunks are staged records, not orphans
+    // An update an hour later works and removes the dead stream's chunks.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 2 * 3_600_000);
+      async function* one() {
+        yield new DataFrame({ x: [7] }, { index: [T0 + 3n * MINUTE] });
+      }
+      await lib.update("s", one());
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(countKeys(path, "T:")).toBe(0);
+    const after = (await lib.read("s")).data!;
+    expect(Array.from(after.column("x") as Float64Array)).toEqual([
+      100, 101, 102, 7, 104, 105, 106, 107, 108, 109,
+    ]);
+    expect((await lib.verify()).orphans).toEqual([]);
+  });
+});
+
 describe("stream writes of big frames", () => {
   it("frames of several segments are staged as views, one segment joined across frames; equals the one-frame write", async () => {
     const path = join(tempDir(), "big");
