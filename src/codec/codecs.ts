@@ -56,9 +56,9 @@ export interface NumericCodec {
   /**
    * As `decodeInto` over the window of `keep.length` elements from byte `skip` on, copying out only the
    * elements whose byte in `keep` is 1 (compacted in Wasm memory) to the start of `out`; returns how
-   * many. Absent where a codec has no such path (the caller then decodes and compacts).
+   * many (late materialisation of a filtered read: src/version/read-path.ts `readRowsWhere`).
    */
-  decodeKept?(
+  decodeKept(
     k: Kernels,
     stored: Uint8Array,
     checksum: number,
@@ -104,6 +104,8 @@ const raw: NumericCodec = {
   encode: (k, bytes) => ({ bytes, checksum: k.checksum(bytes) }),
   decodeInto: (k, stored, checksum, _dtype, out, skip, rawBytes) =>
     k.copyRawInto(stored, out, checksum, skip, rawBytes),
+  decodeKept: (k, stored, checksum, dtype, out, skip, rawBytes, keep) =>
+    k.copyRawKept(stored, DTYPES[dtype].width, out, checksum, skip, rawBytes, keep),
 };
 
 const lz4: NumericCodec = {

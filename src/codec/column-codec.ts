@@ -172,9 +172,8 @@ export function decodeColumnInto(
 
 /**
  * As `decodeColumnInto` for rows [from, to), keeping only the rows whose byte in `keep` (one per row of
- * [from, to)) is 1: they land, in order, at out[rowOffset ..]. Shuffle-LZ4, LZ4, int-pack and decimal
- * columns are compacted in Wasm memory, so only the kept rows are copied out; raw ones are decoded, then
- * compacted. Returns how many rows were kept.
+ * [from, to)) is 1: they land, in order, at out[rowOffset ..]. Every codec compacts them in Wasm memory,
+ * so only the kept rows are copied out. Returns how many rows were kept.
  */
 export function decodeColumnKept(
   k: Kernels,
@@ -195,13 +194,6 @@ export function decodeColumnKept(
     );
   }
   const codec = numericCodecFor(enc, dtype);
-  if (codec.decodeKept === undefined) {
-    const all = new info.array(to - from);
-    decodeColumnInto(k, enc, dtype, rowCount, all, 0, from, to);
-    let at = rowOffset;
-    for (let i = 0; i < keep.length; i++) if (keep[i] === 1) out[at++] = all[i] as never;
-    return at - rowOffset;
-  }
   const width = info.width;
   if (!Number.isSafeInteger(rowCount) || rowCount < 0 || enc.rawBytes !== rowCount * width) {
     throw new CorruptSegmentError(`column holds ${enc.rawBytes} bytes, not ${rowCount} rows of ${dtype}`);

@@ -162,12 +162,19 @@ export class Kernels {
    * Checksums `src` through Wasm memory a window at a time, copying bytes [skip, skip + out.byteLength)
    * of it on into `out` if given.
    */
-  #streamHash(src: Uint8Array, out: Uint8Array | null, skip = 0): number {
+  #streamHash(src: Uint8Array, out: Uint8Array | null, skip = 0, keep?: Uint8Array, width = 1): number {
     const x = this.#x;
     const n = src.byteLength;
-    const [p] = this.#alloc(Math.min(WINDOW, n));
+    const win = keep ? keep.length * width : out ? out.byteLength : 0;
+    const [p, pmask, pkept] = this.#alloc(
+      Math.min(WINDOW, n),
+      keep ? keep.length : 0,
+      keep ? win + width : 0,
+    );
     const mem = this.#mem();
-    const end = out ? skip + out.byteLength : 0;
+    if (keep) mem.set(keep, pmask);
+    const end = out ? skip + win : 0;
+    let kept = 0;
     x.hashInit();
     for (let off = 0; off < n; off += WINDOW) {
       const len = Math.min(WINDOW, n - off);
@@ -175,10 +182,20 @@ export class Kernels {
       x.hashUpdate(p, len);
       const lo = Math.max(off, skip);
       const hi = Math.min(off + len, end);
-      if (out && lo < hi) out.set(mem.subarray(p + lo - off, p + hi - off), lo - skip);
+      if (!out || lo >= hi) continue;
+      if (keep) {
+        // WINDOW is a multiple of every width: no element straddles two windows.
+        const at = pkept + kept * width;
+        kept += x.maskCompact(p + lo - off, (hi - lo) / width, width, pmask + (lo - skip) / width, at);
+      } else out.set(mem.subarray(p + lo - off, p + hi - off), lo - skip);
     }
+    if (keep && out) copyKept(mem, pkept, kept, width, out);
+    this.#kept = kept;
     return x.hashFinal() >>> 0;
   }
+
+  /** Elements the last `#streamHash` with a mask kept. */
+  #kept = 0;
 
   /** Standard XXH32 of `bytes` (the building block of `checksum`; exported for tests). */
   xxh32(bytes: Uint8Array, seed = 0): number {
@@ -405,6 +422,26 @@ export class Kernels {
     const n = stored.byteLength;
     if (rawBytes !== n) throw corrupt(`raw column holds ${n} bytes, expected ${rawBytes}`);
     checkSum(expected, this.#streamHash(stored, out, skip), "column block");
+  }
+
+  /**
+   * As `copyRawInto` over the window of `keep.length` elements of `width` bytes from byte `skip` on,
+   * copying out only those whose byte in `keep` is 1 (see `decompressBlocksInto`); returns how many.
+   */
+  copyRawKept(
+    stored: Uint8Array,
+    width: number,
+    out: Uint8Array,
+    expected: number,
+    skip: number,
+    rawSize: number,
+    keep: Uint8Array,
+  ): number {
+    const rawBytes = windowSource(keep.length * width, skip, rawSize, width);
+    const n = stored.byteLength;
+    if (rawBytes !== n) throw corrupt(`raw column holds ${n} bytes, expected ${rawBytes}`);
+    checkSum(expected, this.#streamHash(stored, out, skip, keep, width), "column block");
+    return this.#kept;
   }
 
   // ---- integers: frame of reference + bit-packing (format in assembly/bitpack.ts) -----------------------

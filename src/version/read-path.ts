@@ -212,7 +212,7 @@ export class ReadPath {
 
   /**
    * The rows of `request` (a row range) that a mask keeps, materialised late: the columns `first` names
-   * are decoded whole and `where` turns them into the mask (one byte per row; 1 keeps it); then the other
+   * are decoded whole and `where` turns them into the mask (one byte per row, 1 to keep it, else 0); then the other
    * columns and the index are decoded compacted by it — numeric ones in Wasm memory, so only kept rows are
    * copied out; string columns and columns with gaps (dynamic schema) decoded whole, then gathered — and
    * the `first` columns compacted too. `rows` is how many rows the range held before the mask.
@@ -242,10 +242,10 @@ export class ReadPath {
     if (plan.rows !== rows) throw new Error("internal: the late columns' plan differs in rows");
     const mask = where(head.columns, rows);
     if (mask.length !== rows) throw new Error("internal: a mask of another length than the rows");
-    // before[r]: rows kept before row r, where a piece starting at r puts its first kept row.
-    const before = new Int32Array(rows + 1);
-    for (let i = 0; i < rows; i++) before[i + 1] = before[i] + (mask[i] === 1 ? 1 : 0);
-    const kept = before[rows];
+    // The mask is 0s and 1s (a comparison's or its and/or/not): its sums count the kept rows.
+    // Rows kept before each piece's first row (where its first kept row goes), and in all.
+    const before = keptBefore(mask, [...plan.pieces.map((p) => p.outRow), rows]);
+    const kept = before.get(rows) as number;
     const gapped = new Set(plan.gaps.map((g) => g.column));
     const late = new Map<number, ColumnData>();
     const whole: string[] = [];
@@ -271,7 +271,7 @@ export class ReadPath {
       const cols = segmentColumns(seg, at).filter((c) => late.has(c));
       if (cols.length === 0 && !withIndex) continue;
       const keep = mask.subarray(piece.outRow, piece.outRow + piece.to - piece.from);
-      const outAt = before[piece.outRow];
+      const outAt = before.get(piece.outRow) as number;
       this.withSegment(k, symbol, record, seg, (parsed) => {
         for (const c of cols) {
           const col = late.get(c) as ColumnData;
@@ -288,7 +288,7 @@ export class ReadPath {
             decodeSegmentColumn(k, parsed, col.name, temp, 0, piece.from, piece.to);
             const widened = new wide(temp.length);
             convertInto(temp, widened, 0);
-            values.set(keepRows(widened, keep, before[piece.outRow + keep.length] - outAt) as never, outAt);
+            values.set(keepRows(widened, keep, sumOf(keep)) as never, outAt);
           }
         }
         if (withIndex && index.index.kind === "timestamp") {
@@ -305,14 +305,25 @@ export class ReadPath {
         }
       });
     }
+    // String columns come as dictionary codes alone (cheap to decode); the kept rows' strings are then
+    // looked up, unless the request wanted codes alone too.
+    const only = new Set(request.codesOnly);
+    const codesOnly = [
+      ...only,
+      ...whole.filter((n) => index.columns[at.get(n) as number].dtype === "string"),
+    ];
     const gathered =
       whole.length === 0
         ? []
-        : this.readRows(k, symbol, record, index, { ...request, columns: whole, withoutIndex: true }).frame
-            .columns;
+        : this.readRows(k, symbol, record, index, {
+            ...request,
+            columns: whole,
+            withoutIndex: true,
+            codesOnly,
+          }).frame.columns;
     const done = new Map<string, ColumnData>();
     for (const c of [...head.columns, ...gathered]) {
-      done.set(c.name, { ...c, values: keepRows(c.values, mask, kept) });
+      done.set(c.name, { ...c, values: keepRows(c.values, mask, kept, !only.has(c.name)) });
     }
     for (const c of late.values()) done.set(c.name, c);
     const frame: FrameData = {
@@ -411,11 +422,34 @@ export class ReadPath {
   }
 }
 
+/** For each of `rows`, how many rows before it `mask` keeps (bytes that are 1). */
+function keptBefore(mask: Uint8Array, rows: number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  let at = 0;
+  let sum = 0;
+  for (const r of [...new Set(rows)].sort((a, b) => a - b)) {
+    sum += sumOf(mask.subarray(at, r));
+    out.set(r, sum);
+    at = r;
+  }
+  return out;
+}
+
+/** How many bytes of `mask` (0s and 1s) are 1. */
+function sumOf(mask: Uint8Array): number {
+  const q = readyQueryKernels();
+  if (q) return q.maskSum(mask);
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) n += mask[i];
+  return n;
+}
+
 /**
  * The rows of `values` whose byte in `mask` is 1 (`kept` of them), as a new array of its type; a string
- * column's dictionary codes come along (a column read as codes alone stays codes alone).
+ * column's dictionary codes come along. A column read as codes alone gets its kept rows' strings from
+ * the dictionary when `strings`, else stays codes alone.
  */
-function keepRows(values: ColumnValues, mask: Uint8Array, kept: number): ColumnValues {
+function keepRows(values: ColumnValues, mask: Uint8Array, kept: number, strings = true): ColumnValues {
   if (!Array.isArray(values)) {
     const typed = values as NumericArray;
     const q = readyQueryKernels();
@@ -427,12 +461,16 @@ function keepRows(values: ColumnValues, mask: Uint8Array, kept: number): ColumnV
   }
   const coded = codesOf(values);
   const codesOnly = coded !== undefined && values.length === 0 && mask.length > 0;
-  const out: StringArray = codesOnly ? [] : new Array<string | null>(kept);
+  const out: StringArray = codesOnly && !strings ? [] : new Array<string | null>(kept);
   const codes = coded ? new Int32Array(kept) : undefined;
   for (let i = 0, j = 0; i < mask.length; i++) {
     if (mask[i] !== 1) continue;
+    if (codes && coded) {
+      const code = coded.codes[i];
+      codes[j] = code;
+      if (codesOnly && strings) out[j] = code < 0 ? null : coded.dict[code];
+    }
     if (!codesOnly) out[j] = values[i];
-    if (codes && coded) codes[j] = coded.codes[i];
     j++;
   }
   if (codes && coded) setCodes(out, { dict: coded.dict, codes });

@@ -34,7 +34,9 @@ function frameOf(n: number, seed: number, narrow: boolean): DataFrame {
   for (let r = 0; r < n; r++) {
     dec[r] = Math.round(rnd() * 20000) / 100;
     walk[r] = p += rnd() - 0.5;
-    noise[r] = r % 97 === 0 ? Number.NaN : rnd() * 200;
+    // Random bits (no NaN or infinity) do not compress: stored raw.
+    const bits = new Float64Array(new Uint32Array([rnd() * 2 ** 32, rnd() * 2 ** 32]).buffer)[0];
+    noise[r] = r % 97 === 0 ? Number.NaN : Number.isFinite(bits) ? bits : 0.5;
     i64[r] = BigInt(Math.floor(rnd() * 1000) - 500);
     i32[r] = Math.floor(rnd() * 200) - 100;
     flag[r] = rnd() < 0.5 ? 1 : 0;
