@@ -246,6 +246,22 @@ export class ReadPath {
     // Rows kept before each piece's first row (where its first kept row goes), and in all.
     const before = keptBefore(mask, [...plan.pieces.map((p) => p.outRow), rows]);
     const kept = before.get(rows) as number;
+    if (kept === rows) {
+      // Every row passes: the other columns decode as a plain read does, with nothing to compact.
+      const others = names.filter((n) => !isFirst.has(n));
+      const rest = this.readRows(k, symbol, record, index, {
+        ...request,
+        columns: others,
+        withoutIndex: request.withoutIndex || !indexLate,
+      }).frame;
+      const all = new Map([...head.columns, ...rest.columns].map((c) => [c.name, c]));
+      const frame: FrameData = {
+        numRows: rows,
+        columns: names.map((n) => all.get(n) as ColumnData),
+        index: head.index.kind === "timestamp" ? head.index : rest.index,
+      };
+      return { frame, rows };
+    }
     const gapped = new Set(plan.gaps.map((g) => g.column));
     const late = new Map<number, ColumnData>();
     const whole: string[] = [];
