@@ -155,14 +155,21 @@ export class Kernels {
       this.#mem().set(bytes, p);
       return x.checksum(p, n) >>> 0;
     }
-    return this.#streamHash(bytes, null);
+    return this.#streamHash(bytes, null).hash;
   }
 
   /**
    * Checksums `src` through Wasm memory a window at a time, copying bytes [skip, skip + out.byteLength)
-   * of it on into `out` if given.
+   * of it on into `out` if given — with `keep`, only the elements of `width` bytes in the window of
+   * `keep.length` whose byte is 1, compacted to the start of `out`; `kept` says how many.
    */
-  #streamHash(src: Uint8Array, out: Uint8Array | null, skip = 0, keep?: Uint8Array, width = 1): number {
+  #streamHash(
+    src: Uint8Array,
+    out: Uint8Array | null,
+    skip = 0,
+    keep?: Uint8Array,
+    width = 1,
+  ): { hash: number; kept: number } {
     const x = this.#x;
     const n = src.byteLength;
     const win = keep ? keep.length * width : out ? out.byteLength : 0;
@@ -190,12 +197,8 @@ export class Kernels {
       } else out.set(mem.subarray(p + lo - off, p + hi - off), lo - skip);
     }
     if (keep && out) copyKept(mem, pkept, kept, width, out);
-    this.#kept = kept;
-    return x.hashFinal() >>> 0;
+    return { hash: x.hashFinal() >>> 0, kept };
   }
-
-  /** Elements the last `#streamHash` with a mask kept. */
-  #kept = 0;
 
   /** Standard XXH32 of `bytes` (the building block of `checksum`; exported for tests). */
   xxh32(bytes: Uint8Array, seed = 0): number {
@@ -421,7 +424,7 @@ export class Kernels {
     const rawBytes = windowSource(out.byteLength, skip, rawSize, 1);
     const n = stored.byteLength;
     if (rawBytes !== n) throw corrupt(`raw column holds ${n} bytes, expected ${rawBytes}`);
-    checkSum(expected, this.#streamHash(stored, out, skip), "column block");
+    checkSum(expected, this.#streamHash(stored, out, skip).hash, "column block");
   }
 
   /**
@@ -440,8 +443,9 @@ export class Kernels {
     const rawBytes = windowSource(keep.length * width, skip, rawSize, width);
     const n = stored.byteLength;
     if (rawBytes !== n) throw corrupt(`raw column holds ${n} bytes, expected ${rawBytes}`);
-    checkSum(expected, this.#streamHash(stored, out, skip, keep, width), "column block");
-    return this.#kept;
+    const { hash, kept } = this.#streamHash(stored, out, skip, keep, width);
+    checkSum(expected, hash, "column block");
+    return kept;
   }
 
   // ---- integers: frame of reference + bit-packing (format in assembly/bitpack.ts) -----------------------
