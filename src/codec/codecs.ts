@@ -53,6 +53,21 @@ export interface NumericCodec {
     skip: number,
     rawBytes: number,
   ): void;
+  /**
+   * As `decodeInto` over the window of `keep.length` elements from byte `skip` on, copying out only the
+   * elements whose byte in `keep` is 1 (compacted in Wasm memory) to the start of `out`; returns how
+   * many (late materialisation of a filtered read: src/version/read-path.ts `readRowsWhere`).
+   */
+  decodeKept(
+    k: Kernels,
+    stored: Uint8Array,
+    checksum: number,
+    dtype: DType,
+    out: Uint8Array,
+    skip: number,
+    rawBytes: number,
+    keep: Uint8Array,
+  ): number;
 }
 
 /** A codec of string columns. */
@@ -89,6 +104,8 @@ const raw: NumericCodec = {
   encode: (k, bytes) => ({ bytes, checksum: k.checksum(bytes) }),
   decodeInto: (k, stored, checksum, _dtype, out, skip, rawBytes) =>
     k.copyRawInto(stored, out, checksum, skip, rawBytes),
+  decodeKept: (k, stored, checksum, dtype, out, skip, rawBytes, keep) =>
+    k.copyRawKept(stored, DTYPES[dtype].width, out, checksum, skip, rawBytes, keep),
 };
 
 const lz4: NumericCodec = {
@@ -99,6 +116,8 @@ const lz4: NumericCodec = {
   encode: (k, bytes) => k.compressBlocks(bytes, 1),
   decodeInto: (k, stored, checksum, _dtype, out, skip, rawBytes) =>
     k.decompressBlocksInto(stored, 1, out, checksum, skip, rawBytes),
+  decodeKept: (k, stored, checksum, _dtype, out, skip, rawBytes, keep) =>
+    k.decompressBlocksInto(stored, 1, out, checksum, skip, rawBytes, keep),
 };
 
 const shuffleLz4: NumericCodec = {
@@ -109,6 +128,8 @@ const shuffleLz4: NumericCodec = {
   encode: (k, bytes, dtype) => k.compressBlocks(bytes, DTYPES[dtype].width),
   decodeInto: (k, stored, checksum, dtype, out, skip, rawBytes) =>
     k.decompressBlocksInto(stored, DTYPES[dtype].width, out, checksum, skip, rawBytes),
+  decodeKept: (k, stored, checksum, dtype, out, skip, rawBytes, keep) =>
+    k.decompressBlocksInto(stored, DTYPES[dtype].width, out, checksum, skip, rawBytes, keep),
 };
 
 const intPack: NumericCodec = {
@@ -117,8 +138,11 @@ const intPack: NumericCodec = {
   name: "int-pack",
   accepts: (dtype) => DTYPES[dtype].integer || dtype === "bool",
   encode: (k, bytes, dtype) => k.packInts(bytes, DTYPES[dtype].width, SIGNED.has(dtype)),
-  decodeInto: (k, stored, checksum, dtype, out, skip, rawBytes) =>
-    k.unpackIntsInto(stored, DTYPES[dtype].width, out, checksum, skip, rawBytes),
+  decodeInto: (k, stored, checksum, dtype, out, skip, rawBytes) => {
+    k.unpackIntsInto(stored, DTYPES[dtype].width, out, checksum, skip, rawBytes);
+  },
+  decodeKept: (k, stored, checksum, dtype, out, skip, rawBytes, keep) =>
+    k.unpackIntsInto(stored, DTYPES[dtype].width, out, checksum, skip, rawBytes, keep),
 };
 
 const decimal: NumericCodec = {
@@ -127,8 +151,11 @@ const decimal: NumericCodec = {
   name: "decimal",
   accepts: (dtype) => dtype === "float64",
   encode: (k, bytes) => k.packDecimals(bytes),
-  decodeInto: (k, stored, checksum, _dtype, out, skip, rawBytes) =>
-    k.unpackDecimalsInto(stored, out, checksum, skip, rawBytes),
+  decodeInto: (k, stored, checksum, _dtype, out, skip, rawBytes) => {
+    k.unpackDecimalsInto(stored, out, checksum, skip, rawBytes);
+  },
+  decodeKept: (k, stored, checksum, _dtype, out, skip, rawBytes, keep) =>
+    k.unpackDecimalsInto(stored, out, checksum, skip, rawBytes, keep),
 };
 
 // ---- strings -----------------------------------------------------------------------------------------

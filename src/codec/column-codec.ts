@@ -171,6 +171,55 @@ export function decodeColumnInto(
 }
 
 /**
+ * As `decodeColumnInto` for rows [from, to), keeping only the rows whose byte in `keep` (one per row of
+ * [from, to)) is 1: they land, in order, at out[rowOffset ..]. Every codec compacts them in Wasm memory,
+ * so only the kept rows are copied out. Returns how many rows were kept.
+ */
+export function decodeColumnKept(
+  k: Kernels,
+  enc: EncodedColumn,
+  dtype: DType,
+  rowCount: number,
+  keep: Uint8Array,
+  out: NumericArray,
+  rowOffset: number,
+  from: number,
+  to: number,
+): number {
+  checkHost();
+  const info = DTYPES[dtype];
+  if (info === undefined || info.array === null || keep.length !== to - from) {
+    throw new InvalidArgumentError(
+      `decodeColumnKept needs a fixed-width dtype and a mask of rows ${from}..${to}`,
+    );
+  }
+  const codec = numericCodecFor(enc, dtype);
+  const width = info.width;
+  if (!Number.isSafeInteger(rowCount) || rowCount < 0 || enc.rawBytes !== rowCount * width) {
+    throw new CorruptSegmentError(`column holds ${enc.rawBytes} bytes, not ${rowCount} rows of ${dtype}`);
+  }
+  if (
+    out.BYTES_PER_ELEMENT !== width ||
+    !Number.isSafeInteger(rowOffset) ||
+    rowOffset < 0 ||
+    from < 0 ||
+    to < from ||
+    to > rowCount ||
+    rowOffset > out.length
+  ) {
+    throw new InvalidArgumentError(
+      `cannot decode rows ${from}..${to} of ${rowCount} ${dtype} rows at ${rowOffset}`,
+    );
+  }
+  const target = new Uint8Array(
+    out.buffer,
+    out.byteOffset + rowOffset * width,
+    (out.length - rowOffset) * width,
+  );
+  return codec.decodeKept(k, enc.bytes, enc.checksum, dtype, target, from * width, rowCount * width, keep);
+}
+
+/**
  * Verifies the checksum and decodes a string column into a new array of rowCount strings or nulls
  * (with `codesOnly`, a dictionary-encoded column into its codes alone). Errors as for `decodeColumnInto`.
  */

@@ -8,7 +8,13 @@ import {
 } from "../dtypes.ts";
 import { CorruptSegmentError, InvalidArgumentError } from "../errors.ts";
 import { codesOf, type StringCodes, setCodes } from "../string-codes.ts";
-import { decodeColumnInto, decodeStrings, type EncodedColumn, encodeColumn } from "./column-codec.ts";
+import {
+  decodeColumnInto,
+  decodeColumnKept,
+  decodeStrings,
+  type EncodedColumn,
+  encodeColumn,
+} from "./column-codec.ts";
 import { packPlain, unpackPlain } from "./msgpack.ts";
 import type { Kernels } from "./wasm.ts";
 
@@ -217,6 +223,29 @@ export function decodeSegmentColumn(
     return;
   }
   decodeColumnInto(k, col.block, col.dtype, segment.rows, out as NumericArray, outOffset, from, to);
+}
+
+/**
+ * Decodes segment rows [from, to) of a numeric column, keeping only those whose byte in `keep` is 1, into
+ * `out` from `outOffset` on (see `decodeColumnKept`); returns how many were kept.
+ */
+export function decodeSegmentColumnKept(
+  k: Kernels,
+  segment: ParsedSegment,
+  name: string,
+  keep: Uint8Array,
+  out: NumericArray,
+  outOffset: number,
+  from: number,
+  to: number,
+): number {
+  const col = segment.columns.get(name);
+  if (!col) throw new CorruptSegmentError(`segment lacks column '${name}' that its index lists`);
+  const info = DTYPES[col.dtype];
+  if (info.array === null || !(out instanceof info.array)) {
+    throw new CorruptSegmentError(`segment stores column '${name}' as ${col.dtype}, unlike its index`);
+  }
+  return decodeColumnKept(k, col.block, col.dtype, segment.rows, keep, out, outOffset, from, to);
 }
 
 /**

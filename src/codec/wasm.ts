@@ -52,6 +52,7 @@ interface Exports {
   rangeI64(p: number, n: number, mode: number): void;
   rangeI32(p: number, n: number, signed: number): void;
   rangeSmall(p: number, n: number, width: number, signed: number): void;
+  maskCompact(src: number, n: number, width: number, mask: number, dst: number): number;
 }
 
 /** Encoded bytes and the floe checksum of exactly those bytes. */
@@ -154,19 +155,33 @@ export class Kernels {
       this.#mem().set(bytes, p);
       return x.checksum(p, n) >>> 0;
     }
-    return this.#streamHash(bytes, null);
+    return this.#streamHash(bytes, null).hash;
   }
 
   /**
    * Checksums `src` through Wasm memory a window at a time, copying bytes [skip, skip + out.byteLength)
-   * of it on into `out` if given.
+   * of it on into `out` if given — with `keep`, only the elements of `width` bytes in the window of
+   * `keep.length` whose byte is 1, compacted to the start of `out`; `kept` says how many.
    */
-  #streamHash(src: Uint8Array, out: Uint8Array | null, skip = 0): number {
+  #streamHash(
+    src: Uint8Array,
+    out: Uint8Array | null,
+    skip = 0,
+    keep?: Uint8Array,
+    width = 1,
+  ): { hash: number; kept: number } {
     const x = this.#x;
     const n = src.byteLength;
-    const [p] = this.#alloc(Math.min(WINDOW, n));
+    const win = keep ? keep.length * width : out ? out.byteLength : 0;
+    const [p, pmask, pkept] = this.#alloc(
+      Math.min(WINDOW, n),
+      keep ? keep.length : 0,
+      keep ? win + width : 0,
+    );
     const mem = this.#mem();
-    const end = out ? skip + out.byteLength : 0;
+    if (keep) mem.set(keep, pmask);
+    const end = out ? skip + win : 0;
+    let kept = 0;
     x.hashInit();
     for (let off = 0; off < n; off += WINDOW) {
       const len = Math.min(WINDOW, n - off);
@@ -174,9 +189,15 @@ export class Kernels {
       x.hashUpdate(p, len);
       const lo = Math.max(off, skip);
       const hi = Math.min(off + len, end);
-      if (out && lo < hi) out.set(mem.subarray(p + lo - off, p + hi - off), lo - skip);
+      if (!out || lo >= hi) continue;
+      if (keep) {
+        // WINDOW is a multiple of every width: no element straddles two windows.
+        const at = pkept + kept * width;
+        kept += x.maskCompact(p + lo - off, (hi - lo) / width, width, pmask + (lo - skip) / width, at);
+      } else out.set(mem.subarray(p + lo - off, p + hi - off), lo - skip);
     }
-    return x.hashFinal() >>> 0;
+    if (keep && out) copyKept(mem, pkept, kept, width, out);
+    return { hash: x.hashFinal() >>> 0, kept };
   }
 
   /** Standard XXH32 of `bytes` (the building block of `checksum`; exported for tests). */
@@ -325,7 +346,9 @@ export class Kernels {
    * `width`, into `out`: the raw bytes from `skip` on, as many as `out` holds. Chunks wholly outside that
    * window are checksummed, not decompressed. Verifies the checksum of `stored` against `expected`
    * (unless null) after decoding; malformed or mismatching input throws `CorruptSegmentError` (and may
-   * have left partial data in `out`).
+   * have left partial data in `out`). With `keep` (one byte per element of the window; the window is then
+   * `keep.length` elements, not `out`'s length), only the elements whose byte is 1 are copied out,
+   * compacted in Wasm memory, to the start of `out`. Returns how many elements `out` received.
    */
   decompressBlocksInto(
     stored: Uint8Array,
@@ -334,16 +357,26 @@ export class Kernels {
     expected: number | null,
     skip = 0,
     rawSize?: number,
-  ): void {
-    const n = windowSource(out, skip, rawSize, width);
+    keep?: Uint8Array,
+  ): number {
+    const win = keep ? keep.length * width : out.byteLength;
+    const n = windowSource(win, skip, rawSize, width);
     const x = this.#x;
-    const end = skip + out.byteLength;
+    const end = skip + win;
     const total = stored.byteLength;
     const shuffled = width > 1;
     const maxBody = x.lz4Bound(CHUNK);
     const first = Math.min(CHUNK, n);
-    const [pin, ptmp, pdst] = this.#alloc(Math.min(maxBody, total) + 4, first, shuffled ? first : 0);
+    const [pin, ptmp, pdst, pmask, pkept] = this.#alloc(
+      Math.min(maxBody, total) + 4,
+      first,
+      shuffled ? first : 0,
+      keep ? keep.length : 0,
+      keep ? win + width : 0,
+    );
     const mem = this.#mem();
+    if (keep) mem.set(keep, pmask);
+    let kept = 0;
     const view = new DataView(stored.buffer, stored.byteOffset, total);
     let pos = 0;
     x.hashInit();
@@ -372,10 +405,14 @@ export class Kernels {
         x.unshuffle(data, len / width, width, pdst);
         data = pdst;
       }
-      out.set(mem.subarray(data + lo - off, data + hi - off), lo - skip);
+      if (keep) {
+        const at = pkept + kept * width;
+        kept += x.maskCompact(data + lo - off, (hi - lo) / width, width, pmask + (lo - skip) / width, at);
+      } else out.set(mem.subarray(data + lo - off, data + hi - off), lo - skip);
     }
     if (pos !== total) throw corrupt(`compressed column has ${total - pos} bytes after its last chunk`);
     checkSum(expected, x.hashFinal() >>> 0, "column block");
+    return keep ? copyKept(mem, pkept, kept, width, out) : out.byteLength / width;
   }
 
   /**
@@ -384,10 +421,31 @@ export class Kernels {
    * checksum differs from `expected`.
    */
   copyRawInto(stored: Uint8Array, out: Uint8Array, expected: number, skip = 0, rawSize?: number): void {
-    const rawBytes = windowSource(out, skip, rawSize, 1);
+    const rawBytes = windowSource(out.byteLength, skip, rawSize, 1);
     const n = stored.byteLength;
     if (rawBytes !== n) throw corrupt(`raw column holds ${n} bytes, expected ${rawBytes}`);
-    checkSum(expected, this.#streamHash(stored, out, skip), "column block");
+    checkSum(expected, this.#streamHash(stored, out, skip).hash, "column block");
+  }
+
+  /**
+   * As `copyRawInto` over the window of `keep.length` elements of `width` bytes from byte `skip` on,
+   * copying out only those whose byte in `keep` is 1 (see `decompressBlocksInto`); returns how many.
+   */
+  copyRawKept(
+    stored: Uint8Array,
+    width: number,
+    out: Uint8Array,
+    expected: number,
+    skip: number,
+    rawSize: number,
+    keep: Uint8Array,
+  ): number {
+    const rawBytes = windowSource(keep.length * width, skip, rawSize, width);
+    const n = stored.byteLength;
+    if (rawBytes !== n) throw corrupt(`raw column holds ${n} bytes, expected ${rawBytes}`);
+    const { hash, kept } = this.#streamHash(stored, out, skip, keep, width);
+    checkSum(expected, hash, "column block");
+    return kept;
   }
 
   // ---- integers: frame of reference + bit-packing (format in assembly/bitpack.ts) -----------------------
@@ -431,7 +489,7 @@ export class Kernels {
    * as `out` holds), into `out`: the unpacked bytes from `skip` on, as many as `out` holds. Only those are
    * unpacked (blocks before them are skipped by their headers, or summed when packed as deltas). Checks
    * the checksum against `expected` (unless null) before decoding; malformed input throws
-   * `CorruptSegmentError`.
+   * `CorruptSegmentError`. `keep` and the result: as for `decompressBlocksInto`.
    */
   unpackIntsInto(
     packed: Uint8Array,
@@ -440,20 +498,39 @@ export class Kernels {
     expected: number | null,
     skip = 0,
     rawSize?: number,
-  ): void {
+    keep?: Uint8Array,
+  ): number {
     checkWidth(out, width);
-    const rawBytes = windowSource(out, skip, rawSize, width);
+    const win = keep ? keep.length * width : out.byteLength;
+    const rawBytes = windowSource(win, skip, rawSize, width);
     const x = this.#x;
     const len = packed.byteLength;
     const n = rawBytes / width;
     const lo = skip / width;
-    const [pin, pout] = this.#alloc(len, out.byteLength);
+    const count = win / width;
+    const [pin, pout, pmask] = this.#alloc(len, win, keep ? count : 0);
     const mem = this.#mem();
     mem.set(packed, pin);
     if (expected !== null) checkSum(expected, x.checksum(pin, len) >>> 0, "column block");
-    const r = x.intUnpack(pin, len, n, width, lo, lo + out.byteLength / width, pout);
+    const r = x.intUnpack(pin, len, n, width, lo, lo + count, pout);
     if (r !== len) throw corrupt(`packed integers are malformed (${r < 0 ? `error ${r}` : "size mismatch"})`);
-    out.set(mem.subarray(pout, pout + out.byteLength));
+    return this.#copyOut(pout, count, width, out, keep, pmask);
+  }
+
+  /**
+   * Copies `count` decoded elements of `width` bytes at `p` out to `out` — only those whose byte in
+   * `keep` is 1 when it is given (compacted in place first; `pmask` is scratch for it) — and returns
+   * how many were copied.
+   */
+  #copyOut(p: number, count: number, width: number, out: Uint8Array, keep?: Uint8Array, pmask = 0): number {
+    const mem = this.#mem();
+    if (!keep) {
+      out.set(mem.subarray(p, p + count * width));
+      return count;
+    }
+    mem.set(keep, pmask);
+    // In place is safe: the kernel reads element i before writing element j <= i.
+    return copyKept(mem, p, this.#x.maskCompact(p, count, width, pmask, p), width, out);
   }
 
   /**
@@ -545,7 +622,7 @@ export class Kernels {
 
   /**
    * Decodes `packDecimals` output into `out` (float64 bytes); see `unpackIntsInto` for the window
-   * (`skip`, `rawSize`) and the checks. Only the window's values are converted to floats.
+   * (`skip`, `rawSize`), `keep` and the checks. Only the window's values are converted to floats.
    */
   unpackDecimalsInto(
     packed: Uint8Array,
@@ -553,15 +630,17 @@ export class Kernels {
     expected: number | null,
     skip = 0,
     rawSize?: number,
-  ): void {
+    keep?: Uint8Array,
+  ): number {
     checkWidth(out, 8);
-    const rawBytes = windowSource(out, skip, rawSize, 8);
+    const win = keep ? keep.length * 8 : out.byteLength;
+    const rawBytes = windowSource(win, skip, rawSize, 8);
     const x = this.#x;
     const len = packed.byteLength;
     const n = rawBytes / 8;
     const lo = skip / 8;
-    const count = out.byteLength / 8;
-    const [pin, pout] = this.#alloc(len, out.byteLength);
+    const count = win / 8;
+    const [pin, pout, pmask] = this.#alloc(len, win, keep ? count : 0);
     const mem = this.#mem();
     mem.set(packed, pin);
     if (expected !== null) checkSum(expected, x.checksum(pin, len) >>> 0, "column block");
@@ -571,7 +650,7 @@ export class Kernels {
     if (r !== len - 1)
       throw corrupt(`decimal column is malformed (${r < 0 ? `error ${r}` : "size mismatch"})`);
     x.decimalDecode(pout, count, k, pout);
-    out.set(mem.subarray(pout, pout + out.byteLength));
+    return this.#copyOut(pout, count, 8, out, keep, pmask);
   }
 }
 
@@ -580,8 +659,7 @@ export class Kernels {
  * window runs to the end). Throws RangeError unless bytes [skip, skip + out.byteLength) lie within it, all
  * three whole elements of `width`.
  */
-function windowSource(out: Uint8Array, skip: number, rawSize: number | undefined, width: number): number {
-  const len = out.byteLength;
+function windowSource(len: number, skip: number, rawSize: number | undefined, width: number): number {
   const rawBytes = rawSize ?? skip + len;
   if (
     !Number.isSafeInteger(skip) ||
@@ -596,6 +674,13 @@ function windowSource(out: Uint8Array, skip: number, rawSize: number | undefined
     );
   }
   return rawBytes;
+}
+
+/** Copies `kept` elements of `width` bytes at `p` to `out` (which must hold them) and returns `kept`. */
+function copyKept(mem: Uint8Array, p: number, kept: number, width: number, out: Uint8Array): number {
+  if (kept * width > out.byteLength) throw new RangeError(`${kept} kept rows overflow their target`);
+  out.set(mem.subarray(p, p + kept * width));
+  return kept;
 }
 
 function checkWidth(bytes: Uint8Array, width: number): void {

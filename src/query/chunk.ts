@@ -7,7 +7,7 @@
 import type { ColumnValues, DType } from "../dtypes.ts";
 import type { FrameIndex } from "../frame/dataframe.ts";
 import { mergePartials, type Partial } from "./aggregate.ts";
-import type { Column } from "./evaluate.ts";
+import { type Column, evaluateMask } from "./evaluate.ts";
 import {
   finishGroupby,
   finishResample,
@@ -16,7 +16,7 @@ import {
   runClauses,
   type Table,
 } from "./execute.ts";
-import { columnsOf } from "./expr.ts";
+import { columnsOf, type ExprNode, isCompareOp } from "./expr.ts";
 import { type KeyValue, rebuildLookup } from "./group-keys.ts";
 import type { Clause, QueryBuilder, ResampleSpec } from "./query-builder.ts";
 
@@ -97,25 +97,36 @@ export type ChunkResult =
  * Runs `steps` over one chunk, rows `rowStart …` of the stored frame. Throws the query's errors (an
  * unknown column, a dtype an expression cannot take) as `runQuery` does.
  */
-export function runChunk(rows: ChunkRows, rowStart: number, steps: ChunkSteps): ChunkResult {
+export function runChunk(
+  rows: ChunkRows,
+  rowStart: number,
+  steps: ChunkSteps,
+  filteredFrom?: number,
+): ChunkResult {
+  // With `filteredFrom`, `rows` are what the leading filter kept of that many (see `leadingFilter`).
+  const total = filteredFrom ?? rows.numRows;
+  const prefix = filteredFrom === undefined ? steps.prefix : steps.prefix.slice(1);
   const columns = new Map<string, Column>();
   for (const c of rows.columns) columns.set(c.name, { dtype: c.dtype, values: c.values });
-  const index: FrameIndex = rows.index.kind === "timestamp" ? rows.index : { kind: "row", start: rowStart };
+  const index: FrameIndex =
+    rows.index.kind === "timestamp"
+      ? rows.index
+      : { kind: "row", start: rows.numRows === total ? rowStart : 0 };
   const agg = steps.aggregate;
   let t: Table = { numRows: rows.numRows, index, columns };
-  if (agg === undefined) t = runClauses(t, steps.prefix);
+  if (agg === undefined) t = runClauses(t, prefix);
   else {
     // Before an aggregation only the columns later clauses read matter: the others are dropped as
     // soon as they are done with, so a filter does not compact them.
-    const live = liveColumns(steps.prefix, agg);
-    steps.prefix.forEach((clause, j) => {
+    const live = liveColumns(prefix, agg);
+    prefix.forEach((clause, j) => {
       t = runClauses(keepOnly(t, live[j]), [clause]);
     });
   }
   if (agg === undefined) {
     return {
       kind: "rows",
-      all: t.numRows === rows.numRows,
+      all: t.numRows === total,
       rows: {
         numRows: t.numRows,
         columns: [...t.columns].map(([name, c]) => ({ name, dtype: c.dtype, values: c.values })),
@@ -133,6 +144,51 @@ export function runChunk(rows: ChunkRows, rowStart: number, steps: ChunkSteps): 
     keys: { dtypes: [...partial.keys.dtypes], columns: partial.keys.columns },
     states: partial.states,
   };
+}
+
+/**
+ * The leading filter of `steps` when a chunk can apply it while decoding (late materialisation, see
+ * `ReadPath.readRowsWhere`): comparisons of fixed-width columns with literals, joined by and/or/not —
+ * what the Wasm comparison kernels evaluate — with every column it reads among the chunk's (`dtypeOf`
+ * gives their stored dtypes). Null otherwise: the chunk is then decoded whole, as before.
+ */
+export function leadingFilter(
+  steps: ChunkSteps,
+  dtypeOf: (name: string) => DType | undefined,
+): { expr: ExprNode; columns: string[] } | null {
+  const first = steps.prefix[0];
+  if (first?.kind !== "filter") return null;
+  const columns = new Set<string>();
+  const fits = (node: ExprNode): boolean => {
+    if (node.op === "not") return fits(node.arg);
+    if (node.op === "and" || node.op === "or") return fits(node.left) && fits(node.right);
+    if (!isCompareOp(node.op)) return false;
+    const { left, right } = node as { left: ExprNode; right: ExprNode };
+    const [col, lit] = left.op === "col" ? [left, right] : [right, left];
+    if (col.op !== "col" || lit.op !== "lit") return false;
+    const v = lit.value;
+    const dtype = dtypeOf(col.name);
+    if (!(typeof v === "number" || typeof v === "bigint")) return false;
+    if (!(dtype === "float64" || dtype === "int32" || dtype === "int64" || dtype === "timestamp"))
+      return false;
+    columns.add(col.name);
+    return true;
+  };
+  return fits(first.expr) ? { expr: first.expr, columns: [...columns] } : null;
+}
+
+/** The 0/1 mask of `expr` over a chunk's `columns` of `numRows` rows (as `filter` computes it). */
+export function filterMask(
+  expr: ExprNode,
+  columns: readonly { name: string; dtype: DType; values: ColumnValues }[],
+  numRows: number,
+): Uint8Array {
+  const byName = new Map(columns.map((c) => [c.name, c]));
+  return evaluateMask(expr, {
+    numRows,
+    get: (name) => byName.get(name),
+    names: () => [...byName.keys()],
+  });
 }
 
 /**

@@ -28,6 +28,7 @@ import {
   warmPool,
 } from "./parallel.ts";
 import type { ProgressMeter } from "./progress.ts";
+import { queryChunk } from "./query-chunk.ts";
 import { planRead, type ReadRequest, resolveRowRange } from "./read-plan.ts";
 import type { IndexRecord, VersionRecord } from "./records.ts";
 import { type Outcome, type QueryJob, unpackStrings } from "./segment-worker.ts";
@@ -125,8 +126,7 @@ export async function readWithQuery(
     // One read transaction for every chunk: a consistent snapshot, and no awaits between chunks.
     results = store.storage.readTransaction(() =>
       chunks.map(([from, to], i) => {
-        const { frame } = store.readRows(k, symbol, record, index, readChunk(from, to));
-        const out = runChunk(frame, from, q.split.steps);
+        const out = queryChunk(store, k, symbol, record, index, readChunk(from, to), from, q.split.steps);
         done(i);
         return out;
       }),

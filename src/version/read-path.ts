@@ -1,9 +1,17 @@
-import { CodesBuilder, decodeSegmentColumn, type ParsedSegment, parseSegment } from "../codec/segment.ts";
+import {
+  CodesBuilder,
+  decodeSegmentColumn,
+  decodeSegmentColumnKept,
+  type ParsedSegment,
+  parseSegment,
+} from "../codec/segment.ts";
 import type { Kernels } from "../codec/wasm.ts";
-import { DTYPES, type NumericArray, type StringArray } from "../dtypes.ts";
+import { type ColumnValues, DTYPES, type NumericArray, type StringArray } from "../dtypes.ts";
 import { CorruptSegmentError, InvalidArgumentError, UnsortedIndexError } from "../errors.ts";
+import { readyQueryKernels } from "../query/kernels.ts";
 import { ParsedCache } from "../storage/parsed-cache.ts";
 import type { Storage } from "../storage/storage.ts";
+import { codesOf, setCodes } from "../string-codes.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
 import type { MeterSlot, ProgressMeter } from "./progress.ts";
 import { planRead, type ReadRequest, segmentColumns } from "./read-plan.ts";
@@ -203,6 +211,149 @@ export class ReadPath {
   }
 
   /**
+   * The rows of `request` (a row range) that a mask keeps, materialised late: the columns `first` names
+   * are decoded whole and `where` turns them into the mask (one byte per row, 1 to keep it, else 0); then the other
+   * columns and the index are decoded compacted by it — numeric ones in Wasm memory, so only kept rows are
+   * copied out; string columns and columns with gaps (dynamic schema) decoded whole, then gathered — and
+   * the `first` columns compacted too. `rows` is how many rows the range held before the mask.
+   */
+  readRowsWhere(
+    k: Kernels,
+    symbol: string,
+    record: VersionRecord,
+    index: IndexRecord,
+    request: ReadRequest,
+    first: readonly string[],
+    where: (columns: readonly ColumnData[], rows: number) => Uint8Array,
+  ): { frame: FrameData; rows: number } {
+    if (request.dateRange) throw new Error("internal: readRowsWhere takes a row range");
+    const names = request.columns ?? index.columns.map((c) => c.name);
+    const isFirst = new Set(first);
+    const plan = planRead(index, { ...request, columns: names.filter((n) => !isFirst.has(n)) });
+    // A row slice whose tiles lack every late column (dynamic schema) has no piece to take the index
+    // from: the index then comes whole with the first columns.
+    const indexLate = plan.gaps.length === 0;
+    const head = this.readRows(k, symbol, record, index, {
+      ...request,
+      columns: names.filter((n) => isFirst.has(n)),
+      withoutIndex: request.withoutIndex || indexLate,
+    }).frame;
+    const rows = head.numRows;
+    if (plan.rows !== rows) throw new Error("internal: the late columns' plan differs in rows");
+    const mask = where(head.columns, rows);
+    if (mask.length !== rows) throw new Error("internal: a mask of another length than the rows");
+    // The mask is 0s and 1s (a comparison's or its and/or/not): its sums count the kept rows.
+    // Rows kept before each piece's first row (where its first kept row goes), and in all.
+    const before = keptBefore(mask, [...plan.pieces.map((p) => p.outRow), rows]);
+    const kept = before.get(rows) as number;
+    if (kept === rows) {
+      // Every row passes: the other columns decode as a plain read does, with nothing to compact.
+      const others = names.filter((n) => !isFirst.has(n));
+      const rest = this.readRows(k, symbol, record, index, {
+        ...request,
+        columns: others,
+        withoutIndex: request.withoutIndex || !indexLate,
+      }).frame;
+      const all = new Map([...head.columns, ...rest.columns].map((c) => [c.name, c]));
+      const frame: FrameData = {
+        numRows: rows,
+        columns: names.map((n) => all.get(n) as ColumnData),
+        index: head.index.kind === "timestamp" ? head.index : rest.index,
+      };
+      return { frame, rows };
+    }
+    const gapped = new Set(plan.gaps.map((g) => g.column));
+    const late = new Map<number, ColumnData>();
+    const whole: string[] = [];
+    for (const c of plan.columns) {
+      const { name, dtype } = index.columns[c];
+      const array = DTYPES[dtype].array;
+      if (array && !gapped.has(c)) late.set(c, { name, dtype, values: new array(kept) });
+      else whole.push(name);
+    }
+    const indexValues =
+      index.index.kind === "timestamp" && !request.withoutIndex
+        ? head.index.kind === "timestamp"
+          ? (keepRows(head.index.values, mask, kept) as BigInt64Array)
+          : new BigInt64Array(kept)
+        : null;
+    const sliced = new Set<number>();
+    const at = new Map(index.columns.map((c, i) => [c.name, i]));
+    for (const piece of plan.pieces) {
+      const seg = piece.segment;
+      // Every tile holds the index: take it from the first tile fetched of each row slice.
+      const withIndex = indexValues !== null && indexLate && !sliced.has(seg.rowStart);
+      sliced.add(seg.rowStart);
+      const cols = segmentColumns(seg, at).filter((c) => late.has(c));
+      if (cols.length === 0 && !withIndex) continue;
+      const keep = mask.subarray(piece.outRow, piece.outRow + piece.to - piece.from);
+      const outAt = before.get(piece.outRow) as number;
+      this.withSegment(k, symbol, record, seg, (parsed) => {
+        for (const c of cols) {
+          const col = late.get(c) as ColumnData;
+          const values = col.values as NumericArray;
+          const storedAs = parsed.columns.get(col.name)?.dtype ?? col.dtype;
+          if (storedAs === col.dtype) {
+            decodeSegmentColumnKept(k, parsed, col.name, keep, values, outAt, piece.from, piece.to);
+          } else {
+            // Written before dynamic schema widened the column: decode as stored, widen, then keep.
+            const info = DTYPES[storedAs];
+            const wide = DTYPES[col.dtype].array;
+            if (!info.array || !wide) throw new CorruptSegmentError("segment column has an impossible dtype");
+            const temp = new info.array(piece.to - piece.from);
+            decodeSegmentColumn(k, parsed, col.name, temp, 0, piece.from, piece.to);
+            const widened = new wide(temp.length);
+            convertInto(temp, widened, 0);
+            values.set(keepRows(widened, keep, sumOf(keep)) as never, outAt);
+          }
+        }
+        if (withIndex && index.index.kind === "timestamp") {
+          decodeSegmentColumnKept(
+            k,
+            parsed,
+            index.index.name,
+            keep,
+            indexValues,
+            outAt,
+            piece.from,
+            piece.to,
+          );
+        }
+      });
+    }
+    // String columns come as dictionary codes alone (cheap to decode); the kept rows' strings are then
+    // looked up, unless the request wanted codes alone too.
+    const only = new Set(request.codesOnly);
+    const codesOnly = [
+      ...only,
+      ...whole.filter((n) => index.columns[at.get(n) as number].dtype === "string"),
+    ];
+    const gathered =
+      whole.length === 0
+        ? []
+        : this.readRows(k, symbol, record, index, {
+            ...request,
+            columns: whole,
+            withoutIndex: true,
+            codesOnly,
+          }).frame.columns;
+    const done = new Map<string, ColumnData>();
+    for (const c of [...head.columns, ...gathered]) {
+      done.set(c.name, { ...c, values: keepRows(c.values, mask, kept, !only.has(c.name)) });
+    }
+    for (const c of late.values()) done.set(c.name, c);
+    const frame: FrameData = {
+      numRows: kept,
+      columns: names.map((n) => done.get(n) as ColumnData),
+      index:
+        indexValues && index.index.kind === "timestamp"
+          ? { kind: "timestamp", name: index.index.name, values: indexValues, tz: index.index.tz }
+          : { kind: "row" },
+    };
+    return { frame, rows };
+  }
+
+  /**
    * Runs `fn` on segment `seg` of version `record`, parsed and checked against its index entry; a
    * `CorruptSegmentError` from either is located at symbol, version and segment.
    */
@@ -285,6 +436,61 @@ export class ReadPath {
     const block = parsed.columns.get(name)?.block.bytes;
     return block ? this.boundaries.get(seg.key, block, decode) : decode();
   }
+}
+
+/** For each of `rows`, how many rows before it `mask` keeps (bytes that are 1). */
+function keptBefore(mask: Uint8Array, rows: number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  let at = 0;
+  let sum = 0;
+  for (const r of [...new Set(rows)].sort((a, b) => a - b)) {
+    sum += sumOf(mask.subarray(at, r));
+    out.set(r, sum);
+    at = r;
+  }
+  return out;
+}
+
+/** How many bytes of `mask` (0s and 1s) are 1. */
+function sumOf(mask: Uint8Array): number {
+  const q = readyQueryKernels();
+  if (q) return q.maskSum(mask);
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) n += mask[i];
+  return n;
+}
+
+/**
+ * The rows of `values` whose byte in `mask` is 1 (`kept` of them), as a new array of its type; a string
+ * column's dictionary codes come along. A column read as codes alone gets its kept rows' strings from
+ * the dictionary when `strings`, else stays codes alone.
+ */
+function keepRows(values: ColumnValues, mask: Uint8Array, kept: number, strings = true): ColumnValues {
+  if (!Array.isArray(values)) {
+    const typed = values as NumericArray;
+    const q = readyQueryKernels();
+    const done = q?.compact(mask, kept, [typed]);
+    if (done) return done[0];
+    const out = new (typed.constructor as Float64ArrayConstructor)(kept) as NumericArray;
+    for (let i = 0, j = 0; i < mask.length; i++) if (mask[i] === 1) out[j++] = typed[i] as never;
+    return out;
+  }
+  const coded = codesOf(values);
+  const codesOnly = coded !== undefined && values.length === 0 && mask.length > 0;
+  const out: StringArray = codesOnly && !strings ? [] : new Array<string | null>(kept);
+  const codes = coded ? new Int32Array(kept) : undefined;
+  for (let i = 0, j = 0; i < mask.length; i++) {
+    if (mask[i] !== 1) continue;
+    if (codes && coded) {
+      const code = coded.codes[i];
+      codes[j] = code;
+      if (codesOnly && strings) out[j] = code < 0 ? null : coded.dict[code];
+    }
+    if (!codesOnly) out[j] = values[i];
+    j++;
+  }
+  if (codes && coded) setCodes(out, { dict: coded.dict, codes });
+  return out;
 }
 
 /** An index record as stored, frozen because the cache shares it between callers. */

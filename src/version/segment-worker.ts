@@ -1,12 +1,13 @@
-import { loadKernels } from "../codec/wasm.ts";
+import { type Kernels, loadKernels } from "../codec/wasm.ts";
 import type { NumericArray } from "../dtypes.ts";
 import { type ErrorData, errorData } from "../errors.ts";
-import { type ChunkResult, type ChunkSteps, runChunk } from "../query/chunk.ts";
+import type { ChunkResult, ChunkSteps } from "../query/chunk.ts";
 import type { LmdbOptions } from "../storage/lmdb-storage.ts";
 import { MemoryStorage } from "../storage/memory-storage.ts";
 import type { Storage } from "../storage/storage.ts";
 import { codesOf } from "../string-codes.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
+import { queryChunk } from "./query-chunk.ts";
 import type { ReadRequest } from "./read-plan.ts";
 import type { IndexRecord, LibraryConfig, VersionRecord } from "./records.ts";
 import { VersionStore } from "./version-store.ts";
@@ -172,8 +173,8 @@ export function createSegmentWorker(
     }
     return store;
   };
-  /** The rows and columns a read or query job asks for, decoded from the job's store. */
-  const decode = async (job: ReadJob | QueryJob): Promise<FrameData> => {
+  /** The store a read or query job reads, caught up with the caller's, and the kernels. */
+  const jobStore = async (job: ReadJob | QueryJob): Promise<{ store: VersionStore; k: Kernels }> => {
     // The handle before the first await: a dropStore sent after this job then finds it to close.
     const store =
       "segments" in job.store
@@ -181,6 +182,11 @@ export function createSegmentWorker(
         : storeFor(job.store, job.lib, job.config);
     const k = await loadKernels();
     if (job.seen !== undefined) store.storage.catchUp?.(job.seen);
+    return { store, k };
+  };
+  /** The rows and columns a read job asks for, decoded from the job's store. */
+  const decode = async (job: ReadJob): Promise<FrameData> => {
+    const { store, k } = await jobStore(job);
     const targets = "targets" in job ? job.targets : undefined;
     const into = targets && { columns: new Map(targets.columns), index: targets.index };
     const { frame } = store.storage.readTransaction(() =>
@@ -221,7 +227,10 @@ export function createSegmentWorker(
     },
     async query(job) {
       try {
-        const chunk = runChunk(await decode(job), job.rowStart, job.steps);
+        const { store, k } = await jobStore(job);
+        const chunk = store.storage.readTransaction(() =>
+          queryChunk(store, k, job.symbol, job.record, job.index, job.request, job.rowStart, job.steps),
+        );
         const result: ChunkResult =
           chunk.kind === "rows" ? { ...chunk, rows: packStrings(chunk.rows as FrameData) } : chunk;
         return transfer({ ok: result }, chunkBuffers(result));

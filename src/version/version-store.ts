@@ -2,7 +2,7 @@ import type { Kernels } from "../codec/wasm.ts";
 import type { LibraryNotFoundError } from "../errors.ts";
 import type { Storage, WriteTransaction } from "../storage/storage.ts";
 import type { SegmentArena } from "./arena.ts";
-import type { FrameData } from "./frame-data.ts";
+import type { ColumnData, FrameData } from "./frame-data.ts";
 import type { MeterSlot, ProgressMeter } from "./progress.ts";
 import { ReadPath, type ReadTargets } from "./read-path.ts";
 import type { ReadRequest } from "./read-plan.ts";
@@ -190,6 +190,19 @@ export class VersionStore {
     into?: ReadTargets,
   ): { frame: FrameData; rowStart: number } {
     return this.reads.readRows(k, symbol, record, index, request, into);
+  }
+
+  /** The rows of `request` a mask computed from its `first` columns keeps (see `ReadPath.readRowsWhere`). */
+  readRowsWhere(
+    k: Kernels,
+    symbol: string,
+    record: VersionRecord,
+    index: IndexRecord,
+    request: ReadRequest,
+    first: readonly string[],
+    where: (columns: readonly ColumnData[], rows: number) => Uint8Array,
+  ): { frame: FrameData; rows: number } {
+    return this.reads.readRowsWhere(k, symbol, record, index, request, first, where);
   }
 
   /** Rows [start, end) of a sorted timestamp index whose timestamps lie in `range` (inclusive). */
