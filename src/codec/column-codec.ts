@@ -145,11 +145,7 @@ export function decodeColumnInto(
   if (info === undefined || info.array === null) {
     throw new InvalidArgumentError(`decodeColumnInto needs a fixed-width dtype, not '${dtype}'`);
   }
-  const codec = numericCodecFor(enc, dtype);
-  const width = info.width;
-  if (!Number.isSafeInteger(rowCount) || rowCount < 0 || enc.rawBytes !== rowCount * width) {
-    throw new CorruptSegmentError(`column holds ${enc.rawBytes} bytes, not ${rowCount} rows of ${dtype}`);
-  }
+  const { codec, width } = numericColumn(enc, dtype, rowCount);
   if (
     out.BYTES_PER_ELEMENT !== width ||
     !Number.isSafeInteger(rowOffset) ||
@@ -193,11 +189,7 @@ export function decodeColumnKept(
       `decodeColumnKept needs a fixed-width dtype and a mask of rows ${from}..${to}`,
     );
   }
-  const codec = numericCodecFor(enc, dtype);
-  const width = info.width;
-  if (!Number.isSafeInteger(rowCount) || rowCount < 0 || enc.rawBytes !== rowCount * width) {
-    throw new CorruptSegmentError(`column holds ${enc.rawBytes} bytes, not ${rowCount} rows of ${dtype}`);
-  }
+  const { codec, width } = numericColumn(enc, dtype, rowCount);
   if (
     out.BYTES_PER_ELEMENT !== width ||
     !Number.isSafeInteger(rowOffset) ||
@@ -217,6 +209,16 @@ export function decodeColumnKept(
     (out.length - rowOffset) * width,
   );
   return codec.decodeKept(k, enc.bytes, enc.checksum, dtype, target, from * width, rowCount * width, keep);
+}
+
+/** The codec of a fixed-width column and its width, once its stored size is checked against `rowCount`. */
+function numericColumn(enc: EncodedColumn, dtype: DType, rowCount: number) {
+  const codec = numericCodecFor(enc, dtype);
+  const width = DTYPES[dtype].width;
+  if (!Number.isSafeInteger(rowCount) || rowCount < 0 || enc.rawBytes !== rowCount * width) {
+    throw new CorruptSegmentError(`column holds ${enc.rawBytes} bytes, not ${rowCount} rows of ${dtype}`);
+  }
+  return { codec, width };
 }
 
 /**
