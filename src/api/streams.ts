@@ -6,7 +6,7 @@ import { QueryBuilder } from "../query/query-builder.ts";
 import { applyReadQuery } from "../query/read.ts";
 import type { FrameData } from "../version/frame-data.ts";
 import type { ObjectVersionStore } from "../version/object-version-store.ts";
-import { columnPositions, type ReadRequest, resolveRowRange } from "../version/read-plan.ts";
+import { chunkRanges, columnPositions, type ReadRequest, resolveRowRange } from "../version/read-plan.ts";
 import type { IndexRecord, VersionRecord } from "../version/records.ts";
 import type { VersionSelector } from "../version/version-chain.ts";
 import type { VersionStore } from "../version/version-store.ts";
@@ -120,35 +120,6 @@ export function checkIterateQuery(query: unknown): QueryBuilder {
  */
 export function streamsByRow(query: QueryBuilder): boolean {
   return query.clauses.every((c) => STREAMING_CLAUSES.has(c.kind));
-}
-
-/**
- * The chunks of a version, in index order: row ranges [start, end) of about `chunkRows` rows each, cut
- * at the version's segment boundaries where they fall inside (a segment bigger than a chunk is cut into
- * chunks of exactly `chunkRows`), so a chunk reads whole segments where it can.
- */
-export function chunkRanges(
-  index: IndexRecord,
-  [start, end]: [number, number],
-  chunkRows: number,
-): [number, number][] {
-  const bounds = [...new Set(index.segments.filter((s) => s.rows > 0).map((s) => s.rowStart + s.rows))].sort(
-    (a, b) => a - b,
-  );
-  const out: [number, number][] = [];
-  let from = start;
-  let b = 0;
-  while (from < end) {
-    while (b < bounds.length && bounds[b] <= from) b++;
-    // The furthest segment end at most chunkRows on; without one, exactly chunkRows.
-    let to = Math.min(end, from + chunkRows);
-    let best = -1;
-    for (let i = b; i < bounds.length && bounds[i] <= from + chunkRows; i++) best = bounds[i];
-    if (best > from && best < to) to = best;
-    out.push([from, to]);
-    from = to;
-  }
-  return out;
 }
 
 /** Rows of about `chunkBytes` raw bytes: fixed-width columns at their width, strings at 16 bytes a value. */

@@ -174,20 +174,14 @@ function compactTyped(
 
 function gather(values: ColumnValues, rows: Int32Array): ColumnValues {
   const coded = Array.isArray(values) ? codesOf(values) : undefined;
-  if (coded !== undefined && values.length === 0 && rows.length > 0) {
-    // A column read as codes alone (a groupby key nothing else reads): only its codes are gathered.
-    const none: StringArray = [];
-    const codes = new Int32Array(rows.length);
-    for (let i = 0; i < rows.length; i++) codes[i] = coded.codes[rows[i]];
-    setCodes(none, { dict: coded.dict, codes });
-    return none;
-  }
+  // A column read as codes alone (a groupby key nothing else reads) has no strings to gather.
+  const codesOnly = coded !== undefined && values.length === 0;
   const out = Array.isArray(values)
-    ? new Array<string | null>(rows.length)
+    ? new Array<string | null>(codesOnly ? 0 : rows.length)
     : new (values.constructor as Float64ArrayConstructor)(rows.length);
   const o = out as unknown as unknown[];
   const v = values as unknown as unknown[];
-  for (let i = 0; i < rows.length; i++) o[i] = v[rows[i]];
+  if (!codesOnly) for (let i = 0; i < rows.length; i++) o[i] = v[rows[i]];
   // A string column's dictionary codes follow its rows, so a later groupby still groups by them.
   if (coded !== undefined) {
     const codes = new Int32Array(rows.length);

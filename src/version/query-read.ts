@@ -29,12 +29,12 @@ import {
 } from "./parallel.ts";
 import type { ProgressMeter } from "./progress.ts";
 import { queryChunk } from "./query-chunk.ts";
-import { planRead, type ReadRequest, resolveRowRange } from "./read-plan.ts";
+import { chunkRanges, planRead, type ReadRequest, resolveRowRange } from "./read-plan.ts";
 import type { IndexRecord, VersionRecord } from "./records.ts";
 import { type Outcome, type QueryJob, unpackStrings } from "./segment-worker.ts";
 import { VersionStore } from "./version-store.ts";
 
-/** Rows of a chunk the calling thread reads from an object store: enough segments to keep requests in flight. */
+/** A chunk the calling thread reads from an object store: enough segments' rows to keep requests in flight. */
 const OBJECT_CHUNK_SEGMENTS = 16;
 /** What a string value counts for in progress, as a plain read counts it. */
 const STRING_BYTES = 8;
@@ -75,7 +75,8 @@ export async function readWithQuery(
     start,
     end,
     q.keep,
-    store instanceof VersionStore ? 1 : OBJECT_CHUNK_SEGMENTS,
+    // About a segment's rows (a fragmented symbol's small segments go together), more from an object store.
+    store.config.rowsPerSegment * (store instanceof VersionStore ? 1 : OBJECT_CHUNK_SEGMENTS),
   );
   const width =
     (index.index.kind === "timestamp" ? 8 : 0) +
@@ -206,37 +207,22 @@ async function rowsOf(
 }
 
 /**
- * Rows [start, end) cut into chunks at row-slice boundaries, about `perChunk` slices each, leaving out
- * rows outside `keep`. There is always at least one chunk (maybe of no rows), so an empty answer still
- * has the query's columns and dtypes, and a bad query is still refused.
+ * Rows [start, end) cut into chunks of about `chunkRows` rows at segment boundaries (`chunkRanges`, as
+ * `iterate` cuts them), leaving out rows outside `keep`. There is always at least one chunk (maybe of no
+ * rows), so an empty answer still has the query's columns and dtypes, and a bad query is still refused.
  */
 export function chunkRows(
   index: IndexRecord,
   start: number,
   end: number,
   keep: readonly [number, number][] | undefined,
-  perChunk: number,
+  chunkRows: number,
 ): [number, number][] {
-  const edges = [...new Set(index.segments.filter((s) => s.rows > 0).map((s) => s.rowStart))].sort(
-    (a, b) => a - b,
-  );
-  const ranges = (keep ?? [[start, end]])
-    .map(([a, b]): [number, number] => [Math.max(a, start), Math.min(b, end)])
-    .filter(([a, b]) => b > a);
   const out: [number, number][] = [];
-  for (const [a, b] of ranges) {
-    let from = a;
-    let slices = 0;
-    for (const edge of edges) {
-      if (edge <= from) continue;
-      if (edge >= b) break;
-      if (++slices === perChunk) {
-        out.push([from, edge]);
-        from = edge;
-        slices = 0;
-      }
-    }
-    out.push([from, b]);
+  for (const [a, b] of keep ?? [[start, end]]) {
+    const from = Math.max(a, start);
+    const to = Math.min(b, end);
+    if (to > from) out.push(...chunkRanges(index, [from, to], chunkRows));
   }
   return out.length === 0 ? [[start, start]] : out;
 }
