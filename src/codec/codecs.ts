@@ -70,6 +70,9 @@ export interface NumericCodec {
   ): number;
 }
 
+/** What a string decode gives besides the strings: their dictionary codes, or the codes alone. */
+export type CodesWanted = "with" | "only";
+
 /** A codec of string columns. */
 export interface StringCodec {
   readonly kind: "string";
@@ -78,15 +81,16 @@ export interface StringCodec {
   /** Encodes, or returns null when the codec does not suit the values; rawBytes is the character bytes. */
   encode(k: Kernels, values: StringArray): { packed: Packed; rawBytes: number } | null;
   /**
-   * Decodes `stored`, whose checksum the caller has verified, into rowCount strings or nulls. With
-   * `codesOnly`, a dictionary codec returns an empty array carrying only its codes (string-codes.ts).
+   * Decodes `stored`, whose checksum the caller has verified, into rowCount strings or nulls. A
+   * dictionary codec gives the array its codes too (string-codes.ts) when `codes` is "with", or returns
+   * an empty array carrying only its codes when it is "only"; plain reads ask for neither.
    */
   decode(
     k: Kernels,
     stored: Uint8Array,
     rawBytes: number,
     rowCount: number,
-    codesOnly?: boolean,
+    codes?: CodesWanted,
   ): StringArray;
 }
 
@@ -393,7 +397,7 @@ const stringDict: StringCodec = {
     ]);
     return { packed: { bytes, checksum: k.checksum(bytes) }, rawBytes: chars.byteLength };
   },
-  decode(k, stored, rawBytes, rowCount, codesOnly) {
+  decode(k, stored, rawBytes, rowCount, wanted) {
     const r = new Reader(stored);
     const flags = r.u8();
     if (flags > FLAG_UTF16) throw new CorruptSegmentError(`string column has unknown flags ${flags}`);
@@ -403,7 +407,7 @@ const stringDict: StringCodec = {
     const lengths = unpackInt32(k, r.take(r.u32()), size);
     const codes = unpackInt32(k, r.take(r.u32()), rowCount);
     const entries = split(readChars(k, r.rest(), rawBytes, flags), lengths, false);
-    if (codesOnly) {
+    if (wanted === "only") {
       for (let i = 0; i < rowCount; i++) {
         const code = codes[i];
         if (code < -1 || code >= size) {
@@ -423,7 +427,7 @@ const stringDict: StringCodec = {
       else throw new CorruptSegmentError(`string column has code ${code} outside its dictionary`);
     }
     // The codes may view Wasm memory the next call reuses: they ride along as a copy.
-    setCodes(out, { dict: entries as string[], codes: codes.slice() });
+    if (wanted === "with") setCodes(out, { dict: entries as string[], codes: codes.slice() });
     return out;
   },
 };

@@ -7,7 +7,14 @@ import {
   type StringArray,
 } from "../dtypes.ts";
 import { CorruptSegmentError, InvalidArgumentError } from "../errors.ts";
-import { CODEC, codecById, NUMERIC_CODECS, type NumericCodec, STRING_CODECS } from "./codecs.ts";
+import {
+  CODEC,
+  type CodesWanted,
+  codecById,
+  NUMERIC_CODECS,
+  type NumericCodec,
+  STRING_CODECS,
+} from "./codecs.ts";
 import type { Kernels, Packed } from "./wasm.ts";
 
 /**
@@ -223,13 +230,14 @@ function numericColumn(enc: EncodedColumn, dtype: DType, rowCount: number) {
 
 /**
  * Verifies the checksum and decodes a string column into a new array of rowCount strings or nulls
- * (with `codesOnly`, a dictionary-encoded column into its codes alone). Errors as for `decodeColumnInto`.
+ * (with `codes`, a dictionary-encoded column's codes too, or alone: `StringCodec.decode`). Errors as for
+ * `decodeColumnInto`.
  */
 export function decodeStrings(
   k: Kernels,
   enc: EncodedColumn,
   rowCount: number,
-  codesOnly = false,
+  codes?: CodesWanted,
 ): StringArray {
   const codec = codecById(enc.codec);
   if (codec === undefined) {
@@ -247,5 +255,5 @@ export function decodeStrings(
       `column block fails its checksum (stored 0x${(enc.checksum >>> 0).toString(16)}, computed 0x${actual.toString(16)})`,
     );
   }
-  return codec.decode(k, enc.bytes, enc.rawBytes, rowCount, codesOnly);
+  return codec.decode(k, enc.bytes, enc.rawBytes, rowCount, codes);
 }

@@ -214,7 +214,8 @@ export function decodeSegmentColumn(
     throw new CorruptSegmentError(`segment stores column '${name}' as ${col.dtype}, unlike its index`);
   }
   if (info.array === null) {
-    const strings = decodeStrings(k, col.block, segment.rows, codes?.codesOnly);
+    const wanted = codes === undefined ? undefined : codes.codesOnly ? "only" : "with";
+    const strings = decodeStrings(k, col.block, segment.rows, wanted);
     if (!codes?.codesOnly) {
       const target = out as StringArray;
       for (let i = from; i < to; i++) target[outOffset + i - from] = strings[i];
