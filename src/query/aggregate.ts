@@ -1,7 +1,7 @@
 /**
  * Partial aggregates, as a segment-at-a-time engine needs them: `groupRows` (group-keys.ts) numbers the
  * groups of a batch of rows, `accumulate` folds the rows into per-group state, `mergePartials` combines the state
- * of two batches (in any split of the rows), and `finishColumns` turns state into result columns
+ * of batches (in any split of the rows), and `finishColumns` turns state into result columns
  * (mean = sum / count, empty groups as pandas). State is typed arrays indexed by group, the layout the
  * Wasm kernels (kernels.ts) fold float64, int64 and timestamp columns into once they are loaded; the
  * loops here fold the other dtypes, and all of them before the kernels load, to the same bits.
@@ -11,7 +11,7 @@ import { type ColumnValues, DTYPES, type DType, type StringArray } from "../dtyp
 import { SchemaMismatchError } from "../errors.ts";
 import { NAT } from "../frame/timestamps.ts";
 import { type Column, nullMask } from "./evaluate.ts";
-import { encodeKey, type GroupKeys, type KeyValue } from "./group-keys.ts";
+import type { GroupKeys, KeyValue } from "./group-keys.ts";
 
 import { type GroupKind, type GroupState, readyQueryKernels } from "./kernels.ts";
 import type { AggName, Aggregation } from "./query-builder.ts";
@@ -304,61 +304,146 @@ function toNumbers(values: ColumnValues, n: number): ArrayLike<number> {
 }
 
 /**
- * `a` and `b` combined, as if their rows had been one batch: groups of `b` new to `a` are appended,
- * sums and counts add, min/max compare, first/last keep the lower/higher row position.
+ * Partials combined, as if their rows had been one batch: groups new to the merge are appended, sums
+ * and counts add, min/max compare, first/last keep the lower/higher row position. Any order of the
+ * same partials gives the same groups and states (up to group order).
  */
-export function mergePartials(a: Partial, b: Partial): Partial {
-  const lookup = new Map(a.keys.lookup);
-  const columns = a.keys.columns.map((c) => [...c]);
-  const single = columns.length === 1;
-  const map = new Int32Array(b.keys.columns[0]?.length ?? 0);
-  const parts: KeyValue[] = new Array(columns.length);
-  for (let g = 0; g < map.length; g++) {
-    for (let c = 0; c < columns.length; c++) parts[c] = b.keys.columns[c][g];
-    const code = single ? parts[0] : encodeKey(parts);
-    let target = lookup.get(code);
-    if (target === undefined) {
-      target = columns[0].length;
-      lookup.set(code, target);
-      for (let c = 0; c < columns.length; c++) columns[c].push(parts[c]);
+export function mergePartials(parts: readonly Partial[]): Partial {
+  const merger = new PartialMerger();
+  for (const p of parts) merger.add(p);
+  return merger.result();
+}
+
+/**
+ * A running merge of partials into one state that grows by doubling, so each group's state is copied
+ * O(1) times on average and each partial's keys are looked up once (`mergePartials` in steps).
+ */
+export class PartialMerger {
+  #keys: GroupKeys | null = null;
+  #states: AggState[] = [];
+  #size = 0;
+  #capacity = 0;
+  /** One key column: value → group. Several: each column's values numbered, the tuple → group. */
+  #groups = new Map<KeyValue, number>();
+  #ids: Map<KeyValue, number>[] = [];
+
+  /** Folds `p` in. Throws `SchemaMismatchError` when an aggregated column changed dtype. */
+  add(p: Partial): void {
+    const width = p.keys.columns.length;
+    if (this.#keys === null) {
+      this.#keys = { dtypes: p.keys.dtypes, columns: p.keys.columns.map(() => []) };
+      this.#ids = p.keys.columns.map(() => new Map());
+      this.#states = p.states.map((s) => ({ agg: s.agg, dtype: s.dtype, count: new Float64Array(0) }));
+      p.states.forEach((s, j) => {
+        const t = this.#states[j];
+        if (s.sum) t.sum = grow(s.sum, 0);
+        if (s.comp) t.comp = grow(s.comp, 0);
+        if (s.value) t.value = grow(s.value, 0);
+        if (s.pos) t.pos = grow(s.pos, 0);
+      });
     }
-    map[g] = target;
+    const columns = this.#keys.columns;
+    const n = p.keys.columns[0]?.length ?? 0;
+    const map = new Int32Array(n);
+    const parts: KeyValue[] = new Array(width);
+    for (let g = 0; g < n; g++) {
+      for (let c = 0; c < width; c++) parts[c] = p.keys.columns[c][g];
+      const code = this.#codeOf(parts) as KeyValue;
+      let target = this.#groups.get(code);
+      if (target === undefined) {
+        target = columns[0].length;
+        this.#groups.set(code, target);
+        for (let c = 0; c < width; c++) columns[c].push(parts[c]);
+      }
+      map[g] = target;
+    }
+    this.#size = columns[0]?.length ?? 0;
+    if (this.#size > this.#capacity) {
+      this.#capacity = Math.max(this.#size, this.#capacity * 2);
+      for (const t of this.#states) growState(t, this.#capacity);
+    }
+    this.#states.forEach((t, j) => {
+      mergeState(t, p.states[j], map);
+    });
   }
-  const size = columns[0]?.length ?? 0;
-  const states = a.states.map((sa, j) => mergeState(sa, b.states[j], map, size));
-  return { keys: { dtypes: a.keys.dtypes, columns, lookup }, states };
+
+  /** The merged partial, its state trimmed to its groups. */
+  result(): Partial {
+    const size = this.#size;
+    const trim = <T extends ColumnValues>(x: T): T =>
+      Array.isArray(x) ? (x.slice(0, size) as T) : ((x as Float64Array).subarray(0, size) as unknown as T);
+    const states = this.#states.map((t) => {
+      const out: AggState = { agg: t.agg, dtype: t.dtype, count: trim(t.count) };
+      if (t.sum) out.sum = trim(t.sum);
+      if (t.comp) out.comp = trim(t.comp);
+      if (t.value) out.value = trim(t.value);
+      if (t.pos) out.pos = trim(t.pos);
+      return out;
+    });
+    return { keys: this.#keys ?? { dtypes: [], columns: [] }, states };
+  }
+
+  /** The merged group a tuple of key values belongs to, if any. */
+  groupOf(parts: readonly KeyValue[]): number | undefined {
+    const code = this.#codeOf(parts, false);
+    return code === undefined ? undefined : this.#groups.get(code);
+  }
+
+  /** A tuple of keys as one Map key: the value itself for one column, else its columns' value numbers. */
+  #codeOf(parts: readonly KeyValue[], intern = true): KeyValue | undefined {
+    if (parts.length === 1) return parts[0];
+    const ids: number[] = new Array(parts.length);
+    for (let c = 0; c < parts.length; c++) {
+      const numbers = this.#ids[c];
+      let id = numbers.get(parts[c]);
+      if (id === undefined) {
+        if (!intern) return undefined;
+        id = numbers.size;
+        numbers.set(parts[c], id);
+      }
+      ids[c] = id;
+    }
+    // Two columns of fewer than 2^26 values each: one exact number; else the numbers joined.
+    if (ids.length === 2 && ids[0] < 2 ** 26 && ids[1] < 2 ** 26) return ids[0] * 2 ** 26 + ids[1];
+    return ids.join(",");
+  }
 }
 
 function grow<T extends ColumnValues>(x: T, size: number, fill?: unknown): T {
   if (Array.isArray(x)) {
-    const out = [...x];
+    const out = x.slice(0, size);
     while (out.length < size) out.push(null);
     return out as T;
   }
   const typed = x as Float64Array;
   const out = new (typed.constructor as Float64ArrayConstructor)(size);
   if (fill !== undefined) out.fill(fill as number);
-  out.set(typed);
+  out.set(typed.subarray(0, Math.min(size, typed.length)));
   return out as unknown as T;
 }
 
-function mergeState(a: AggState, b: AggState, map: Int32Array, size: number): AggState {
-  if (a.dtype !== b.dtype) {
+/** `t`'s arrays grown to `capacity` entries, new groups empty (positions -1). */
+function growState(t: AggState, capacity: number): void {
+  t.count = grow(t.count, capacity);
+  if (t.sum) t.sum = grow(t.sum, capacity);
+  if (t.comp) t.comp = grow(t.comp, capacity);
+  if (t.value) t.value = grow(t.value, capacity);
+  if (t.pos) t.pos = grow(t.pos, capacity, -1);
+}
+
+/** Folds `b`'s groups into `out` (large enough), group g of b into `map[g]`. */
+function mergeState(out: AggState, b: AggState, map: Int32Array): void {
+  if (out.dtype !== b.dtype) {
     throw new SchemaMismatchError(
-      `query: a column is ${a.dtype} in one part of the data and ${b.dtype} in another; aggregations need one dtype.`,
+      `query: a column is ${out.dtype} in one part of the data and ${b.dtype} in another; aggregations need one dtype.`,
     );
   }
-  const out: AggState = { agg: a.agg, dtype: a.dtype, count: grow(a.count, size) };
-  if (a.sum) out.sum = grow(a.sum, size);
-  if (a.comp) out.comp = grow(a.comp, size);
-  if (a.value) out.value = grow(a.value, size);
-  if (a.pos) out.pos = grow(a.pos, size, -1);
   for (let g = 0; g < map.length; g++) {
     const t = map[g];
     const had = out.count[t] > 0;
     out.count[t] += b.count[g];
     if (out.comp) {
-      // Adds b's compensated sum to a's, carrying both compensations.
+      // Adds b's compensated sum to out's, carrying both compensations.
       const sum = out.sum as Float64Array;
       const y = (b.sum as Float64Array)[g] - (out.comp[t] + b.comp![g]);
       const total = sum[t] + y;
@@ -368,18 +453,17 @@ function mergeState(a: AggState, b: AggState, map: Int32Array, size: number): Ag
     if (b.count[g] === 0 || !out.value) continue;
     const v = out.value as unknown as unknown[];
     const x = (b.value as unknown as unknown[])[g];
-    if (a.agg === "min" || a.agg === "max") {
-      if (!had || (a.agg === "min" ? x! < v[t]! : x! > v[t]!)) v[t] = x;
+    if (out.agg === "min" || out.agg === "max") {
+      if (!had || (out.agg === "min" ? x! < v[t]! : x! > v[t]!)) v[t] = x;
     } else {
       const p = b.pos![g];
       const q = out.pos![t];
-      if (q < 0 || (a.agg === "first" ? p < q : p > q)) {
+      if (q < 0 || (out.agg === "first" ? p < q : p > q)) {
         v[t] = x;
         out.pos![t] = p;
       }
     }
   }
-  return out;
 }
 
 /** The result dtype of an aggregation over `dtype` when some group may be empty (`withEmpty`). */

@@ -17,7 +17,7 @@ import {
   type Table,
 } from "./execute.ts";
 import { columnsOf, type ExprNode, isCompareOp } from "./expr.ts";
-import { type KeyValue, rebuildLookup } from "./group-keys.ts";
+import type { KeyValue } from "./group-keys.ts";
 import type { Clause, QueryBuilder, ResampleSpec } from "./query-builder.ts";
 
 type Aggregating = Extract<Clause, { kind: "groupby" | "resample" }>;
@@ -87,7 +87,7 @@ export interface ChunkRows {
 
 /**
  * One chunk's result: the rows its clauses kept (`rows`, with `all` true when none was dropped), or the
- * partial aggregate of its rows. A partial travels without its key lookup (rebuilt where merged).
+ * partial aggregate of its rows.
  */
 export type ChunkResult =
   | { kind: "rows"; rows: ChunkRows; all: boolean }
@@ -148,8 +148,8 @@ export function runChunk(
 
 /**
  * The leading filter of `steps` when a chunk can apply it while decoding (late materialisation, see
- * `ReadPath.readRowsWhere`): comparisons of fixed-width columns with literals, joined by and/or/not —
- * what the Wasm comparison kernels evaluate — with every column it reads among the chunk's (`dtypeOf`
+ * `ReadPath.readRowsWhere`): comparisons of fixed-width numeric columns with literals (what the Wasm
+ * comparison kernels evaluate) or with each other, joined by and/or/not, with every column it reads among the chunk's (`dtypeOf`
  * gives their stored dtypes). Null otherwise: the chunk is then decoded whole, as before.
  */
 export function leadingFilter(
@@ -164,13 +164,21 @@ export function leadingFilter(
     if (node.op === "and" || node.op === "or") return fits(node.left) && fits(node.right);
     if (!isCompareOp(node.op)) return false;
     const { left, right } = node as { left: ExprNode; right: ExprNode };
+    const numeric = (name: string): boolean => {
+      const dtype = dtypeOf(name);
+      return dtype === "float64" || dtype === "int32" || dtype === "int64" || dtype === "timestamp";
+    };
+    if (left.op === "col" && right.op === "col") {
+      // Two columns (`close > open`): the mask is computed by evaluate.ts's loops, still before the
+      // other columns are decoded.
+      if (!numeric(left.name) || !numeric(right.name)) return false;
+      columns.add(left.name).add(right.name);
+      return true;
+    }
     const [col, lit] = left.op === "col" ? [left, right] : [right, left];
     if (col.op !== "col" || lit.op !== "lit") return false;
     const v = lit.value;
-    const dtype = dtypeOf(col.name);
-    if (!(typeof v === "number" || typeof v === "bigint")) return false;
-    if (!(dtype === "float64" || dtype === "int32" || dtype === "int64" || dtype === "timestamp"))
-      return false;
+    if (!(typeof v === "number" || typeof v === "bigint") || !numeric(col.name)) return false;
     columns.add(col.name);
     return true;
   };
@@ -234,7 +242,7 @@ export function mergeChunks(
     if (r.kind !== "partial") throw new Error("internal: a chunk returned rows for an aggregation");
     return r;
   });
-  const merged = mergeAll(partials.map((p): Partial => ({ keys: rebuildLookup(p.keys), states: p.states })));
+  const merged = mergePartials(partials);
   const table =
     agg.kind === "groupby"
       ? finishGroupby(merged, agg.keys, agg.aggs)
@@ -246,19 +254,6 @@ export function mergeChunks(
           indexInfo.kind === "timestamp" ? indexInfo : { name: "index" },
         );
   return runClauses(table, split.rest);
-}
-
-/** Merges partials pairwise, so each group's state is copied about log2(n) times, not n. */
-function mergeAll(parts: Partial[]): Partial {
-  let level = parts;
-  while (level.length > 1) {
-    const next: Partial[] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      next.push(i + 1 < level.length ? mergePartials(level[i], level[i + 1]) : level[i]);
-    }
-    level = next;
-  }
-  return level[0];
 }
 
 function concatRows(

@@ -12,14 +12,12 @@ import type { Column } from "./evaluate.ts";
 /** A group key's value: numbers for ≤32-bit ints, floats and bools, bigints for 64-bit ints, strings. */
 export type KeyValue = number | bigint | string;
 
-/** The distinct keys of a batch's groups, in order of first appearance, and their lookup. */
+/** The distinct keys of a batch's groups, in order of first appearance. */
 export interface GroupKeys {
   /** The dtype of each key column. */
   readonly dtypes: readonly DType[];
   /** One array per key column; entry g is group g's key. */
   readonly columns: KeyValue[][];
-  /** Encoded key → group number. */
-  readonly lookup: Map<KeyValue, number>;
 }
 
 /**
@@ -28,14 +26,13 @@ export interface GroupKeys {
  */
 export function groupRows(keys: readonly Column[], n: number): { gids: Int32Array; keys: GroupKeys } {
   const gids = new Int32Array(n);
-  const lookup = new Map<KeyValue, number>();
   const columns: KeyValue[][] = keys.map(() => []);
   const readers = keys.map(keyReader);
   if (keys.length === 1) {
     // Each distinct value numbered in order of first appearance is exactly the group number.
     numberKeys(keys[0], readers[0], n, gids, columns[0]);
-    for (let g = 0; g < columns[0].length; g++) lookup.set(columns[0][g], g);
-  } else if (!groupTuples(keys, readers, n, gids, columns, lookup)) {
+  } else if (!groupTuples(keys, readers, n, gids, columns)) {
+    const lookup = new Map<KeyValue, number>();
     const parts: KeyValue[] = new Array(keys.length);
     for (let i = 0; i < n; i++) {
       let missing = false;
@@ -58,13 +55,13 @@ export function groupRows(keys: readonly Column[], n: number): { gids: Int32Arra
       gids[i] = g;
     }
   }
-  return { gids, keys: { dtypes: keys.map((k) => k.dtype), columns, lookup } };
+  return { gids, keys: { dtypes: keys.map((k) => k.dtype), columns } };
 }
 
 /**
  * `groupRows` for several keys by numbers: each key column's values numbered on its own, then each row's
- * tuple of numbers as one number, so the string `encodeKey` is built once per group, not once per row.
- * Fills `gids`, `columns` and `lookup` as the general path does (groups in order of first appearance) and
+ * tuple of numbers as one number, so no string key is built per row.
+ * Fills `gids` and `columns` as the general path does (groups in order of first appearance) and
  * returns true; false, having written nothing, when the tuples could not be numbered exactly.
  */
 function groupTuples(
@@ -73,11 +70,21 @@ function groupTuples(
   n: number,
   gids: Int32Array,
   columns: KeyValue[][],
-  lookup: Map<KeyValue, number>,
 ): boolean {
-  const codes = readers.map(() => new Int32Array(n));
-  const values: KeyValue[][] = readers.map(() => []);
-  for (let c = 0; c < readers.length; c++) numberKeys(keys[c], readers[c], n, codes[c], values[c]);
+  const codes: Int32Array[] = [];
+  const values: KeyValue[][] = [];
+  for (let c = 0; c < readers.length; c++) {
+    // A string column's dictionary codes number its values already (-1 null, as a missing key).
+    const coded = keys[c].dtype === "string" ? codesOf(keys[c].values) : undefined;
+    if (coded !== undefined && coded.codes.length === n) {
+      codes.push(coded.codes);
+      values.push(coded.dict as KeyValue[]);
+      continue;
+    }
+    codes.push(new Int32Array(n));
+    values.push([]);
+    numberKeys(keys[c], readers[c], n, codes[c], values[c]);
+  }
   const scale: number[] = new Array(readers.length);
   let radix = 1;
   for (let c = readers.length - 1; c >= 0; c--) {
@@ -87,8 +94,11 @@ function groupTuples(
   if (radix > Number.MAX_SAFE_INTEGER) return false;
   // Few possible tuples: a dense table of group numbers instead of a Map lookup per row.
   const dense = radix <= DENSE_TUPLES ? new Int32Array(radix).fill(-1) : null;
+  if (dense !== null && codes.length === 2) {
+    densePairs(codes[0], codes[1], scale[0], n, dense, gids, values, columns);
+    return true;
+  }
   const tuples = new Map<number, number>();
-  const parts: KeyValue[] = new Array(readers.length);
   for (let i = 0; i < n; i++) {
     let code = 0;
     let missing = false;
@@ -109,15 +119,41 @@ function groupTuples(
       g = columns[0].length;
       if (dense !== null) dense[code] = g;
       else tuples.set(code, g);
-      for (let c = 0; c < codes.length; c++) {
-        parts[c] = values[c][codes[c][i]];
-        columns[c].push(parts[c]);
-      }
-      lookup.set(encodeKey(parts), g);
+      for (let c = 0; c < codes.length; c++) columns[c].push(values[c][codes[c][i]]);
     }
     gids[i] = g;
   }
   return true;
+}
+
+/** `groupTuples` for two key columns with a dense table, in a loop the JIT keeps tight. */
+function densePairs(
+  a: Int32Array,
+  b: Int32Array,
+  scale: number,
+  n: number,
+  dense: Int32Array,
+  gids: Int32Array,
+  values: KeyValue[][],
+  columns: KeyValue[][],
+): void {
+  for (let i = 0; i < n; i++) {
+    const x = a[i];
+    const y = b[i];
+    if ((x | y) < 0) {
+      gids[i] = -1;
+      continue;
+    }
+    const code = x * scale + y;
+    let g = dense[code];
+    if (g < 0) {
+      g = columns[0].length;
+      dense[code] = g;
+      columns[0].push(values[0][x]);
+      columns[1].push(values[1][y]);
+    }
+    gids[i] = g;
+  }
 }
 
 /** Tuples of key numbers up to this many get a dense table (4 MB of Int32) rather than a Map. */
@@ -137,22 +173,7 @@ function numberKeys(
 ): void {
   const coded = key.dtype === "string" ? codesOf(key.values) : undefined;
   if (coded !== undefined && coded.codes.length === n) {
-    const numberOf = new Int32Array(coded.dict.length).fill(-1);
-    const codes = coded.codes;
-    for (let i = 0; i < n; i++) {
-      const c = codes[i];
-      if (c < 0) {
-        out[i] = -1;
-        continue;
-      }
-      let g = numberOf[c];
-      if (g < 0) {
-        g = values.length;
-        numberOf[c] = g;
-        values.push(coded.dict[c]);
-      }
-      out[i] = g;
-    }
+    numberCodes(coded.codes, coded.dict, n, out, values);
     return;
   }
   if ((key.dtype === "int64" || key.dtype === "timestamp") && numberSmallInts(key, n, out, values)) return;
@@ -168,6 +189,28 @@ function numberKeys(
       g = values.length;
       seen.set(k, g);
       values.push(k);
+    }
+    out[i] = g;
+  }
+}
+
+/** `numberKeys` for dictionary codes: one table lookup a row (a small function the JIT keeps tight). */
+function numberCodes(
+  codes: Int32Array,
+  dict: readonly string[],
+  n: number,
+  out: Int32Array,
+  values: KeyValue[],
+): void {
+  const numberOf = new Int32Array(dict.length + 1).fill(-1);
+  // Slot 0 is null (code -1), so the loop has no branch for it; it stays -1, the missing group.
+  for (let i = 0; i < n; i++) {
+    const c = codes[i] + 1;
+    let g = numberOf[c];
+    if (g < 0 && c > 0) {
+      g = values.length;
+      numberOf[c] = g;
+      values.push(dict[c - 1]);
     }
     out[i] = g;
   }
@@ -209,27 +252,8 @@ function numberSmallInts(key: Column, n: number, out: Int32Array, values: KeyVal
   return true;
 }
 
-/**
- * `keys` with its lookup made again from its columns: a partial sent between threads travels without
- * it (a Map of every group would be cloned entry by entry).
- */
-export function rebuildLookup(keys: { dtypes: readonly DType[]; columns: KeyValue[][] }): GroupKeys {
-  const lookup = new Map<KeyValue, number>();
-  const n = keys.columns[0]?.length ?? 0;
-  const single = keys.columns.length === 1;
-  const parts: KeyValue[] = new Array(keys.columns.length);
-  for (let g = 0; g < n; g++) {
-    if (single) lookup.set(keys.columns[0][g], g);
-    else {
-      for (let c = 0; c < parts.length; c++) parts[c] = keys.columns[c][g];
-      lookup.set(encodeKey(parts), g);
-    }
-  }
-  return { dtypes: keys.dtypes, columns: keys.columns, lookup };
-}
-
 /** Several key parts as one Map key; strings are length-prefixed so no two tuples share a code. */
-export function encodeKey(parts: readonly KeyValue[]): string {
+function encodeKey(parts: readonly KeyValue[]): string {
   let code = "";
   for (const p of parts) {
     code += typeof p === "string" ? `s${p.length}:${p}|` : typeof p === "bigint" ? `b${p}|` : `n${p}|`;

@@ -105,7 +105,7 @@ export function bucketRows(
       i = a - 1;
     }
   }
-  return { gids, keys: { dtypes: ["int64"], columns: [ks], lookup } };
+  return { gids, keys: { dtypes: ["int64"], columns: [ks] } };
 }
 
 /**

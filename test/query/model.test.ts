@@ -4,23 +4,14 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  col,
-  DataFrame,
-  dateBounds,
-  type Expr,
-  lit,
-  QueryBuilder,
-  requiredColumns,
-  runQuery,
-} from "../../src/api/index.ts";
-import { accumulate, finishColumn, mergePartials, type Partial } from "../../src/query/aggregate.ts";
+import { DataFrame, dateBounds, QueryBuilder, requiredColumns, runQuery } from "../../src/api/index.ts";
+import { accumulate, finishColumn, PartialMerger } from "../../src/query/aggregate.ts";
 import type { ExprNode } from "../../src/query/expr.ts";
 import { groupRows } from "../../src/query/group-keys.ts";
 import type { AggName, Aggregation, Clause, ResampleSpec } from "../../src/query/query-builder.ts";
 import { bucketOrder, bucketRows, resolveOrigin, timeBounds } from "../../src/query/resample.ts";
 
-import { aggsArb, BASE, frameArb, queryArb, resampleStepArb, SEC, tsArb } from "./arbitraries.ts";
+import { aggsArb, frameArb, queryArb, resampleStepArb, SEC } from "./arbitraries.ts";
 
 const NAT = -(2n ** 63n);
 
@@ -423,7 +414,8 @@ describe("partial aggregates merge as one batch", () => {
                 ? resolveOrigin(clause.spec, timeBounds(ts)!)
                 : 0n
               : 0n;
-          let merged: Partial | null = null;
+          const merger = new PartialMerger();
+          let parts = 0;
           for (let j = 0; j + 1 < bounds.length; j++) {
             const [from, to] = [bounds[j], bounds[j + 1]];
             const part = (name: string) => ({
@@ -445,10 +437,11 @@ describe("partial aggregates merge as one batch", () => {
               grouping.keys.columns[0].length,
               from,
             );
-            const p: Partial = { keys: grouping.keys, states };
-            merged = merged === null ? p : mergePartials(merged, p);
+            merger.add({ keys: grouping.keys, states });
+            parts++;
           }
-          if (merged === null) return;
+          if (parts === 0) return;
+          const merged = merger.result();
           const order =
             clause.kind === "resample"
               ? bucketOrder(merged.keys, clause.spec, origin).order
@@ -458,13 +451,14 @@ describe("partial aggregates merge as one batch", () => {
                     : Array.from(
                         { length: whole.numRows },
                         (_, r) =>
-                          merged!.keys.lookup.get(
-                            `s${(whole.column("s") as string[])[r].length}:${(whole.column("s") as string[])[r]}|n${(whole.column("flag") as Uint8Array)[r]}|`,
-                          )!,
+                          merger.groupOf([
+                            (whole.column("s") as string[])[r],
+                            (whole.column("flag") as Uint8Array)[r],
+                          ])!,
                       ),
                 );
           clause.aggs.forEach((a, j) => {
-            const got = finishColumn(merged!.states[j], order);
+            const got = finishColumn(merged.states[j], order);
             const want = whole.column(a.out) as ArrayLike<Cell>;
             expect(got.dtype).toBe(whole.dtype(a.out));
             for (let r = 0; r < want.length; r++) {

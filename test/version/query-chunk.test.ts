@@ -54,7 +54,7 @@ const numericCols = ["dec", "walk", "noise", "i64", "i32"] as const;
 const literalFor = (name: string, r: number): number | bigint =>
   name === "i64" ? BigInt(Math.floor(r * 1000) - 500) : name === "i32" ? Math.floor(r * 200) - 100 : r * 200;
 
-/** A filter of comparisons with literals joined by and/or/not. */
+/** A filter of comparisons with literals or of two columns, joined by and/or/not. */
 const filterArb: fc.Arbitrary<Expr> = fc.letrec<{ e: Expr }>((tie) => ({
   e: fc.oneof(
     { depthSize: "small", withCrossShrink: true },
@@ -70,6 +70,14 @@ const filterArb: fc.Arbitrary<Expr> = fc.letrec<{ e: Expr }>((tie) => ({
         const at = lit(new Date(Number(BASE / 1_000_000n) + Math.floor(r * 5000) * 60_000));
         return c[op](name === "ts" ? at : literalFor(name, r));
       }),
+    // Two columns compared (`close > open`), int64 with int32 and floats included.
+    fc
+      .tuple(
+        fc.constantFrom(...numericCols),
+        fc.constantFrom("gt", "ge", "lt", "le", "eq", "ne"),
+        fc.constantFrom(...numericCols),
+      )
+      .map(([a, op, b]) => (col(a) as unknown as Record<string, (v: unknown) => Expr>)[op](col(b))),
     fc.tuple(tie("e"), tie("e")).map(([a, b]) => a.and(b)),
     fc.tuple(tie("e"), tie("e")).map(([a, b]) => a.or(b)),
     tie("e").map((a) => a.not()),
