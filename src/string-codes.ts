@@ -10,6 +10,8 @@
 export interface StringCodes {
   readonly dict: readonly string[];
   readonly codes: Int32Array;
+  /** True when every dictionary entry occurs among the codes: the codes then number the distinct values. */
+  readonly complete?: boolean;
 }
 
 const registry = new WeakMap<object, StringCodes>();

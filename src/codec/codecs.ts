@@ -408,15 +408,10 @@ const stringDict: StringCodec = {
     const codes = unpackInt32(k, r.take(r.u32()), rowCount);
     const entries = split(readChars(k, r.rest(), rawBytes, flags), lengths, false);
     if (wanted === "only") {
-      for (let i = 0; i < rowCount; i++) {
-        const code = codes[i];
-        if (code < -1 || code >= size) {
-          throw new CorruptSegmentError(`string column has code ${code} outside its dictionary`);
-        }
-      }
+      const complete = checkCodes(codes, size);
       // No string per row: a groupby by this column needs only the dictionary and the codes.
       const none: StringArray = [];
-      setCodes(none, { dict: entries as string[], codes: codes.slice() });
+      setCodes(none, { dict: entries as string[], codes, complete });
       return none;
     }
     const out: StringArray = new Array(rowCount);
@@ -426,11 +421,29 @@ const stringDict: StringCodec = {
       else if (code >= 0 && code < size) out[i] = entries[code];
       else throw new CorruptSegmentError(`string column has code ${code} outside its dictionary`);
     }
-    // The codes may view Wasm memory the next call reuses: they ride along as a copy.
-    if (wanted === "with") setCodes(out, { dict: entries as string[], codes: codes.slice() });
+    // unpackInts made the codes a fresh array: they ride along as they are.
+    if (wanted === "with")
+      setCodes(out, { dict: entries as string[], codes, complete: checkCodes(codes, size) });
     return out;
   },
 };
+
+/**
+ * Throws `CorruptSegmentError` unless every code is -1 (null) or an entry of a dictionary of `size`;
+ * returns whether every entry occurs (floe's encoder writes no other, but a reader does not assume it).
+ */
+function checkCodes(codes: Int32Array, size: number): boolean {
+  const seen = new Uint8Array(size + 1);
+  for (let i = 0; i < codes.length; i++) {
+    const code = codes[i];
+    if (code < -1 || code >= size) {
+      throw new CorruptSegmentError(`string column has code ${code} outside its dictionary`);
+    }
+    seen[code + 1] = 1;
+  }
+  for (let c = 1; c <= size; c++) if (seen[c] === 0) return false;
+  return true;
+}
 
 /** All codecs, indexed by id. */
 const CODECS: readonly Codec[] = [raw, lz4, shuffleLz4, intPack, strings, stringDict, decimal];

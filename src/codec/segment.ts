@@ -262,6 +262,8 @@ export class CodesBuilder {
   /** A single piece covering every row: its dictionary and codes are the column's, as they are. */
   private whole: StringCodes | undefined;
   private complete = true;
+  /** Every piece was a whole segment's codes in which every entry occurs (see StringCodes.complete). */
+  private covering = true;
 
   /**
    * `codesOnly`: the column's strings are not wanted, only its codes (a groupby key): segments not
@@ -284,6 +286,9 @@ export class CodesBuilder {
     strings: StringArray,
   ): void {
     if (!this.complete) return;
+    if (piece !== undefined && (piece.complete !== true || from !== 0 || to !== piece.codes.length)) {
+      this.covering = false;
+    }
     const whole = from === 0 && outOffset === 0 && to === this.rows && piece?.codes.length === to;
     if (whole && this.codes === undefined && this.whole === undefined) {
       this.whole = piece; // one segment's rows, the common chunk: no remapping
@@ -342,7 +347,7 @@ export class CodesBuilder {
   finish(column: StringArray): void {
     if (!this.complete) return;
     if (this.whole !== undefined) setCodes(column, this.whole);
-    else setCodes(column, { dict: this.dict, codes: this.target() });
+    else setCodes(column, { dict: this.dict, codes: this.target(), complete: this.covering });
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Numbering the groups of a batch of rows by their key columns, the first step of a groupby: each
- * distinct key (or tuple of keys) gets a group number in order of first appearance. The fast paths read
+ * distinct key (or tuple of keys) gets a group number, in order of first appearance or, for a string key
+ * whose codes hold each entry of its dictionary, the codes themselves. The fast paths read
  * string keys through their dictionary codes (string-codes.ts), 64-bit integers that fit in 32 bits
  * through a 32-bit view, and few tuples through a dense table; the general path looks keys up in a Map.
  */
@@ -12,7 +13,7 @@ import type { Column } from "./evaluate.ts";
 /** A group key's value: numbers for ≤32-bit ints, floats and bools, bigints for 64-bit ints, strings. */
 export type KeyValue = number | bigint | string;
 
-/** The distinct keys of a batch's groups, in order of first appearance. */
+/** The distinct keys of a batch's groups: entry g of each column is group g's. */
 export interface GroupKeys {
   /** The dtype of each key column. */
   readonly dtypes: readonly DType[];
@@ -22,9 +23,15 @@ export interface GroupKeys {
 
 /**
  * Numbers the groups of `n` rows by the values of `keys`: `gids[i]` is row i's group, or -1 when a key
- * is missing (NaN, NaT, null), which pandas' groupby drops.
+ * is missing (NaN, NaT, null), which pandas' groupby drops. Groups come in order of first appearance,
+ * except a string key's whose codes number them already (dictionary order). `gids` is read-only.
  */
 export function groupRows(keys: readonly Column[], n: number): { gids: Int32Array; keys: GroupKeys } {
+  const coded = keys.length === 1 && keys[0].dtype === "string" ? codesOf(keys[0].values) : undefined;
+  if (coded?.complete === true && coded.codes.length === n) {
+    // Codes in which every dictionary entry occurs number the groups already: entry j is group j.
+    return { gids: coded.codes, keys: { dtypes: ["string"], columns: [coded.dict.slice()] } };
+  }
   const gids = new Int32Array(n);
   const columns: KeyValue[][] = keys.map(() => []);
   const readers = keys.map(keyReader);
