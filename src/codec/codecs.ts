@@ -405,44 +405,31 @@ const stringDict: StringCodec = {
     if (size > rowCount)
       throw new CorruptSegmentError(`string dictionary of ${size} entries for ${rowCount} rows`);
     const lengths = unpackInt32(k, r.take(r.u32()), size);
+    if (wanted !== undefined) {
+      // Codes checked in Wasm memory, where they are unpacked: no pass over them here.
+      const { codes, complete } = k.unpackCodes(r.take(r.u32()), rowCount, size);
+      const entries = split(readChars(k, r.rest(), rawBytes, flags), lengths, false);
+      const out: StringArray = wanted === "only" ? [] : stringsOf(codes, entries);
+      setCodes(out, { dict: entries as string[], codes, complete });
+      return out;
+    }
     const codes = unpackInt32(k, r.take(r.u32()), rowCount);
     const entries = split(readChars(k, r.rest(), rawBytes, flags), lengths, false);
-    if (wanted === "only") {
-      const complete = checkCodes(codes, size);
-      // No string per row: a groupby by this column needs only the dictionary and the codes.
-      const none: StringArray = [];
-      setCodes(none, { dict: entries as string[], codes, complete });
-      return none;
-    }
-    const out: StringArray = new Array(rowCount);
-    for (let i = 0; i < rowCount; i++) {
-      const code = codes[i];
-      if (code === -1) out[i] = null;
-      else if (code >= 0 && code < size) out[i] = entries[code];
-      else throw new CorruptSegmentError(`string column has code ${code} outside its dictionary`);
-    }
-    // unpackInts made the codes a fresh array: they ride along as they are.
-    if (wanted === "with")
-      setCodes(out, { dict: entries as string[], codes, complete: checkCodes(codes, size) });
-    return out;
+    return stringsOf(codes, entries);
   },
 };
 
-/**
- * Throws `CorruptSegmentError` unless every code is -1 (null) or an entry of a dictionary of `size`;
- * returns whether every entry occurs (floe's encoder writes no other, but a reader does not assume it).
- */
-function checkCodes(codes: Int32Array, size: number): boolean {
-  const seen = new Uint8Array(size + 1);
+/** Each row's string (null for code -1); throws `CorruptSegmentError` for a code outside `entries`. */
+function stringsOf(codes: Int32Array, entries: readonly (string | null)[]): StringArray {
+  const size = entries.length;
+  const out: StringArray = new Array(codes.length);
   for (let i = 0; i < codes.length; i++) {
     const code = codes[i];
-    if (code < -1 || code >= size) {
-      throw new CorruptSegmentError(`string column has code ${code} outside its dictionary`);
-    }
-    seen[code + 1] = 1;
+    if (code === -1) out[i] = null;
+    else if (code >= 0 && code < size) out[i] = entries[code];
+    else throw new CorruptSegmentError(`string column has code ${code} outside its dictionary`);
   }
-  for (let c = 1; c <= size; c++) if (seen[c] === 0) return false;
-  return true;
+  return out;
 }
 
 /** All codecs, indexed by id. */

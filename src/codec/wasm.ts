@@ -46,6 +46,7 @@ interface Exports {
   intUnpack(src: number, len: number, n: number, width: number, lo: number, hi: number, dst: number): number;
   decimalEncode(src: number, n: number, k: number, dst: number): number;
   decimalDecode(src: number, n: number, k: number, dst: number): void;
+  codesCheck(src: number, n: number, size: number, seen: number): number;
   rangeState(): number;
   rangeF64(p: number, n: number): void;
   rangeF32(p: number, n: number): void;
@@ -544,6 +545,28 @@ export class Kernels {
     const out = new Uint8Array(count * width);
     this.unpackIntsInto(packed, width, out, null);
     return out;
+  }
+
+  /**
+   * Unpacks `count` int32 dictionary codes from `packed` and checks them, in Wasm memory, against a
+   * dictionary of `size` entries: throws `CorruptSegmentError` when one lies outside [-1, size), and says
+   * whether every entry occurs (`complete`).
+   */
+  unpackCodes(packed: Uint8Array, count: number, size: number): { codes: Int32Array; complete: boolean } {
+    if (!Number.isSafeInteger(count) || count < 0 || count > maxPackedCount(packed.byteLength, 4)) {
+      throw corrupt(`${packed.byteLength} packed bytes cannot hold ${count} integers`);
+    }
+    const x = this.#x;
+    const len = packed.byteLength;
+    const [pin, pout, pseen] = this.#alloc(len, 4 * count, size);
+    this.#mem().set(packed, pin);
+    const r = x.intUnpack(pin, len, count, 4, 0, count, pout);
+    if (r !== len) throw corrupt(`packed integers are malformed (${r < 0 ? `error ${r}` : "size mismatch"})`);
+    const distinct = x.codesCheck(pout, count, size, pseen);
+    if (distinct < 0) throw corrupt("string column has a code outside its dictionary");
+    const codes = new Int32Array(count);
+    new Uint8Array(codes.buffer).set(this.#mem().subarray(pout, pout + 4 * count));
+    return { codes, complete: distinct === size };
   }
 
   // ---- decimal floats: f64 values that are exact decimals, as scaled integers --------------------------

@@ -200,6 +200,20 @@ export function filterMask(
 }
 
 /**
+ * The columns the steps after the first clause read, when the chunk aggregates (its other columns are
+ * not needed once the first clause has run); null when the chunk's rows are its answer.
+ */
+export function readAfterFirst(steps: ChunkSteps): Set<string> | null {
+  const agg = steps.aggregate;
+  if (agg === undefined) return null;
+  const rest = steps.prefix.slice(1);
+  if (rest.length > 0) return liveColumns(rest, agg)[0];
+  const live = new Set<string>(agg.aggs.map((a) => a.column));
+  if (agg.kind === "groupby") for (const k of agg.keys) live.add(k);
+  return live;
+}
+
+/**
  * For each prefix clause j, the columns clause j and everything after it read (the aggregation's keys
  * and inputs included).
  */

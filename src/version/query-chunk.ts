@@ -6,8 +6,17 @@
  * drops are never copied out of Wasm memory.
  */
 import type { Kernels } from "../codec/wasm.ts";
-import { type ChunkResult, type ChunkSteps, filterMask, leadingFilter, runChunk } from "../query/chunk.ts";
-import type { ReadRequest } from "./read-plan.ts";
+import { DTYPES, type NumericArray } from "../dtypes.ts";
+import {
+  type ChunkResult,
+  type ChunkSteps,
+  filterMask,
+  leadingFilter,
+  readAfterFirst,
+  runChunk,
+} from "../query/chunk.ts";
+import type { ReadTargets } from "./read-path.ts";
+import { type ReadRequest, resolveRowRange } from "./read-plan.ts";
 import type { IndexRecord, VersionRecord } from "./records.ts";
 import type { VersionStore } from "./version-store.ts";
 
@@ -27,11 +36,71 @@ export function queryChunk(
   const filter = request.dateRange
     ? null
     : leadingFilter(steps, (name) => (wanted.has(name) ? dtypes.get(name) : undefined));
+  // A chunk answering with a partial keeps none of its decoded columns: the next chunk decodes into them.
+  const into = steps.aggregate !== undefined ? spareTargets(index, request) : undefined;
   if (filter === null) {
-    return runChunk(store.readRows(k, symbol, record, index, request).frame, rowStart, steps);
+    return runChunk(store.readRows(k, symbol, record, index, request, into).frame, rowStart, steps);
   }
-  const { frame, rows } = store.readRowsWhere(k, symbol, record, index, request, filter.columns, (cols, n) =>
-    filterMask(filter.expr, cols, n),
+  // The filter's columns no later step reads are decoded for the mask only, never compacted.
+  const after = readAfterFirst(steps);
+  const wantedAfter =
+    after === null ? request : { ...request, columns: [...wanted].filter((n) => after.has(n)) };
+  const { frame, rows } = store.readRowsWhere(
+    k,
+    symbol,
+    record,
+    index,
+    wantedAfter,
+    filter.columns,
+    (cols, n) => filterMask(filter.expr, cols, n),
+    into,
   );
   return runChunk(frame, rowStart, steps, rows);
+}
+
+/** Arrays of the last aggregating chunk decoded on this thread, by position among its columns and dtype. */
+const spare = new Map<string, NumericArray>();
+/** Chunks up to this many rows reuse arrays (8 MB a float64 column); larger ones allocate their own. */
+const SPARE_MAX_ROWS = 1 << 20;
+/** Spare arrays are let go this long after the last chunk that used them, so an idle thread holds none. */
+const SPARE_IDLE_MS = 1000;
+let release: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * Reusable arrays for the fixed-width columns and timestamp index of a chunk of rows `request.rowRange`,
+ * so a query's chunks do not allocate, zero and collect a chunk's worth of memory each. Every row of
+ * them is written by the read (gaps are filled), so what the previous chunk left does not matter.
+ */
+function spareTargets(index: IndexRecord, request: ReadRequest): ReadTargets | undefined {
+  if (request.rowRange === undefined || request.dateRange) return undefined;
+  const [from, to] = resolveRowRange(request.rowRange, index.rows);
+  const rows = to - from;
+  if (rows <= 0 || rows > SPARE_MAX_ROWS) return undefined;
+  const take = (key: string, make: new (n: number) => NumericArray): NumericArray => {
+    let have = spare.get(key);
+    if (have === undefined || have.length < rows) {
+      have = new make(rows);
+      spare.set(key, have);
+    }
+    return have.subarray(0, rows);
+  };
+  if (release === undefined) {
+    release = setTimeout(() => {
+      spare.clear();
+      release = undefined;
+    }, SPARE_IDLE_MS);
+    (release as { unref?: () => void }).unref?.();
+  }
+  const wanted = new Set(request.columns ?? index.columns.map((c) => c.name));
+  const columns = new Map<string, NumericArray>();
+  for (const c of index.columns) {
+    const array = DTYPES[c.dtype].array;
+    if (array === null || !wanted.has(c.name)) continue;
+    columns.set(c.name, take(`${columns.size}:${c.dtype}`, array));
+  }
+  const indexValues =
+    index.index.kind === "timestamp" && !request.withoutIndex
+      ? (take("index", BigInt64Array) as BigInt64Array)
+      : undefined;
+  return { columns, ...(indexValues ? { index: indexValues } : {}) };
 }

@@ -215,7 +215,8 @@ export class ReadPath {
    * are decoded whole and `where` turns them into the mask (one byte per row, 1 to keep it, else 0); then the other
    * columns and the index are decoded compacted by it — numeric ones in Wasm memory, so only kept rows are
    * copied out; string columns and columns with gaps (dynamic schema) decoded whole, then gathered — and
-   * the `first` columns compacted too. `rows` is how many rows the range held before the mask.
+   * the `first` columns compacted too. `rows` is how many rows the range held before the mask. Arrays of
+   * `into` (as long as the rows read) are decoded into, the compacted ones at their start, as readRows does.
    */
   readRowsWhere(
     k: Kernels,
@@ -225,6 +226,7 @@ export class ReadPath {
     request: ReadRequest,
     first: readonly string[],
     where: (columns: readonly ColumnData[], rows: number) => Uint8Array,
+    into?: ReadTargets,
   ): { frame: FrameData; rows: number } {
     if (request.dateRange) throw new Error("internal: readRowsWhere takes a row range");
     const names = request.columns ?? index.columns.map((c) => c.name);
@@ -233,11 +235,18 @@ export class ReadPath {
     // A row slice whose tiles lack every late column (dynamic schema) has no piece to take the index
     // from: the index then comes whole with the first columns.
     const indexLate = plan.gaps.length === 0;
-    const head = this.readRows(k, symbol, record, index, {
-      ...request,
-      columns: names.filter((n) => isFirst.has(n)),
-      withoutIndex: request.withoutIndex || indexLate,
-    }).frame;
+    const head = this.readRows(
+      k,
+      symbol,
+      record,
+      index,
+      {
+        ...request,
+        columns: [...first],
+        withoutIndex: request.withoutIndex || indexLate,
+      },
+      into,
+    ).frame;
     const rows = head.numRows;
     if (plan.rows !== rows) throw new Error("internal: the late columns' plan differs in rows");
     const mask = where(head.columns, rows);
@@ -249,11 +258,18 @@ export class ReadPath {
     if (kept === rows) {
       // Every row passes: the other columns decode as a plain read does, with nothing to compact.
       const others = names.filter((n) => !isFirst.has(n));
-      const rest = this.readRows(k, symbol, record, index, {
-        ...request,
-        columns: others,
-        withoutIndex: request.withoutIndex || !indexLate,
-      }).frame;
+      const rest = this.readRows(
+        k,
+        symbol,
+        record,
+        index,
+        {
+          ...request,
+          columns: others,
+          withoutIndex: request.withoutIndex || !indexLate,
+        },
+        into,
+      ).frame;
       const all = new Map([...head.columns, ...rest.columns].map((c) => [c.name, c]));
       const frame: FrameData = {
         numRows: rows,
@@ -268,14 +284,16 @@ export class ReadPath {
     for (const c of plan.columns) {
       const { name, dtype } = index.columns[c];
       const array = DTYPES[dtype].array;
-      if (array && !gapped.has(c)) late.set(c, { name, dtype, values: new array(kept) });
+      const given = into?.columns.get(name);
+      if (array && !gapped.has(c))
+        late.set(c, { name, dtype, values: given ? given.subarray(0, kept) : new array(kept) });
       else whole.push(name);
     }
     const indexValues =
       index.index.kind === "timestamp" && !request.withoutIndex
         ? head.index.kind === "timestamp"
           ? (keepRows(head.index.values, mask, kept) as BigInt64Array)
-          : new BigInt64Array(kept)
+          : (into?.index?.subarray(0, kept) ?? new BigInt64Array(kept))
         : null;
     const sliced = new Set<number>();
     const at = new Map(index.columns.map((c, i) => [c.name, i]));
@@ -338,8 +356,11 @@ export class ReadPath {
             codesOnly,
           }).frame.columns;
     const done = new Map<string, ColumnData>();
+    const named = new Set(names);
     for (const c of [...head.columns, ...gathered]) {
-      done.set(c.name, { ...c, values: keepRows(c.values, mask, kept, !only.has(c.name)) });
+      // A `first` column the request does not name served the mask only.
+      if (named.has(c.name))
+        done.set(c.name, { ...c, values: keepRows(c.values, mask, kept, !only.has(c.name)) });
     }
     for (const c of late.values()) done.set(c.name, c);
     const frame: FrameData = {
@@ -477,17 +498,14 @@ function keepRows(values: ColumnValues, mask: Uint8Array, kept: number, strings 
   }
   const coded = codesOf(values);
   const codesOnly = coded !== undefined && values.length === 0 && mask.length > 0;
-  const out: StringArray = codesOnly && !strings ? [] : new Array<string | null>(kept);
-  const codes = coded ? new Int32Array(kept) : undefined;
-  for (let i = 0, j = 0; i < mask.length; i++) {
-    if (mask[i] !== 1) continue;
-    if (codes && coded) {
-      const code = coded.codes[i];
-      codes[j] = code;
-      if (codesOnly && strings) out[j] = code < 0 ? null : coded.dict[code];
-    }
-    if (!codesOnly) out[j] = values[i];
-    j++;
+  // Codes compact as typed columns do (in Wasm memory where the kernels are loaded).
+  const codes = coded ? (keepRows(coded.codes, mask, kept) as Int32Array) : undefined;
+  let out: StringArray;
+  if (codesOnly) {
+    out = strings ? Array.from(codes as Int32Array, (c) => (c < 0 ? null : coded.dict[c])) : [];
+  } else {
+    out = new Array<string | null>(kept);
+    for (let i = 0, j = 0; i < mask.length; i++) if (mask[i] === 1) out[j++] = values[i];
   }
   if (codes && coded) setCodes(out, { dict: coded.dict, codes });
   return out;

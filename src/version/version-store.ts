@@ -201,8 +201,9 @@ export class VersionStore {
     request: ReadRequest,
     first: readonly string[],
     where: (columns: readonly ColumnData[], rows: number) => Uint8Array,
+    into?: ReadTargets,
   ): { frame: FrameData; rows: number } {
-    return this.reads.readRowsWhere(k, symbol, record, index, request, first, where);
+    return this.reads.readRowsWhere(k, symbol, record, index, request, first, where, into);
   }
 
   /** Rows [start, end) of a sorted timestamp index whose timestamps lie in `range` (inclusive). */
