@@ -78,8 +78,10 @@ export async function readWithQuery(
     // About a segment's rows (a fragmented symbol's small segments go together), more from an object store.
     store.config.rowsPerSegment * (store instanceof VersionStore ? 1 : OBJECT_CHUNK_SEGMENTS),
   );
+  // A groupby that never names the timestamp index does not decode it.
+  const withoutIndex = indexUnread(q.split.steps, index);
   const width =
-    (index.index.kind === "timestamp" ? 8 : 0) +
+    (index.index.kind === "timestamp" && !withoutIndex ? 8 : 0) +
     columns.reduce((n, name) => {
       const c = index.columns.find((x) => x.name === name);
       return n + (c ? DTYPES[c.dtype].width || STRING_BYTES : 0);
@@ -110,6 +112,7 @@ export async function readWithQuery(
     rowRange: [from, to],
     codes,
     codesOnly,
+    withoutIndex,
   });
   let results: ChunkResult[];
   const pooled =
@@ -173,6 +176,21 @@ function codesOnlyColumns(steps: ChunkSteps, index: IndexRecord, columns: readon
   if (agg.kind !== "groupby") return [];
   for (const a of agg.aggs) used.add(a.column);
   return agg.keys.filter((k) => !used.has(k) && isString(k));
+}
+
+/**
+ * True when no step reads the timestamp index: a groupby whose keys, aggregations, filters and applies
+ * never name it (a dateRange, resample or the rows themselves need it).
+ */
+function indexUnread(steps: ChunkSteps, index: IndexRecord): boolean {
+  const agg = steps.aggregate;
+  if (index.index.kind !== "timestamp" || agg?.kind !== "groupby") return false;
+  const used = new Set<string>([...agg.keys, ...agg.aggs.map((a) => a.column)]);
+  for (const c of steps.prefix) {
+    if (c.kind !== "filter" && c.kind !== "apply") return false;
+    columnsOf(c.expr, used);
+  }
+  return !used.has(index.index.name);
 }
 
 /** No rows of the stored frame's `columns`, with their dtypes and its index. */
@@ -264,7 +282,13 @@ async function inPool(
       const [from, to] = chunks[i];
       // A worker's chunk of rows comes back with its strings as a dictionary and codes (unpackStrings):
       // string columns no expression reads are decoded as codes alone, the others with their codes.
-      const request: ReadRequest = { columns, rowRange: [from, to], codes: true, codesOnly: pooledOnly };
+      const request: ReadRequest = {
+        columns,
+        rowRange: [from, to],
+        codes: true,
+        codesOnly: pooledOnly,
+        withoutIndex: indexUnread(q.split.steps, q.index),
+      };
       try {
         let jobStore: QueryJob["store"];
         if (ctx.store !== null) jobStore = ctx.store;

@@ -183,6 +183,39 @@ describe("a read with a query, chunk by chunk", () => {
     expect(await segmentsFor(new QueryBuilder().head(50).filter(col("px").gt(85)))).toBe(10);
   });
 
+  it("decodes the timestamp index only for steps that read it", async () => {
+    const lib = await stores["lmdb://"].createLibrary("noindex", { rowsPerSegment: 10 });
+    const rows = 100;
+    const frame = new DataFrame(
+      {
+        px: Float64Array.from({ length: rows }, (_, i) => i),
+        vol: BigInt64Array.from({ length: rows }, (_, i) => BigInt(i % 7)),
+      },
+      { index: { name: "ts", values: BigInt64Array.from({ length: rows }, (_, i) => 1_000n * BigInt(i)) } },
+    );
+    await lib.write("s", frame);
+    const bytesFor = async (query: QueryBuilder) => {
+      let bytes = -1;
+      const { data } = await lib.read("s", { query, onProgress: (p: Progress) => (bytes = p.bytesTotal) });
+      expectSameFrame(data, runQuery(frame, query), query.toString());
+      return bytes;
+    };
+    // px and vol, 8 bytes a row each: no index.
+    expect(await bytesFor(new QueryBuilder().groupby("vol").agg({ px: "sum" }))).toBe(rows * 16);
+    expect(await bytesFor(new QueryBuilder().filter(col("px").ge(0)).groupby("vol").agg({ px: "sum" }))).toBe(
+      rows * 16,
+    );
+    // A filter, an aggregation or a resample that reads the index decodes it.
+    expect(
+      await bytesFor(new QueryBuilder().filter(col("ts").ge(0n)).groupby("vol").agg({ px: "sum" })),
+    ).toBe(rows * 24);
+    expect(await bytesFor(new QueryBuilder().groupby("vol").agg({ last: ["ts", "max"], px: "sum" }))).toBe(
+      rows * 24,
+    );
+    // A resample of px: px and the index.
+    expect(await bytesFor(new QueryBuilder().resample("10us").agg({ px: "sum" }))).toBe(rows * 16);
+  });
+
   it("refuses a bad query before anything is fetched", async () => {
     const lib = await stores["lmdb://"].createLibrary("bad", { rowsPerSegment: 2 });
     await lib.write(
