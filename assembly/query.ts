@@ -258,12 +258,26 @@ export function maskSum(src: usize, n: i32): f64 {
   return <f64>total;
 }
 
-// Rows of width-T elements where the mask byte is 1, moved down over the others. Every row is written
-// and the output position advances only for kept ones, so there is no branch to mispredict.
+// Rows of width-T elements where the mask byte is 1, moved down over the others. Within a block of 16
+// rows every row is written and the output position advances only for kept ones, so there is no branch
+// to mispredict; a block whose mask is all 0 is skipped whole (a selective filter's mask mostly is).
 // @ts-ignore: decorator
 @inline function compactWidth<T>(src: usize, n: usize, mask: usize, dst: usize): usize {
   let j: usize = 0;
-  for (let i: usize = 0; i < n; i++) {
+  let i: usize = 0;
+  const blocks = n & ~(<usize>15);
+  while (i < blocks) {
+    if (!v128.any_true(v128.load(mask + i))) {
+      i += 16;
+      continue;
+    }
+    const end = i + 16;
+    for (; i < end; i++) {
+      store<T>(dst + j * sizeof<T>(), load<T>(src + i * sizeof<T>()));
+      j += <usize>(load<u8>(mask + i) == 1);
+    }
+  }
+  for (; i < n; i++) {
     store<T>(dst + j * sizeof<T>(), load<T>(src + i * sizeof<T>()));
     j += <usize>(load<u8>(mask + i) == 1);
   }
