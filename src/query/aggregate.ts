@@ -392,7 +392,9 @@ export class PartialMerger {
   /** A tuple of keys as one Map key: the value itself for one column, else its columns' value numbers. */
   #codeOf(parts: readonly KeyValue[], intern = true): KeyValue | undefined {
     if (parts.length === 1) return parts[0];
-    const ids: number[] = new Array(parts.length);
+    let code = "";
+    let pair = 0;
+    let big = false;
     for (let c = 0; c < parts.length; c++) {
       const numbers = this.#ids[c];
       let id = numbers.get(parts[c]);
@@ -401,13 +403,19 @@ export class PartialMerger {
         id = numbers.size;
         numbers.set(parts[c], id);
       }
-      ids[c] = id;
+      if (parts.length === 2) {
+        if (id >= PAIR) big = true;
+        pair = c === 0 ? id * PAIR : pair + id;
+      } else code += `${id},`;
     }
-    // Two columns of fewer than 2^26 values each: one exact number; else the numbers joined.
-    if (ids.length === 2 && ids[0] < 2 ** 26 && ids[1] < 2 ** 26) return ids[0] * 2 ** 26 + ids[1];
-    return ids.join(",");
+    // Two columns whose values number fewer than 2^26 each: one exact number; else the numbers joined.
+    if (parts.length !== 2) return code;
+    return big ? `${this.#ids[0].get(parts[0])},${this.#ids[1].get(parts[1])}` : pair;
   }
 }
+
+/** Two key columns' value numbers below this combine into one exact double. */
+const PAIR = 2 ** 26;
 
 function grow<T extends ColumnValues>(x: T, size: number, fill?: unknown): T {
   if (Array.isArray(x)) {
