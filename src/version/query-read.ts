@@ -179,6 +179,24 @@ function codesOnlyColumns(steps: ChunkSteps, index: IndexRecord, columns: readon
 }
 
 /**
+ * For each chunk [from, to) (in row order), `index` with only the segments whose rows overlap it, as
+ * `planRead` would pick them (a few more at most): one sweep over the segments, which are in row order.
+ */
+function indexSpans(index: IndexRecord, chunks: readonly [number, number][]): IndexRecord[] {
+  const segs = index.segments;
+  // Out of row order (no floe writes one): every chunk gets them all, planRead picks.
+  if (segs.some((seg, i) => i > 0 && seg.rowStart < segs[i - 1].rowStart)) return chunks.map(() => index);
+  let lo = 0;
+  return chunks.map(([from, to]) => {
+    while (lo < segs.length && segs[lo].rows > 0 && segs[lo].rowStart + segs[lo].rows <= from) lo++;
+    let hi = lo;
+    while (hi < segs.length && (segs[hi].rowStart < to || (segs[hi].rows === 0 && segs[hi].rowStart <= to)))
+      hi++;
+    return { ...index, segments: segs.slice(lo, hi) };
+  });
+}
+
+/**
  * True when no step reads the timestamp index: a groupby whose keys, aggregations, filters and applies
  * never name it (a dateRange, resample or the rows themselves need it).
  */
@@ -273,6 +291,7 @@ async function inPool(
     steps: q.split.steps,
   };
   const results: ChunkResult[] = new Array(chunks.length);
+  const spans = indexSpans(q.index, chunks);
   const pooledOnly = codesOnlyColumns(q.split.steps, q.index, columns);
   let nextChunk = 0;
   let failed: unknown;
@@ -298,7 +317,9 @@ async function inPool(
           if (lent === null) throw new Error(`internal: a segment of '${q.symbol}' vanished during a query`);
           jobStore = { segments: lent };
         }
-        const job: QueryJob = { ...base, store: jobStore, request, rowStart: from };
+        // The job carries only the index entries of its rows: cloning the whole index for every chunk
+        // would cost the calling thread O(segments) a chunk.
+        const job: QueryJob = { ...base, index: spans[i], store: jobStore, request, rowStart: from };
         const result = unwrap(await ctx.pool.run<Outcome<ChunkResult>>((w) => w.query(moving(job, []))));
         results[i] =
           result.kind === "rows" ? { ...result, rows: unpackStrings(result.rows as FrameData) } : result;

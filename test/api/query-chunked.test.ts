@@ -269,13 +269,37 @@ describe("a big read with a query in the worker pool", () => {
     // A string column a filter reads comes back from the workers as strings with codes.
     new QueryBuilder().filter(col("sym").isin(["S1", "S77"]).and(col("close").gt(150))),
   ];
-  for (const uri of ["lmdb", "mem"] as const) {
-    it(`answers as the whole frame does, on ${uri}:// with 2 workers`, async () => {
+  const layouts = [
+    { uri: "lmdb", tiled: false },
+    { uri: "mem", tiled: false },
+    // Column tiles of 2 and segments of uneven rows from appends: each job gets its rows' index entries.
+    { uri: "lmdb", tiled: true },
+  ] as const;
+  for (const { uri, tiled } of layouts) {
+    it(`answers as the whole frame does, on ${uri}:// with 2 workers${tiled ? ", tiled and appended" : ""}`, async () => {
       const ac = new Arctic(uri === "mem" ? "mem://" : `lmdb://${join(tempDir(), "p.lmdb")}`, { workers: 2 });
       try {
         expect(ac.workers).toBe(2);
-        const lib = await ac.createLibrary("bars", { rowsPerSegment: 100_000 });
-        await lib.write("b", frame);
+        const lib = await ac.createLibrary("bars", {
+          rowsPerSegment: tiled ? 70_000 : 100_000,
+          ...(tiled ? { columnsPerSegment: 2 } : {}),
+        });
+        if (!tiled) await lib.write("b", frame);
+        else {
+          const cuts = [0, 333_333, 800_001, frame.numRows];
+          for (let j = 0; j + 1 < cuts.length; j++) {
+            const [a, b] = [cuts[j], cuts[j + 1]];
+            const ts = frame.index.kind === "timestamp" ? frame.index.values.slice(a, b) : undefined;
+            const part = new DataFrame(
+              Object.fromEntries(
+                frame.columnNames.map((n) => [n, (frame.column(n) as Float64Array).slice(a, b)]),
+              ),
+              { index: ts },
+            );
+            if (j === 0) await lib.write("b", part);
+            else await lib.append("b", part);
+          }
+        }
         // A query this size does not wait for workers still loading: read until they have loaded (a
         // plain read reports progress once per worker job from the pool, once per segment without).
         for (let attempt = 0; attempt < 100; attempt++) {
