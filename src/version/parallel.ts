@@ -6,7 +6,7 @@ import type { BufferRecycler } from "../parallel/buffers.ts";
 import { moving, type Pool } from "../parallel/pool.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
 import type { ProgressMeter } from "./progress.ts";
-import { planRead, type ReadPlan, type ReadRequest } from "./read-plan.ts";
+import { indexForRows, planRead, type ReadPlan, type ReadRequest } from "./read-plan.ts";
 import { type IndexRecord, indexRecordFor, type SegmentRef, type VersionRecord } from "./records.ts";
 import { checkSortedWrite } from "./schema-checks.ts";
 import {
@@ -230,7 +230,16 @@ export async function readInParallel(
   if (!pooled || waits) return undefined;
   const lent = spec ? undefined : lendSegments(store, plan);
   if (lent === null) return undefined;
-  const base = { lib: store.lib, config: store.config, symbol, record, index, seen: store.storage.seen };
+  // Each job carries only the index entries of the rows read, not (cloned) the whole index.
+  const jobIndex = indexForRows(index, plan.rowStart, plan.rowStart + plan.rows);
+  const base = {
+    lib: store.lib,
+    config: store.config,
+    symbol,
+    record,
+    index: jobIndex,
+    seen: store.storage.seen,
+  };
   // Deal columns to groups by size, largest first, each to the lightest group so far.
   const load = new Array(groups).fill(0);
   const members: string[][] = Array.from({ length: groups }, () => []);

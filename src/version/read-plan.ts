@@ -114,6 +114,19 @@ export function planRead(index: IndexRecord, request: ReadRequest): ReadPlan {
   return { rowStart: start, rows: end - start, columns, pieces, gaps };
 }
 
+/** True when `seg` may hold rows of [from, to) for `planRead` (a segment of no rows always may). */
+export function overlapsRows(seg: SegmentRef, from: number, to: number): boolean {
+  return seg.rows === 0 || (seg.rowStart < to && seg.rowStart + seg.rows > from);
+}
+
+/**
+ * `index` with only the segments that may hold rows of [from, to): what a worker job reading those rows
+ * needs, so it does not carry (and clone) the whole index.
+ */
+export function indexForRows(index: IndexRecord, from: number, to: number): IndexRecord {
+  return { ...index, segments: index.segments.filter((seg) => overlapsRows(seg, from, to)) };
+}
+
 /**
  * The chunks of a version, in index order: row ranges [start, end) of about `chunkRows` rows each, cut
  * at the version's segment boundaries where they fall inside (a segment bigger than a chunk is cut into
