@@ -58,13 +58,13 @@ export function queryChunk(
   return runChunk(frame, rowStart, steps, rows);
 }
 
-/** Arrays of the last aggregating chunk decoded on this thread, by position among its columns and dtype. */
-const spare = new Map<string, NumericArray>();
+/**
+ * Arrays of the last aggregating chunk decoded on this thread, by position among its columns and dtype,
+ * held weakly: reused while a query runs, reclaimed by the collector once the thread is idle (no timer).
+ */
+const spare = new Map<string, WeakRef<NumericArray>>();
 /** Chunks up to this many rows reuse arrays (8 MB a float64 column); larger ones allocate their own. */
 const SPARE_MAX_ROWS = 1 << 20;
-/** Spare arrays are let go this long after the last chunk that used them, so an idle thread holds none. */
-const SPARE_IDLE_MS = 1000;
-let release: ReturnType<typeof setTimeout> | undefined;
 
 /**
  * Reusable arrays for the fixed-width columns and timestamp index of a chunk of rows `request.rowRange`,
@@ -77,20 +77,13 @@ function spareTargets(index: IndexRecord, request: ReadRequest): ReadTargets | u
   const rows = to - from;
   if (rows <= 0 || rows > SPARE_MAX_ROWS) return undefined;
   const take = (key: string, make: new (n: number) => NumericArray): NumericArray => {
-    let have = spare.get(key);
-    if (have === undefined || have.length < rows) {
+    let have = spare.get(key)?.deref();
+    if (have === undefined || have.length < rows || have.constructor !== make) {
       have = new make(rows);
-      spare.set(key, have);
+      spare.set(key, new WeakRef(have));
     }
     return have.subarray(0, rows);
   };
-  if (release === undefined) {
-    release = setTimeout(() => {
-      spare.clear();
-      release = undefined;
-    }, SPARE_IDLE_MS);
-    (release as { unref?: () => void }).unref?.();
-  }
   const wanted = new Set(request.columns ?? index.columns.map((c) => c.name));
   const columns = new Map<string, NumericArray>();
   for (const c of index.columns) {
