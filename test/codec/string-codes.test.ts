@@ -17,13 +17,14 @@ function crafted(entries: string[], codes: number[]): { bytes: Uint8Array; rawBy
   const container = k.compressBlocks(chars, 1).bytes;
   const out = new Uint8Array(1 + 4 + 4 + lengths.length + 4 + packed.length + container.length);
   const view = new DataView(out.buffer);
-  let at = 1; // flags 0: one byte per character
-  view.setUint32(at, entries.length, true);
-  view.setUint32((at += 4), lengths.length, true);
-  out.set(lengths, (at += 4));
-  view.setUint32((at += lengths.length), packed.length, true);
-  out.set(packed, (at += 4));
-  out.set(container, at + packed.length);
+  // flags 0 (one byte per character) | u32 entries | u32 L1 | lengths | u32 L2 | codes | characters
+  const atCodes = 9 + lengths.length;
+  view.setUint32(1, entries.length, true);
+  view.setUint32(5, lengths.length, true);
+  out.set(lengths, 9);
+  view.setUint32(atCodes, packed.length, true);
+  out.set(packed, atCodes + 4);
+  out.set(container, atCodes + 4 + packed.length);
   return { bytes: out, rawBytes: chars.length };
 }
 
