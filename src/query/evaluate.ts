@@ -265,7 +265,7 @@ function compare(node: ExprNode, op: CompareOp, a: Value, b: Value, n: number): 
     return out;
   }
   if (ca === "float" || cb === "float" || (fitsDouble(a) && fitsDouble(b))) {
-    return compareWithKernel(a, b, op, "float", node) ?? compareFloats(asFloat(a, n), asFloat(b, n), op, n);
+    return compareWithKernel(a, b, op, "float", node) ?? compareLoop(asFloat(a, n), asFloat(b, n), op, n);
   }
   // 64-bit integers compare exactly as bigints (doubles would merge neighbours above 2^53).
   return compareWithKernel(a, b, op, "int", node) ?? compareLoop(asBig(a, n), asBig(b, n), op, n);
@@ -318,31 +318,6 @@ function compareWithKernel(
   }
   const x = lit.value as number | bigint | boolean;
   return q.compare(values, o, BigInt.asIntN(64, typeof x === "bigint" ? x : BigInt(x)));
-}
-
-/** `compareLoop` for doubles, a copy the JIT keeps monomorphic (two columns, `close > open`). */
-function compareFloats(x: Float64Array, y: Float64Array, op: CompareOp, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  switch (op) {
-    case "gt":
-      for (let i = 0; i < n; i++) out[i] = x[i] > y[i] ? 1 : 0;
-      break;
-    case "ge":
-      for (let i = 0; i < n; i++) out[i] = x[i] >= y[i] ? 1 : 0;
-      break;
-    case "lt":
-      for (let i = 0; i < n; i++) out[i] = x[i] < y[i] ? 1 : 0;
-      break;
-    case "le":
-      for (let i = 0; i < n; i++) out[i] = x[i] <= y[i] ? 1 : 0;
-      break;
-    case "eq":
-      for (let i = 0; i < n; i++) out[i] = x[i] === y[i] ? 1 : 0;
-      break;
-    default:
-      for (let i = 0; i < n; i++) out[i] = x[i] !== y[i] ? 1 : 0;
-  }
-  return out;
 }
 
 function compareLoop<T>(x: ArrayLike<T>, y: ArrayLike<T>, op: CompareOp, n: number): Uint8Array {
