@@ -51,8 +51,9 @@
   return f64x2.ne(x, s);
 }
 
+// One element compared, for the tails the vector loops leave (T: f64, or i64 compared as signed).
 // @ts-ignore: decorator
-@inline function cmpF64(op: i32, x: f64, s: f64): bool {
+@inline function cmp<T>(op: i32, x: T, s: T): bool {
   if (op == GT) return x > s;
   if (op == GE) return x >= s;
   if (op == LT) return x < s;
@@ -69,16 +70,6 @@
   if (op == LE) return i64x2.le_s(x, s);
   if (op == EQ) return i64x2.eq(x, s);
   return i64x2.ne(x, s);
-}
-
-// @ts-ignore: decorator
-@inline function cmpI64(op: i32, x: i64, s: i64): bool {
-  if (op == GT) return x > s;
-  if (op == GE) return x >= s;
-  if (op == LT) return x < s;
-  if (op == LE) return x <= s;
-  if (op == EQ) return x == s;
-  return x != s;
 }
 
 // The loop for one operator, inlined per operator so the comparison is not re-chosen per element.
@@ -100,7 +91,7 @@
     );
     v128.store(dst + i, m);
   }
-  for (let i = whole; i < n; i++) store<u8>(dst + i, <u8>cmpF64(op, load<f64>(src + (i << 3)), s));
+  for (let i = whole; i < n; i++) store<u8>(dst + i, <u8>cmp<f64>(op, load<f64>(src + (i << 3)), s));
 }
 
 /** dst[i] = src[i] op s over n float64 values, as 0/1 bytes (see the operator codes above). */
@@ -148,7 +139,7 @@ export function compareF64(src: usize, n: i32, s: f64, op: i32, dst: usize): voi
   }
   for (let i = whole; i < n; i++) {
     const x = load<i64>(src + (i << 3));
-    const r = nat && x == NAT ? op == 5 : cmpI64(op, x, s);
+    const r = nat && x == NAT ? op == 5 : cmp<i64>(op, x, s);
     store<u8>(dst + i, <u8>r);
   }
 }
@@ -192,7 +183,7 @@ export function compareI64(src: usize, n: i32, s: i64, op: i32, nat: i32, dst: u
     v128.store(dst + i, m);
   }
   for (let i = whole; i < n; i++) {
-    store<u8>(dst + i, <u8>cmpF64(op, <f64>load<i32>(src + (i << 2)), s));
+    store<u8>(dst + i, <u8>cmp<f64>(op, <f64>load<i32>(src + (i << 2)), s));
   }
 }
 
@@ -265,21 +256,16 @@ export function maskSum(src: usize, n: i32): f64 {
 @inline function compactWidth<T>(src: usize, n: usize, mask: usize, dst: usize): usize {
   let j: usize = 0;
   let i: usize = 0;
-  const blocks = n & ~(<usize>15);
-  while (i < blocks) {
-    if (!v128.any_true(v128.load(mask + i))) {
+  while (i < n) {
+    if (i + 16 <= n && !v128.any_true(v128.load(mask + i))) {
       i += 16;
       continue;
     }
-    const end = i + 16;
+    const end = min(i + 16, n);
     for (; i < end; i++) {
       store<T>(dst + j * sizeof<T>(), load<T>(src + i * sizeof<T>()));
       j += <usize>(load<u8>(mask + i) == 1);
     }
-  }
-  for (; i < n; i++) {
-    store<T>(dst + j * sizeof<T>(), load<T>(src + i * sizeof<T>()));
-    j += <usize>(load<u8>(mask + i) == 1);
   }
   return j;
 }
