@@ -125,7 +125,7 @@ export async function readWithQuery(
     (parallel.pool.loaded > 0 || rowsRead * width >= COLD_READ_MAX_BYTES);
 
   if (pooled) {
-    results = await inPool(parallel, store, q, chunks, columns, done);
+    results = await inPool(parallel, store, q, chunks, { columns, withoutIndex }, done);
   } else if (store instanceof VersionStore) {
     // One read transaction for every chunk: a consistent snapshot, and no awaits between chunks.
     results = store.storage.readTransaction(() =>
@@ -277,7 +277,7 @@ async function inPool(
   store: VersionStore,
   q: QueryRead,
   chunks: readonly [number, number][],
-  columns: string[],
+  { columns, withoutIndex }: { columns: string[]; withoutIndex: boolean },
   done: (i: number) => void,
 ): Promise<ChunkResult[]> {
   warmPool(ctx, PARALLEL_MIN_BYTES, "pool");
@@ -286,7 +286,6 @@ async function inPool(
     config: store.config,
     symbol: q.symbol,
     record: q.record,
-    index: q.index,
     seen: store.storage.seen,
     steps: q.split.steps,
   };
@@ -306,7 +305,7 @@ async function inPool(
         rowRange: [from, to],
         codes: true,
         codesOnly: pooledOnly,
-        withoutIndex: indexUnread(q.split.steps, q.index),
+        withoutIndex,
       };
       try {
         let jobStore: QueryJob["store"];

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Arctic, DataFrame, type Library } from "../../runtimes/node.ts";
 import { rejectsWith, tempDir } from "../helpers.ts";
 import { rgwAvailable, skipReason, useBucket } from "../storage/s3/rgw.ts";
+import { frameOf, type Rows, sortedRows } from "./update-rows.ts";
 
 // update from a stream of frames: ONE new version equal to update with the frames joined, the stored rows
 // outside the range kept by reference; a source that throws or a bad frame leaves the symbol as it was.
@@ -27,16 +28,6 @@ function countKeys(path: string, prefix: string): number {
   return n;
 }
 
-/** Rows of (timestamp, x), in index order. */
-type Rows = [bigint, number][];
-
-function frameOf(rows: Rows): DataFrame {
-  return new DataFrame(
-    { x: new Float64Array(rows.map((r) => r[1])), s: rows.map((r) => `v${r[1]}`) },
-    { index: { name: "t", values: new BigInt64Array(rows.map((r) => r[0])) }, dtypes: { s: "string" } },
-  );
-}
-
 /** `rows` at timestamps from..from+n-1, x = the timestamp. */
 function run(from: number, n: number): Rows {
   return Array.from({ length: n }, (_, i) => [BigInt(from + i), from + i] as [bigint, number]);
@@ -50,17 +41,6 @@ async function* stream(parts: Rows[], options: { failAt?: number; gate?: Promise
     yield frameOf(rows);
   }
 }
-
-const sortedRows = (maxLen: number, lo: number, hi: number) =>
-  fc
-    .array(fc.tuple(fc.integer({ min: lo, max: hi }), fc.integer({ min: -1000, max: 1000 })), {
-      maxLength: maxLen,
-    })
-    .map((rs) =>
-      rs
-        .map(([t, x]) => [BigInt(t), x] as [bigint, number])
-        .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
-    );
 
 /** `rows` cut at `cuts` (positions, any order) into frames that follow each other; at least one frame. */
 function cutInto(rows: Rows, cuts: number[]): Rows[] {

@@ -4,16 +4,7 @@ import { describe, expect, it } from "vitest";
 import { Arctic, DataFrame } from "../../runtimes/node.ts";
 import { LmdbStorage } from "../../src/storage/lmdb-storage.ts";
 import { rejectsWith, tempDir } from "../helpers.ts";
-
-/** The plain model: rows of (timestamp, x), in index order. */
-type Rows = [bigint, number][];
-
-function frameOf(rows: Rows): DataFrame {
-  return new DataFrame(
-    { x: new Float64Array(rows.map((r) => r[1])), s: rows.map((r) => `v${r[1]}`) },
-    { index: { name: "t", values: new BigInt64Array(rows.map((r) => r[0])) }, dtypes: { s: "string" } },
-  );
-}
+import { frameOf, type Rows, sortedRows } from "./update-rows.ts";
 
 const inRange = (t: bigint, [a, b]: [bigint | null, bigint | null]) =>
   (a === null || t >= a) && (b === null || t <= b);
@@ -22,16 +13,6 @@ describe("update and deleteDataInRange", () => {
   it("replace and remove rows like a plain model, across segments (property)", async () => {
     const dir = tempDir();
     let run = 0;
-    const sortedRows = (maxLen: number, lo: number, hi: number) =>
-      fc
-        .array(fc.tuple(fc.integer({ min: lo, max: hi }), fc.integer({ min: -1000, max: 1000 })), {
-          maxLength: maxLen,
-        })
-        .map((rs) =>
-          rs
-            .map(([t, x]) => [BigInt(t), x] as [bigint, number])
-            .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
-        );
     const bound = fc.option(fc.integer({ min: -5, max: 105 }), { nil: null });
     const op = fc.oneof(
       fc.record({ kind: fc.constant("update" as const), a: bound, b: bound, seed: fc.nat() }),
