@@ -106,6 +106,40 @@ export function compareF64(src: usize, n: i32, s: f64, op: i32, dst: usize): voi
 }
 
 // @ts-ignore: decorator
+@inline function compareColumnsF64Op(a: usize, b: usize, n: usize, op: i32, dst: usize): void {
+  const whole = n & ~15;
+  for (let i: usize = 0; i < whole; i += 16) {
+    const p = a + (i << 3);
+    const q = b + (i << 3);
+    const m = narrow64(
+      cmpF64x2(op, v128.load(p), v128.load(q)),
+      cmpF64x2(op, v128.load(p, 16), v128.load(q, 16)),
+      cmpF64x2(op, v128.load(p, 32), v128.load(q, 32)),
+      cmpF64x2(op, v128.load(p, 48), v128.load(q, 48)),
+      cmpF64x2(op, v128.load(p, 64), v128.load(q, 64)),
+      cmpF64x2(op, v128.load(p, 80), v128.load(q, 80)),
+      cmpF64x2(op, v128.load(p, 96), v128.load(q, 96)),
+      cmpF64x2(op, v128.load(p, 112), v128.load(q, 112)),
+    );
+    v128.store(dst + i, m);
+  }
+  for (let i = whole; i < n; i++) {
+    store<u8>(dst + i, <u8>cmp<f64>(op, load<f64>(a + (i << 3)), load<f64>(b + (i << 3))));
+  }
+}
+
+/** dst[i] = a[i] op b[i] over two float64 columns of n values, as 0/1 bytes. */
+export function compareColumnsF64(a: usize, b: usize, n: i32, op: i32, dst: usize): void {
+  const count = <usize>n;
+  if (op == GT) compareColumnsF64Op(a, b, count, GT, dst);
+  else if (op == GE) compareColumnsF64Op(a, b, count, GE, dst);
+  else if (op == LT) compareColumnsF64Op(a, b, count, LT, dst);
+  else if (op == LE) compareColumnsF64Op(a, b, count, LE, dst);
+  else if (op == EQ) compareColumnsF64Op(a, b, count, EQ, dst);
+  else compareColumnsF64Op(a, b, count, 5, dst);
+}
+
+// @ts-ignore: decorator
 @inline function compareI64Op(src: usize, n: usize, s: i64, op: i32, nat: bool, dst: usize): void {
   const sv = i64x2.splat(s);
   const natv = i64x2.splat(NAT);

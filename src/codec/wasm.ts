@@ -84,7 +84,7 @@ const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
 /** One instance of the Wasm kernels with typed wrappers; see the file comment. */
 export class Kernels {
   readonly #x: Exports;
-  readonly #base: number;
+  #base: number;
   #u8: Uint8Array;
 
   constructor(instance: WebAssembly.Instance) {
@@ -125,6 +125,24 @@ export class Kernels {
    */
   scratch(...sizes: number[]): number[] {
     return this.#alloc(...sizes);
+  }
+
+  /**
+   * Sets `bytes` of Wasm memory aside from the scratch space, for data that lives across several calls
+   * (a query chunk's decoded columns), and grows the memory so that calls needing up to `margin` bytes
+   * of scratch do not grow it again (growth would detach views of the held bytes). Returns the address;
+   * `release` with it gives the bytes back (holds nest, last in first out).
+   */
+  hold(bytes: number, margin: number): number {
+    const at = this.#base;
+    this.#base = align(at + bytes);
+    this.#alloc(margin);
+    return at;
+  }
+
+  /** Gives back what `hold` returned `at` for, and everything held after it. */
+  release(at: number): void {
+    this.#base = at;
   }
 
   /** A byte view of the whole memory, current after the last `scratch` (see there). */

@@ -224,7 +224,7 @@ function accumulateWithKernels(
 }
 
 /** A kernel's state as an AggState with exactly the fields emptyState gives that aggregation. */
-function stateOf(agg: AggName, dtype: DType, g: GroupState): AggState {
+export function stateOf(agg: AggName, dtype: DType, g: GroupState): AggState {
   const s: AggState = { agg, dtype, count: g.count };
   if (agg === "count") return s;
   const a = dtype === "uint64" ? new BigUint64Array(g.a.buffer) : g.a;

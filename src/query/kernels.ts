@@ -10,6 +10,10 @@ import type { NumericArray } from "../dtypes.ts";
 import type { ArithOp, CompareOp } from "./expr.ts";
 
 interface QueryExports {
+  compareColumnsF64(a: number, b: number, n: number, op: number, dst: number): void;
+  keyCodesI64(src: number, n: number, limit: number, dst: number, minAt: number): number;
+  combineCodes(acc: number, codes: number, n: number, size: number): void;
+  denseNumber(codes: number, n: number, size: number, table: number, gids: number, firsts: number): number;
   compareF64(src: number, n: number, s: number, op: number, dst: number): void;
   compareI64(src: number, n: number, s: bigint, op: number, nat: number, dst: number): void;
   compareI32(src: number, n: number, s: number, op: number, dst: number): void;
@@ -268,15 +272,115 @@ export class QueryKernels {
         } else this.#x.groupF64(code, pv, pg, len, pc, pa, pb, rowOffset + at);
       });
     }
+    return this.#statesOut(
+      specs.map(({ kind, values }) => ({ kind, int64: values instanceof BigInt64Array })),
+      state,
+      groups,
+    );
+  }
+
+  /** The per-group states at `state` (three arrays of `groups` doubles each per spec), copied out. */
+  #statesOut(
+    specs: readonly { kind: GroupKind; int64: boolean }[],
+    state: number[],
+    groups: number,
+  ): GroupState[] {
+    const mem = this.#k.bytes();
+    const g8 = 8 * groups;
     const out = (p: number) => mem.slice(p, p + g8).buffer;
-    return specs.map(({ kind, values }, j) => {
-      const intValue = values instanceof BigInt64Array && kind !== "count" && kind !== "meanI64";
+    return specs.map(({ kind, int64 }, j) => {
+      const intValue = int64 && kind !== "count" && kind !== "meanI64";
       return {
         count: new Float64Array(out(state[3 * j])),
         a: intValue ? new BigInt64Array(out(state[3 * j + 1])) : new Float64Array(out(state[3 * j + 1])),
         b: new Float64Array(out(state[3 * j + 2])),
       };
     });
+  }
+
+  // ---- on data already in Wasm memory (held with Kernels.hold): addresses in, nothing copied ----------
+
+  /** `a[i] op b[i]` over two float64 columns of n rows at `a` and `b`, as a 0/1 mask at `dst`. */
+  compareColumnsAt(op: CompareOp, a: number, b: number, n: number, dst: number): void {
+    this.#x.compareColumnsF64(a, b, n, COMPARE[op], dst);
+  }
+
+  /** `values[i] op s` over n float64 values at `src`, as a 0/1 mask at `dst`. */
+  compareAt(op: CompareOp, src: number, s: number, n: number, dst: number): void {
+    this.#x.compareF64(src, n, s, COMPARE[op], dst);
+  }
+
+  /** `a op b` over two masks of n bytes (b unused for not), into `dst`. */
+  logicAt(op: "and" | "or" | "xor" | "not", a: number, b: number, n: number, dst: number): void {
+    this.#x.maskLogic(a, b, n, LOGIC[op], dst);
+  }
+
+  /** The number of 1s in a 0/1 mask of n bytes at `p`. */
+  maskSumAt(p: number, n: number): number {
+    return this.#x.maskSum(p, n);
+  }
+
+  /** Moves the `width`-byte elements of n rows at `src` whose mask byte is 1 to `dst` (may be src). */
+  compactAt(src: number, n: number, width: number, mask: number, dst: number): number {
+    return this.#x.maskCompact(src, n, width, mask, dst);
+  }
+
+  /** `a[i] op b[i]` over two float64 columns of n rows, into `dst`. */
+  arithColumnsAt(op: ArithOp, a: number, b: number, n: number, dst: number): void {
+    this.#x.arithColumns(a, b, n, ARITH[op], dst);
+  }
+
+  /** `a[i] op s` (or `s op a[i]` when `swapped`) over a float64 column of n rows, into `dst`. */
+  arithScalarAt(op: ArithOp, a: number, s: number, n: number, swapped: boolean, dst: number): void {
+    this.#x.arithScalar(a, s, n, ARITH[op], swapped ? 1 : 0, dst);
+  }
+
+  /**
+   * Codes of n int64 keys at `src`, as int32 offsets from their least value at `dst`: the number of
+   * codes, or null (nothing written) when the keys span `limit` values or more.
+   */
+  keyCodesAt(src: number, n: number, limit: number, dst: number): number | null {
+    const [minAt] = this.#k.scratch(8);
+    const size = this.#x.keyCodesI64(src, n, limit, dst, minAt);
+    return size < 0 ? null : size;
+  }
+
+  /** `acc[i] = acc[i] * size + codes[i]` over n rows (-1 where either is -1). */
+  combineCodesAt(acc: number, codes: number, n: number, size: number): void {
+    this.#x.combineCodes(acc, codes, n, size);
+  }
+
+  /**
+   * Group numbers of n rows by their codes (each below `size`; -1: no group) in order of first
+   * appearance into `gids`, and each group's first row into `firsts`. Returns the number of groups.
+   */
+  denseNumberAt(codes: number, n: number, size: number, gids: number, firsts: number): number {
+    const [table] = this.#k.scratch(4 * size);
+    const groups = this.#x.denseNumber(codes, n, size, table, gids, firsts);
+    if (groups < 0) throw new Error("internal: a group code beyond its table");
+    return groups;
+  }
+
+  /**
+   * `groups` over columns of n rows already in Wasm memory: `at` is a column's address, `int64` says it
+   * holds int64 values (else float64), `gids` the address of the rows' group numbers.
+   */
+  groupsAt(
+    specs: readonly { kind: GroupKind; at: number; int64: boolean }[],
+    gids: number,
+    n: number,
+    groups: number,
+    rowOffset: number,
+  ): GroupState[] {
+    const g8 = 8 * groups;
+    const state = this.#k.scratch(...specs.flatMap(() => [g8, g8, g8]));
+    specs.forEach(({ kind, at, int64 }, j) => {
+      const [pc, pa, pb] = state.slice(3 * j, 3 * j + 3);
+      this.#x.groupReset(GROUP[kind], pc, pa, pb, groups);
+      if (int64) this.#x.groupI64(GROUP[kind], at, gids, n, 0, pc, pa, pb, rowOffset);
+      else this.#x.groupF64(GROUP[kind], at, gids, n, pc, pa, pb, rowOffset);
+    });
+    return this.#statesOut(specs, state, groups);
   }
 }
 

@@ -15,6 +15,7 @@ import {
   readAfterFirst,
   runChunk,
 } from "../query/chunk.ts";
+import { residentChunk } from "./query-resident.ts";
 import type { ReadTargets } from "./read-path.ts";
 import { type ReadRequest, resolveRowRange } from "./read-plan.ts";
 import type { IndexRecord, VersionRecord } from "./records.ts";
@@ -31,6 +32,8 @@ export function queryChunk(
   rowStart: number,
   steps: ChunkSteps,
 ): ChunkResult {
+  const resident = residentChunk(store, k, symbol, record, index, request, rowStart, steps);
+  if (resident !== null) return resident;
   const dtypes = new Map(index.columns.map((c) => [c.name, c.dtype]));
   const wanted = new Set(request.columns ?? dtypes.keys());
   const filter = request.dateRange

@@ -378,6 +378,38 @@ export class ReadPath {
    * Runs `fn` on segment `seg` of version `record`, parsed and checked against its index entry; a
    * `CorruptSegmentError` from either is located at symbol, version and segment.
    */
+  /**
+   * Runs `fn` on the one segment holding every column of `columns` for the rows `request.rowRange`,
+   * rows [from, to) of it, counting them as read; null, having read nothing, when those rows and
+   * columns span several segments or a column is missing from some rows (dynamic schema). `fn` returning
+   * null (it could not use the segment) counts nothing either.
+   */
+  withOneSegment<T>(
+    k: Kernels,
+    symbol: string,
+    record: VersionRecord,
+    index: IndexRecord,
+    request: ReadRequest,
+    columns: readonly string[],
+    fn: (parsed: ParsedSegment, from: number, to: number) => T | null,
+  ): T | null {
+    const plan = planRead(index, { ...request, columns: [...columns], withoutIndex: true });
+    if (plan.pieces.length !== 1 || plan.gaps.length > 0) return null;
+    const [piece] = plan.pieces;
+    const bytes = plan.columns.reduce(
+      (n, c) => n + (piece.to - piece.from) * (DTYPES[index.columns[c].dtype].width || 8),
+      0,
+    );
+    const out = this.withSegment(k, symbol, record, piece.segment, (parsed) =>
+      fn(parsed, piece.from, piece.to),
+    );
+    if (out !== null) {
+      this.meter?.expect(bytes, 1);
+      this.meter?.add(bytes);
+    }
+    return out;
+  }
+
   private withSegment<T>(
     k: Kernels,
     symbol: string,

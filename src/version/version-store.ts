@@ -1,3 +1,4 @@
+import type { ParsedSegment } from "../codec/segment.ts";
 import type { Kernels } from "../codec/wasm.ts";
 import type { LibraryNotFoundError } from "../errors.ts";
 import type { Storage, WriteTransaction } from "../storage/storage.ts";
@@ -204,6 +205,19 @@ export class VersionStore {
     into?: ReadTargets,
   ): { frame: FrameData; rows: number } {
     return this.reads.readRowsWhere(k, symbol, record, index, request, first, where, into);
+  }
+
+  /** `fn` on the one segment holding `columns` for `request`'s rows (see `ReadPath.withOneSegment`). */
+  withOneSegment<T>(
+    k: Kernels,
+    symbol: string,
+    record: VersionRecord,
+    index: IndexRecord,
+    request: ReadRequest,
+    columns: readonly string[],
+    fn: (parsed: ParsedSegment, from: number, to: number) => T | null,
+  ): T | null {
+    return this.reads.withOneSegment(k, symbol, record, index, request, columns, fn);
   }
 
   /** Rows [start, end) of a sorted timestamp index whose timestamps lie in `range` (inclusive). */
