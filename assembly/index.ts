@@ -4,7 +4,7 @@
 export { checksum, hashFinal, hashInit, hashUpdate, xxh32 } from "./checksum";
 export { lz4Bound, lz4Compress, lz4Decompress } from "./lz4";
 export { shuffle, unshuffle } from "./shuffle";
-export { codesCheck } from "./codes";
+export { codesCheck, codesInRange } from "./codes";
 export { combineCodes, denseNumber, keyCodesI64 } from "./numbering";
 export { decimalDecode, decimalEncode, intPack, intPackSize, intUnpack } from "./bitpack";
 export { rangeF32, rangeF64, rangeI32, rangeI64, rangeSmall, rangeState } from "./range";

@@ -92,6 +92,17 @@ export interface StringCodec {
     rowCount: number,
     codes?: CodesWanted,
   ): StringArray;
+  /**
+   * A dictionary codec's codes alone, unpacked into Wasm memory at `dst` (rowCount int32, checked), and
+   * its dictionary; absent for a codec without one. `stored`'s checksum is verified by the caller.
+   */
+  codesAt?(
+    k: Kernels,
+    stored: Uint8Array,
+    rawBytes: number,
+    rowCount: number,
+    dst: number,
+  ): readonly string[];
 }
 
 export type Codec = NumericCodec | StringCodec;
@@ -398,13 +409,7 @@ const stringDict: StringCodec = {
     return { packed: { bytes, checksum: k.checksum(bytes) }, rawBytes: chars.byteLength };
   },
   decode(k, stored, rawBytes, rowCount, wanted) {
-    const r = new Reader(stored);
-    const flags = r.u8();
-    if (flags > FLAG_UTF16) throw new CorruptSegmentError(`string column has unknown flags ${flags}`);
-    const size = r.u32();
-    if (size > rowCount)
-      throw new CorruptSegmentError(`string dictionary of ${size} entries for ${rowCount} rows`);
-    const lengths = unpackInt32(k, r.take(r.u32()), size);
+    const { r, flags, size, lengths } = dictHeader(k, stored, rowCount);
     if (wanted !== undefined) {
       // Codes checked in Wasm memory, where they are unpacked: no pass over them here.
       const { codes, complete } = k.unpackCodes(r.take(r.u32()), rowCount, size);
@@ -417,7 +422,23 @@ const stringDict: StringCodec = {
     const entries = split(readChars(k, r.rest(), rawBytes, flags), lengths, false);
     return stringsOf(codes, entries);
   },
+  codesAt(k, stored, rawBytes, rowCount, dst) {
+    const { r, flags, size, lengths } = dictHeader(k, stored, rowCount);
+    k.unpackCodesAt(r.take(r.u32()), rowCount, size, dst);
+    return split(readChars(k, r.rest(), rawBytes, flags), lengths, false) as string[];
+  },
 };
+
+/** A string-dict block read up to its codes: flags, dictionary size and entry lengths. */
+function dictHeader(k: Kernels, stored: Uint8Array, rowCount: number) {
+  const r = new Reader(stored);
+  const flags = r.u8();
+  if (flags > FLAG_UTF16) throw new CorruptSegmentError(`string column has unknown flags ${flags}`);
+  const size = r.u32();
+  if (size > rowCount)
+    throw new CorruptSegmentError(`string dictionary of ${size} entries for ${rowCount} rows`);
+  return { r, flags, size, lengths: unpackInt32(k, r.take(r.u32()), size) };
+}
 
 /** Each row's string (null for code -1); throws `CorruptSegmentError` for a code outside `entries`. */
 function stringsOf(codes: Int32Array, entries: readonly (string | null)[]): StringArray {

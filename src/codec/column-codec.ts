@@ -14,6 +14,7 @@ import {
   NUMERIC_CODECS,
   type NumericCodec,
   STRING_CODECS,
+  type StringCodec,
 } from "./codecs.ts";
 import type { Kernels, Packed } from "./wasm.ts";
 
@@ -239,6 +240,27 @@ export function decodeStrings(
   rowCount: number,
   codes?: CodesWanted,
 ): StringArray {
+  return verifiedStringCodec(k, enc, rowCount).decode(k, enc.bytes, enc.rawBytes, rowCount, codes);
+}
+
+/**
+ * A dictionary-encoded string column's rowCount codes, verified and unpacked into Wasm memory at `dst`
+ * (see `StringCodec.codesAt`), and its dictionary; null for a column stored without a dictionary.
+ */
+export function decodeCodesAt(
+  k: Kernels,
+  enc: EncodedColumn,
+  rowCount: number,
+  dst: number,
+): readonly string[] | null {
+  const codec = codecById(enc.codec);
+  if (codec?.kind !== "string" || codec.codesAt === undefined) return null;
+  verifiedStringCodec(k, enc, rowCount);
+  return codec.codesAt(k, enc.bytes, enc.rawBytes, rowCount, dst);
+}
+
+/** The string codec of `enc`, its checksum verified. */
+function verifiedStringCodec(k: Kernels, enc: EncodedColumn, rowCount: number): StringCodec {
   const codec = codecById(enc.codec);
   if (codec === undefined) {
     throw new CorruptSegmentError(
@@ -255,5 +277,5 @@ export function decodeStrings(
       `column block fails its checksum (stored 0x${(enc.checksum >>> 0).toString(16)}, computed 0x${actual.toString(16)})`,
     );
   }
-  return codec.decode(k, enc.bytes, enc.rawBytes, rowCount, codes);
+  return codec;
 }

@@ -9,6 +9,7 @@ import {
 import { CorruptSegmentError, InvalidArgumentError } from "../errors.ts";
 import { codesOf, type StringCodes, setCodes } from "../string-codes.ts";
 import {
+  decodeCodesAt,
   decodeColumnInto,
   decodeColumnKept,
   decodeStrings,
@@ -224,6 +225,23 @@ export function decodeSegmentColumn(
     return;
   }
   decodeColumnInto(k, col.block, col.dtype, segment.rows, out as NumericArray, outOffset, from, to);
+}
+
+/**
+ * The codes of every row of a dictionary-encoded string column, unpacked into Wasm memory at `dst`, and
+ * its dictionary; null when the segment stores the column without a dictionary.
+ */
+export function decodeSegmentCodesAt(
+  k: Kernels,
+  segment: ParsedSegment,
+  name: string,
+  dst: number,
+): readonly string[] | null {
+  const col = segment.columns.get(name);
+  if (!col) throw new CorruptSegmentError(`segment lacks column '${name}' that its index lists`);
+  if (col.dtype !== "string")
+    throw new CorruptSegmentError(`segment stores column '${name}' as ${col.dtype}`);
+  return decodeCodesAt(k, col.block, segment.rows, dst);
 }
 
 /**

@@ -47,6 +47,7 @@ interface Exports {
   decimalEncode(src: number, n: number, k: number, dst: number): number;
   decimalDecode(src: number, n: number, k: number, dst: number): void;
   codesCheck(src: number, n: number, size: number, seen: number): number;
+  codesInRange(src: number, n: number, size: number): number;
   rangeState(): number;
   rangeF64(p: number, n: number): void;
   rangeF32(p: number, n: number): void;
@@ -585,6 +586,24 @@ export class Kernels {
     const codes = new Int32Array(count);
     new Uint8Array(codes.buffer).set(this.#mem().subarray(pout, pout + 4 * count));
     return { codes, complete: distinct === size };
+  }
+
+  /**
+   * `unpackCodes` into Wasm memory at `dst` (held with `hold`): `count` int32 codes, each checked to lie
+   * in [-1, size) (throws `CorruptSegmentError` otherwise), with no copy out and no count of entries.
+   */
+  unpackCodesAt(packed: Uint8Array, count: number, size: number, dst: number): void {
+    if (!Number.isSafeInteger(count) || count < 0 || count > maxPackedCount(packed.byteLength, 4)) {
+      throw corrupt(`${packed.byteLength} packed bytes cannot hold ${count} integers`);
+    }
+    const x = this.#x;
+    const len = packed.byteLength;
+    const [pin] = this.#alloc(len);
+    this.#mem().set(packed, pin);
+    const r = x.intUnpack(pin, len, count, 4, 0, count, dst);
+    if (r !== len) throw corrupt(`packed integers are malformed (${r < 0 ? `error ${r}` : "size mismatch"})`);
+    if (x.codesInRange(dst, count, size) !== 1)
+      throw corrupt("string column has a code outside its dictionary");
   }
 
   // ---- decimal floats: f64 values that are exact decimals, as scaled integers --------------------------

@@ -391,17 +391,18 @@ export class PartialMerger {
 
   /** A tuple of keys as one Map key: the value itself for one column, else its columns' value numbers. */
   #codeOf(parts: readonly KeyValue[], intern = true): KeyValue | undefined {
-    if (parts.length === 1) return parts[0];
+    if (parts.length === 1) return mapKey(parts[0]);
     let code = "";
     let pair = 0;
     let big = false;
     for (let c = 0; c < parts.length; c++) {
       const numbers = this.#ids[c];
-      let id = numbers.get(parts[c]);
+      const key = mapKey(parts[c]);
+      let id = numbers.get(key);
       if (id === undefined) {
         if (!intern) return undefined;
         id = numbers.size;
-        numbers.set(parts[c], id);
+        numbers.set(key, id);
       }
       if (parts.length === 2) {
         if (id >= PAIR) big = true;
@@ -410,9 +411,18 @@ export class PartialMerger {
     }
     // Two columns whose values number fewer than 2^26 each: one exact number; else the numbers joined.
     if (parts.length !== 2) return code;
-    return big ? `${this.#ids[0].get(parts[0])},${this.#ids[1].get(parts[1])}` : pair;
+    return big ? `${this.#ids[0].get(mapKey(parts[0]))},${this.#ids[1].get(mapKey(parts[1]))}` : pair;
   }
 }
+
+/**
+ * A key value as a Map key: a bigint within ±2^53 as the number it equals, which a Map hashes several
+ * times faster. One key column holds one type, so no number and bigint of one column meet.
+ */
+function mapKey(v: KeyValue): KeyValue {
+  return typeof v === "bigint" && v >= -SAFE && v <= SAFE ? Number(v) : v;
+}
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Two key columns' value numbers below this combine into one exact double. */
 const PAIR = 2 ** 26;

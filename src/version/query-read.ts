@@ -36,6 +36,8 @@ import { VersionStore } from "./version-store.ts";
 
 /** A chunk the calling thread reads from an object store: enough segments' rows to keep requests in flight. */
 const OBJECT_CHUNK_SEGMENTS = 16;
+/** Jobs a pool worker gets of an aggregating query (each several chunks, merged in the worker). */
+const JOBS_PER_WORKER = 4;
 /** What a string value counts for in progress, as a plain read counts it. */
 const STRING_BYTES = 8;
 
@@ -289,15 +291,24 @@ async function inPool(
     seen: store.storage.seen,
     steps: q.split.steps,
   };
-  const results: ChunkResult[] = new Array(chunks.length);
-  const spans = indexSpans(q.index, chunks);
+  // An aggregation's chunks go a few to a job, merged in the worker: the calling thread then merges a
+  // few partials, not one a chunk, while still JOBS_PER_WORKER jobs a worker balance the load.
+  const per = q.split.steps.aggregate ? Math.ceil(chunks.length / (ctx.pool.size * JOBS_PER_WORKER)) : 1;
+  const jobs: (readonly [number, number])[][] = [];
+  for (let i = 0; i < chunks.length; i += per) jobs.push(chunks.slice(i, i + per));
+  const results: ChunkResult[] = new Array(jobs.length);
+  const spans = indexSpans(
+    q.index,
+    jobs.map((js) => [js[0][0], js[js.length - 1][1]]),
+  );
   const pooledOnly = codesOnlyColumns(q.split.steps, q.index, columns);
-  let nextChunk = 0;
+  let nextJob = 0;
   let failed: unknown;
   const lane = async () => {
-    while (failed === undefined && nextChunk < chunks.length) {
-      const i = nextChunk++;
-      const [from, to] = chunks[i];
+    while (failed === undefined && nextJob < jobs.length) {
+      const i = nextJob++;
+      const group = jobs[i];
+      const [from, to] = group[0];
       // A worker's chunk of rows comes back with its strings as a dictionary and codes (unpackStrings):
       // string columns no expression reads are decoded as codes alone, the others with their codes.
       const request: ReadRequest = {
@@ -311,25 +322,35 @@ async function inPool(
         let jobStore: QueryJob["store"];
         if (ctx.store !== null) jobStore = ctx.store;
         else {
-          // mem://: the chunk's segments, lent in shared memory.
-          const lent = store.storage.readTransaction(() => lendSegments(store, planRead(q.index, request)));
-          if (lent === null) throw new Error(`internal: a segment of '${q.symbol}' vanished during a query`);
-          jobStore = { segments: lent };
+          // mem://: the chunks' segments, lent in shared memory.
+          const lent = store.storage.readTransaction(() =>
+            group.map(([a, b]) => lendSegments(store, planRead(q.index, { ...request, rowRange: [a, b] }))),
+          );
+          if (lent.includes(null))
+            throw new Error(`internal: a segment of '${q.symbol}' vanished during a query`);
+          jobStore = { segments: (lent as [string, Uint8Array][][]).flat() };
         }
         // The job carries only the index entries of its rows: cloning the whole index for every chunk
         // would cost the calling thread O(segments) a chunk.
-        const job: QueryJob = { ...base, index: spans[i], store: jobStore, request, rowStart: from };
+        const job: QueryJob = {
+          ...base,
+          index: spans[i],
+          store: jobStore,
+          request,
+          rowStart: from,
+          ...(group.length > 1 ? { chunks: group.map(([a, b]): [number, number] => [a, b]) } : {}),
+        };
         const result = unwrap(await ctx.pool.run<Outcome<ChunkResult>>((w) => w.query(moving(job, []))));
         results[i] =
           result.kind === "rows" ? { ...result, rows: unpackStrings(result.rows as FrameData) } : result;
-        done(i);
+        for (let c = i * per; c < i * per + group.length; c++) done(c);
       } catch (err) {
         failed ??= err;
       }
     }
   };
   // Two chunks per worker in flight: one decoding, one waiting, so no worker idles between messages.
-  await Promise.all(Array.from({ length: Math.min(chunks.length, ctx.pool.size * 2) }, lane));
+  await Promise.all(Array.from({ length: Math.min(jobs.length, ctx.pool.size * 2) }, lane));
   if (failed !== undefined) throw failed;
   return results;
 }

@@ -7,6 +7,7 @@
  */
 import {
   CodesBuilder,
+  decodeSegmentCodesAt,
   decodeSegmentColumn,
   decodeSegmentColumnKept,
   type ParsedSegment,
@@ -192,7 +193,15 @@ function runResident(
     const keys: { codes: number; size: number; dict?: readonly string[] }[] = [];
     for (const key of plan.keys) {
       const p = take();
-      if (key.dtype === "string") {
+      // A whole segment's dictionary codes unpack straight into held memory.
+      const dict =
+        key.dtype === "string" && from === 0 && to === parsed.rows
+          ? decodeSegmentCodesAt(k, parsed, key.name, p)
+          : null;
+      if (dict !== null) {
+        if (mask >= 0) q.compactAt(p, n, 4, mask, p);
+        keys.push({ codes: p, size: dict.length, dict });
+      } else if (key.dtype === "string") {
         const values: StringArray = [];
         const builder = new CodesBuilder(n, true);
         decodeSegmentColumn(k, parsed, key.name, values, 0, from, to, builder);

@@ -1,6 +1,7 @@
 import { type Kernels, loadKernels } from "../codec/wasm.ts";
 import type { NumericArray } from "../dtypes.ts";
 import { type ErrorData, errorData } from "../errors.ts";
+import { mergePartials } from "../query/aggregate.ts";
 import type { ChunkResult, ChunkSteps } from "../query/chunk.ts";
 import type { LmdbOptions } from "../storage/lmdb-storage.ts";
 import { MemoryStorage } from "../storage/memory-storage.ts";
@@ -61,6 +62,11 @@ export interface QueryJob extends Omit<ReadJob, "targets"> {
   steps: ChunkSteps;
   /** The chunk's first row in the stored frame. */
   rowStart: number;
+  /**
+   * Several chunks of an aggregating query, as row ranges (the request's own range is ignored): each is
+   * run as a chunk of its own and their partials merged here, so one partial comes back.
+   */
+  chunks?: [number, number][];
 }
 
 export type Outcome<T> = { ok: T } | { error: ErrorData };
@@ -117,6 +123,21 @@ export function unpackStrings(frame: FrameData): FrameData {
 type PackedColumn = ColumnData & { coded?: { dict: readonly string[]; codes: Int32Array } };
 
 /** The buffers of a chunk's answer (its rows' columns, or its partial's state), to move them. */
+/** Chunks' partial aggregates merged into one (`mergePartials`), as one chunk's result. */
+function mergedPartial(results: readonly ChunkResult[]): ChunkResult {
+  const merged = mergePartials(
+    results.map((r) => {
+      if (r.kind !== "partial") throw new Error("internal: a chunk of an aggregating job returned rows");
+      return r;
+    }),
+  );
+  return {
+    kind: "partial",
+    keys: { dtypes: [...merged.keys.dtypes], columns: merged.keys.columns },
+    states: merged.states,
+  };
+}
+
 function chunkBuffers(result: ChunkResult): ArrayBuffer[] {
   if (result.kind === "rows") return frameBuffers(result.rows as FrameData);
   const out = new Set<ArrayBuffer>();
@@ -228,8 +249,14 @@ export function createSegmentWorker(
     async query(job) {
       try {
         const { store, k } = await jobStore(job);
+        const run = (request: ReadRequest, rowStart: number) =>
+          queryChunk(store, k, job.symbol, job.record, job.index, request, rowStart, job.steps);
         const chunk = store.storage.readTransaction(() =>
-          queryChunk(store, k, job.symbol, job.record, job.index, job.request, job.rowStart, job.steps),
+          job.chunks === undefined
+            ? run(job.request, job.rowStart)
+            : mergedPartial(
+                job.chunks.map(([from, to]) => run({ ...job.request, rowRange: [from, to] }, from)),
+              ),
         );
         const result: ChunkResult =
           chunk.kind === "rows" ? { ...chunk, rows: packStrings(chunk.rows as FrameData) } : chunk;
