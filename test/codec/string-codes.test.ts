@@ -61,4 +61,29 @@ describe("a dictionary-coded string column's codes", () => {
       );
     }
   });
+
+  it("unpack into Wasm memory as stored, and are refused there too when outside the dictionary", () => {
+    const codesAt = STRING_CODECS.stringDict.codesAt!;
+    // Long enough for the four-at-a-time check and its tail; one bad code at each position in turn.
+    const codes = Array.from({ length: 23 }, (_, i) => (i % 5 === 2 ? -1 : i % 3));
+    const good = crafted(["x", "y", "zz"], codes);
+    const at = k.hold(4 * codes.length, 1 << 16);
+    try {
+      expect(codesAt(k, good.bytes, good.rawBytes, codes.length, at)).toEqual(["x", "y", "zz"]);
+      expect(Array.from(new Int32Array(k.bytes().buffer, at, codes.length))).toEqual(codes);
+      for (const bad of [3, -2]) {
+        for (let i = 0; i < codes.length; i++) {
+          const wrong = crafted(
+            ["x", "y", "zz"],
+            codes.map((c, j) => (j === i ? bad : c)),
+          );
+          expect(() => codesAt(k, wrong.bytes, wrong.rawBytes, codes.length, at)).toThrow(
+            CorruptSegmentError,
+          );
+        }
+      }
+    } finally {
+      k.release(at);
+    }
+  });
 });
