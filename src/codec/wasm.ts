@@ -112,6 +112,14 @@ export class Kernels {
     return at;
   }
 
+  /**
+   * True when `out` lies in this instance's memory (held with `hold`) with room for `win` bytes: kept
+   * rows are then compacted straight into it, which may write every byte of the window.
+   */
+  #inMemory(out: Uint8Array, win: number): boolean {
+    return out.buffer === this.#x.memory.buffer && out.byteLength >= win;
+  }
+
   /** A byte view of the whole memory, renewed after growth detached the old one. */
   #mem(): Uint8Array {
     const buffer = this.#x.memory.buffer;
@@ -193,11 +201,13 @@ export class Kernels {
     const x = this.#x;
     const n = src.byteLength;
     const win = keep ? keep.length * width : out ? out.byteLength : 0;
-    const [p, pmask, pkept] = this.#alloc(
+    const direct = keep !== undefined && out !== null && this.#inMemory(out, win);
+    const [p, pmask, scratchKept] = this.#alloc(
       Math.min(WINDOW, n),
       keep ? keep.length : 0,
-      keep ? win + width : 0,
+      keep && !direct ? win + width : 0,
     );
+    const pkept = direct ? (out as Uint8Array).byteOffset : scratchKept;
     const mem = this.#mem();
     if (keep) mem.set(keep, pmask);
     const end = out ? skip + win : 0;
@@ -216,7 +226,7 @@ export class Kernels {
         kept += x.maskCompact(p + lo - off, (hi - lo) / width, width, pmask + (lo - skip) / width, at);
       } else out.set(mem.subarray(p + lo - off, p + hi - off), lo - skip);
     }
-    if (keep && out) copyKept(mem, pkept, kept, width, out);
+    if (keep && out && !direct) copyKept(mem, pkept, kept, width, out);
     return { hash: x.hashFinal() >>> 0, kept };
   }
 
@@ -387,13 +397,15 @@ export class Kernels {
     const shuffled = width > 1;
     const maxBody = x.lz4Bound(CHUNK);
     const first = Math.min(CHUNK, n);
-    const [pin, ptmp, pdst, pmask, pkept] = this.#alloc(
+    const direct = keep !== undefined && this.#inMemory(out, win);
+    const [pin, ptmp, pdst, pmask, scratchKept] = this.#alloc(
       Math.min(maxBody, total) + 4,
       first,
       shuffled ? first : 0,
       keep ? keep.length : 0,
-      keep ? win + width : 0,
+      keep && !direct ? win + width : 0,
     );
+    const pkept = direct ? out.byteOffset : scratchKept;
     const mem = this.#mem();
     if (keep) mem.set(keep, pmask);
     let kept = 0;
@@ -432,6 +444,7 @@ export class Kernels {
     }
     if (pos !== total) throw corrupt(`compressed column has ${total - pos} bytes after its last chunk`);
     checkSum(expected, x.hashFinal() >>> 0, "column block");
+    if (direct) return kept;
     return keep ? copyKept(mem, pkept, kept, width, out) : out.byteLength / width;
   }
 

@@ -90,7 +90,8 @@ function runResident(
   dtypes: ReadonlyMap<string, DType>,
 ): ChunkResult | null {
   const n = to - from;
-  const stride = (8 * n + 15) & ~15;
+  // One buffer of n rows of up to 8 bytes each (at least one 16-byte step: a chunk may have no rows).
+  const stride = Math.max(16, (8 * n + 15) & ~15);
   const count =
     plan.filterColumns.length +
     plan.keptColumns.length +
