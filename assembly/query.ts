@@ -431,7 +431,9 @@ export function groupReset(kind: i32, count: usize, a: usize, b: usize, groups: 
   const s = load<f64>(a + g);
   const y = x - load<f64>(b + g);
   const t = s + y;
-  store<f64>(b + g, t - s - y);
+  const c = t - s - y;
+  // An infinity makes the compensation NaN: pandas resets it (GH#53606), as aggregate.ts does.
+  store<f64>(b + g, select<f64>(c, 0, c == c));
   store<f64>(a + g, t);
 }
 

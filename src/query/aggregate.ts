@@ -127,7 +127,9 @@ export function accumulate(
           if (g >= 0 && (present === null || present[i] === 1)) {
             const y = numbers[i] - comp[g];
             const t = sum[g] + y;
-            comp[g] = t - sum[g] - y;
+            const c = t - sum[g] - y;
+            // An infinity makes the compensation NaN: pandas resets it (GH#53606), so inf + inf is inf.
+            comp[g] = c === c ? c : 0;
             sum[g] = t;
           }
         }
@@ -465,7 +467,8 @@ function mergeState(out: AggState, b: AggState, map: Int32Array): void {
       const sum = out.sum as Float64Array;
       const y = (b.sum as Float64Array)[g] - (out.comp[t] + b.comp![g]);
       const total = sum[t] + y;
-      out.comp[t] = total - sum[t] - y;
+      const c = total - sum[t] - y;
+      out.comp[t] = c === c ? c : 0;
       sum[t] = total;
     } else if (out.sum) (out.sum as BigInt64Array)[t] += (b.sum as BigInt64Array)[g];
     if (b.count[g] === 0 || !out.value) continue;

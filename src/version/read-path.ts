@@ -43,6 +43,15 @@ export interface ReadTargets {
  * index entries, date ranges turned into rows, and the rows and columns a request asks for decoded into a
  * frame.
  */
+/** Rows [from, to) of a segment for a chunk, landing at chunk row `outRow`; `columns`: those it holds. */
+export interface ChunkPiece {
+  segment: SegmentRef;
+  from: number;
+  to: number;
+  outRow: number;
+  columns: string[];
+}
+
 export class ReadPath {
   /** Index records parsed before, by index key; each hit is checked against the stored bytes. */
   readonly indexes = new ParsedCache<IndexRecord>(INDEX_CACHE_ENTRIES, INDEX_CACHE_BYTES);
@@ -379,33 +388,43 @@ export class ReadPath {
    * `CorruptSegmentError` from either is located at symbol, version and segment.
    */
   /**
-   * Runs `fn` on the one segment holding every column of `columns` for the rows `request.rowRange`,
-   * rows [from, to) of it, counting them as read; null, having read nothing, when those rows and
-   * columns span several segments or a column is missing from some rows (dynamic schema). `fn` returning
-   * null (it could not use the segment) counts nothing either.
+   * Runs `fn` on the pieces of segments holding `columns` for the rows `request.rowRange` (each piece:
+   * rows [from, to) of a segment, landing at `outRow`, and which of `columns` it holds), with `open` to
+   * parse a piece's segment for a callback; counts them as read when `fn` returns a result. Null, having
+   * read nothing, when a column is missing from some rows (dynamic schema) or `fn` returns null.
    */
-  withOneSegment<T>(
+  withPieces<T>(
     k: Kernels,
     symbol: string,
     record: VersionRecord,
     index: IndexRecord,
     request: ReadRequest,
     columns: readonly string[],
-    fn: (parsed: ParsedSegment, from: number, to: number) => T | null,
+    fn: (
+      pieces: ChunkPiece[],
+      open: <R>(piece: ChunkPiece, use: (parsed: ParsedSegment) => R) => R,
+    ) => T | null,
   ): T | null {
     const plan = planRead(index, { ...request, columns: [...columns], withoutIndex: true });
-    if (plan.pieces.length !== 1 || plan.gaps.length > 0) return null;
-    const [piece] = plan.pieces;
-    const bytes = plan.columns.reduce(
-      (n, c) => n + (piece.to - piece.from) * (DTYPES[index.columns[c].dtype].width || 8),
-      0,
-    );
-    const out = this.withSegment(k, symbol, record, piece.segment, (parsed) =>
-      fn(parsed, piece.from, piece.to),
-    );
+    if (plan.gaps.length > 0) return null;
+    const wanted = new Set(plan.columns);
+    const where = new Map(index.columns.map((c, i) => [c.name, i]));
+    const pieces = plan.pieces.map((p) => ({
+      ...p,
+      columns: segmentColumns(p.segment, where)
+        .filter((c) => wanted.has(c))
+        .map((c) => index.columns[c].name),
+    }));
+    const open = <R>(piece: ChunkPiece, use: (parsed: ParsedSegment) => R): R =>
+      this.withSegment(k, symbol, record, piece.segment, use);
+    const out = fn(pieces, open);
     if (out !== null) {
-      this.meter?.expect(bytes, 1);
-      this.meter?.add(bytes);
+      const bytes = plan.columns.reduce(
+        (n, c) => n + plan.rows * (DTYPES[index.columns[c].dtype].width || 8),
+        0,
+      );
+      this.meter?.expect(bytes, pieces.length);
+      this.meter?.add(bytes, pieces.length);
     }
     return out;
   }

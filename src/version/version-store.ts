@@ -5,7 +5,7 @@ import type { Storage, WriteTransaction } from "../storage/storage.ts";
 import type { SegmentArena } from "./arena.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
 import type { MeterSlot, ProgressMeter } from "./progress.ts";
-import { ReadPath, type ReadTargets } from "./read-path.ts";
+import { type ChunkPiece, ReadPath, type ReadTargets } from "./read-path.ts";
 import type { ReadRequest } from "./read-plan.ts";
 import type { IndexRecord, LibraryConfig, SnapshotRecord, VersionRecord } from "./records.ts";
 import { dropSnapshot, listSnapshots, readSnapshot, takeSnapshot } from "./snapshots.ts";
@@ -207,17 +207,20 @@ export class VersionStore {
     return this.reads.readRowsWhere(k, symbol, record, index, request, first, where, into);
   }
 
-  /** `fn` on the one segment holding `columns` for `request`'s rows (see `ReadPath.withOneSegment`). */
-  withOneSegment<T>(
+  /** `fn` on the pieces of segments holding `columns` for `request`'s rows (see `ReadPath.withPieces`). */
+  withPieces<T>(
     k: Kernels,
     symbol: string,
     record: VersionRecord,
     index: IndexRecord,
     request: ReadRequest,
     columns: readonly string[],
-    fn: (parsed: ParsedSegment, from: number, to: number) => T | null,
+    fn: (
+      pieces: ChunkPiece[],
+      open: <R>(piece: ChunkPiece, use: (parsed: ParsedSegment) => R) => R,
+    ) => T | null,
   ): T | null {
-    return this.reads.withOneSegment(k, symbol, record, index, request, columns, fn);
+    return this.reads.withPieces(k, symbol, record, index, request, columns, fn);
   }
 
   /** Rows [start, end) of a sorted timestamp index whose timestamps lie in `range` (inclusive). */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { Arctic } from "../../runtimes/node.ts";
 import {
   applyReadQuery,
   col,
@@ -10,6 +11,8 @@ import {
   runQuery,
   SchemaMismatchError,
 } from "../../src/api/index.ts";
+import { loadKernels } from "../../src/codec/wasm.ts";
+import { useQueryKernels } from "../../src/query/kernels.ts";
 
 const bars = () =>
   new DataFrame(
@@ -336,5 +339,31 @@ describe("float sums", () => {
     const out = runQuery(df, new QueryBuilder().groupby("k").agg({ v: "sum", m: ["v", "mean"] }));
     expect(col_(out, "v")).toEqual([2]);
     expect(col_(out, "m")).toEqual([0.5]);
+  });
+
+  it("of infinities are infinite, as pandas' are (its compensation reset, GH#53606), in Wasm and TypeScript", async () => {
+    await loadKernels();
+    const df = new DataFrame({
+      k: ["a", "a", "a", "b", "b", "c", "c"],
+      v: [Infinity, Infinity, 1, Infinity, -Infinity, -Infinity, 2],
+    });
+    const q = new QueryBuilder().groupby("k").agg({ v: "sum", m: ["v", "mean"] });
+    for (const kernels of [true, false]) {
+      const was = useQueryKernels(kernels);
+      try {
+        const out = runQuery(df, q);
+        expect(col_(out, "v"), `kernels ${kernels}`).toEqual([Infinity, Number.NaN, -Infinity]);
+        expect(col_(out, "m"), `kernels ${kernels}`).toEqual([Infinity, Number.NaN, -Infinity]);
+      } finally {
+        useQueryKernels(was);
+      }
+    }
+    // Chunks of one row each: the partials' compensated sums merge the same way.
+    const ac = new Arctic("mem://", { workers: 0 });
+    const lib = await ac.createLibrary("inf", { rowsPerSegment: 1 });
+    await lib.write("s", df);
+    const merged = (await lib.read("s", { query: q })).data;
+    expect(col_(merged, "v")).toEqual([Infinity, Number.NaN, -Infinity]);
+    await ac.close();
   });
 });

@@ -164,11 +164,13 @@ describe("a groupby run on columns held in Wasm memory", () => {
           fc.boolean(),
           queryArb,
           fc.option(fc.tuple(fc.nat(4000), fc.nat(4000)), { freq: 3 }),
-          async (rows, seed, rowsPerSegment, appended, { q, resident }, range) => {
-            const lib = await ac.createLibrary(`res${n++}`, { rowsPerSegment });
+          fc.constantFrom(2, 3, 127),
+          async (rows, seed, rowsPerSegment, appended, { q, resident }, range, columnsPerSegment) => {
+            const lib = await ac.createLibrary(`res${n++}`, { rowsPerSegment, columnsPerSegment });
             await lib.write("s", frameOf(rows, seed));
             if (appended) await lib.append("s", frameOf(700, seed + 1));
-            // A row range cuts segments: their chunks' string keys then come through the general decode.
+            // A row range cuts segments, appends and tiles make chunks of several pieces: their string keys
+            // then come through the general decode.
             const rowRange =
               range === null ? undefined : ([Math.min(...range), Math.max(...range)] as [number, number]);
             const expected = runQuery((await lib.read("s", { rowRange })).data, q);
@@ -178,12 +180,14 @@ describe("a groupby run on columns held in Wasm memory", () => {
               segments = p.segmentsTotal;
             };
             const actual = (await lib.read("s", { query: q, onProgress, rowRange })).data;
-            expectSame(actual, expected, `${q.toString()} rows=${rows} rps=${rowsPerSegment} ${rowRange}`);
-            // Chunks of one segment each (not appended, no range joining a segment's end to a small one)
-            // ran resident when any was read (the statistics may rule every segment out), unless an
-            // int64 key spans 2^63 values (no dense table).
-            if (resident && !appended && range === null && segments > 0)
-              expect(residentRuns.chunks, q.toString()).toBeGreaterThan(before);
+            expectSame(
+              actual,
+              expected,
+              `${q.toString()} rows=${rows} rps=${rowsPerSegment} cps=${columnsPerSegment} ${rowRange}`,
+            );
+            // The chunks ran resident when any was read (the statistics may rule every segment out),
+            // unless an int64 key spans 2^63 values (no dense table).
+            if (resident && segments > 0) expect(residentRuns.chunks, q.toString()).toBeGreaterThan(before);
             await ac.deleteLibrary(lib.name);
           },
         ),
