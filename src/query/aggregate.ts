@@ -129,7 +129,7 @@ export function accumulate(
             const t = sum[g] + y;
             const c = t - sum[g] - y;
             // An infinity makes the compensation NaN: pandas resets it (GH#53606), so inf + inf is inf.
-            comp[g] = c === c ? c : 0;
+            comp[g] = Number.isNaN(c) ? 0 : c;
             sum[g] = t;
           }
         }
@@ -468,7 +468,7 @@ function mergeState(out: AggState, b: AggState, map: Int32Array): void {
       const y = (b.sum as Float64Array)[g] - (out.comp[t] + b.comp![g]);
       const total = sum[t] + y;
       const c = total - sum[t] - y;
-      out.comp[t] = c === c ? c : 0;
+      out.comp[t] = Number.isNaN(c) ? 0 : c;
       sum[t] = total;
     } else if (out.sum) (out.sum as BigInt64Array)[t] += (b.sum as BigInt64Array)[g];
     if (b.count[g] === 0 || !out.value) continue;
