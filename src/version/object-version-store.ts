@@ -8,6 +8,7 @@ import {
   StorageError,
   VersionNotFoundError,
 } from "../errors.ts";
+import type { ChunkResult, ChunkSteps } from "../query/chunk.ts";
 import { mapLimit, type ObjectStore } from "../storage/object-store.ts";
 import { sameBytes } from "../storage/parsed-cache.ts";
 import { concatFrames } from "./frame-concat.ts";
@@ -19,8 +20,9 @@ import { deleteObjectStaged, finalizeObjectStaged, stageObjectChunk } from "./ob
 import { cleanupObjects, verifyObjects } from "./object-verify.ts";
 import { PrefetchedStorage } from "./prefetched-storage.ts";
 import type { ProgressMeter } from "./progress.ts";
+import { mergedPartial, queryChunk } from "./query-chunk.ts";
 import { indexOfVersion, type ReadTargets } from "./read-path.ts";
-import { planRead, type ReadRequest, resolveRowRange } from "./read-plan.ts";
+import { chunkRanges, planRead, type ReadRequest, resolveRowRange } from "./read-plan.ts";
 import {
   type IndexRecord,
   isNoData,
@@ -663,6 +665,38 @@ export class ObjectVersionStore {
       index,
       range,
     );
+  }
+
+  /**
+   * Fetches the segments of `request`'s rows (a row range), then runs a query's per-chunk `steps` on them
+   * with the engine LMDB and memory use (late materialisation, resident groupbys): an aggregation a
+   * segment's rows at a time (cut as `chunkRanges` cuts them), its partials merged; other steps on all the
+   * rows at once. The fetch is the only await, so a caller can fetch the next rows while this one runs.
+   */
+  async queryRows(
+    k: Kernels,
+    symbol: string,
+    record: VersionRecord,
+    index: IndexRecord,
+    request: ReadRequest & { rowRange: [number, number] },
+    steps: ChunkSteps,
+  ): Promise<ChunkResult> {
+    const fetched = new Map<string, Uint8Array>();
+    await this.fetchInto(
+      fetched,
+      planRead(index, request).pieces.map((p) => p.segment.key),
+    );
+    const reader = new VersionStore(new PrefetchedStorage(fetched), this.lib, this.config);
+    const [from, to] = request.rowRange;
+    return reader.metered(this.meter, () => {
+      const ranges = steps.aggregate ? chunkRanges(index, [from, to], this.config.rowsPerSegment) : [];
+      // One range (or none: no rows, whose partial still has the query's shape) is the chunk itself.
+      if (ranges.length <= 1) return queryChunk(reader, k, symbol, record, index, request, from, steps);
+      const parts = ranges.map(([a, b]) =>
+        queryChunk(reader, k, symbol, record, index, { ...request, rowRange: [a, b] }, a, steps),
+      );
+      return mergedPartial(parts);
+    });
   }
 
   /** Fetches `keys` not in `into` yet, many at once; a missing one stays absent (reported on decode). */

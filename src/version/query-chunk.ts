@@ -7,6 +7,7 @@
  */
 import type { Kernels } from "../codec/wasm.ts";
 import { DTYPES, type NumericArray } from "../dtypes.ts";
+import { mergePartials } from "../query/aggregate.ts";
 import {
   type ChunkResult,
   type ChunkSteps,
@@ -99,4 +100,19 @@ function spareTargets(index: IndexRecord, request: ReadRequest): ReadTargets | u
       ? (take("index", BigInt64Array) as BigInt64Array)
       : undefined;
   return { columns, ...(indexValues ? { index: indexValues } : {}) };
+}
+
+/** Chunks' partial aggregates merged into one (`mergePartials`), as one chunk's result. */
+export function mergedPartial(results: readonly ChunkResult[]): ChunkResult {
+  const merged = mergePartials(
+    results.map((r) => {
+      if (r.kind !== "partial") throw new Error("internal: a chunk of an aggregation returned rows");
+      return r;
+    }),
+  );
+  return {
+    kind: "partial",
+    keys: { dtypes: [...merged.keys.dtypes], columns: merged.keys.columns },
+    states: merged.states,
+  };
 }

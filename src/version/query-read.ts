@@ -104,12 +104,10 @@ export async function readWithQuery(
       : { kind: "row" as const };
   const done = (i: number) => meter?.add((chunks[i][1] - chunks[i][0]) * width, segments[i]);
   // For a groupby, string columns come with their dictionary codes: it groups by them, not the strings;
-  // keys nothing else reads come as codes alone. (Not from an object store: its reads of several
-  // batches join string arrays, which drops codes.)
+  // keys nothing else reads come as codes alone.
   const codes = q.split.steps.aggregate?.kind === "groupby";
-  const codesOnly =
-    store instanceof VersionStore && codes ? codesOnlyColumns(q.split.steps, index, columns) : [];
-  const readChunk = (from: number, to: number): ReadRequest => ({
+  const codesOnly = codes ? codesOnlyColumns(q.split.steps, index, columns) : [];
+  const readChunk = (from: number, to: number): ReadRequest & { rowRange: [number, number] } => ({
     columns,
     rowRange: [from, to],
     codes,
@@ -140,17 +138,15 @@ export async function readWithQuery(
   } else {
     results = [];
     // The next chunk's segments are fetched while this one's are decoded and queried.
-    let next =
-      chunks.length > 0 ? store.readRows(k, symbol, record, index, readChunk(...chunks[0])) : undefined;
+    const query = (i: number) =>
+      store.queryRows(k, symbol, record, index, readChunk(...chunks[i]), q.split.steps);
+    let next = chunks.length > 0 ? query(0) : undefined;
     for (let i = 0; i < chunks.length; i++) {
-      const current = next as ReturnType<ObjectVersionStore["readRows"]>;
-      next =
-        i + 1 < chunks.length
-          ? store.readRows(k, symbol, record, index, readChunk(...chunks[i + 1]))
-          : undefined;
+      const current = next as ReturnType<typeof query>;
+      next = i + 1 < chunks.length ? query(i + 1) : undefined;
       // A failed prefetch is reported when awaited; until then it must not be an unhandled rejection.
       next?.catch(() => {});
-      results.push(runChunk((await current).frame, chunks[i][0], q.split.steps));
+      results.push(await current);
       done(i);
     }
   }

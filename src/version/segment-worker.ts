@@ -1,14 +1,13 @@
 import { type Kernels, loadKernels } from "../codec/wasm.ts";
 import type { NumericArray } from "../dtypes.ts";
 import { type ErrorData, errorData } from "../errors.ts";
-import { mergePartials } from "../query/aggregate.ts";
 import type { ChunkResult, ChunkSteps } from "../query/chunk.ts";
 import type { LmdbOptions } from "../storage/lmdb-storage.ts";
 import { MemoryStorage } from "../storage/memory-storage.ts";
 import type { Storage } from "../storage/storage.ts";
 import { codesOf } from "../string-codes.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
-import { queryChunk } from "./query-chunk.ts";
+import { mergedPartial, queryChunk } from "./query-chunk.ts";
 import type { ReadRequest } from "./read-plan.ts";
 import type { IndexRecord, LibraryConfig, VersionRecord } from "./records.ts";
 import { VersionStore } from "./version-store.ts";
@@ -123,21 +122,6 @@ export function unpackStrings(frame: FrameData): FrameData {
 type PackedColumn = ColumnData & { coded?: { dict: readonly string[]; codes: Int32Array } };
 
 /** The buffers of a chunk's answer (its rows' columns, or its partial's state), to move them. */
-/** Chunks' partial aggregates merged into one (`mergePartials`), as one chunk's result. */
-function mergedPartial(results: readonly ChunkResult[]): ChunkResult {
-  const merged = mergePartials(
-    results.map((r) => {
-      if (r.kind !== "partial") throw new Error("internal: a chunk of an aggregating job returned rows");
-      return r;
-    }),
-  );
-  return {
-    kind: "partial",
-    keys: { dtypes: [...merged.keys.dtypes], columns: merged.keys.columns },
-    states: merged.states,
-  };
-}
-
 function chunkBuffers(result: ChunkResult): ArrayBuffer[] {
   if (result.kind === "rows") return frameBuffers(result.rows as FrameData);
   const out = new Set<ArrayBuffer>();

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Arctic, col, DataFrame, type Expr, lit, QueryBuilder, runQuery } from "../../runtimes/node.ts";
 import { residentRuns } from "../../src/version/query-resident.ts";
 import { tempDir } from "../helpers.ts";
+import { rgwAvailable, skipReason, useBucket } from "../storage/s3/rgw.ts";
 
 /** A frame of `n` rows from `seed`. */
 function frameOf(n: number, seed: number): DataFrame {
@@ -152,47 +153,55 @@ function expectSame(actual: DataFrame, expected: DataFrame, context: string): vo
   }
 }
 
+/**
+ * For random frames and queries of the resident shape on `ac`, the read's answer equals `runQuery` over
+ * the rows read, and the chunks ran resident where they could.
+ */
+async function residentEqualsWhole(ac: Arctic, runs: number): Promise<void> {
+  let n = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 300, max: 3000 }),
+      fc.integer(),
+      fc.integer({ min: 200, max: 1500 }),
+      fc.boolean(),
+      queryArb,
+      fc.option(fc.tuple(fc.nat(4000), fc.nat(4000)), { freq: 3 }),
+      fc.constantFrom(2, 3, 127),
+      async (rows, seed, rowsPerSegment, appended, { q, resident }, range, columnsPerSegment) => {
+        const lib = await ac.createLibrary(`res${n++}`, { rowsPerSegment, columnsPerSegment });
+        await lib.write("s", frameOf(rows, seed));
+        if (appended) await lib.append("s", frameOf(700, seed + 1));
+        // A row range cuts segments, appends and tiles make chunks of several pieces: their string keys
+        // then come through the general decode.
+        const rowRange =
+          range === null ? undefined : ([Math.min(...range), Math.max(...range)] as [number, number]);
+        const expected = runQuery((await lib.read("s", { rowRange })).data, q);
+        const before = residentRuns.chunks;
+        let segments = 0;
+        const onProgress = (p: { segmentsTotal: number }) => {
+          segments = p.segmentsTotal;
+        };
+        const actual = (await lib.read("s", { query: q, onProgress, rowRange })).data;
+        expectSame(
+          actual,
+          expected,
+          `${q.toString()} rows=${rows} rps=${rowsPerSegment} cps=${columnsPerSegment} ${rowRange}`,
+        );
+        // The chunks ran resident when any was read (the statistics may rule every segment out),
+        // unless an int64 key spans 2^63 values (no dense table).
+        if (resident && segments > 0) expect(residentRuns.chunks, q.toString()).toBeGreaterThan(before);
+        await ac.deleteLibrary(lib.name);
+      },
+    ),
+    { numRuns: Number(process.env.QUERY_RUNS ?? runs) },
+  );
+}
+
 describe("a groupby run on columns held in Wasm memory", () => {
   for (const [uri, ac] of Object.entries(stores)) {
     it(`equals the query run on the whole frame (${uri})`, async () => {
-      let n = 0;
-      await fc.assert(
-        fc.asyncProperty(
-          fc.integer({ min: 300, max: 3000 }),
-          fc.integer(),
-          fc.integer({ min: 200, max: 1500 }),
-          fc.boolean(),
-          queryArb,
-          fc.option(fc.tuple(fc.nat(4000), fc.nat(4000)), { freq: 3 }),
-          fc.constantFrom(2, 3, 127),
-          async (rows, seed, rowsPerSegment, appended, { q, resident }, range, columnsPerSegment) => {
-            const lib = await ac.createLibrary(`res${n++}`, { rowsPerSegment, columnsPerSegment });
-            await lib.write("s", frameOf(rows, seed));
-            if (appended) await lib.append("s", frameOf(700, seed + 1));
-            // A row range cuts segments, appends and tiles make chunks of several pieces: their string keys
-            // then come through the general decode.
-            const rowRange =
-              range === null ? undefined : ([Math.min(...range), Math.max(...range)] as [number, number]);
-            const expected = runQuery((await lib.read("s", { rowRange })).data, q);
-            const before = residentRuns.chunks;
-            let segments = 0;
-            const onProgress = (p: { segmentsTotal: number }) => {
-              segments = p.segmentsTotal;
-            };
-            const actual = (await lib.read("s", { query: q, onProgress, rowRange })).data;
-            expectSame(
-              actual,
-              expected,
-              `${q.toString()} rows=${rows} rps=${rowsPerSegment} cps=${columnsPerSegment} ${rowRange}`,
-            );
-            // The chunks ran resident when any was read (the statistics may rule every segment out),
-            // unless an int64 key spans 2^63 values (no dense table).
-            if (resident && segments > 0) expect(residentRuns.chunks, q.toString()).toBeGreaterThan(before);
-            await ac.deleteLibrary(lib.name);
-          },
-        ),
-        { numRuns: Number(process.env.QUERY_RUNS ?? 40) },
-      );
+      await residentEqualsWhole(ac, 40);
     }, 120_000);
   }
 
@@ -210,4 +219,21 @@ describe("a groupby run on columns held in Wasm memory", () => {
     // The appended segment's chunk is resident; the first (int32 as stored) is not.
     expect(residentRuns.chunks - before).toBe(1);
   });
+});
+
+describe.skipIf(!rgwAvailable)(`a groupby run on columns held in Wasm memory, on s3://${skipReason}`, () => {
+  const ctx = useBucket("resident");
+  it("equals the query run on the whole frame (s3://)", async () => {
+    const { endpoint, accessKeyId, secretAccessKey } = ctx.env;
+    const { hostname, port } = new URL(endpoint);
+    const ac = new Arctic(
+      `s3://${hostname}:${ctx.s3.bucket}?port=${port}&access=${accessKeyId}&secret=${secretAccessKey}`,
+      { workers: 0 },
+    );
+    try {
+      await residentEqualsWhole(ac, 12);
+    } finally {
+      await ac.close();
+    }
+  }, 300_000);
 });
