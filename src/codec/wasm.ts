@@ -113,8 +113,8 @@ export class Kernels {
   }
 
   /**
-   * True when `out` lies in this instance's memory (held with `hold`) with room for `win` bytes: kept
-   * rows are then compacted straight into it, which may write every byte of the window.
+   * True when `out` lies in this instance's memory (held with `hold`) with room for `win` bytes: rows are
+   * then decoded, or kept rows compacted (which may write every byte of the window), straight into it.
    */
   #inMemory(out: Uint8Array, win: number): boolean {
     return out.buffer === this.#x.memory.buffer && out.byteLength >= win;
@@ -202,6 +202,7 @@ export class Kernels {
     const n = src.byteLength;
     const win = keep ? keep.length * width : out ? out.byteLength : 0;
     const direct = keep !== undefined && out !== null && this.#inMemory(out, win);
+    const into = keep === undefined && out !== null && this.#inMemory(out, win);
     const [p, pmask, scratchKept] = this.#alloc(
       Math.min(WINDOW, n),
       keep ? keep.length : 0,
@@ -215,10 +216,17 @@ export class Kernels {
     x.hashInit();
     for (let off = 0; off < n; off += WINDOW) {
       const len = Math.min(WINDOW, n - off);
-      mem.set(src.subarray(off, off + len), p);
-      x.hashUpdate(p, len);
       const lo = Math.max(off, skip);
       const hi = Math.min(off + len, end);
+      if (into && lo === off && hi === off + len) {
+        // A window wholly wanted, into Wasm memory: copied to its place once and checksummed there.
+        const at = (out as Uint8Array).byteOffset + lo - skip;
+        mem.set(src.subarray(off, off + len), at);
+        x.hashUpdate(at, len);
+        continue;
+      }
+      mem.set(src.subarray(off, off + len), p);
+      x.hashUpdate(p, len);
       if (!out || lo >= hi) continue;
       if (keep) {
         // WINDOW is a multiple of every width: no element straddles two windows.
@@ -398,6 +406,7 @@ export class Kernels {
     const maxBody = x.lz4Bound(CHUNK);
     const first = Math.min(CHUNK, n);
     const direct = keep !== undefined && this.#inMemory(out, win);
+    const into = keep === undefined && this.#inMemory(out, win);
     const [pin, ptmp, pdst, pmask, scratchKept] = this.#alloc(
       Math.min(maxBody, total) + 4,
       first,
@@ -427,17 +436,23 @@ export class Kernels {
       const lo = Math.max(off, skip);
       const hi = Math.min(off + len, end);
       if (lo >= hi) continue;
+      // A chunk wholly wanted, into Wasm memory: decoded in its place, not copied there after.
+      const at = into && lo === off && hi === off + len ? out.byteOffset + lo - skip : -1;
       let data = pin + 4;
       if (!isStored) {
-        const r = x.lz4Decompress(pin + 4, body, ptmp, len);
+        const dst = at >= 0 && !shuffled ? at : ptmp;
+        const r = x.lz4Decompress(pin + 4, body, dst, len);
         if (r !== len) throw corrupt(`compressed column has a malformed LZ4 chunk (error ${r})`);
-        data = ptmp;
+        data = dst;
       }
       if (shuffled) {
-        x.unshuffle(data, len / width, width, pdst);
-        data = pdst;
+        const dst = at >= 0 ? at : pdst;
+        x.unshuffle(data, len / width, width, dst);
+        data = dst;
       }
-      if (keep) {
+      if (at >= 0) {
+        if (data !== at) mem.copyWithin(at, data, data + len);
+      } else if (keep) {
         const at = pkept + kept * width;
         kept += x.maskCompact(data + lo - off, (hi - lo) / width, width, pmask + (lo - skip) / width, at);
       } else out.set(mem.subarray(data + lo - off, data + hi - off), lo - skip);
