@@ -17,6 +17,7 @@ import {
   isArithOp,
   isCompareOp,
   type ScalarValue,
+  SWAPPED,
   show,
 } from "./expr.ts";
 import { readyQueryKernels } from "./kernels.ts";
@@ -270,16 +271,6 @@ function compare(node: ExprNode, op: CompareOp, a: Value, b: Value, n: number): 
   // 64-bit integers compare exactly as bigints (doubles would merge neighbours above 2^53).
   return compareWithKernel(a, b, op, "int", node) ?? compareLoop(asBig(a, n), asBig(b, n), op, n);
 }
-
-/** `a op b` with the operands swapped: `lit < col` is `col > lit`. */
-const SWAPPED: Readonly<Record<CompareOp, CompareOp>> = {
-  gt: "lt",
-  ge: "le",
-  lt: "gt",
-  le: "ge",
-  eq: "eq",
-  ne: "ne",
-};
 
 /**
  * A column compared with a scalar by a Wasm kernel, or undefined where there is none (kernels not

@@ -38,6 +38,16 @@ const COMPARE_OPS = new Set<string>(["gt", "ge", "lt", "le", "eq", "ne"]);
 const LOGIC_OPS = new Set<string>(["and", "or", "xor"]);
 const ARITH_OPS = new Set<string>(["add", "sub", "mul", "div"]);
 
+/** `a op b` with the operands swapped: `lit < col` is `col > lit`. */
+export const SWAPPED: Readonly<Record<CompareOp, CompareOp>> = {
+  gt: "lt",
+  ge: "le",
+  lt: "gt",
+  le: "ge",
+  eq: "eq",
+  ne: "ne",
+};
+
 export function isCompareOp(op: string): op is CompareOp {
   return COMPARE_OPS.has(op);
 }

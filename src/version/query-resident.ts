@@ -16,7 +16,7 @@ import type { Kernels } from "../codec/wasm.ts";
 import type { DType, StringArray } from "../dtypes.ts";
 import { stateOf } from "../query/aggregate.ts";
 import type { ChunkResult, ChunkSteps } from "../query/chunk.ts";
-import type { CompareOp } from "../query/expr.ts";
+import { type CompareOp, SWAPPED } from "../query/expr.ts";
 import type { KeyValue } from "../query/group-keys.ts";
 import { type GroupKind, type QueryKernels, queryKernelsOf, readyQueryKernels } from "../query/kernels.ts";
 import { type ResidentExpr, type ResidentPlan, residentPlan } from "../query/resident-plan.ts";
@@ -33,16 +33,6 @@ const DENSE_CODES = 1 << 20;
 
 /** Chunks this thread ran resident: lets tests see which path a query took. */
 export const residentRuns = { chunks: 0 };
-
-/** `a op b` with the operands swapped: `lit < col` is `col > lit`. */
-const SWAPPED: Readonly<Record<CompareOp, CompareOp>> = {
-  gt: "lt",
-  ge: "le",
-  lt: "gt",
-  le: "ge",
-  eq: "eq",
-  ne: "ne",
-};
 
 /**
  * The chunk's partial aggregate computed in Wasm memory, or null when the query, the request or the

@@ -8,9 +8,10 @@
  */
 import { join } from "node:path";
 import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, it } from "vitest";
 import { Arctic, col, DataFrame, type Expr, lit, QueryBuilder, runQuery } from "../../runtimes/node.ts";
 import { tempDir } from "../helpers.ts";
+import { expectSameAnswer } from "../query/same-answer.ts";
 
 const BASE = 1_704_067_200_000_000_000n;
 
@@ -102,24 +103,6 @@ afterAll(async () => {
   for (const ac of Object.values(stores)) await ac.close();
 });
 
-function expectSame(actual: DataFrame, expected: DataFrame, context: string): void {
-  expect(actual.columnNames, context).toEqual(expected.columnNames);
-  expect(actual.dtypes, context).toEqual(expected.dtypes);
-  expect(actual.numRows, context).toBe(expected.numRows);
-  expect(actual.index, context).toEqual(expected.index);
-  for (const name of expected.columnNames) {
-    const a = Array.from(actual.column(name) as ArrayLike<unknown>);
-    const e = Array.from(expected.column(name) as ArrayLike<unknown>);
-    if (typeof e[0] === "number") {
-      const close = a.every((x, r) => {
-        const y = e[r] as number;
-        return Object.is(x, y) || Math.abs((x as number) - y) <= 1e-9 * Math.max(1, Math.abs(y));
-      });
-      expect(close, `${context} ${name}`).toBe(true);
-    } else expect(a, `${context} ${name}`).toEqual(e);
-  }
-}
-
 describe("a chunk whose query starts with a filter, materialised late", () => {
   for (const [uri, ac] of Object.entries(stores)) {
     it(`equals the query run on the whole frame, over every codec (${uri})`, async () => {
@@ -161,7 +144,11 @@ describe("a chunk whose query starts with a filter, materialised late", () => {
             const whole = (await lib.read("s", { rowRange })).data;
             const expected = runQuery(whole, q);
             const actual = (await lib.read("s", { query: q, rowRange })).data;
-            expectSame(actual, expected, `${q.toString()} rows=${rows} rps=${rowsPerSegment} ${schema}`);
+            expectSameAnswer(
+              actual,
+              expected,
+              `${q.toString()} rows=${rows} rps=${rowsPerSegment} ${schema}`,
+            );
             await ac.deleteLibrary(lib.name);
           },
         ),

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Arctic, col, DataFrame, type Expr, lit, QueryBuilder, runQuery } from "../../runtimes/node.ts";
 import { residentRuns } from "../../src/version/query-resident.ts";
 import { tempDir } from "../helpers.ts";
+import { expectSameAnswer } from "../query/same-answer.ts";
 import { rgwAvailable, skipReason, useBucket } from "../storage/s3/rgw.ts";
 
 /** A frame of `n` rows from `seed`. */
@@ -133,26 +134,6 @@ afterAll(async () => {
   for (const ac of Object.values(stores)) await ac.close();
 });
 
-function expectSame(actual: DataFrame, expected: DataFrame, context: string): void {
-  expect(actual.columnNames, context).toEqual(expected.columnNames);
-  expect(actual.dtypes, context).toEqual(expected.dtypes);
-  expect(actual.numRows, context).toBe(expected.numRows);
-  for (const name of expected.columnNames) {
-    const x = Array.from(actual.column(name) as ArrayLike<unknown>);
-    const y = Array.from(expected.column(name) as ArrayLike<unknown>);
-    // Sums of chunks' partials may differ from one pass in the last bits.
-    const same = x.every((v, r) => {
-      const w = y[r];
-      if (typeof v !== "number" || typeof w !== "number") return v === w;
-      return Object.is(v, w) || Math.abs(v - w) <= 1e-9 * Math.max(1, Math.abs(w));
-    });
-    expect(
-      same,
-      `${context} ${name}: ${JSON.stringify(x.slice(0, 8), (_, v) => (typeof v === "bigint" ? `${v}n` : v))}`,
-    ).toBe(true);
-  }
-}
-
 /**
  * For random frames and queries of the resident shape on `ac`, the read's answer equals `runQuery` over
  * the rows read, and the chunks ran resident where they could.
@@ -183,7 +164,7 @@ async function residentEqualsWhole(ac: Arctic, runs: number): Promise<void> {
           segments = p.segmentsTotal;
         };
         const actual = (await lib.read("s", { query: q, onProgress, rowRange })).data;
-        expectSame(
+        expectSameAnswer(
           actual,
           expected,
           `${q.toString()} rows=${rows} rps=${rowsPerSegment} cps=${columnsPerSegment} ${rowRange}`,
@@ -215,7 +196,7 @@ describe("a groupby run on columns held in Wasm memory", () => {
     const expected = runQuery((await lib.read("s")).data, q);
     const before = residentRuns.chunks;
     const actual = (await lib.read("s", { query: q })).data;
-    expectSame(actual, expected, "widened");
+    expectSameAnswer(actual, expected, "widened");
     // The appended segment's chunk is resident; the first (int32 as stored) is not.
     expect(residentRuns.chunks - before).toBe(1);
   });
