@@ -14,6 +14,7 @@ import { type Column, nullMask } from "./evaluate.ts";
 import type { GroupKeys, KeyValue } from "./group-keys.ts";
 
 import { type GroupKind, type GroupState, readyQueryKernels } from "./kernels.ts";
+import { KeyIndex } from "./key-index.ts";
 import type { AggName, Aggregation } from "./query-builder.ts";
 
 /** How an aggregation holds values: doubles (exact for ≤32-bit ints), 64-bit integers or strings. */
@@ -326,15 +327,15 @@ export class PartialMerger {
   #size = 0;
   #capacity = 0;
   /** One key column: value → group. Several: each column's values numbered, the tuple → group. */
-  #groups = new Map<KeyValue, number>();
-  #ids: Map<KeyValue, number>[] = [];
+  #groups = new KeyIndex();
+  #ids: KeyIndex[] = [];
 
   /** Folds `p` in. Throws `SchemaMismatchError` when an aggregated column changed dtype. */
   add(p: Partial): void {
     const width = p.keys.columns.length;
     if (this.#keys === null) {
       this.#keys = { dtypes: p.keys.dtypes, columns: p.keys.columns.map(() => []) };
-      this.#ids = p.keys.columns.map(() => new Map());
+      this.#ids = p.keys.columns.map(() => new KeyIndex());
       this.#states = p.states.map((s) => ({ agg: s.agg, dtype: s.dtype, count: new Float64Array(0) }));
       p.states.forEach((s, j) => {
         const t = this.#states[j];
