@@ -345,6 +345,11 @@ function keyColumn(dtype: DType, values: KeyValue[], order: Int32Array): Column 
   }
   const out = new DTYPES[dtype].array!(order.length);
   const o = out as unknown as unknown[];
-  for (let r = 0; r < order.length; r++) o[r] = values[order[r]];
+  // 64-bit keys come as numbers within ±2^53 (see KeyValue).
+  const big = out instanceof BigInt64Array || out instanceof BigUint64Array;
+  for (let r = 0; r < order.length; r++) {
+    const v = values[order[r]];
+    o[r] = big && typeof v === "number" ? BigInt(v) : v;
+  }
   return { dtype, values: out };
 }

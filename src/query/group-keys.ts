@@ -10,7 +10,10 @@ import { NAT } from "../frame/timestamps.ts";
 import { codesOf } from "../string-codes.ts";
 import type { Column } from "./evaluate.ts";
 
-/** A group key's value: numbers for ≤32-bit ints, floats and bools, bigints for 64-bit ints, strings. */
+/**
+ * A group key's value: numbers for ints, floats and bools, strings; a 64-bit int beyond ±2^53 as a
+ * bigint (within it a number: partials of a million groups would otherwise make a million BigInts each).
+ */
 export type KeyValue = number | bigint | string;
 
 /** The distinct keys of a batch's groups: entry g of each column is group g's. */
@@ -252,7 +255,7 @@ function numberSmallInts(key: Column, n: number, out: Int32Array, values: KeyVal
       g = values.length;
       if (dense !== null) dense[x - min] = g;
       else seen!.set(x, g);
-      values.push(BigInt(x));
+      values.push(x);
     }
     out[i] = g;
   }

@@ -361,8 +361,17 @@ class HeldChunk {
         const cv = new Int32Array(memory, coded[c].codes, rows);
         for (let g = 0; g < groups; g++) out[g] = dict[cv[first[g]]];
       } else {
-        const v = new BigInt64Array(memory, this.#at.get(key.name)!, rows);
-        for (let g = 0; g < groups; g++) out[g] = v[first[g]];
+        // Read through 32-bit halves: a number per key within ±2^53, no BigInt made (see KeyValue).
+        const w = new Int32Array(memory, this.#at.get(key.name)!, 2 * rows);
+        const u = new Uint32Array(memory, this.#at.get(key.name)!, 2 * rows);
+        for (let g = 0; g < groups; g++) {
+          const r = 2 * first[g];
+          const hi = w[r + 1];
+          out[g] =
+            hi >= -0x200000 && hi < 0x200000
+              ? hi * 4294967296 + u[r]
+              : new BigInt64Array(memory, this.#at.get(key.name)! + 4 * r, 1)[0];
+        }
       }
       return out;
     });

@@ -186,6 +186,32 @@ describe("a groupby run on columns held in Wasm memory", () => {
     }, 120_000);
   }
 
+  it("keeps int64 keys beyond 2^53 exact beside small ones, whichever path each chunk took", async () => {
+    const ac = stores["lmdb://"];
+    const lib = await ac.createLibrary("exact", { rowsPerSegment: 3 });
+    const big = 2n ** 53n;
+    // Chunks of 3 rows: the first two number their keys resident (small numbers, then keys beyond 2^53
+    // that span 2), the third spans 2^63 (the general path).
+    const k = [5n, 7n, 5n, big, big + 1n, big, -(2n ** 62n), 2n ** 62n, -big - 1n];
+    const v = Float64Array.from(k, (_, i) => i);
+    await lib.write("s", new DataFrame({ k: BigInt64Array.from(k), v }));
+    const q = new QueryBuilder().groupby("k").agg({ v: "sum", n: ["v", "count"] });
+    const before = residentRuns.chunks;
+    const out = (await lib.read("s", { query: q })).data;
+    expect(residentRuns.chunks - before).toBe(2);
+    expect(Array.from(out.column("k") as BigInt64Array)).toEqual([
+      -(2n ** 62n),
+      -big - 1n,
+      5n,
+      7n,
+      big,
+      big + 1n,
+      2n ** 62n,
+    ]);
+    expect(Array.from(out.column("v") as Float64Array)).toEqual([6, 8, 2, 1, 8, 4, 7]);
+    expectSameAnswer(out, runQuery((await lib.read("s")).data, q), "exact");
+  });
+
   it("takes the general path for a column written narrower before dynamic schema widened it", async () => {
     const ac = stores["mem://"];
     const lib = await ac.createLibrary("widened", { dynamicSchema: true, rowsPerSegment: 3 });
