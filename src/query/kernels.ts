@@ -374,14 +374,33 @@ export class QueryKernels {
   ): GroupState[] {
     const g8 = 8 * groups;
     const state = this.#k.scratch(...specs.flatMap(() => [g8, g8, g8]));
+    const counted = countedBy(specs, (s) => s.at);
     specs.forEach(({ kind, at, int64 }, j) => {
       const [pc, pa, pb] = state.slice(3 * j, 3 * j + 3);
       this.#x.groupReset(GROUP[kind], pc, pa, pb, groups);
+      if (counted[j] >= 0) return;
       if (int64) this.#x.groupI64(GROUP[kind], at, gids, n, 0, pc, pa, pb, rowOffset);
       else this.#x.groupF64(GROUP[kind], at, gids, n, pc, pa, pb, rowOffset);
     });
-    return this.#statesOut(specs, state, groups);
+    const out = this.#statesOut(specs, state, groups);
+    counted.forEach((i, j) => {
+      if (i >= 0) out[j].count = out[i].count.slice();
+    });
+    return out;
   }
+}
+
+/**
+ * For each spec, another of the same column whose pass counts its values already, or -1: a count beside
+ * another aggregation of one column is that one's count (every kind counts the values it folds, NaN and
+ * NaT skipped alike), so its pass is not made again.
+ */
+function countedBy<S extends { kind: GroupKind }>(specs: readonly S[], column: (s: S) => unknown): number[] {
+  return specs.map((s, j) =>
+    s.kind !== "count"
+      ? -1
+      : specs.findIndex((t, i) => i !== j && t.kind !== "count" && column(t) === column(s)),
+  );
 }
 
 const wrapped = new WeakMap<Kernels, QueryKernels>();
