@@ -12,10 +12,18 @@ export function keyCodesI64(src: usize, n: i32, limit: i32, dst: usize, minAt: u
     store<i64>(minAt, 0);
     return 0;
   }
-  let lo = load<i64>(src);
-  let hi = lo;
   const end = src + (<usize>n << 3);
-  for (let p = src; p < end; p += 8) {
+  let vlo = i64x2.splat(load<i64>(src));
+  let vhi = vlo;
+  let p = src;
+  for (; p + 16 <= end; p += 16) {
+    const x = v128.load(p);
+    vlo = v128.bitselect(x, vlo, i64x2.lt_s(x, vlo));
+    vhi = v128.bitselect(x, vhi, i64x2.gt_s(x, vhi));
+  }
+  let lo = min(i64x2.extract_lane(vlo, 0), i64x2.extract_lane(vlo, 1));
+  let hi = max(i64x2.extract_lane(vhi, 0), i64x2.extract_lane(vhi, 1));
+  for (; p < end; p += 8) {
     const x = load<i64>(p);
     if (x < lo) lo = x;
     if (x > hi) hi = x;
@@ -23,7 +31,16 @@ export function keyCodesI64(src: usize, n: i32, limit: i32, dst: usize, minAt: u
   // The span as unsigned: hi - lo wraps for keys more than 2^63 apart, and is then far above the limit.
   const span = <u64>(hi - lo);
   if (span >= <u64>limit) return -1;
-  for (let i: usize = 0; i < <usize>n; i++) {
+  // Four codes a step: the low halves of two pairs of (key - lo), which fit in 32 bits.
+  const base = i64x2.splat(lo);
+  const count = <usize>n;
+  const whole = count & ~3;
+  for (let i: usize = 0; i < whole; i += 4) {
+    const a = i64x2.sub(v128.load(src + (i << 3)), base);
+    const b = i64x2.sub(v128.load(src + (i << 3), 16), base);
+    v128.store(dst + (i << 2), i8x16.shuffle(a, b, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27));
+  }
+  for (let i = whole; i < count; i++) {
     store<i32>(dst + (i << 2), <i32>(load<i64>(src + (i << 3)) - lo));
   }
   store<i64>(minAt, lo);
