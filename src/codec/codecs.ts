@@ -70,8 +70,11 @@ export interface NumericCodec {
   ): number;
 }
 
-/** What a string decode gives besides the strings: their dictionary codes, or the codes alone. */
-export type CodesWanted = "with" | "only";
+/**
+ * What a string decode gives besides the strings: their dictionary codes, or the codes alone; "gather",
+ * the codes alone for looking some rows' strings up, without finding whether every entry occurs.
+ */
+export type CodesWanted = "with" | "only" | "gather";
 
 /** A codec of string columns. */
 export interface StringCodec {
@@ -412,9 +415,9 @@ const stringDict: StringCodec = {
     const { r, flags, size, lengths } = dictHeader(k, stored, rowCount);
     if (wanted !== undefined) {
       // Codes checked in Wasm memory, where they are unpacked: no pass over them here.
-      const { codes, complete } = k.unpackCodes(r.take(r.u32()), rowCount, size);
+      const { codes, complete } = k.unpackCodes(r.take(r.u32()), rowCount, size, wanted !== "gather");
       const entries = split(readChars(k, r.rest(), rawBytes, flags), lengths, false);
-      const out: StringArray = wanted === "only" ? [] : stringsOf(codes, entries);
+      const out: StringArray = wanted === "with" ? stringsOf(codes, entries) : [];
       setCodes(out, { dict: entries as string[], codes, complete });
       return out;
     }

@@ -215,7 +215,8 @@ export function decodeSegmentColumn(
     throw new CorruptSegmentError(`segment stores column '${name}' as ${col.dtype}, unlike its index`);
   }
   if (info.array === null) {
-    const wanted = codes === undefined ? undefined : codes.codesOnly ? "only" : "with";
+    const wanted =
+      codes === undefined ? undefined : codes.gather ? "gather" : codes.codesOnly ? "only" : "with";
     const strings = decodeStrings(k, col.block, segment.rows, wanted);
     if (!codes?.codesOnly) {
       const target = out as StringArray;
@@ -285,11 +286,13 @@ export class CodesBuilder {
 
   /**
    * `codesOnly`: the column's strings are not wanted, only its codes (a groupby key): segments not
-   * dictionary-encoded are numbered here, so the codes are always complete.
+   * dictionary-encoded are numbered here, so the codes are always complete. `gather`: codes only to look
+   * some rows' strings up by, so whether every entry occurs is not found (nothing groups by them).
    */
   constructor(
     private readonly rows: number,
     readonly codesOnly = false,
+    readonly gather = false,
   ) {}
 
   /**

@@ -596,24 +596,32 @@ export class Kernels {
 
   /**
    * Unpacks `count` int32 dictionary codes from `packed` and checks them, in Wasm memory, against a
-   * dictionary of `size` entries: throws `CorruptSegmentError` when one lies outside [-1, size), and says
-   * whether every entry occurs (`complete`).
+   * dictionary of `size` entries: throws `CorruptSegmentError` when one lies outside [-1, size), and,
+   * with `findComplete`, says whether every entry occurs (`complete`).
    */
-  unpackCodes(packed: Uint8Array, count: number, size: number): { codes: Int32Array; complete: boolean } {
+  unpackCodes(
+    packed: Uint8Array,
+    count: number,
+    size: number,
+    findComplete = true,
+  ): { codes: Int32Array; complete: boolean } {
     if (!Number.isSafeInteger(count) || count < 0 || count > maxPackedCount(packed.byteLength, 4)) {
       throw corrupt(`${packed.byteLength} packed bytes cannot hold ${count} integers`);
     }
     const x = this.#x;
     const len = packed.byteLength;
-    const [pin, pout, pseen] = this.#alloc(len, 4 * count, size);
+    const [pin, pout, pseen] = this.#alloc(len, 4 * count, findComplete ? size : 0);
     this.#mem().set(packed, pin);
     const r = x.intUnpack(pin, len, count, 4, 0, count, pout);
     if (r !== len) throw corrupt(`packed integers are malformed (${r < 0 ? `error ${r}` : "size mismatch"})`);
-    const distinct = x.codesCheck(pout, count, size, pseen);
+    // Without `findComplete` only the range is checked (SIMD), and complete is false: not known.
+    let distinct = -1;
+    if (findComplete) distinct = x.codesCheck(pout, count, size, pseen);
+    else if (x.codesInRange(pout, count, size) === 1) distinct = 0;
     if (distinct < 0) throw corrupt("string column has a code outside its dictionary");
     const codes = new Int32Array(count);
     new Uint8Array(codes.buffer).set(this.#mem().subarray(pout, pout + 4 * count));
-    return { codes, complete: distinct === size };
+    return { codes, complete: findComplete && distinct === size };
   }
 
   /**

@@ -169,7 +169,11 @@ export class ReadPath {
         ? new Map(
             columns
               .filter((c) => c.dtype === "string" && (request.codes || only.has(c.name)))
-              .map((c) => [c.name, new CodesBuilder(plan.rows, only.has(c.name))]),
+              // Without a groupby (request.codes) codes only serve to look kept rows' strings up.
+              .map((c) => [
+                c.name,
+                new CodesBuilder(plan.rows, only.has(c.name), only.has(c.name) && !request.codes),
+              ]),
           )
         : undefined;
     for (const piece of plan.pieces) {

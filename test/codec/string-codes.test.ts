@@ -53,9 +53,17 @@ describe("a dictionary-coded string column's codes", () => {
     ).toBe(true);
   });
 
+  it("gathered (to look rows' strings up) are the stored ones, not said to be complete", () => {
+    const values = Array.from({ length: 50 }, (_, i) => (i % 7 === 3 ? null : ["b", "a"][i % 2]));
+    const enc = STRING_CODECS.stringDict.encode(k, values)!;
+    const coded = codesOf(STRING_CODECS.stringDict.decode(k, enc.packed.bytes, enc.rawBytes, 50, "gather"))!;
+    expect(Array.from(coded.codes, (c) => (c < 0 ? null : coded.dict[c]))).toEqual(values);
+    expect(coded.complete).toBe(false);
+  });
+
   it("outside the dictionary are refused", () => {
     const { bytes, rawBytes } = crafted(["x", "y"], [0, 2]);
-    for (const wanted of ["only", "with", undefined] as const) {
+    for (const wanted of ["only", "with", "gather", undefined] as const) {
       expect(() => STRING_CODECS.stringDict.decode(k, bytes, rawBytes, 2, wanted)).toThrow(
         CorruptSegmentError,
       );
