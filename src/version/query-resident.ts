@@ -26,8 +26,12 @@ import { type ReadRequest, resolveRowRange } from "./read-plan.ts";
 import type { IndexRecord, VersionRecord } from "./records.ts";
 import type { VersionStore } from "./version-store.ts";
 
-/** Chunks up to this many rows run resident (about 70 bytes of Wasm memory a row for a query like Q4). */
-const MAX_ROWS = 1 << 20;
+/**
+ * Chunks up to this many rows run resident. A thread's Wasm memory never shrinks and a query like Q4
+ * holds ~100 bytes a row (columns, and scratch for decoding a piece), so this bounds it to ~25 MB a
+ * thread; the default chunk is 100,000 rows, and a bigger one takes the general path.
+ */
+const MAX_ROWS = 1 << 18;
 /** Distinct codes (an int64 key's span, a tuple's product) up to this many number through a dense table. */
 const DENSE_CODES = 1 << 20;
 
@@ -161,7 +165,8 @@ class HeldChunk {
       if (c === undefined || c.dtype !== this.#dtypes.get(name)) throw new NotResident();
       blocks = Math.max(blocks, c.block.bytes.byteLength + c.block.rawBytes);
     }
-    this.#k.scratch(40 * (piece.to - piece.from) + blocks + (1 << 20));
+    // A decode's scratch: its block, a mask and codes of the piece's rows, and 64 KB windows.
+    this.#k.scratch(16 * (piece.to - piece.from) + blocks + (1 << 20));
     return this.#k.bytes().buffer as ArrayBuffer;
   }
 
