@@ -310,6 +310,11 @@ export class QueryKernels {
     this.#x.compareF64(src, n, s, COMPARE[op], dst);
   }
 
+  /** `values[i] op s` over n int64 values at `src` (s already wrapped to int64), as a 0/1 mask at `dst`. */
+  compareI64At(op: CompareOp, src: number, s: bigint, n: number, dst: number): void {
+    this.#x.compareI64(src, n, s, COMPARE[op], 0, dst);
+  }
+
   /** `a op b` over two masks of n bytes (b unused for not), into `dst`. */
   logicAt(op: "and" | "or" | "xor" | "not", a: number, b: number, n: number, dst: number): void {
     this.#x.maskLogic(a, b, n, LOGIC[op], dst);

@@ -9,10 +9,13 @@ import type { ChunkSteps } from "./chunk.ts";
 import { type ArithOp, type CompareOp, type ExprNode, isArithOp, isCompareOp } from "./expr.ts";
 import type { AggName } from "./query-builder.ts";
 
-/** A filter or apply over resident columns: compares, and/or/xor/not, arithmetic, number literals. */
+/**
+ * A filter or apply over resident columns: compares, and/or/xor/not, arithmetic, number literals (a
+ * bigint: the literal an int64 column is compared with, as int64).
+ */
 export type ResidentExpr =
   | { readonly op: "col"; readonly name: string }
-  | { readonly op: "lit"; readonly value: number }
+  | { readonly op: "lit"; readonly value: number | bigint }
   | {
       readonly op: CompareOp | ArithOp | "and" | "or" | "xor";
       readonly left: ResidentExpr;
@@ -34,7 +37,7 @@ export interface ResidentPlan {
     readonly column: string;
     readonly dtype: "float64" | "int64";
   }[];
-  /** Stored float64 columns the filter reads, decoded for every row. */
+  /** Stored float64 and int64 columns the filter reads, decoded for every row. */
   readonly filterColumns: readonly string[];
   /** Stored float64 and int64 columns read after the filter, decoded for the kept rows only. */
   readonly keptColumns: readonly string[];
@@ -107,7 +110,11 @@ export function residentPlan(
   };
 }
 
-/** A filter's expression when every comparison is of float64 columns and number literals. */
+/**
+ * A filter's expression when every comparison is of two float64 columns, a float64 column and a number,
+ * or an int64 column and an integer (a safe-integer number or a bigint, compared as int64 as evaluate.ts
+ * does; a fractional number would compare as floats there).
+ */
 function maskExpr(
   node: ExprNode,
   dtypeOf: (name: string) => DType | undefined,
@@ -124,19 +131,24 @@ function maskExpr(
   }
   if (!isCompareOp(node.op)) return null;
   const { left, right } = node as { left: ExprNode; right: ExprNode };
-  const side = (x: ExprNode): ResidentExpr | null => {
-    if (x.op === "col" && dtypeOf(x.name) === "float64") {
-      columns.add(x.name);
-      return x;
-    }
-    return x.op === "lit" && typeof x.value === "number" && !x.timestamp
-      ? { op: "lit", value: x.value }
-      : null;
-  };
-  const l = side(left);
-  const r = l === null ? null : side(right);
-  // Two literals would be a constant mask: the general path folds those.
-  if (l === null || r === null || (l.op === "lit" && r.op === "lit")) return null;
+  const [col, lit] = left.op === "col" ? [left, right] : [right, left];
+  if (col.op !== "col") return null;
+  const dtype = dtypeOf(col.name);
+  let value: number | bigint;
+  if (lit.op === "col") {
+    if (dtype !== "float64" || dtypeOf(lit.name) !== "float64") return null;
+    columns.add(col.name).add(lit.name);
+    return { op: node.op, left, right } as ResidentExpr;
+  }
+  if (lit.op !== "lit" || lit.timestamp) return null;
+  const v = lit.value;
+  if (dtype === "float64" && typeof v === "number") value = v;
+  else if (dtype === "int64" && typeof v === "bigint") value = BigInt.asIntN(64, v);
+  else if (dtype === "int64" && typeof v === "number" && Number.isSafeInteger(v)) value = BigInt(v);
+  else return null;
+  columns.add(col.name);
+  const l: ResidentExpr = left.op === "col" ? col : { op: "lit", value };
+  const r: ResidentExpr = left.op === "col" ? { op: "lit", value } : col;
   return { op: node.op, left: l, right: r };
 }
 

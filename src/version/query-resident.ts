@@ -170,6 +170,14 @@ class HeldChunk {
     return this.#k.bytes().buffer as ArrayBuffer;
   }
 
+  /** A view of column `name`'s held buffer (n rows) in `memory`, of its dtype's array. */
+  #view(memory: ArrayBuffer, name: string): Float64Array | BigInt64Array {
+    const p = this.#at.get(name)!;
+    return this.#dtypes.get(name) === "int64"
+      ? new BigInt64Array(memory, p, this.#n)
+      : new Float64Array(memory, p, this.#n);
+  }
+
   /** Decodes the filter's columns and computes its 0/1 mask; -1 without a filter. */
   #filter(pieces: readonly ChunkPiece[], visit: Visit): number {
     const { filter, filterColumns } = this.#plan;
@@ -181,7 +189,7 @@ class HeldChunk {
       visit(piece, (parsed) => {
         const memory = this.#room(parsed, piece, names);
         for (const name of names) {
-          const out = new Float64Array(memory, this.#at.get(name)!, n);
+          const out = this.#view(memory, name);
           decodeSegmentColumn(this.#k, parsed, name, out, piece.outRow, piece.from, piece.to);
         }
       });
@@ -205,10 +213,16 @@ class HeldChunk {
     const { op, left, right } = e as { op: CompareOp; left: ResidentExpr; right: ResidentExpr };
     const dst = this.#take();
     const at = (c: ResidentExpr) => this.#at.get((c as { name: string }).name)!;
-    if (left.op === "col" && right.op === "col") q.compareColumnsAt(op, at(left), at(right), n, dst);
-    else if (left.op === "col" && right.op === "lit") q.compareAt(op, at(left), right.value, n, dst);
-    else if (left.op === "lit" && right.op === "col") q.compareAt(SWAPPED[op], at(right), left.value, n, dst);
-    else throw new Error("internal: a resident comparison without a column");
+    if (left.op === "col" && right.op === "col") {
+      q.compareColumnsAt(op, at(left), at(right), n, dst);
+      return dst;
+    }
+    const [col, lit, o] = left.op === "col" ? [left, right, op] : [right, left, SWAPPED[op]];
+    if (col.op !== "col" || lit.op !== "lit")
+      throw new Error("internal: a resident comparison without a column");
+    // An int64 column's literal is a bigint (resident-plan.ts); a float64 column's a number.
+    if (typeof lit.value === "bigint") q.compareI64At(o, at(col), lit.value, n, dst);
+    else q.compareAt(o, at(col), lit.value, n, dst);
     return dst;
   }
 
@@ -251,11 +265,7 @@ class HeldChunk {
         const memory = this.#room(parsed, piece, [...numeric, ...text]);
         const kept = mask < 0 ? 0 : q.maskSumAt(mask + piece.outRow, piece.to - piece.from);
         for (const name of numeric) {
-          const p = this.#at.get(name)!;
-          const out =
-            this.#dtypes.get(name) === "int64"
-              ? new BigInt64Array(memory, p, n)
-              : new Float64Array(memory, p, n);
+          const out = this.#view(memory, name);
           if (mask < 0) decodeSegmentColumn(this.#k, parsed, name, out, piece.outRow, piece.from, piece.to);
           else {
             const keep = new Uint8Array(memory, mask + piece.outRow, piece.to - piece.from);

@@ -45,7 +45,7 @@ const floats = ["a", "b", "c"] as const;
 const ops = ["gt", "ge", "lt", "le", "eq", "ne"] as const;
 type Ops = Record<string, (v: unknown) => Expr>;
 
-/** Comparisons of float columns with each other or with numbers, joined by and/or/xor/not. */
+/** Comparisons of float columns with each other or with numbers, of int64 columns with integers, joined by and/or/xor/not. */
 const filterArb: fc.Arbitrary<Expr> = fc.letrec<{ e: Expr }>((tie) => ({
   e: fc.oneof(
     { depthSize: "small", withCrossShrink: true },
@@ -62,6 +62,20 @@ const filterArb: fc.Arbitrary<Expr> = fc.letrec<{ e: Expr }>((tie) => ({
     fc
       .tuple(fc.constantFrom(...floats), fc.constantFrom(...ops), fc.integer({ min: 0, max: 15 }))
       .map(([x, op, v]) => (lit(v) as unknown as Ops)[op](col(x))),
+    // An int64 column with an integer: a number or a bigint, either side.
+    fc
+      .tuple(
+        fc.constantFrom("v64", "k64"),
+        fc.constantFrom(...ops),
+        fc.integer({ min: -1000, max: 1000 }),
+        fc.boolean(),
+        fc.boolean(),
+      )
+      .map(([x, op, v, big, first]) =>
+        first
+          ? (lit(big ? BigInt(v) : v) as unknown as Ops)[op](col(x))
+          : (col(x) as unknown as Ops)[op](big ? BigInt(v) : v),
+      ),
     fc.tuple(tie("e"), tie("e")).map(([x, y]) => x.and(y)),
     fc.tuple(tie("e"), tie("e")).map(([x, y]) => x.or(y)),
     fc.tuple(tie("e"), tie("e")).map(([x, y]) => x.xor(y)),
