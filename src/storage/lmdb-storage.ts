@@ -345,12 +345,14 @@ export class LmdbStorage implements Storage {
   }
 
   // Turns LMDB's failures (disk full, permissions, a closed env) into StorageError saying what to do;
-  // floe's own errors pass.
+  // floe's own errors pass, and so does a broken invariant of floe's ("internal: ..."), which no disk
+  // space or permission would mend.
   private wrap<T>(fn: () => T): T {
     try {
       return fn();
     } catch (err) {
-      if (err instanceof FloeError) throw err;
+      if (err instanceof FloeError || (err instanceof Error && err.message.startsWith("internal:")))
+        throw err;
       throw lmdbStorageError(this.description, err, outOfSpace(err) ? this.space() : undefined);
     }
   }

@@ -91,6 +91,17 @@ describe.each(backends)("%s", (_name, make) => {
     s.close();
   });
 
+  it("lets a broken invariant of floe's out of a read as it is, not as a storage failure", () => {
+    const s = make();
+    const bug = new Error("internal: a column kept other rows than the mask");
+    expect(() =>
+      s.readTransaction(() => {
+        throw bug;
+      }),
+    ).toThrow(bug);
+    s.close();
+  });
+
   it("throws StorageError after close", () => {
     const s = make();
     s.close();
