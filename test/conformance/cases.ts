@@ -561,6 +561,16 @@ export function defineConformance(suite: Suite, env: ConformanceEnv): void {
         let expectedVol = 0n;
         for (let i = 0; i < n; i += 3) if (i % 10 >= 5) expectedVol += BigInt(i);
         expect((grouped.data.column("vol") as BigInt64Array)[0]).toBe(expectedVol);
+        // A groupby run in Wasm memory where the runtime has the kernels loaded (float and int64 filter,
+        // float apply): the same answer as the query over the whole frame.
+        const resident = new QueryBuilder()
+          .filter(col("px").ge(105).and(col("vol").lt(200n)))
+          .apply("twice", col("px").mul(2))
+          .groupby("sym")
+          .agg({ n: ["px", "count"], vol: "sum", top: ["twice", "max"] });
+        const whole = env.floe.runQuery((await lib.read("bars")).data, resident);
+        expect((await lib.read("bars", { query: resident })).data.equals(whole)).toBe(true);
+        expect(Array.from(whole.column("n") as BigInt64Array)).toEqual([34n, 33n, 33n]);
         const hourly = await lib.read("bars", {
           query: new QueryBuilder().resample("1h").agg({ open: ["px", "first"], vol: "sum" }),
         });
