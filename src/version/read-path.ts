@@ -38,11 +38,6 @@ export interface ReadTargets {
   index?: BigInt64Array;
 }
 
-/**
- * The read path of one library: index records (parsed once, then cached), segments checked against their
- * index entries, date ranges turned into rows, and the rows and columns a request asks for decoded into a
- * frame.
- */
 /** Rows [from, to) of a segment for a chunk, landing at chunk row `outRow`; `columns`: those it holds. */
 export interface ChunkPiece {
   segment: SegmentRef;
@@ -52,6 +47,11 @@ export interface ChunkPiece {
   columns: string[];
 }
 
+/**
+ * The read path of one library: index records (parsed once, then cached), segments checked against their
+ * index entries, date ranges turned into rows, and the rows and columns a request asks for decoded into a
+ * frame.
+ */
 export class ReadPath {
   /** Index records parsed before, by index key; each hit is checked against the stored bytes. */
   readonly indexes = new ParsedCache<IndexRecord>(INDEX_CACHE_ENTRIES, INDEX_CACHE_BYTES);
@@ -388,10 +388,6 @@ export class ReadPath {
   }
 
   /**
-   * Runs `fn` on segment `seg` of version `record`, parsed and checked against its index entry; a
-   * `CorruptSegmentError` from either is located at symbol, version and segment.
-   */
-  /**
    * Runs `fn` on the pieces of segments holding `columns` for the rows `request.rowRange` (each piece:
    * rows [from, to) of a segment, landing at `outRow`, and which of `columns` it holds), with `open` to
    * parse a piece's segment for a callback; counts them as read when `fn` returns a result. Null, having
@@ -433,6 +429,10 @@ export class ReadPath {
     return out;
   }
 
+  /**
+   * Runs `fn` on segment `seg` of version `record`, parsed and checked against its index entry; a
+   * `CorruptSegmentError` from either is located at symbol, version and segment.
+   */
   private withSegment<T>(
     k: Kernels,
     symbol: string,
