@@ -181,7 +181,6 @@ class HeldChunk {
   /** Decodes the filter's columns and computes its 0/1 mask; -1 without a filter. */
   #filter(pieces: readonly ChunkPiece[], visit: Visit): number {
     const { filter, filterColumns } = this.#plan;
-    const n = this.#n;
     for (const name of filterColumns) this.#at.set(name, this.#take());
     for (const piece of pieces) {
       const names = piece.columns.filter((c) => filterColumns.includes(c));
