@@ -20,7 +20,7 @@ import { deleteObjectStaged, finalizeObjectStaged, stageObjectChunk } from "./ob
 import { cleanupObjects, verifyObjects } from "./object-verify.ts";
 import { PrefetchedStorage } from "./prefetched-storage.ts";
 import type { ProgressMeter } from "./progress.ts";
-import { mergedPartial, queryChunk } from "./query-chunk.ts";
+import { queryChunks } from "./query-chunk.ts";
 import { indexOfVersion, type ReadTargets } from "./read-path.ts";
 import { chunkRanges, planRead, type ReadRequest, resolveRowRange } from "./read-plan.ts";
 import {
@@ -688,15 +688,10 @@ export class ObjectVersionStore {
     );
     const reader = new VersionStore(new PrefetchedStorage(fetched), this.lib, this.config);
     const [from, to] = request.rowRange;
-    return reader.metered(this.meter, () => {
-      const ranges = steps.aggregate ? chunkRanges(index, [from, to], this.config.rowsPerSegment) : [];
-      // One range (or none: no rows, whose partial still has the query's shape) is the chunk itself.
-      if (ranges.length <= 1) return queryChunk(reader, k, symbol, record, index, request, from, steps);
-      const parts = ranges.map(([a, b]) =>
-        queryChunk(reader, k, symbol, record, index, { ...request, rowRange: [a, b] }, a, steps),
-      );
-      return mergedPartial(parts);
-    });
+    const ranges = steps.aggregate ? chunkRanges(index, [from, to], this.config.rowsPerSegment) : [];
+    return reader.metered(this.meter, () =>
+      queryChunks(reader, k, symbol, record, index, request, from, ranges, steps),
+    );
   }
 
   /** Fetches `keys` not in `into` yet, many at once; a missing one stays absent (reported on decode). */

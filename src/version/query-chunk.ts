@@ -102,8 +102,26 @@ function spareTargets(index: IndexRecord, request: ReadRequest): ReadTargets | u
   return { columns, ...(indexValues ? { index: indexValues } : {}) };
 }
 
-/** Chunks' partial aggregates merged into one (`mergePartials`), as one chunk's result. */
-export function mergedPartial(results: readonly ChunkResult[]): ChunkResult {
+/**
+ * Runs `steps` on the rows of `request` as the chunks `ranges` (row ranges of an aggregating query),
+ * their partials merged into one result; with one range or none (no rows, whose partial still has the
+ * query's shape) it is `queryChunk` on `request` itself, starting at `rowStart`.
+ */
+export function queryChunks(
+  store: VersionStore,
+  k: Kernels,
+  symbol: string,
+  record: VersionRecord,
+  index: IndexRecord,
+  request: ReadRequest,
+  rowStart: number,
+  ranges: readonly [number, number][],
+  steps: ChunkSteps,
+): ChunkResult {
+  if (ranges.length <= 1) return queryChunk(store, k, symbol, record, index, request, rowStart, steps);
+  const results = ranges.map(([from, to]) =>
+    queryChunk(store, k, symbol, record, index, { ...request, rowRange: [from, to] }, from, steps),
+  );
   const merged = mergePartials(
     results.map((r) => {
       if (r.kind !== "partial") throw new Error("internal: a chunk of an aggregation returned rows");

@@ -7,7 +7,7 @@ import { MemoryStorage } from "../storage/memory-storage.ts";
 import type { Storage } from "../storage/storage.ts";
 import { codesOf } from "../string-codes.ts";
 import type { ColumnData, FrameData } from "./frame-data.ts";
-import { mergedPartial, queryChunk } from "./query-chunk.ts";
+import { queryChunks } from "./query-chunk.ts";
 import type { ReadRequest } from "./read-plan.ts";
 import type { IndexRecord, LibraryConfig, VersionRecord } from "./records.ts";
 import { VersionStore } from "./version-store.ts";
@@ -233,14 +233,18 @@ export function createSegmentWorker(
     async query(job) {
       try {
         const { store, k } = await jobStore(job);
-        const run = (request: ReadRequest, rowStart: number) =>
-          queryChunk(store, k, job.symbol, job.record, job.index, request, rowStart, job.steps);
         const chunk = store.storage.readTransaction(() =>
-          job.chunks === undefined
-            ? run(job.request, job.rowStart)
-            : mergedPartial(
-                job.chunks.map(([from, to]) => run({ ...job.request, rowRange: [from, to] }, from)),
-              ),
+          queryChunks(
+            store,
+            k,
+            job.symbol,
+            job.record,
+            job.index,
+            job.request,
+            job.rowStart,
+            job.chunks ?? [],
+            job.steps,
+          ),
         );
         const result: ChunkResult =
           chunk.kind === "rows" ? { ...chunk, rows: packStrings(chunk.rows as FrameData) } : chunk;
