@@ -138,14 +138,14 @@ export class Kernels {
 
   /**
    * Sets `bytes` of Wasm memory aside from the scratch space, for data that lives across several calls
-   * (a query chunk's decoded columns), and grows the memory so that calls needing up to `margin` bytes
-   * of scratch do not grow it again (growth would detach views of the held bytes). Returns the address;
-   * `release` with it gives the bytes back (holds nest, last in first out).
+   * (a query chunk's decoded columns), and returns the address; `release` with it gives the bytes back
+   * (holds nest, last in first out). Scratch growing the memory later detaches views of the held bytes:
+   * make them again after a call that may grow it (`scratch` first with the room a call will need).
    */
-  hold(bytes: number, margin: number): number {
+  hold(bytes: number): number {
     const at = this.#base;
     this.#base = align(at + bytes);
-    this.#alloc(margin);
+    this.#alloc(0);
     return at;
   }
 
@@ -605,22 +605,9 @@ export class Kernels {
     size: number,
     findComplete = true,
   ): { codes: Int32Array; complete: boolean } {
-    if (!Number.isSafeInteger(count) || count < 0 || count > maxPackedCount(packed.byteLength, 4)) {
-      throw corrupt(`${packed.byteLength} packed bytes cannot hold ${count} integers`);
-    }
-    const x = this.#x;
-    const len = packed.byteLength;
-    const [pin, pout, pseen] = this.#alloc(len, 4 * count, findComplete ? size : 0);
-    this.#mem().set(packed, pin);
-    const r = x.intUnpack(pin, len, count, 4, 0, count, pout);
-    if (r !== len) throw corrupt(`packed integers are malformed (${r < 0 ? `error ${r}` : "size mismatch"})`);
-    // Without `findComplete` only the range is checked (SIMD), and complete is false: not known.
-    let distinct = -1;
-    if (findComplete) distinct = x.codesCheck(pout, count, size, pseen);
-    else if (x.codesInRange(pout, count, size) === 1) distinct = 0;
-    if (distinct < 0) throw corrupt("string column has a code outside its dictionary");
+    const { at, distinct } = this.#unpackCodes(packed, count, size, null, findComplete);
     const codes = new Int32Array(count);
-    new Uint8Array(codes.buffer).set(this.#mem().subarray(pout, pout + 4 * count));
+    new Uint8Array(codes.buffer).set(this.#mem().subarray(at, at + 4 * count));
     return { codes, complete: findComplete && distinct === size };
   }
 
@@ -629,17 +616,35 @@ export class Kernels {
    * in [-1, size) (throws `CorruptSegmentError` otherwise), with no copy out and no count of entries.
    */
   unpackCodesAt(packed: Uint8Array, count: number, size: number, dst: number): void {
+    this.#unpackCodes(packed, count, size, dst, false);
+  }
+
+  /**
+   * Unpacks and checks codes at `dst` (scratch when null); returns where they are and, with
+   * `findComplete`, how many entries occur (else only the range is checked, in SIMD, and 0 returned).
+   */
+  #unpackCodes(
+    packed: Uint8Array,
+    count: number,
+    size: number,
+    dst: number | null,
+    findComplete: boolean,
+  ): { at: number; distinct: number } {
     if (!Number.isSafeInteger(count) || count < 0 || count > maxPackedCount(packed.byteLength, 4)) {
       throw corrupt(`${packed.byteLength} packed bytes cannot hold ${count} integers`);
     }
     const x = this.#x;
     const len = packed.byteLength;
-    const [pin] = this.#alloc(len);
+    const [pin, pout, pseen] = this.#alloc(len, dst === null ? 4 * count : 0, findComplete ? size : 0);
+    const at = dst ?? pout;
     this.#mem().set(packed, pin);
-    const r = x.intUnpack(pin, len, count, 4, 0, count, dst);
+    const r = x.intUnpack(pin, len, count, 4, 0, count, at);
     if (r !== len) throw corrupt(`packed integers are malformed (${r < 0 ? `error ${r}` : "size mismatch"})`);
-    if (x.codesInRange(dst, count, size) !== 1)
-      throw corrupt("string column has a code outside its dictionary");
+    let distinct = -1;
+    if (findComplete) distinct = x.codesCheck(at, count, size, pseen);
+    else if (x.codesInRange(at, count, size) === 1) distinct = 0;
+    if (distinct < 0) throw corrupt("string column has a code outside its dictionary");
+    return { at, distinct };
   }
 
   // ---- decimal floats: f64 values that are exact decimals, as scaled integers --------------------------

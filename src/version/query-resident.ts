@@ -123,7 +123,7 @@ class HeldChunk {
       plan.temporaries.values +
       plan.keys.length +
       3;
-    this.#base = k.hold(count * this.#stride, 0);
+    this.#base = k.hold(count * this.#stride);
     this.#next = this.#base;
     this.#end = this.#base + count * this.#stride;
   }
