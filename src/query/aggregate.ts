@@ -392,7 +392,7 @@ export class PartialMerger {
     return code === undefined ? undefined : this.#groups.get(code);
   }
 
-  /** A tuple of keys as one Map key: the value itself for one column, else its columns' value numbers. */
+  /** A tuple of keys as one index key: the value itself for one column, else its columns' value numbers. */
   #codeOf(parts: readonly KeyValue[], intern = true): KeyValue | undefined {
     if (parts.length === 1) return mapKey(parts[0]);
     let code = "";
@@ -419,8 +419,9 @@ export class PartialMerger {
 }
 
 /**
- * A key value as a Map key: a bigint within ±2^53 as the number it equals, which a Map hashes several
- * times faster. One key column holds one type, so no number and bigint of one column meet.
+ * A key value as an index key: a bigint within ±2^53 as the number it equals. A 64-bit key column comes
+ * both ways (numbers within ±2^53, bigints beyond, see KeyValue), so equal keys meet as one number, and
+ * KeyIndex keeps numbers in its typed table.
  */
 function mapKey(v: KeyValue): KeyValue {
   return typeof v === "bigint" && v >= -SAFE && v <= SAFE ? Number(v) : v;
