@@ -72,71 +72,52 @@
   return i64x2.ne(x, s);
 }
 
-// The loop for one operator, inlined per operator so the comparison is not re-chosen per element.
+// The loop for one operator, inlined per operator so the comparison is not re-chosen per element; with
+// `cols` (a constant where it is inlined) the right side is the column at `other`, else the scalar s.
 // @ts-ignore: decorator
-@inline function compareF64Op(src: usize, n: usize, s: f64, op: i32, dst: usize): void {
+@inline function compareF64Op(src: usize, other: usize, cols: bool, n: usize, s: f64, op: i32, dst: usize): void {
   const sv = f64x2.splat(s);
   const whole = n & ~15;
   for (let i: usize = 0; i < whole; i += 16) {
     const p = src + (i << 3);
+    const q = other + (i << 3);
     const m = narrow64(
-      cmpF64x2(op, v128.load(p), sv),
-      cmpF64x2(op, v128.load(p, 16), sv),
-      cmpF64x2(op, v128.load(p, 32), sv),
-      cmpF64x2(op, v128.load(p, 48), sv),
-      cmpF64x2(op, v128.load(p, 64), sv),
-      cmpF64x2(op, v128.load(p, 80), sv),
-      cmpF64x2(op, v128.load(p, 96), sv),
-      cmpF64x2(op, v128.load(p, 112), sv),
-    );
-    v128.store(dst + i, m);
-  }
-  for (let i = whole; i < n; i++) store<u8>(dst + i, <u8>cmp<f64>(op, load<f64>(src + (i << 3)), s));
-}
-
-/** dst[i] = src[i] op s over n float64 values, as 0/1 bytes (see the operator codes above). */
-export function compareF64(src: usize, n: i32, s: f64, op: i32, dst: usize): void {
-  const count = <usize>n;
-  if (op == GT) compareF64Op(src, count, s, GT, dst);
-  else if (op == GE) compareF64Op(src, count, s, GE, dst);
-  else if (op == LT) compareF64Op(src, count, s, LT, dst);
-  else if (op == LE) compareF64Op(src, count, s, LE, dst);
-  else if (op == EQ) compareF64Op(src, count, s, EQ, dst);
-  else compareF64Op(src, count, s, 5, dst);
-}
-
-// @ts-ignore: decorator
-@inline function compareColumnsF64Op(a: usize, b: usize, n: usize, op: i32, dst: usize): void {
-  const whole = n & ~15;
-  for (let i: usize = 0; i < whole; i += 16) {
-    const p = a + (i << 3);
-    const q = b + (i << 3);
-    const m = narrow64(
-      cmpF64x2(op, v128.load(p), v128.load(q)),
-      cmpF64x2(op, v128.load(p, 16), v128.load(q, 16)),
-      cmpF64x2(op, v128.load(p, 32), v128.load(q, 32)),
-      cmpF64x2(op, v128.load(p, 48), v128.load(q, 48)),
-      cmpF64x2(op, v128.load(p, 64), v128.load(q, 64)),
-      cmpF64x2(op, v128.load(p, 80), v128.load(q, 80)),
-      cmpF64x2(op, v128.load(p, 96), v128.load(q, 96)),
-      cmpF64x2(op, v128.load(p, 112), v128.load(q, 112)),
+      cmpF64x2(op, v128.load(p), cols ? v128.load(q) : sv),
+      cmpF64x2(op, v128.load(p, 16), cols ? v128.load(q, 16) : sv),
+      cmpF64x2(op, v128.load(p, 32), cols ? v128.load(q, 32) : sv),
+      cmpF64x2(op, v128.load(p, 48), cols ? v128.load(q, 48) : sv),
+      cmpF64x2(op, v128.load(p, 64), cols ? v128.load(q, 64) : sv),
+      cmpF64x2(op, v128.load(p, 80), cols ? v128.load(q, 80) : sv),
+      cmpF64x2(op, v128.load(p, 96), cols ? v128.load(q, 96) : sv),
+      cmpF64x2(op, v128.load(p, 112), cols ? v128.load(q, 112) : sv),
     );
     v128.store(dst + i, m);
   }
   for (let i = whole; i < n; i++) {
-    store<u8>(dst + i, <u8>cmp<f64>(op, load<f64>(a + (i << 3)), load<f64>(b + (i << 3))));
+    const y = cols ? load<f64>(other + (i << 3)) : s;
+    store<u8>(dst + i, <u8>cmp<f64>(op, load<f64>(src + (i << 3)), y));
   }
+}
+
+// compareF64Op with the operator made a constant, for either right side.
+// @ts-ignore: decorator
+@inline function compareF64Ops(src: usize, other: usize, cols: bool, n: usize, s: f64, op: i32, dst: usize): void {
+  if (op == GT) compareF64Op(src, other, cols, n, s, GT, dst);
+  else if (op == GE) compareF64Op(src, other, cols, n, s, GE, dst);
+  else if (op == LT) compareF64Op(src, other, cols, n, s, LT, dst);
+  else if (op == LE) compareF64Op(src, other, cols, n, s, LE, dst);
+  else if (op == EQ) compareF64Op(src, other, cols, n, s, EQ, dst);
+  else compareF64Op(src, other, cols, n, s, 5, dst);
+}
+
+/** dst[i] = src[i] op s over n float64 values, as 0/1 bytes (see the operator codes above). */
+export function compareF64(src: usize, n: i32, s: f64, op: i32, dst: usize): void {
+  compareF64Ops(src, 0, false, <usize>n, s, op, dst);
 }
 
 /** dst[i] = a[i] op b[i] over two float64 columns of n values, as 0/1 bytes. */
 export function compareColumnsF64(a: usize, b: usize, n: i32, op: i32, dst: usize): void {
-  const count = <usize>n;
-  if (op == GT) compareColumnsF64Op(a, b, count, GT, dst);
-  else if (op == GE) compareColumnsF64Op(a, b, count, GE, dst);
-  else if (op == LT) compareColumnsF64Op(a, b, count, LT, dst);
-  else if (op == LE) compareColumnsF64Op(a, b, count, LE, dst);
-  else if (op == EQ) compareColumnsF64Op(a, b, count, EQ, dst);
-  else compareColumnsF64Op(a, b, count, 5, dst);
+  compareF64Ops(a, b, true, <usize>n, 0, op, dst);
 }
 
 // @ts-ignore: decorator
