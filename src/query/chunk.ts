@@ -207,7 +207,11 @@ export function readAfterFirst(steps: ChunkSteps): Set<string> | null {
   const agg = steps.aggregate;
   if (agg === undefined) return null;
   const rest = steps.prefix.slice(1);
-  if (rest.length > 0) return liveColumns(rest, agg)[0];
+  return rest.length > 0 ? liveColumns(rest, agg)[0] : aggregationColumns(agg);
+}
+
+/** The columns an aggregation reads: its inputs and, for a groupby, its keys. */
+export function aggregationColumns(agg: Aggregating): Set<string> {
   const live = new Set<string>(agg.aggs.map((a) => a.column));
   if (agg.kind === "groupby") for (const k of agg.keys) live.add(k);
   return live;
@@ -218,8 +222,7 @@ export function readAfterFirst(steps: ChunkSteps): Set<string> | null {
  * and inputs included).
  */
 function liveColumns(prefix: readonly Clause[], agg: Aggregating): Set<string>[] {
-  const live = new Set<string>(agg.aggs.map((a) => a.column));
-  if (agg.kind === "groupby") for (const k of agg.keys) live.add(k);
+  const live = aggregationColumns(agg);
   const out: Set<string>[] = new Array(prefix.length);
   for (let j = prefix.length - 1; j >= 0; j--) {
     const c = prefix[j];

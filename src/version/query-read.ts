@@ -8,6 +8,7 @@ import type { Kernels } from "../codec/wasm.ts";
 import { DTYPES } from "../dtypes.ts";
 import { moving } from "../parallel/pool.ts";
 import {
+  aggregationColumns,
   type ChunkResult,
   type ChunkRows,
   type ChunkSteps,
@@ -201,7 +202,7 @@ function indexSpans(index: IndexRecord, chunks: readonly [number, number][]): In
 function indexUnread(steps: ChunkSteps, index: IndexRecord): boolean {
   const agg = steps.aggregate;
   if (index.index.kind !== "timestamp" || agg?.kind !== "groupby") return false;
-  const used = new Set<string>([...agg.keys, ...agg.aggs.map((a) => a.column)]);
+  const used = aggregationColumns(agg);
   for (const c of steps.prefix) {
     if (c.kind !== "filter" && c.kind !== "apply") return false;
     columnsOf(c.expr, used);
